@@ -1,0 +1,175 @@
+//! `host invoke`: one call of a plugin, input from a flag, a file or stdin.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use baton_runtime::{Call, Invocation, Limits};
+use serde_json::json;
+
+use crate::GlobalArgs;
+use crate::exit::Failure;
+use crate::terminal::escape_control;
+use crate::units::{parse_duration, parse_size};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The input is JSON from --input, --input-file, or stdin when neither is given.\n\n\
+Examples:\n  host invoke target/wasm32-wasip2/release/lead_scorer.wasm --input-file examples/leads.json\n  \
+echo '{\"leads\": []}' | host invoke lead_scorer.wasm --config hot-threshold=80 --timeout 2s"
+)]
+pub struct Args {
+    /// The plugin component (.wasm)
+    #[arg(value_name = "PLUGIN.wasm")]
+    plugin: PathBuf,
+    /// The input as JSON text
+    #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
+    input: Option<String>,
+    /// Read the input from a file (`-` for stdin)
+    #[arg(long, value_name = "FILE")]
+    input_file: Option<PathBuf>,
+    /// A config value the plugin can read (repeatable)
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_config)]
+    config: Vec<(String, String)>,
+    /// Wall-clock limit for the call
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+    /// Memory limit for the plugin (all its linear memories together)
+    #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = parse_size)]
+    memory: u64,
+    /// Largest output accepted from the plugin
+    #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
+    max_output: u64,
+    /// Bound the call by fuel (about one unit per WebAssembly instruction)
+    #[arg(long, value_name = "UNITS")]
+    fuel: Option<u64>,
+    /// Print one JSON object with the output, logs and timing; errors as JSON on stderr
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_config(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "{text:?} is not KEY=VALUE, e.g. --config hot-threshold=80"
+        )),
+    }
+}
+
+pub async fn run(global: &GlobalArgs, args: Args) -> Result<(), Failure> {
+    let input = read_input(&args)?;
+    let runtime = super::runtime(global, args.fuel.is_some())?;
+    let plugin = runtime.load(&args.plugin).await?;
+    tracing::debug!(
+        "loaded {} {} ({:?}) in {:.2?}",
+        plugin.info().name,
+        plugin.info().version,
+        plugin.source().cache,
+        plugin.source().prepare_time
+    );
+    let call = Call {
+        limits: Limits {
+            timeout: args.timeout,
+            memory: args.memory,
+            max_output: usize::try_from(args.max_output).unwrap_or(usize::MAX),
+            fuel: args.fuel,
+            ..Limits::default()
+        },
+        config: Arc::new(args.config.iter().cloned().collect::<BTreeMap<_, _>>()),
+    };
+    let result = plugin.invoke(&input.text, &call).await;
+    let invocation = match result {
+        Ok(invocation) => invocation,
+        Err(error) => return Err(Failure::Plugin(error)),
+    };
+    print_logs(&plugin.info().name, &invocation, args.json);
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "plugin": plugin.info().name,
+                "version": plugin.info().version,
+                "output": invocation.output,
+                "logs": invocation.logs,
+                "logs_dropped": invocation.logs_dropped,
+                "elapsed_ms": invocation.elapsed.as_secs_f64() * 1000.0,
+            })
+        );
+    } else {
+        let pretty = serde_json::to_string_pretty(&invocation.output)
+            .unwrap_or_else(|_| invocation.output_text.clone());
+        println!("{pretty}");
+    }
+    Ok(())
+}
+
+struct Input {
+    text: String,
+}
+
+/// Reads the input and checks that it is JSON, naming the source and the position
+/// when it is not (`examples/leads.json: line 3, column 14: ...`).
+fn read_input(args: &Args) -> Result<Input, Failure> {
+    let (text, source) = match (&args.input, &args.input_file) {
+        (Some(text), _) => (text.clone(), "--input".to_string()),
+        (None, Some(path)) if path.as_os_str() != "-" => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::Usage(format!(
+                    "cannot read the input file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            (text, path.display().to_string())
+        }
+        _ => {
+            if std::io::stdin().is_terminal() {
+                return Err(Failure::Usage(
+                    "no input: pass --input JSON, --input-file FILE, or pipe JSON on stdin".into(),
+                ));
+            }
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Failure::Usage(format!("cannot read the input from stdin: {e}")))?;
+            (text, "stdin".to_string())
+        }
+    };
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+        return Err(Failure::Usage(format!(
+            "the input from {source} is not valid JSON: line {}, column {}: {}",
+            e.line(),
+            e.column(),
+            e.to_string()
+                .rsplit_once(" at line ")
+                .map(|(head, _)| head)
+                .unwrap_or("syntax error")
+        )));
+    }
+    Ok(Input { text })
+}
+
+/// Plugin log lines go to stderr, escaped; with `--json` they are in the object instead.
+fn print_logs(plugin: &str, invocation: &Invocation, json: bool) {
+    if json {
+        return;
+    }
+    for line in &invocation.logs {
+        eprintln!(
+            "[{plugin}] {}: {}",
+            line.level,
+            escape_control(&line.message)
+        );
+    }
+    if invocation.logs_dropped > 0 {
+        eprintln!(
+            "[{plugin}] {} log lines dropped: the per-call cap is {} lines and {}",
+            invocation.logs_dropped,
+            baton_runtime::MAX_LOG_LINES,
+            baton_runtime::human(baton_runtime::MAX_LOG_BYTES as u64)
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The one place that decides exit codes and prints errors.
+//!
+//! 0: success. 1: the plugin failed (trapped, hit a limit, returned an error or
+//! invalid output, or is not a loadable plugin). 2: bad usage or bad input (a flag,
+//! a missing file, input that is not JSON or does not match the plugin's schema, or
+//! that the plugin refused as invalid).
+
+use std::process::ExitCode;
+
+use baton_runtime::{ErrorKind, LoadError, PluginError};
+use serde_json::json;
+
+use crate::terminal::escape_control;
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The user asked for something that cannot be done as asked.
+    Usage(String),
+    /// A plugin failed to load or to run.
+    Plugin(PluginError),
+    /// The host itself could not do its job (a bug or the machine).
+    Host(String),
+}
+
+impl From<PluginError> for Failure {
+    fn from(error: PluginError) -> Self {
+        Failure::Plugin(error)
+    }
+}
+
+const PLUGIN_FAILED: u8 = 1;
+const BAD_USAGE: u8 = 2;
+
+fn code(failure: &Failure) -> u8 {
+    match failure {
+        Failure::Usage(_) => BAD_USAGE,
+        Failure::Plugin(error) => match &error.kind {
+            kind if kind.blames_input() => BAD_USAGE,
+            ErrorKind::Load(LoadError::NotFound { .. } | LoadError::Unreadable { .. }) => BAD_USAGE,
+            _ => PLUGIN_FAILED,
+        },
+        Failure::Host(_) => PLUGIN_FAILED,
+    }
+}
+
+/// Prints the failure on stderr (as JSON with `--json`) and returns its exit code.
+pub fn report(failure: Failure, json: bool) -> ExitCode {
+    let code = code(&failure);
+    if json {
+        let error = match &failure {
+            Failure::Usage(message) => json!({"kind": "usage", "message": message}),
+            Failure::Host(message) => json!({"kind": "host", "message": message}),
+            Failure::Plugin(error) => plugin_error_json(error),
+        };
+        eprintln!("{}", json!({ "error": error }));
+    } else {
+        let message = match &failure {
+            Failure::Usage(message) | Failure::Host(message) => message.clone(),
+            Failure::Plugin(error) => {
+                let mut text = error.to_string();
+                if let ErrorKind::Trap {
+                    backtrace: Some(backtrace),
+                    ..
+                } = &error.kind
+                    && tracing::enabled!(tracing::Level::DEBUG)
+                {
+                    text.push_str(&format!("\nguest backtrace:\n{backtrace}"));
+                }
+                text
+            }
+        };
+        eprintln!("error: {}", escape_control(&message));
+    }
+    ExitCode::from(code)
+}
+
+fn plugin_error_json(error: &PluginError) -> serde_json::Value {
+    let mut value = json!({
+        "kind": error.kind.code(),
+        "plugin": error.plugin,
+        "message": error.to_string(),
+        "retryable": error.kind.is_retryable(),
+    });
+    let limit = match &error.kind {
+        ErrorKind::Timeout { limit } => Some(json!({"timeout_ms": limit.as_millis() as u64})),
+        ErrorKind::MemoryLimit { limit, requested } => {
+            Some(json!({"memory_bytes": limit, "requested_bytes": requested}))
+        }
+        ErrorKind::TableLimit { limit, requested } => {
+            Some(json!({"table_elements": limit, "requested": requested}))
+        }
+        ErrorKind::StackOverflow { limit } => Some(json!({"stack_bytes": limit})),
+        ErrorKind::FuelExhausted { limit } => Some(json!({"fuel": limit})),
+        ErrorKind::InputTooLarge { limit, .. } => Some(json!({"max_input_bytes": limit})),
+        ErrorKind::OutputTooLarge { limit, .. } => Some(json!({"max_output_bytes": limit})),
+        _ => None,
+    };
+    if let Some(limit) = limit {
+        value["limit"] = limit;
+    }
+    if let ErrorKind::Trap {
+        guest_output,
+        backtrace,
+        ..
+    } = &error.kind
+    {
+        value["guest_output"] = json!(guest_output);
+        value["backtrace"] = json!(backtrace);
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn plugin(kind: impl Into<ErrorKind>) -> Failure {
+        Failure::Plugin(PluginError::new("p", kind))
+    }
+
+    #[test]
+    fn input_problems_and_missing_files_are_usage_errors() {
+        assert_eq!(
+            code(&plugin(ErrorKind::InvalidInput("x".into()))),
+            BAD_USAGE
+        );
+        assert_eq!(
+            code(&plugin(ErrorKind::ToolInvalidInput("x".into()))),
+            BAD_USAGE
+        );
+        assert_eq!(
+            code(&plugin(LoadError::NotFound {
+                path: PathBuf::from("x")
+            })),
+            BAD_USAGE
+        );
+        assert_eq!(code(&Failure::Usage("x".into())), BAD_USAGE);
+    }
+
+    #[test]
+    fn limits_traps_and_broken_plugins_are_plugin_failures() {
+        assert_eq!(
+            code(&plugin(ErrorKind::Timeout {
+                limit: Duration::ZERO
+            })),
+            PLUGIN_FAILED
+        );
+        assert_eq!(
+            code(&plugin(ErrorKind::ToolFailed("x".into()))),
+            PLUGIN_FAILED
+        );
+        assert_eq!(
+            code(&plugin(LoadError::CoreModule {
+                path: PathBuf::from("x")
+            })),
+            PLUGIN_FAILED
+        );
+    }
+}

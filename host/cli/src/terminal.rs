@@ -1,0 +1,55 @@
+//! What reaches the operator's terminal: tracing set-up and escaping of text that
+//! came from a plugin, so a plugin cannot move the cursor, clear the screen or forge
+//! lines with control characters.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Warnings by default (a tampered cache entry, an unwritable cache); `-v` adds what
+/// the host is doing. `BATON_LOG` takes a full filter, e.g. `BATON_LOG=baton_runtime=debug`.
+pub fn init_tracing(verbose: bool) {
+    let default = if verbose { "debug" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+/// Escapes control characters (ESC, CR, BEL, DEL, C1 controls, ...) as `\u{1b}`;
+/// keeps newlines and tabs, which are layout rather than commands.
+pub fn escape_control(text: &str) -> Cow<'_, str> {
+    let is_unsafe = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_from_plugins_are_shown_not_obeyed() {
+        assert_eq!(
+            escape_control("a\x1b[2Jb\rc\u{9b}"),
+            "a\\u{1b}[2Jb\\u{d}c\\u{9b}"
+        );
+        assert_eq!(
+            escape_control("line one\n\tline two"),
+            "line one\n\tline two"
+        );
+    }
+}

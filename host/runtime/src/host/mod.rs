@@ -1,0 +1,4 @@
+//! Host-side implementations of the WIT imports, one module per interface.
+
+pub(crate) mod config;
+pub(crate) mod log;

@@ -1,0 +1,328 @@
+//! Turning a file into a loaded plugin: read, recognise, compile or fetch from the
+//! cache, check the contract, pre-instantiate, and ask the plugin to describe itself.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::cache::{Digest, Lookup};
+use crate::error::{ErrorKind, LoadError, PluginError};
+use crate::{Runtime, RuntimeInner};
+
+/// The contract this host speaks; plugins built against any `0.1.x` load.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+const TOOL_INTERFACE: &str = "baton:plugin/tool";
+
+/// How a component's machine code was obtained.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded from a verified cache entry.
+    Hit,
+    /// Compiled (no entry yet) and stored in the cache.
+    Compiled,
+    /// An entry existed but failed its integrity check or did not load; recompiled.
+    Recompiled { reason: String },
+    /// Compiled; the runtime has no cache directory.
+    Uncached,
+}
+
+/// A component that compiled, before it was checked against the contract.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) component: Component,
+    pub(crate) digest: Digest,
+    pub(crate) size: usize,
+    pub(crate) cache: CacheOutcome,
+    pub(crate) compile_time: Duration,
+}
+
+/// Reads and recognises a file. Runs on a blocking thread.
+pub(crate) fn read_component(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LoadError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => LoadError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
+    })?;
+    recognise(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// Tells a component from a core module, an empty file or something else entirely by
+/// its header, so each gets a message that says what to do.
+fn recognise(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    let path = path.to_path_buf();
+    if bytes.is_empty() {
+        return Err(LoadError::Empty { path });
+    }
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm { path });
+    }
+    // Bytes 4..8: version and layer. Core modules are version 1, layer 0; components
+    // use layer 1.
+    match (bytes[4..6] == [1, 0], bytes[6..8] == [0, 0]) {
+        (true, true) => Err(LoadError::CoreModule { path }),
+        _ if bytes[6..8] == [1, 0] => Ok(()),
+        _ => Err(LoadError::Invalid {
+            path,
+            reason: format!("unknown WebAssembly version or layer {:02x?}", &bytes[4..8]),
+        }),
+    }
+}
+
+impl RuntimeInner {
+    /// Compiles `bytes`, or loads their verified precompiled form from the cache.
+    /// Blocking: call from a blocking thread.
+    pub(crate) fn prepare(&self, path: &Path, bytes: &[u8]) -> Result<Prepared, LoadError> {
+        let started = Instant::now();
+        let digest = Digest::of(bytes);
+        let Some(cache) = &self.cache else {
+            let component = compile(&self.engine, path, bytes)?;
+            return Ok(prepared(
+                component,
+                digest,
+                bytes.len(),
+                CacheOutcome::Uncached,
+                started,
+            ));
+        };
+        let outcome = match cache.lookup(&self.engine, &digest) {
+            Lookup::Hit(component) => {
+                return Ok(prepared(
+                    component,
+                    digest,
+                    bytes.len(),
+                    CacheOutcome::Hit,
+                    started,
+                ));
+            }
+            Lookup::Miss => CacheOutcome::Compiled,
+            Lookup::Rejected(reason) => {
+                tracing::warn!("ignoring a precompiled cache entry and recompiling: {reason}");
+                CacheOutcome::Recompiled { reason }
+            }
+        };
+        let component = compile(&self.engine, path, bytes)?;
+        match component.serialize() {
+            Ok(artifact) => {
+                if let Err(e) = cache.store(&digest, &artifact) {
+                    tracing::warn!(
+                        "could not write to the component cache in {}: {e}; the next load will compile again",
+                        cache.dir().display()
+                    );
+                }
+            }
+            Err(e) => tracing::warn!("could not serialise {} for the cache: {e}", path.display()),
+        }
+        Ok(prepared(component, digest, bytes.len(), outcome, started))
+    }
+}
+
+fn prepared(
+    component: Component,
+    digest: Digest,
+    size: usize,
+    cache: CacheOutcome,
+    started: Instant,
+) -> Prepared {
+    Prepared {
+        component,
+        digest,
+        size,
+        cache,
+        compile_time: started.elapsed(),
+    }
+}
+
+fn compile(engine: &Engine, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
+    Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!("{e:#}"),
+    })
+}
+
+/// The names a component imports and exports, e.g. `wasi:cli/environment@0.2.6`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Interfaces {
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+pub(crate) fn interfaces(engine: &Engine, component: &Component) -> Interfaces {
+    let ty = component.component_type();
+    Interfaces {
+        imports: ty
+            .imports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect(),
+        exports: ty
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect(),
+    }
+}
+
+/// Finds the `baton:plugin/tool` export and checks its contract version; returns it,
+/// e.g. `0.1.0`.
+pub(crate) fn contract_version(interfaces: &Interfaces) -> Result<String, LoadError> {
+    let Some(export) = interfaces
+        .exports
+        .iter()
+        .find(|name| name.split('@').next() == Some(TOOL_INTERFACE))
+    else {
+        return Err(LoadError::WrongWorld {
+            exports: interfaces.exports.clone(),
+        });
+    };
+    let found = export.split_once('@').map(|(_, version)| version);
+    let compatible = found.is_some_and(|version| same_minor_line(version, CONTRACT_VERSION));
+    match found {
+        Some(version) if compatible => Ok(version.to_string()),
+        _ => Err(LoadError::ContractVersion {
+            found: match found {
+                Some(version) => format!("baton:plugin@{version}"),
+                None => "baton:plugin (unversioned)".into(),
+            },
+            supported: CONTRACT_VERSION.into(),
+        }),
+    }
+}
+
+/// `0.1.3` and `0.1.0` are compatible (semver: for 0.x the minor is the breaking part).
+fn same_minor_line(a: &str, b: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split(['.', '-', '+']);
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parts(a), parts(b)) {
+        (Some((0, minor_a)), Some((0, minor_b))) => minor_a == minor_b,
+        (Some((major_a, _)), Some((major_b, _))) => major_a == major_b && major_a != 0,
+        _ => false,
+    }
+}
+
+/// Turns a linker error into the import it could not satisfy.
+pub(crate) fn unsupported_import(error: &wasmtime::Error) -> LoadError {
+    // wasmtime says: component imports instance `foo:bar/baz@1.0.0`, but a matching
+    // implementation was not found in the linker: <why>
+    let top = error.to_string();
+    let import = top
+        .split('`')
+        .nth(1)
+        .map(str::to_string)
+        .unwrap_or_else(|| top.clone());
+    let detail = error
+        .chain()
+        .skip(1)
+        .map(|cause| cause.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
+    LoadError::UnsupportedImport {
+        import,
+        detail: if detail.is_empty() {
+            "not defined".into()
+        } else {
+            detail
+        },
+    }
+}
+
+impl Runtime {
+    /// Loads the component at `path` and asks it to describe itself.
+    ///
+    /// Compilation (or the cache check) runs on a blocking thread, never on the async
+    /// runtime's workers. Errors name the file and say what to do.
+    pub async fn load(&self, path: impl AsRef<Path>) -> Result<crate::Plugin, PluginError> {
+        let path: PathBuf = path.as_ref().to_path_buf();
+        let label = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let inner = self.inner.clone();
+        let blocking_path = path.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let bytes = read_component(&blocking_path)?;
+            inner.prepare(&blocking_path, &bytes)
+        })
+        .await
+        .map_err(|e| PluginError::new(&label, ErrorKind::Internal(e.to_string())))?
+        .map_err(|e| PluginError::new(&label, e))?;
+        crate::Plugin::from_prepared(self.clone(), label, Some(path), prepared).await
+    }
+
+    /// Loads a component from bytes already in memory (tests, benchmarks, embedders).
+    /// `label` names the plugin in errors until it has described itself.
+    pub async fn load_bytes(
+        &self,
+        label: &str,
+        bytes: Vec<u8>,
+    ) -> Result<crate::Plugin, PluginError> {
+        let inner = self.inner.clone();
+        let path = PathBuf::from(label);
+        let prepared = tokio::task::spawn_blocking(move || {
+            recognise(&path, &bytes)?;
+            inner.prepare(&path, &bytes)
+        })
+        .await
+        .map_err(|e| PluginError::new(label, ErrorKind::Internal(e.to_string())))?
+        .map_err(|e| PluginError::new(label, e))?;
+        crate::Plugin::from_prepared(self.clone(), label.to_string(), None, prepared).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_recognised_by_their_header() {
+        let path = Path::new("p.wasm");
+        assert!(matches!(recognise(path, b""), Err(LoadError::Empty { .. })));
+        assert!(matches!(
+            recognise(path, b"hello world"),
+            Err(LoadError::NotWasm { .. })
+        ));
+        assert!(matches!(
+            recognise(path, b"\0asm\x01\0\0\0"),
+            Err(LoadError::CoreModule { .. })
+        ));
+        assert!(recognise(path, b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn contract_versions_match_on_the_minor_line() {
+        assert!(same_minor_line("0.1.0", "0.1.0"));
+        assert!(same_minor_line("0.1.7", "0.1.0"));
+        assert!(!same_minor_line("0.2.0", "0.1.0"));
+        assert!(!same_minor_line("1.1.0", "0.1.0"));
+        assert!(!same_minor_line("garbage", "0.1.0"));
+    }
+
+    #[test]
+    fn a_component_without_the_tool_export_is_the_wrong_world() {
+        let interfaces = Interfaces {
+            imports: vec![],
+            exports: vec!["wasi:cli/run@0.2.0".into()],
+        };
+        let error = contract_version(&interfaces).unwrap_err();
+        assert!(error.to_string().contains("wasi:cli/run@0.2.0"), "{error}");
+    }
+
+    #[test]
+    fn another_contract_line_is_refused_naming_both_versions() {
+        let interfaces = Interfaces {
+            imports: vec![],
+            exports: vec!["baton:plugin/tool@0.2.0".into()],
+        };
+        let error = contract_version(&interfaces).unwrap_err().to_string();
+        assert!(
+            error.contains("baton:plugin@0.2.0") && error.contains("baton:plugin@0.1.0"),
+            "{error}"
+        );
+    }
+}

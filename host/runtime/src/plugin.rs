@@ -1,0 +1,434 @@
+//! A loaded plugin: pre-instantiated once, then called in a fresh sandboxed store per
+//! invocation so that nothing survives from one call to the next.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonschema::Validator;
+use serde::Serialize;
+use serde_json::Value;
+use wasmtime::component::HasSelf;
+use wasmtime::{Store, Trap, WasmBacktrace};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use crate::bindings::{self, ToolError, ToolInfo};
+use crate::error::{ErrorKind, LoadError, PluginError};
+use crate::host::log::LogLine;
+use crate::limits::{LimitHit, Limits};
+use crate::load::{CacheOutcome, Interfaces, Prepared};
+use crate::schema;
+use crate::state::{GUEST_OUTPUT_CAP, PluginState};
+use crate::{Runtime, load};
+
+/// Extra wall-clock time given beyond the epoch deadline before the host gives up on
+/// a call that is waiting on the host (the epoch only interrupts guest code).
+const HOST_WAIT_GRACE: Duration = Duration::from_millis(50);
+/// Bytes a guest may hand the host in one import call (a log line, a config key).
+const HOSTCALL_FUEL: usize = 1024 * 1024;
+
+/// What a plugin says about itself, with its schemas parsed.
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    pub summary: String,
+    pub input_schema: Value,
+    pub output_schema: Value,
+    pub capabilities: Vec<String>,
+}
+
+/// Where a plugin came from and how it was loaded.
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginSource {
+    /// The file, when loaded from one.
+    pub path: Option<PathBuf>,
+    /// BLAKE3 digest of the component's bytes: what a run records to detect changed code.
+    pub digest: String,
+    pub size: usize,
+    /// The contract version it was built against, e.g. `0.1.0`.
+    pub contract: String,
+    #[serde(skip)]
+    pub cache: CacheOutcome,
+    /// Time to compile or to load from the cache.
+    #[serde(skip)]
+    pub prepare_time: Duration,
+}
+
+/// One call's settings: the limits and the values behind the `config` import.
+#[derive(Clone, Debug, Default)]
+pub struct Call {
+    pub limits: Limits,
+    pub config: Arc<BTreeMap<String, String>>,
+}
+
+/// A successful call.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The output, already checked against the plugin's output schema.
+    pub output: Value,
+    /// The output exactly as the plugin wrote it.
+    pub output_text: String,
+    pub logs: Vec<LogLine>,
+    /// Log lines refused or cut because the per-call cap was reached.
+    pub logs_dropped: usize,
+    pub elapsed: Duration,
+}
+
+/// A plugin ready to be called. Cheap to share: calls take `&self`.
+pub struct Plugin {
+    runtime: Runtime,
+    info: PluginInfo,
+    source: PluginSource,
+    interfaces: Interfaces,
+    pre: bindings::PluginPre<PluginState>,
+    input_validator: Validator,
+    output_validator: Validator,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("info", &self.info)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The guest call a sandbox makes.
+enum Op<'a> {
+    Describe,
+    Invoke(&'a str),
+}
+
+enum OpResult {
+    Describe(ToolInfo),
+    Invoke(Result<String, ToolError>),
+}
+
+struct Sandboxed {
+    result: Result<OpResult, ErrorKind>,
+    logs: Vec<LogLine>,
+    logs_dropped: usize,
+}
+
+impl Plugin {
+    pub(crate) async fn from_prepared(
+        runtime: Runtime,
+        label: String,
+        path: Option<PathBuf>,
+        prepared: Prepared,
+    ) -> Result<Plugin, PluginError> {
+        let fail = |e: LoadError| PluginError::new(&label, e);
+        let engine = &runtime.inner.engine;
+        let interfaces = load::interfaces(engine, &prepared.component);
+        let contract = load::contract_version(&interfaces).map_err(fail)?;
+        let instance_pre = runtime
+            .inner
+            .linker
+            .instantiate_pre(&prepared.component)
+            .map_err(|e| fail(load::unsupported_import(&e)))?;
+        let pre = bindings::PluginPre::new(instance_pre).map_err(|e| {
+            fail(LoadError::WrongExportType {
+                reason: format!("{e:#}"),
+            })
+        })?;
+
+        let described = sandboxed_call(&runtime, &pre, &Call::default(), Op::Describe).await;
+        let tool_info = match described.result {
+            Ok(OpResult::Describe(info)) => info,
+            Ok(OpResult::Invoke(_)) => unreachable!("describe returns a description"),
+            Err(kind) => return Err(fail(LoadError::Describe(Box::new(kind)))),
+        };
+        let (info, input_validator, output_validator) =
+            check_description(tool_info).map_err(fail)?;
+        Ok(Plugin {
+            runtime,
+            info,
+            source: PluginSource {
+                path,
+                digest: prepared.digest.to_string(),
+                size: prepared.size,
+                contract,
+                cache: prepared.cache,
+                prepare_time: prepared.compile_time,
+            },
+            interfaces,
+            pre,
+            input_validator,
+            output_validator,
+        })
+    }
+
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    pub fn source(&self) -> &PluginSource {
+        &self.source
+    }
+
+    pub fn interfaces(&self) -> &Interfaces {
+        &self.interfaces
+    }
+
+    /// The component's digest, as recorded by runs.
+    pub fn digest(&self) -> &str {
+        &self.source.digest
+    }
+
+    /// Checks `input` (JSON text) against the input schema, calls the plugin in a
+    /// fresh sandbox, and checks its output against the output schema.
+    pub async fn invoke(&self, input: &str, call: &Call) -> Result<Invocation, PluginError> {
+        let started = Instant::now();
+        let fail = |kind: ErrorKind| PluginError::new(&self.info.name, kind);
+        if input.len() > call.limits.max_input {
+            return Err(fail(ErrorKind::InputTooLarge {
+                size: input.len(),
+                limit: call.limits.max_input,
+            }));
+        }
+        let value: Value = serde_json::from_str(input).map_err(|e| {
+            fail(ErrorKind::InvalidInput(format!(
+                "not valid JSON at {}",
+                schema::describe_json_error(&e)
+            )))
+        })?;
+        schema::check(&self.input_validator, &value).map_err(|e| {
+            fail(ErrorKind::InvalidInput(format!(
+                "it does not match the plugin's input schema {e}"
+            )))
+        })?;
+
+        let sandboxed = sandboxed_call(&self.runtime, &self.pre, call, Op::Invoke(input)).await;
+        let output_text = match sandboxed.result {
+            Ok(OpResult::Invoke(Ok(text))) => text,
+            Ok(OpResult::Invoke(Err(tool_error))) => {
+                return Err(fail(match tool_error {
+                    ToolError::InvalidInput(m) => ErrorKind::ToolInvalidInput(m),
+                    ToolError::Failed(m) => ErrorKind::ToolFailed(m),
+                    ToolError::Denied(m) => ErrorKind::ToolDenied(m),
+                }));
+            }
+            Ok(OpResult::Describe(_)) => unreachable!("invoke returns an output"),
+            Err(kind) => return Err(fail(kind)),
+        };
+        if output_text.len() > call.limits.max_output {
+            return Err(fail(ErrorKind::OutputTooLarge {
+                size: output_text.len(),
+                limit: call.limits.max_output,
+            }));
+        }
+        let output: Value = serde_json::from_str(&output_text).map_err(|e| {
+            fail(ErrorKind::InvalidOutput(format!(
+                "not valid JSON at {}",
+                schema::describe_json_error(&e)
+            )))
+        })?;
+        schema::check(&self.output_validator, &output).map_err(|e| {
+            fail(ErrorKind::InvalidOutput(format!(
+                "it does not match the plugin's output schema {e}"
+            )))
+        })?;
+        Ok(Invocation {
+            output,
+            output_text,
+            logs: sandboxed.logs,
+            logs_dropped: sandboxed.logs_dropped,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Instantiates the plugin in a fresh store and returns, without calling it.
+    /// For benchmarks that time instantiation on its own.
+    pub async fn instantiate_only(&self, call: &Call) -> Result<(), PluginError> {
+        let guest_output = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
+        let mut store = new_store(&self.runtime, call, &guest_output)
+            .map_err(|kind| PluginError::new(&self.info.name, kind))?;
+        self.pre
+            .instantiate_async(&mut store)
+            .await
+            .map(drop)
+            .map_err(|e| {
+                let hit = store.data().limiter.hit;
+                PluginError::new(
+                    &self.info.name,
+                    classify(e, hit, &call.limits, &guest_output, &self.runtime),
+                )
+            })
+    }
+}
+
+/// Validates what `describe` returned and compiles its schemas.
+fn check_description(info: ToolInfo) -> Result<(PluginInfo, Validator, Validator), LoadError> {
+    let name_ok = !info.name.is_empty()
+        && info.name.len() <= 64
+        && info
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !name_ok {
+        return Err(LoadError::InvalidDescription {
+            field: "name",
+            reason: format!(
+                "{:?} must be 1 to 64 lowercase letters, digits or dashes, e.g. \"lead-scorer\"",
+                info.name
+            ),
+        });
+    }
+    let (input_schema, input_validator) =
+        schema::compile(&info.input_schema).map_err(|reason| LoadError::InvalidDescription {
+            field: "input-schema",
+            reason,
+        })?;
+    let (output_schema, output_validator) =
+        schema::compile(&info.output_schema).map_err(|reason| LoadError::InvalidDescription {
+            field: "output-schema",
+            reason,
+        })?;
+    Ok((
+        PluginInfo {
+            name: info.name,
+            version: info.version,
+            summary: info.summary,
+            input_schema,
+            output_schema,
+            capabilities: info.capabilities,
+        },
+        input_validator,
+        output_validator,
+    ))
+}
+
+/// A store with nothing granted and the call's limits armed: memory and table
+/// growth through the limiter, the epoch deadline, fuel, and hostcall fuel.
+fn new_store(
+    runtime: &Runtime,
+    call: &Call,
+    guest_output: &MemoryOutputPipe,
+) -> Result<Store<PluginState>, ErrorKind> {
+    let state = PluginState::new(&call.limits, call.config.clone(), guest_output);
+    let mut store = Store::new(&runtime.inner.engine, state);
+    store.limiter(|state| &mut state.limiter);
+    // The deadline must be set before instantiation, or instantiating itself traps.
+    store.set_epoch_deadline(runtime.deadline_ticks(call.limits.timeout));
+    store.epoch_deadline_trap();
+    store.set_hostcall_fuel(HOSTCALL_FUEL);
+    if runtime.inner.fuel {
+        store
+            .set_fuel(call.limits.fuel.unwrap_or(u64::MAX))
+            .map_err(|e| ErrorKind::Internal(format!("cannot set fuel: {e}")))?;
+    }
+    Ok(store)
+}
+
+/// Runs one guest call in a fresh store and turns every way it can end into a value.
+async fn sandboxed_call(
+    runtime: &Runtime,
+    pre: &bindings::PluginPre<PluginState>,
+    call: &Call,
+    op: Op<'_>,
+) -> Sandboxed {
+    let guest_output = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
+    let mut store = match new_store(runtime, call, &guest_output) {
+        Ok(store) => store,
+        Err(kind) => {
+            return Sandboxed {
+                result: Err(kind),
+                logs: vec![],
+                logs_dropped: 0,
+            };
+        }
+    };
+    let guest = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let tool = instance.baton_plugin_tool();
+        match op {
+            Op::Describe => tool.call_describe(&mut store).await.map(OpResult::Describe),
+            Op::Invoke(input) => tool
+                .call_invoke(&mut store, input)
+                .await
+                .map(OpResult::Invoke),
+        }
+    };
+    let outcome = tokio::time::timeout(call.limits.timeout + HOST_WAIT_GRACE, guest).await;
+    let hit = store.data().limiter.hit;
+    let result = match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(classify(error, hit, &call.limits, &guest_output, runtime)),
+        Err(_elapsed) => Err(ErrorKind::Timeout {
+            limit: call.limits.timeout,
+        }),
+    };
+    let logs = std::mem::take(&mut store.data_mut().logs);
+    Sandboxed {
+        result,
+        logs: logs.lines,
+        logs_dropped: logs.dropped,
+    }
+}
+
+/// Names the limit behind a failed call. A limit recorded by the limiter wins over
+/// the trap that followed it (a guest allocator aborting after a refused
+/// `memory.grow` is the memory limit, not a mystery `unreachable`).
+fn classify(
+    error: wasmtime::Error,
+    hit: Option<LimitHit>,
+    limits: &Limits,
+    guest_output: &MemoryOutputPipe,
+    runtime: &Runtime,
+) -> ErrorKind {
+    match hit {
+        Some(LimitHit::Memory { requested }) => {
+            return ErrorKind::MemoryLimit {
+                limit: limits.memory,
+                requested,
+            };
+        }
+        Some(LimitHit::Table { requested }) => {
+            return ErrorKind::TableLimit {
+                limit: limits.table_elements,
+                requested,
+            };
+        }
+        None => {}
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => ErrorKind::Timeout {
+            limit: limits.timeout,
+        },
+        Some(Trap::StackOverflow) => ErrorKind::StackOverflow {
+            limit: runtime.inner.max_stack,
+        },
+        Some(Trap::OutOfFuel) => ErrorKind::FuelExhausted {
+            limit: limits.fuel.unwrap_or(u64::MAX),
+        },
+        trap => ErrorKind::Trap {
+            message: match trap {
+                Some(trap) => trap.to_string(),
+                None => format!("{error:#}"),
+            },
+            guest_output: tail(&String::from_utf8_lossy(&guest_output.contents())),
+            backtrace: error.downcast_ref::<WasmBacktrace>().map(|b| b.to_string()),
+        },
+    }
+}
+
+/// The last lines of the guest's output, where a panic message or traceback ends.
+fn tail(output: &str) -> String {
+    const LINES: usize = 20;
+    let lines: Vec<&str> = output.lines().collect();
+    lines[lines.len().saturating_sub(LINES)..].join("\n")
+}
+
+impl Runtime {
+    /// Adds the contract's imports and WASI preview 2 to a linker.
+    pub(crate) fn link(
+        linker: &mut wasmtime::component::Linker<PluginState>,
+    ) -> wasmtime::Result<()> {
+        wasmtime_wasi::p2::add_to_linker_async(linker)?;
+        bindings::Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+        Ok(())
+    }
+}

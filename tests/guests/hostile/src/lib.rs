@@ -1,0 +1,75 @@
+//! A plugin that misbehaves on purpose. The `mode` config value picks how; every
+//! mode is one function below, so adding a hostile case is adding one function and
+//! one match arm. Without a `mode` it behaves, echoing its input, which proves the
+//! host still works right after a hostile call.
+// The bindings wit-bindgen generates use `unsafe` for the canonical ABI.
+#![allow(unsafe_code)]
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "baton:plugin/plugin",
+});
+
+use baton::plugin::{config, log};
+use exports::baton::plugin::tool::{Guest, ToolError, ToolInfo};
+use std::hint::black_box;
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn describe() -> ToolInfo {
+        ToolInfo {
+            name: "hostile".into(),
+            version: "0.1.0".into(),
+            summary: "Misbehaves as its `mode` config says; echoes its input otherwise".into(),
+            input_schema: "{}".into(),
+            output_schema: "{}".into(),
+            capabilities: vec![],
+        }
+    }
+
+    fn invoke(input: String) -> Result<String, ToolError> {
+        match config::get("mode").as_deref() {
+            None | Some("echo") => Ok(input),
+            Some("loop") => spin_forever(),
+            Some("alloc") => allocate_forever(),
+            Some("recurse") => Ok(recurse(black_box(1)).to_string()),
+            Some("panic") => panic!("the hostile plugin panicked on purpose"),
+            Some("not-json") => Ok("this is not JSON".into()),
+            Some("huge-output") => Ok(format!("\"{}\"", "x".repeat(16 << 20))),
+            Some("log-flood") => {
+                let line = "y".repeat(4096);
+                for _ in 0..10_000 {
+                    log::write(log::Level::Info, &line);
+                }
+                Ok(input)
+            }
+            Some("fail") => Err(ToolError::Failed("upstream unavailable".into())),
+            Some(other) => Err(ToolError::InvalidInput(format!("unknown mode `{other}`"))),
+        }
+    }
+}
+
+fn spin_forever() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = black_box(n.wrapping_add(1));
+    }
+}
+
+fn allocate_forever() -> Result<String, ToolError> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(black_box(vec![1u8; 1 << 20]));
+    }
+}
+
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    if black_box(depth) == 0 {
+        return 0;
+    }
+    recurse(depth + 1) + frame[0]
+}
+
+export!(Hostile);
