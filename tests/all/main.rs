@@ -1,1 +1,9 @@
+//! Baton's integration tests: the real `host` binary and the real runtime, running
+//! components built from the sources in this repository.
 
+mod cache;
+mod inspect;
+mod invoke;
+mod lead_scorer;
+mod load_errors;
+mod sandbox;

@@ -1,1 +1,243 @@
+//! Support for Baton's integration tests and benchmarks: the real `host` binary and
+//! the real plugin components, built from source on first use, and small helpers to
+//! run them.
+//!
+//! `cargo test` alone is enough: the first test that needs an artifact runs
+//! `cargo build` for it (cargo's own lock keeps parallel test processes from building
+//! twice). Set `BATON_SKIP_BUILD=1` to use what is already in `target/`.
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn cargo(args: &[&str]) {
+    if std::env::var_os("BATON_SKIP_BUILD").is_some() {
+        return;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo {args:?}: {e}"));
+    assert!(status.success(), "cargo {args:?} failed");
+}
+
+/// The `host` binary, built in the dev profile.
+pub fn host_binary() -> &'static Path {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| {
+        cargo(&["build", "--quiet", "-p", "baton-cli", "--bin", "host"]);
+        target_dir()
+            .join("debug")
+            .join(format!("host{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// The guest crates the tests use, built once for wasm32-wasip2 in release.
+const GUESTS: &[&str] = &["lead-scorer", "hostile-guest"];
+
+/// The component built from guest crate `package`, e.g. `plugin("lead-scorer")`.
+pub fn plugin(package: &str) -> PathBuf {
+    assert!(
+        GUESTS.contains(&package),
+        "{package} is not a guest crate the tests build"
+    );
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut args = vec!["build", "--quiet", "--target", "wasm32-wasip2", "--release"];
+        for guest in GUESTS {
+            args.extend(["-p", guest]);
+        }
+        cargo(&args);
+    });
+    target_dir()
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+/// A scratch directory with its own component cache, removed when dropped.
+#[derive(Debug)]
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// Writes `bytes` to `name` inside the scratch directory.
+    pub fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write a scratch file");
+        path
+    }
+
+    /// Assembles WebAssembly text (a core module or a component) into `name`.
+    pub fn wat(&self, name: &str, text: &str) -> PathBuf {
+        let bytes = wat::parse_str(text).unwrap_or_else(|e| panic!("bad WAT for {name}: {e}"));
+        self.file(name, bytes)
+    }
+
+    /// `host ARGS...` with this scratch directory's cache.
+    pub fn host(&self, args: &[&str]) -> Run {
+        self.host_with_stdin(args, None)
+    }
+
+    /// `host ARGS...` with `stdin` piped in.
+    pub fn host_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        use std::io::Write;
+        let mut command = Command::new(host_binary());
+        command
+            .args(args)
+            .current_dir(workspace_root())
+            .env("BATON_CACHE_DIR", self.cache_dir())
+            .env_remove("BATON_LOG")
+            .env("RUST_BACKTRACE", "0")
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("start the host binary");
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(text.as_bytes())
+                .expect("write stdin");
+        }
+        wait_with_watchdog(child, args)
+    }
+}
+
+/// How long any one `host` process may take before the test calls it hung. Generous:
+/// it only exists so that a sandbox that fails to stop a plugin fails the test
+/// instead of hanging CI.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+fn wait_with_watchdog(mut child: Child, args: &[&str]) -> Run {
+    use std::io::Read;
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the host process") {
+            break status;
+        }
+        if started.elapsed() > WATCHDOG {
+            let _ = child.kill();
+            panic!("host {args:?} still running after {WATCHDOG:?}; killed it");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Run::from(Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    })
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch::new()
+    }
+}
+
+/// What a `host` process did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the exit code, showing both streams when it is wrong.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit code {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Run {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Stderr as JSON (errors under `--json`).
+    #[track_caller]
+    pub fn stderr_json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stderr.trim())
+            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{}", self.stderr))
+    }
+}

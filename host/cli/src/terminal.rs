@@ -8,13 +8,18 @@ use std::fmt::Write;
 /// Warnings by default (a tampered cache entry, an unwritable cache); `-v` adds what
 /// the host is doing. `BATON_LOG` takes a full filter, e.g. `BATON_LOG=baton_runtime=debug`.
 pub fn init_tracing(verbose: bool) {
-    let default = if verbose { "debug" } else { "warn" };
+    let default = if verbose {
+        "warn,baton_runtime=debug,host=debug"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
 }

@@ -67,11 +67,13 @@ pub enum ErrorKind {
         /// The guest's call stack, function names demangled, when known.
         backtrace: Option<String>,
     },
-    #[error(
-        "returned {} of output, over its output limit of {} (limit `max_output`)",
-        human(*size as u64), human(*limit as u64)
-    )]
-    OutputTooLarge { size: usize, limit: usize },
+    #[error("{}", output_too_large(*size, *limit))]
+    OutputTooLarge {
+        /// The size, when the host saw the whole output; `None` when it was stopped
+        /// at the boundary before being copied.
+        size: Option<usize>,
+        limit: usize,
+    },
     #[error("returned invalid output: {0}")]
     InvalidOutput(String),
     #[error("refused the input: {0}")]
@@ -169,6 +171,20 @@ pub enum LoadError {
     InvalidDescription { field: &'static str, reason: String },
     #[error("could not be compiled: {0}")]
     Compile(String),
+}
+
+fn output_too_large(size: Option<usize>, limit: usize) -> String {
+    match size {
+        Some(size) => format!(
+            "returned {} of output, over its output limit of {} (limit `max_output`)",
+            human(size as u64),
+            human(limit as u64)
+        ),
+        None => format!(
+            "tried to hand the host more than its output limit of {} in one go (limit `max_output`)",
+            human(limit as u64)
+        ),
+    }
 }
 
 fn list_or_nothing(items: &[String]) -> String {

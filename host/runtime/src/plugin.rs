@@ -25,8 +25,10 @@ use crate::{Runtime, load};
 /// Extra wall-clock time given beyond the epoch deadline before the host gives up on
 /// a call that is waiting on the host (the epoch only interrupts guest code).
 const HOST_WAIT_GRACE: Duration = Duration::from_millis(50);
-/// Bytes a guest may hand the host in one import call (a log line, a config key).
-const HOSTCALL_FUEL: usize = 1024 * 1024;
+/// Room beyond `max_output` in the hostcall fuel for the rest of a returned value.
+const HOSTCALL_SLACK: usize = 64 * 1024;
+/// What wasmtime says when hostcall fuel runs out (its error type is private).
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// What a plugin says about itself, with its schemas parsed.
 #[derive(Clone, Debug, Serialize)]
@@ -216,7 +218,7 @@ impl Plugin {
         };
         if output_text.len() > call.limits.max_output {
             return Err(fail(ErrorKind::OutputTooLarge {
-                size: output_text.len(),
+                size: Some(output_text.len()),
                 limit: call.limits.max_output,
             }));
         }
@@ -314,7 +316,10 @@ fn new_store(
     // The deadline must be set before instantiation, or instantiating itself traps.
     store.set_epoch_deadline(runtime.deadline_ticks(call.limits.timeout));
     store.epoch_deadline_trap();
-    store.set_hostcall_fuel(HOSTCALL_FUEL);
+    // Hostcall fuel bounds what wasmtime copies out of the guest in one go (an
+    // import's arguments, an export's result), so an oversized output is stopped at
+    // the boundary instead of being copied into host memory first.
+    store.set_hostcall_fuel(call.limits.max_output.saturating_add(HOSTCALL_SLACK));
     if runtime.inner.fuel {
         store
             .set_fuel(call.limits.fuel.unwrap_or(u64::MAX))
@@ -393,6 +398,15 @@ fn classify(
             };
         }
         None => {}
+    }
+    if error
+        .chain()
+        .any(|cause| cause.to_string().contains(HOSTCALL_FUEL_EXHAUSTED))
+    {
+        return ErrorKind::OutputTooLarge {
+            size: None,
+            limit: limits.max_output,
+        };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => ErrorKind::Timeout {

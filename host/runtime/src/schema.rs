@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn json_errors_say_line_and_column_once() {
-        let error = serde_json::from_str::<Value>("{\n  \"a\": tru\n}").unwrap_err();
+        let error = serde_json::from_str::<Value>("{\n  \"a\": 1,,\n}").unwrap_err();
         let text = describe_json_error(&error);
         assert!(text.starts_with("line 2, column"), "{text}");
         assert_eq!(text.matches("line").count(), 1, "{text}");

@@ -137,7 +137,7 @@ pub(crate) fn assess(lead: &Lead, settings: &Settings) -> Assessment {
     }
     if let Some(industry) = lead.industry.as_deref() {
         let lower = industry.trim().to_lowercase();
-        if settings.target_industries.iter().any(|t| *t == lower) {
+        if settings.target_industries.contains(&lower) {
             add(
                 "industry",
                 w.industry,

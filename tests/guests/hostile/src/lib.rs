@@ -45,6 +45,8 @@ impl Guest for Hostile {
                 Ok(input)
             }
             Some("fail") => Err(ToolError::Failed("upstream unavailable".into())),
+            Some("probe") => Ok(probe_ambient_authority()),
+            Some("escape-codes") => Err(ToolError::Failed("\x1b[2J\x1b[31mforged\r".into())),
             Some(other) => Err(ToolError::InvalidInput(format!("unknown mode `{other}`"))),
         }
     }
@@ -64,12 +66,34 @@ fn allocate_forever() -> Result<String, ToolError> {
     }
 }
 
+/// Small frames kept in wasm locals, so the recursion exhausts the host-enforced
+/// WebAssembly stack rather than the guest's own shadow stack in linear memory.
 fn recurse(depth: u64) -> u64 {
-    let frame = black_box([depth; 64]);
     if black_box(depth) == 0 {
         return 0;
     }
-    recurse(depth + 1) + frame[0]
+    black_box(recurse(depth + 1)).wrapping_add(depth)
+}
+
+/// Tries every ambient authority a program usually has and reports what it got, as
+/// JSON: a sandbox with nothing granted answers errors and empty lists throughout.
+fn probe_ambient_authority() -> String {
+    let outcome = |result: std::io::Result<String>| match result {
+        Ok(text) => format!("ok: {} bytes", text.len()),
+        Err(e) => format!("error: {e}"),
+    };
+    let passwd = outcome(std::fs::read_to_string("/etc/passwd"));
+    let cwd_listing = outcome(std::fs::read_dir(".").map(|d| format!("{}", d.count())));
+    let tcp = outcome(std::net::TcpStream::connect("127.0.0.1:80").map(|_| String::new()));
+    let dns = outcome(
+        std::net::ToSocketAddrs::to_socket_addrs(&("example.com", 80))
+            .map(|a| format!("{}", a.count())),
+    );
+    let env: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    let args: Vec<String> = std::env::args().collect();
+    format!(
+        "{{\"passwd\": {passwd:?}, \"cwd\": {cwd_listing:?}, \"tcp\": {tcp:?}, \"dns\": {dns:?}, \"env\": {env:?}, \"args\": {args:?}}}"
+    )
 }
 
 export!(Hostile);

@@ -1,0 +1,87 @@
+//! The precompiled-component cache: hits, integrity checks, and keys per engine.
+
+use std::path::PathBuf;
+
+use baton_tests::{Scratch, plugin};
+
+fn entries(scratch: &Scratch) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(scratch.cache_dir()) else {
+        return vec![];
+    };
+    let mut entries: Vec<PathBuf> = dir
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    entries.sort();
+    entries
+}
+
+fn invoke_verbose(scratch: &Scratch, extra: &[&str]) -> baton_tests::Run {
+    let scorer = plugin("lead-scorer");
+    let mut args = vec![
+        "invoke",
+        scorer.to_str().unwrap(),
+        "--input",
+        r#"{"leads": []}"#,
+        "-v",
+    ];
+    args.extend_from_slice(extra);
+    let run = scratch.host(&args);
+    run.expect_code(0);
+    run
+}
+
+#[test]
+fn the_first_load_compiles_and_the_second_comes_from_the_cache() {
+    let scratch = Scratch::new();
+    invoke_verbose(&scratch, &[]).stderr_has("(Compiled)");
+    assert_eq!(entries(&scratch).len(), 1);
+    invoke_verbose(&scratch, &[]).stderr_has("(Hit)");
+}
+
+#[test]
+fn a_tampered_cache_entry_is_recompiled_never_trusted() {
+    let scratch = Scratch::new();
+    invoke_verbose(&scratch, &[]);
+    let entry = entries(&scratch).remove(0);
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&entry, &bytes).unwrap();
+
+    let run = invoke_verbose(&scratch, &[]);
+    run.stderr_has("integrity check failed")
+        .stderr_has("(Recompiled");
+    // The entry was rewritten whole: the next load is a clean hit.
+    let run = invoke_verbose(&scratch, &[]);
+    run.stderr_has("(Hit)");
+    assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+}
+
+#[test]
+fn a_truncated_cache_entry_is_recompiled() {
+    let scratch = Scratch::new();
+    invoke_verbose(&scratch, &[]);
+    let entry = entries(&scratch).remove(0);
+    let bytes = std::fs::read(&entry).unwrap();
+    std::fs::write(&entry, &bytes[..bytes.len() / 3]).unwrap();
+    invoke_verbose(&scratch, &[])
+        .stderr_has("truncated")
+        .stderr_has("(Recompiled");
+}
+
+#[test]
+fn another_engine_configuration_gets_its_own_entry() {
+    let scratch = Scratch::new();
+    invoke_verbose(&scratch, &[]);
+    // Fuel changes the generated code, so the artifact must not be shared.
+    invoke_verbose(&scratch, &["--fuel", "100000000"]).stderr_has("(Compiled)");
+    assert_eq!(entries(&scratch).len(), 2);
+}
+
+#[test]
+fn no_cache_compiles_without_writing_anything() {
+    let scratch = Scratch::new();
+    invoke_verbose(&scratch, &["--no-cache"]).stderr_has("(Uncached)");
+    assert!(entries(&scratch).is_empty());
+}

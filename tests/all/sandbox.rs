@@ -1,0 +1,172 @@
+//! The start of the hostile-plugin suite: a plugin gets nothing it was not granted,
+//! and whatever it does, the host survives, reports the limit, and serves the next call.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_runtime::{Call, Limits, Runtime, RuntimeOptions};
+use baton_tests::{Scratch, plugin};
+use serde_json::json;
+
+fn hostile() -> String {
+    plugin("hostile-guest").to_string_lossy().into_owned()
+}
+
+fn invoke_hostile(scratch: &Scratch, mode: &str, extra: &[&str]) -> baton_tests::Run {
+    let path = hostile();
+    let config = format!("mode={mode}");
+    let mut args = vec!["invoke", &path, "--input", "{}", "--config", &config];
+    args.extend_from_slice(extra);
+    scratch.host(&args)
+}
+
+#[test]
+fn a_plugin_that_loops_forever_is_stopped_at_its_timeout() {
+    let scratch = Scratch::new();
+    let run = invoke_hostile(&scratch, "loop", &["--timeout", "300ms", "--json"]);
+    let error = run.expect_code(1).stderr_json();
+    assert_eq!(error["error"]["kind"], "timeout");
+    assert_eq!(error["error"]["plugin"], "hostile");
+    assert_eq!(error["error"]["limit"]["timeout_ms"], 300);
+    // The same plugin, called again right after, works.
+    let echo = scratch.host(&["invoke", &hostile(), "--input", r#"{"after": "loop"}"#]);
+    assert_eq!(echo.expect_code(0).json(), json!({"after": "loop"}));
+}
+
+#[test]
+fn a_plugin_that_allocates_without_end_is_stopped_at_its_memory_limit() {
+    let scratch = Scratch::new();
+    invoke_hostile(&scratch, "alloc", &["--memory", "32MiB"])
+        .expect_code(1)
+        .stderr_has("plugin \"hostile\" was stopped at its memory limit of 32.0 MiB")
+        .stderr_has("limit `memory`");
+    let error = invoke_hostile(&scratch, "alloc", &["--memory", "32MiB", "--json"])
+        .expect_code(1)
+        .stderr_json();
+    assert_eq!(error["error"]["kind"], "memory-limit");
+    assert_eq!(error["error"]["limit"]["memory_bytes"], 32 << 20);
+}
+
+#[test]
+fn a_guest_panic_is_a_trap_that_carries_the_panic_message() {
+    let scratch = Scratch::new();
+    invoke_hostile(&scratch, "panic", &[])
+        .expect_code(1)
+        .stderr_has("trapped: wasm trap: wasm `unreachable` instruction executed")
+        .stderr_has("the hostile plugin panicked on purpose");
+}
+
+#[test]
+fn an_output_over_the_cap_is_stopped_at_the_boundary_before_it_is_copied() {
+    let scratch = Scratch::new();
+    invoke_hostile(
+        &scratch,
+        "huge-output",
+        &["--memory", "256MiB", "--max-output", "1MiB"],
+    )
+    .expect_code(1)
+    .stderr_has("more than its output limit of 1.0 MiB in one go (limit `max_output`)");
+    // Just under the limit passes the boundary and is checked as usual.
+    invoke_hostile(
+        &scratch,
+        "huge-output",
+        &["--memory", "256MiB", "--max-output", "17MiB"],
+    )
+    .expect_code(0);
+}
+
+#[test]
+fn output_that_is_not_json_is_invalid_output() {
+    let scratch = Scratch::new();
+    invoke_hostile(&scratch, "not-json", &[])
+        .expect_code(1)
+        .stderr_has("returned invalid output: not valid JSON at line 1");
+}
+
+#[test]
+fn a_log_flood_is_capped_and_the_drop_is_reported() {
+    let scratch = Scratch::new();
+    let run = invoke_hostile(&scratch, "log-flood", &[]);
+    run.expect_code(0)
+        .stderr_has("log lines dropped: the per-call cap is 1000 lines and 64.0 KiB");
+    assert!(
+        run.stderr.len() < 100 * 1024,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn control_characters_from_a_plugin_are_escaped_on_the_terminal() {
+    let scratch = Scratch::new();
+    let run = invoke_hostile(&scratch, "escape-codes", &[]);
+    run.expect_code(1)
+        .stderr_has("failed: \\u{1b}[2J\\u{1b}[31mforged\\u{d}");
+    assert!(!run.stderr.contains('\x1b'));
+}
+
+#[test]
+fn a_plugin_sees_no_files_environment_arguments_or_network() {
+    let scratch = Scratch::new();
+    let seen = invoke_hostile(&scratch, "probe", &[]).expect_code(0).json();
+    for probe in ["passwd", "cwd", "tcp", "dns"] {
+        let outcome = seen[probe].as_str().unwrap();
+        assert!(outcome.starts_with("error:"), "{probe}: {outcome}");
+    }
+    assert_eq!(seen["env"], json!([]));
+    assert_eq!(seen["args"], json!([]));
+}
+
+fn hostile_call(mode: &str, limits: Limits) -> Call {
+    Call {
+        limits,
+        config: Arc::new(BTreeMap::from([("mode".to_string(), mode.to_string())])),
+    }
+}
+
+#[tokio::test]
+async fn one_runtime_survives_every_hostile_call_and_serves_the_next_one() {
+    let scratch = Scratch::new();
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(scratch.cache_dir()),
+        ..RuntimeOptions::default()
+    })
+    .unwrap();
+    let hostile = runtime.load(plugin("hostile-guest")).await.unwrap();
+    let scorer = runtime.load(plugin("lead-scorer")).await.unwrap();
+    let tight = Limits {
+        timeout: Duration::from_millis(200),
+        memory: 32 << 20,
+        ..Limits::default()
+    };
+    for (mode, expected) in [
+        ("loop", "timeout"),
+        ("alloc", "memory-limit"),
+        ("recurse", "stack-overflow"),
+        ("panic", "trap"),
+        ("not-json", "invalid-output"),
+        ("fail", "tool-failed"),
+    ] {
+        let error = hostile
+            .invoke("{}", &hostile_call(mode, tight.clone()))
+            .await
+            .expect_err(mode);
+        assert_eq!(error.kind.code(), expected, "{mode}: {error}");
+        assert_eq!(error.plugin, "hostile");
+
+        let echo = hostile
+            .invoke(r#"{"after": 1}"#, &Call::default())
+            .await
+            .unwrap_or_else(|e| panic!("echo after {mode}: {e}"));
+        assert_eq!(echo.output, json!({"after": 1}), "after {mode}");
+        let scored = scorer
+            .invoke(
+                r#"{"leads": [{"company": "A", "contact": "B"}]}"#,
+                &Call::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("lead scorer after {mode}: {e}"));
+        assert_eq!(scored.output["summary"]["scored"], 1);
+    }
+}
