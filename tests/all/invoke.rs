@@ -10,6 +10,14 @@ fn scorer() -> String {
     plugin("lead-scorer").to_string_lossy().into_owned()
 }
 
+/// `host invoke lead_scorer.wasm --input ONE_LEAD EXTRA...`
+fn invoke_one_lead(scratch: &Scratch, extra: &[&str]) -> baton_tests::Run {
+    let path = scorer();
+    let mut args = vec!["invoke", &path, "--input", ONE_LEAD];
+    args.extend_from_slice(extra);
+    scratch.host(&args)
+}
+
 #[test]
 fn input_from_a_flag_a_file_and_stdin_gives_the_same_output() {
     let scratch = Scratch::new();
@@ -28,7 +36,7 @@ fn input_from_a_flag_a_file_and_stdin_gives_the_same_output() {
 #[test]
 fn plugin_logs_go_to_stderr_and_the_output_to_stdout() {
     let scratch = Scratch::new();
-    let run = scratch.host(&["invoke", &scorer(), "--input", ONE_LEAD]);
+    let run = invoke_one_lead(&scratch, &[]);
     run.expect_code(0)
         .stderr_has("[lead-scorer] info: scored 1 leads: 1 actionable, 1 hot");
     assert!(run.json()["leads"].is_array());
@@ -37,7 +45,7 @@ fn plugin_logs_go_to_stderr_and_the_output_to_stdout() {
 #[test]
 fn json_mode_wraps_output_logs_and_timing() {
     let scratch = Scratch::new();
-    let run = scratch.host(&["invoke", &scorer(), "--input", ONE_LEAD, "--json"]);
+    let run = invoke_one_lead(&scratch, &["--json"]);
     let result = run.expect_code(0).json();
     assert_eq!(result["plugin"], "lead-scorer");
     assert_eq!(result["output"]["summary"]["scored"], 1);
@@ -50,11 +58,7 @@ fn json_mode_wraps_output_logs_and_timing() {
 fn config_values_reach_the_plugin() {
     let scratch = Scratch::new();
     let score = |extra: &[&str]| {
-        let mut args = vec!["invoke", "--input", ONE_LEAD];
-        let path = scorer();
-        args.insert(1, &path);
-        args.extend_from_slice(extra);
-        scratch.host(&args).expect_code(0).json()["leads"][0]["score"]
+        invoke_one_lead(&scratch, extra).expect_code(0).json()["leads"][0]["score"]
             .as_u64()
             .unwrap()
     };

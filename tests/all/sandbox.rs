@@ -49,6 +49,20 @@ fn a_plugin_that_allocates_without_end_is_stopped_at_its_memory_limit() {
 }
 
 #[test]
+fn fuel_bounds_a_call_deterministically_when_asked_for() {
+    let scratch = Scratch::new();
+    let error = invoke_hostile(
+        &scratch,
+        "loop",
+        &["--fuel", "5000000", "--timeout", "60s", "--json"],
+    )
+    .expect_code(1)
+    .stderr_json();
+    assert_eq!(error["error"]["kind"], "fuel-exhausted");
+    assert_eq!(error["error"]["limit"]["fuel"], 5_000_000);
+}
+
+#[test]
 fn a_guest_panic_is_a_trap_that_carries_the_panic_message() {
     let scratch = Scratch::new();
     invoke_hostile(&scratch, "panic", &[])

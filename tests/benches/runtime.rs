@@ -1,1 +1,94 @@
-fn main() {}
+//! The runtime's per-plugin costs: compile, load from the cache, instantiate, and
+//! invoke with a 1 KB input, beside the same scoring logic called natively.
+//!
+//! `cargo bench -p baton-tests --bench runtime` (see BENCHMARKS.md for results).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use baton_runtime::{Call, Plugin, Runtime, RuntimeOptions};
+use baton_tests::plugin;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Leads whose JSON is about 1 KB.
+fn one_kb_of_leads() -> String {
+    let lead = r#"{"id": "L-1001", "company": "Northwind Analytics", "contact": "Ana Okafor", "title": "VP of Sales", "industry": "SaaS", "employees": 240, "website_visits": 6, "pricing_page_views": 3, "email_opens": 4, "email_replies": 1, "last_reply_days_ago": 1, "days_since_last_contact": 1, "deal_stage": "demo", "notes": "Asked for a quote for 40 seats."}"#;
+    let input = format!("{{\"leads\": [{lead}, {lead}, {lead}]}}");
+    assert!((900..1200).contains(&input.len()), "{} bytes", input.len());
+    input
+}
+
+fn echo_call() -> Call {
+    Call {
+        config: Arc::new(BTreeMap::from([("mode".into(), "echo".into())])),
+        ..Call::default()
+    }
+}
+
+fn runtime(cache: Option<&std::path::Path>) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        cache_dir: cache.map(|p| p.to_path_buf()),
+        ..RuntimeOptions::default()
+    })
+    .expect("a runtime")
+}
+
+fn benchmarks(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let scorer_path = plugin("lead-scorer");
+    let scorer_bytes = std::fs::read(&scorer_path).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let cached = runtime(Some(cache.path()));
+    let uncached = runtime(None);
+    let scorer: Plugin = rt.block_on(cached.load(&scorer_path)).unwrap();
+    let echo: Plugin = rt.block_on(cached.load(plugin("hostile-guest"))).unwrap();
+    let input = one_kb_of_leads();
+    let echo_input = format!("{{\"payload\": \"{}\"}}", "x".repeat(1000));
+
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.bench_function("compile (lead-scorer, no cache)", |b| {
+        b.iter(|| {
+            rt.block_on(uncached.load_bytes("lead-scorer", scorer_bytes.clone()))
+                .unwrap()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("load");
+    group.bench_function("from cache (lead-scorer)", |b| {
+        b.iter(|| rt.block_on(cached.load(&scorer_path)).unwrap())
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("call");
+    group.bench_function("instantiate (fresh store)", |b| {
+        b.iter(|| {
+            rt.block_on(scorer.instantiate_only(&Call::default()))
+                .unwrap()
+        })
+    });
+    group.bench_function("invoke echo, 1 KB in and out", |b| {
+        b.iter(|| rt.block_on(echo.invoke(&echo_input, &echo_call())).unwrap())
+    });
+    group.bench_function("invoke lead-scorer, 1 KB of leads", |b| {
+        b.iter(|| {
+            rt.block_on(scorer.invoke(&input, &Call::default()))
+                .unwrap()
+        })
+    });
+    group.bench_function("native lead scoring, same input", |b| {
+        let settings = lead_scoring::Settings::default();
+        b.iter(|| {
+            let scored = lead_scoring::score_json(&input, &settings).unwrap();
+            serde_json::to_string(&scored).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, benchmarks);
+criterion_main!(benches);

@@ -45,7 +45,10 @@ struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Work with plugin components
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  host plugin inspect target/wasm32-wasip2/release/lead_scorer.wasm"
+    )]
     Plugin(PluginCommand),
     /// Call a plugin once with a JSON input and print its output
     Invoke(commands::invoke::Args),

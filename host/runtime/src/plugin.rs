@@ -191,17 +191,8 @@ impl Plugin {
                 limit: call.limits.max_input,
             }));
         }
-        let value: Value = serde_json::from_str(input).map_err(|e| {
-            fail(ErrorKind::InvalidInput(format!(
-                "not valid JSON at {}",
-                schema::describe_json_error(&e)
-            )))
-        })?;
-        schema::check(&self.input_validator, &value).map_err(|e| {
-            fail(ErrorKind::InvalidInput(format!(
-                "it does not match the plugin's input schema {e}"
-            )))
-        })?;
+        schema::parse_and_check(input, &self.input_validator, "input")
+            .map_err(|e| fail(ErrorKind::InvalidInput(e)))?;
 
         let sandboxed = sandboxed_call(&self.runtime, &self.pre, call, Op::Invoke(input)).await;
         let output_text = match sandboxed.result {
@@ -222,17 +213,8 @@ impl Plugin {
                 limit: call.limits.max_output,
             }));
         }
-        let output: Value = serde_json::from_str(&output_text).map_err(|e| {
-            fail(ErrorKind::InvalidOutput(format!(
-                "not valid JSON at {}",
-                schema::describe_json_error(&e)
-            )))
-        })?;
-        schema::check(&self.output_validator, &output).map_err(|e| {
-            fail(ErrorKind::InvalidOutput(format!(
-                "it does not match the plugin's output schema {e}"
-            )))
-        })?;
+        let output = schema::parse_and_check(&output_text, &self.output_validator, "output")
+            .map_err(|e| fail(ErrorKind::InvalidOutput(e)))?;
         Ok(Invocation {
             output,
             output_text,

@@ -18,6 +18,20 @@ pub(crate) fn compile(text: &str) -> Result<(Value, Validator), String> {
     Ok((schema, validator))
 }
 
+/// Parses JSON text that crosses the boundary and checks it against the plugin's
+/// schema for that direction (`what` is `input` or `output`).
+pub(crate) fn parse_and_check(
+    text: &str,
+    validator: &Validator,
+    what: &str,
+) -> Result<Value, String> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("not valid JSON at {}", describe_json_error(&e)))?;
+    check(validator, &value)
+        .map_err(|e| format!("it does not match the plugin's {what} schema {e}"))?;
+    Ok(value)
+}
+
 /// Checks `value`; the error lists where and why it does not match.
 pub(crate) fn check(validator: &Validator, value: &Value) -> Result<(), String> {
     if validator.is_valid(value) {

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use baton_runtime::{Call, Invocation, Limits};
+use baton_runtime::{Call, Invocation, Limits, LogLevel};
 use serde_json::json;
 
 use crate::GlobalArgs;
@@ -49,6 +49,9 @@ pub struct Args {
     pub json: bool,
 }
 
+/// A wasm32 memory holds at most 4 GiB.
+const MAX_MEMORY: u64 = 4 << 30;
+
 fn parse_config(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
@@ -61,6 +64,12 @@ fn parse_config(text: &str) -> Result<(String, String), String> {
 }
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<(), Failure> {
+    if args.memory > MAX_MEMORY {
+        return Err(Failure::Usage(format!(
+            "--memory {} is more than a 32-bit WebAssembly plugin can use; the most is 4 GiB",
+            baton_runtime::human(args.memory)
+        )));
+    }
     let input = read_input(&args)?;
     let runtime = super::runtime(global, args.fuel.is_some())?;
     let plugin = runtime.load(&args.plugin).await?;
@@ -86,7 +95,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<(), Failure> {
         Ok(invocation) => invocation,
         Err(error) => return Err(Failure::Plugin(error)),
     };
-    print_logs(&plugin.info().name, &invocation, args.json);
+    print_logs(&plugin.info().name, &invocation, args.json, global.verbose);
     if args.json {
         println!(
             "{}",
@@ -153,11 +162,13 @@ fn read_input(args: &Args) -> Result<Input, Failure> {
 }
 
 /// Plugin log lines go to stderr, escaped; with `--json` they are in the object instead.
-fn print_logs(plugin: &str, invocation: &Invocation, json: bool) {
+/// Debug lines only with `-v`.
+fn print_logs(plugin: &str, invocation: &Invocation, json: bool, verbose: bool) {
     if json {
         return;
     }
-    for line in &invocation.logs {
+    let shown = |line: &&baton_runtime::LogLine| verbose || line.level > LogLevel::Debug;
+    for line in invocation.logs.iter().filter(shown) {
         eprintln!(
             "[{plugin}] {}: {}",
             line.level,
