@@ -4,7 +4,6 @@
 mod commands;
 mod exit;
 mod terminal;
-mod units;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::GlobalArgs;
 use crate::exit::Failure;
 use crate::terminal::escape_control;
-use crate::units::{parse_duration, parse_size};
+use baton_workflow::units::{parse_duration, parse_size};
 
 #[derive(Debug, clap::Args)]
 #[command(

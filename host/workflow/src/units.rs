@@ -1,4 +1,5 @@
-//! Parsing of the sizes and durations users type (`2s`, `250ms`, `64MiB`).
+//! Sizes and durations as people write them (`2s`, `250ms`, `64MiB`), used by the
+//! workflow file and by command-line flags alike.
 
 use std::time::Duration;
 

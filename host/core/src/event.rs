@@ -1,0 +1,177 @@
+//! The entries of a run's append-only log. Everything about a run (its status, its
+//! steps' outputs, its pending decisions, its audit trail) is derived from these.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ids::{DecisionId, StepKey};
+
+/// Milliseconds since the Unix epoch.
+pub type Timestamp = u64;
+
+/// How urgent a decision is; the inbox shows critical first.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Monitor,
+    #[default]
+    Info,
+}
+
+/// What an expired decision becomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTimeout {
+    #[default]
+    Reject,
+    ApproveDefault,
+}
+
+/// What the operator is asked at a gate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRequest {
+    pub id: DecisionId,
+    pub title: String,
+    pub reason: String,
+    pub severity: Severity,
+    /// The default first, then up to three alternatives.
+    pub choices: Vec<Value>,
+    /// Whether the operator may submit an edited value instead of a choice.
+    pub editable: bool,
+    /// The plugin whose output schema an edit must match.
+    pub schema_plugin: Option<String>,
+    /// A JSON pointer into that schema when the choices are a part of the output,
+    /// e.g. `#/$defs/email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    pub on_timeout: OnTimeout,
+}
+
+/// How a decision ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    /// A choice was approved: 0 is the default, 1-3 the alternatives.
+    Approved { choice: usize },
+    /// The operator replaced the proposal with their own value.
+    Edited { value: Value },
+    Rejected {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The decision expired and took its `on_timeout` action.
+    Expired { action: OnTimeout },
+}
+
+/// Why a step failed, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepFailure {
+    /// A stable kind, e.g. `timeout`, `tool-failed`, `template`.
+    pub kind: String,
+    pub message: String,
+}
+
+/// One entry of a run's log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    RunStarted {
+        at: Timestamp,
+        workflow: String,
+        /// Path of the workflow file, as given.
+        workflow_path: String,
+        /// BLAKE3 digests of the workflow file and of each plugin's component: a
+        /// resumed run executes the same code unless told otherwise.
+        workflow_digest: String,
+        plugin_digests: BTreeMap<String, String>,
+        input: Value,
+    },
+    StepStarted {
+        at: Timestamp,
+        key: StepKey,
+        attempt: u32,
+    },
+    StepCompleted {
+        at: Timestamp,
+        key: StepKey,
+        output: Value,
+        elapsed_ms: u64,
+    },
+    /// The step's `when` was false, or a gate upstream rejected its branch.
+    StepSkipped {
+        at: Timestamp,
+        key: StepKey,
+        reason: String,
+    },
+    /// `for_each` of a step evaluated to this many items.
+    StepExpanded {
+        at: Timestamp,
+        step: crate::ids::StepId,
+        items: u32,
+    },
+    StepFailed {
+        at: Timestamp,
+        key: StepKey,
+        error: StepFailure,
+    },
+    GateOpened {
+        at: Timestamp,
+        key: StepKey,
+        request: DecisionRequest,
+    },
+    DecisionMade {
+        at: Timestamp,
+        id: DecisionId,
+        outcome: DecisionOutcome,
+        /// Who decided: an operator's name, `auto-approve`, or `timeout`.
+        by: String,
+    },
+    /// The run continued on code whose digest differs from the one it started with.
+    CodeChanged {
+        at: Timestamp,
+        workflow_digest: String,
+        plugin_digests: BTreeMap<String, String>,
+    },
+    RunCompleted {
+        at: Timestamp,
+    },
+    RunFailed {
+        at: Timestamp,
+        error: String,
+    },
+    RunRejected {
+        at: Timestamp,
+    },
+    RunCancelled {
+        at: Timestamp,
+        by: String,
+    },
+}
+
+impl RunEvent {
+    pub fn at(&self) -> Timestamp {
+        match self {
+            RunEvent::RunStarted { at, .. }
+            | RunEvent::StepStarted { at, .. }
+            | RunEvent::StepCompleted { at, .. }
+            | RunEvent::StepSkipped { at, .. }
+            | RunEvent::StepExpanded { at, .. }
+            | RunEvent::StepFailed { at, .. }
+            | RunEvent::GateOpened { at, .. }
+            | RunEvent::DecisionMade { at, .. }
+            | RunEvent::CodeChanged { at, .. }
+            | RunEvent::RunCompleted { at }
+            | RunEvent::RunFailed { at, .. }
+            | RunEvent::RunRejected { at }
+            | RunEvent::RunCancelled { at, .. } => *at,
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Identifiers, validated once when they are made.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not a valid id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IdError(String);
+
+/// A run, e.g. `01JD3KX5N7Q2W8ZB6T4VYR9M1C`: a ULID, so ids sort by creation time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RunId(String);
+
+impl RunId {
+    pub fn generate() -> RunId {
+        RunId(ulid::Ulid::new().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RunId {
+    type Error = IdError;
+    fn try_from(text: String) -> Result<RunId, IdError> {
+        match ulid::Ulid::from_string(&text) {
+            Ok(ulid) => Ok(RunId(ulid.to_string())),
+            Err(_) => Err(IdError(format!(
+                "{text:?} is not a run id; run ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C (see `host runs`)"
+            ))),
+        }
+    }
+}
+
+impl From<RunId> for String {
+    fn from(id: RunId) -> String {
+        id.0
+    }
+}
+
+impl FromStr for RunId {
+    type Err = IdError;
+    fn from_str(text: &str) -> Result<RunId, IdError> {
+        RunId::try_from(text.to_string())
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A step of a workflow, e.g. `score`: lowercase letters, digits, `-` and `_`,
+/// starting with a letter (so that templates can say `steps.score.output`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StepId(String);
+
+impl StepId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for StepId {
+    type Error = IdError;
+    fn try_from(text: String) -> Result<StepId, IdError> {
+        let mut chars = text.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && text.len() <= 64;
+        if valid {
+            Ok(StepId(text))
+        } else {
+            Err(IdError(format!(
+                "{text:?} is not a valid step id; use lowercase letters, digits and `_`, starting with a letter (e.g. \"draft_email\")"
+            )))
+        }
+    }
+}
+
+impl From<StepId> for String {
+    fn from(id: StepId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One execution unit: a step, or one item of a `for_each` step.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StepKey {
+    pub step: StepId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u32>,
+}
+
+impl StepKey {
+    pub fn whole(step: StepId) -> StepKey {
+        StepKey { step, item: None }
+    }
+
+    pub fn item(step: StepId, item: u32) -> StepKey {
+        StepKey {
+            step,
+            item: Some(item),
+        }
+    }
+}
+
+impl fmt::Display for StepKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.item {
+            Some(item) => write!(f, "{}[{item}]", self.step),
+            None => write!(f, "{}", self.step),
+        }
+    }
+}
+
+/// A decision at a gate: `RUN/gate` or, for one item of a `for_each` gate,
+/// `RUN/gate/3`. Stable: the same gate of the same run always has the same id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DecisionId {
+    pub run: RunId,
+    pub gate: StepKey,
+}
+
+impl DecisionId {
+    pub fn new(run: RunId, gate: StepKey) -> DecisionId {
+        DecisionId { run, gate }
+    }
+}
+
+impl fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.gate.item {
+            Some(item) => write!(f, "{}/{}/{item}", self.run, self.gate.step),
+            None => write!(f, "{}/{}", self.run, self.gate.step),
+        }
+    }
+}
+
+impl TryFrom<String> for DecisionId {
+    type Error = IdError;
+    fn try_from(text: String) -> Result<DecisionId, IdError> {
+        let bad = || {
+            IdError(format!(
+                "{text:?} is not a decision id; decision ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C/review (see `host inbox`)"
+            ))
+        };
+        let mut parts = text.split('/');
+        let run: RunId = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let step =
+            StepId::try_from(parts.next().ok_or_else(bad)?.to_string()).map_err(|_| bad())?;
+        let item = match parts.next() {
+            Some(item) => Some(item.parse::<u32>().map_err(|_| bad())?),
+            None => None,
+        };
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(DecisionId {
+            run,
+            gate: StepKey { step, item },
+        })
+    }
+}
+
+impl FromStr for DecisionId {
+    type Err = IdError;
+    fn from_str(text: &str) -> Result<DecisionId, IdError> {
+        DecisionId::try_from(text.to_string())
+    }
+}
+
+impl From<DecisionId> for String {
+    fn from(id: DecisionId) -> String {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decision_ids_round_trip_through_text() {
+        let run = RunId::generate();
+        for text in [format!("{run}/review"), format!("{run}/review/3")] {
+            let id: DecisionId = text.parse().unwrap();
+            assert_eq!(id.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn malformed_ids_say_what_an_id_looks_like() {
+        assert!(
+            "nope"
+                .parse::<RunId>()
+                .unwrap_err()
+                .to_string()
+                .contains("host runs")
+        );
+        assert!(
+            "x/y"
+                .parse::<DecisionId>()
+                .unwrap_err()
+                .to_string()
+                .contains("host inbox")
+        );
+        assert!(StepId::try_from("Draft".to_string()).is_err());
+        assert!(StepId::try_from("draft_2".to_string()).is_ok());
+    }
+}

@@ -1,0 +1,22 @@
+//! Baton's vocabulary, shared by the engine, the store and the command line, with no
+//! wasmtime and no sled in sight.
+//!
+//! - `ids`: [`RunId`], [`StepId`], [`DecisionId`] and [`StepKey`] (a step, or one item
+//!   of a `for_each` step).
+//! - `event`: [`RunEvent`], one entry of a run's append-only log, the only truth.
+//! - `state`: [`RunState`], everything derived from the log by folding it: status,
+//!   step records, pending and decided decisions.
+//! - `traits`: what the engine needs from the outside: a [`RunStore`] that appends
+//!   events with an optimistic version check, a [`PluginRunner`], and a [`Clock`].
+
+mod event;
+mod ids;
+mod state;
+mod traits;
+
+pub use event::{
+    DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, Severity, StepFailure, Timestamp,
+};
+pub use ids::{DecisionId, IdError, RunId, StepId, StepKey};
+pub use state::{DecisionRecord, DecisionStatus, RunState, RunStatus, StepRecord, StepStatus};
+pub use traits::{Clock, PluginRunner, RunStore, RunSummary, StepError, StoreError, SystemClock};

@@ -1,0 +1,414 @@
+//! A run's state, derived from its log by folding the events in order. Nothing here
+//! is stored: reading a run means reading its log.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::event::{DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, StepFailure, Timestamp};
+use crate::ids::{DecisionId, RunId, StepId, StepKey};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Waiting,
+    Completed,
+    Failed,
+    Rejected,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Rejected | RunStatus::Cancelled
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Waiting => "waiting",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Rejected => "rejected",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    /// Started and not finished: running now, or interrupted by a crash.
+    Running,
+    Completed,
+    Skipped,
+    Failed,
+    /// A gate waiting for its decision.
+    Waiting,
+    /// A gate whose decision was a rejection: its branch ends here.
+    Rejected,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepRecord {
+    pub key: StepKey,
+    pub status: StepStatus,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<StepFailure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_because: Option<String>,
+    pub started_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionStatus {
+    Pending,
+    Approved,
+    Edited,
+    Rejected,
+    Expired,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionRecord {
+    pub request: DecisionRequest,
+    pub status: DecisionStatus,
+    pub opened_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<DecisionOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<Timestamp>,
+}
+
+impl DecisionRecord {
+    /// The value later steps see, once decided and not rejected.
+    pub fn chosen_value(&self) -> Option<Value> {
+        match self.outcome.as_ref()? {
+            DecisionOutcome::Approved { choice } => self.request.choices.get(*choice).cloned(),
+            DecisionOutcome::Edited { value } => Some(value.clone()),
+            DecisionOutcome::Expired {
+                action: OnTimeout::ApproveDefault,
+            } => self.request.choices.first().cloned(),
+            DecisionOutcome::Rejected { .. }
+            | DecisionOutcome::Expired {
+                action: OnTimeout::Reject,
+            } => None,
+        }
+    }
+}
+
+/// Everything known about a run, derived from its log.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunState {
+    pub id: RunId,
+    /// Events in the log; an append must name this version or it is refused.
+    pub version: u64,
+    pub workflow: String,
+    pub workflow_path: String,
+    pub workflow_digest: String,
+    pub plugin_digests: BTreeMap<String, String>,
+    pub input: Value,
+    pub started_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub steps: BTreeMap<StepKey, StepRecord>,
+    /// Items of each `for_each` step, once its list was evaluated.
+    pub expansions: BTreeMap<StepId, u32>,
+    pub decisions: BTreeMap<DecisionId, DecisionRecord>,
+    finished: Option<(RunStatus, Option<String>)>,
+}
+
+impl RunState {
+    /// Folds a log; `None` if it does not start with `RunStarted`.
+    pub fn fold(id: &RunId, events: &[RunEvent]) -> Option<RunState> {
+        let RunEvent::RunStarted {
+            at,
+            workflow,
+            workflow_path,
+            workflow_digest,
+            plugin_digests,
+            input,
+        } = events.first()?
+        else {
+            return None;
+        };
+        let mut state = RunState {
+            id: id.clone(),
+            version: 1,
+            workflow: workflow.clone(),
+            workflow_path: workflow_path.clone(),
+            workflow_digest: workflow_digest.clone(),
+            plugin_digests: plugin_digests.clone(),
+            input: input.clone(),
+            started_at: *at,
+            updated_at: *at,
+            steps: BTreeMap::new(),
+            expansions: BTreeMap::new(),
+            decisions: BTreeMap::new(),
+            finished: None,
+        };
+        for event in &events[1..] {
+            state.apply(event);
+        }
+        Some(state)
+    }
+
+    /// Applies one more event (the engine keeps its view current this way).
+    pub fn apply(&mut self, event: &RunEvent) {
+        self.version += 1;
+        self.updated_at = self.updated_at.max(event.at());
+        match event {
+            RunEvent::RunStarted { .. } => {}
+            RunEvent::StepStarted { at, key, attempt } => {
+                self.steps.insert(
+                    key.clone(),
+                    StepRecord {
+                        key: key.clone(),
+                        status: StepStatus::Running,
+                        attempts: *attempt,
+                        output: None,
+                        error: None,
+                        skipped_because: None,
+                        started_at: *at,
+                        finished_at: None,
+                        elapsed_ms: None,
+                    },
+                );
+            }
+            RunEvent::StepCompleted {
+                at,
+                key,
+                output,
+                elapsed_ms,
+            } => {
+                let record = self.record(key, *at);
+                record.status = StepStatus::Completed;
+                record.output = Some(output.clone());
+                record.finished_at = Some(*at);
+                record.elapsed_ms = Some(*elapsed_ms);
+            }
+            RunEvent::StepSkipped { at, key, reason } => {
+                let record = self.record(key, *at);
+                record.status = StepStatus::Skipped;
+                record.skipped_because = Some(reason.clone());
+                record.finished_at = Some(*at);
+            }
+            RunEvent::StepExpanded { step, items, .. } => {
+                self.expansions.insert(step.clone(), *items);
+            }
+            RunEvent::StepFailed { at, key, error } => {
+                let record = self.record(key, *at);
+                record.status = StepStatus::Failed;
+                record.error = Some(error.clone());
+                record.finished_at = Some(*at);
+            }
+            RunEvent::GateOpened { at, key, request } => {
+                let record = self.record(key, *at);
+                record.status = StepStatus::Waiting;
+                self.decisions.insert(
+                    request.id.clone(),
+                    DecisionRecord {
+                        request: request.clone(),
+                        status: DecisionStatus::Pending,
+                        opened_at: *at,
+                        outcome: None,
+                        decided_by: None,
+                        decided_at: None,
+                    },
+                );
+            }
+            RunEvent::DecisionMade {
+                at,
+                id,
+                outcome,
+                by,
+            } => {
+                let Some(decision) = self.decisions.get_mut(id) else {
+                    return;
+                };
+                decision.status = match outcome {
+                    DecisionOutcome::Approved { .. } => DecisionStatus::Approved,
+                    DecisionOutcome::Edited { .. } => DecisionStatus::Edited,
+                    DecisionOutcome::Rejected { .. } => DecisionStatus::Rejected,
+                    DecisionOutcome::Expired { .. } => DecisionStatus::Expired,
+                };
+                decision.outcome = Some(outcome.clone());
+                decision.decided_by = Some(by.clone());
+                decision.decided_at = Some(*at);
+                let chosen = decision.chosen_value();
+                let record = self.record(&id.gate, *at);
+                record.finished_at = Some(*at);
+                match chosen {
+                    Some(value) => {
+                        record.status = StepStatus::Completed;
+                        record.output = Some(value);
+                    }
+                    None => record.status = StepStatus::Rejected,
+                }
+            }
+            RunEvent::CodeChanged {
+                workflow_digest,
+                plugin_digests,
+                ..
+            } => {
+                self.workflow_digest = workflow_digest.clone();
+                self.plugin_digests = plugin_digests.clone();
+            }
+            RunEvent::RunCompleted { .. } => self.finished = Some((RunStatus::Completed, None)),
+            RunEvent::RunFailed { error, .. } => {
+                self.finished = Some((RunStatus::Failed, Some(error.clone())))
+            }
+            RunEvent::RunRejected { .. } => self.finished = Some((RunStatus::Rejected, None)),
+            RunEvent::RunCancelled { by, .. } => {
+                self.finished = Some((RunStatus::Cancelled, Some(format!("cancelled by {by}"))))
+            }
+        }
+    }
+
+    fn record(&mut self, key: &StepKey, at: Timestamp) -> &mut StepRecord {
+        self.steps.entry(key.clone()).or_insert_with(|| StepRecord {
+            key: key.clone(),
+            status: StepStatus::Running,
+            attempts: 0,
+            output: None,
+            error: None,
+            skipped_because: None,
+            started_at: at,
+            finished_at: None,
+            elapsed_ms: None,
+        })
+    }
+
+    /// Finished runs keep their final status; otherwise a run with a pending
+    /// decision is waiting, and one without is running (or was interrupted).
+    pub fn status(&self) -> RunStatus {
+        match &self.finished {
+            Some((status, _)) => *status,
+            None if self.pending().next().is_some() => RunStatus::Waiting,
+            None => RunStatus::Running,
+        }
+    }
+
+    /// Why the run failed or was cancelled, when it was.
+    pub fn finish_note(&self) -> Option<&str> {
+        self.finished.as_ref().and_then(|(_, note)| note.as_deref())
+    }
+
+    pub fn pending(&self) -> impl Iterator<Item = &DecisionRecord> {
+        self.decisions
+            .values()
+            .filter(|d| d.status == DecisionStatus::Pending)
+    }
+
+    pub fn step(&self, key: &StepKey) -> Option<&StepRecord> {
+        self.steps.get(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Severity;
+    use serde_json::json;
+
+    fn started(run: &RunId) -> Vec<RunEvent> {
+        let _ = run;
+        vec![RunEvent::RunStarted {
+            at: 1,
+            workflow: "w".into(),
+            workflow_path: "w.toml".into(),
+            workflow_digest: "d".into(),
+            plugin_digests: BTreeMap::new(),
+            input: json!({}),
+        }]
+    }
+
+    fn key(step: &str) -> StepKey {
+        StepKey::whole(StepId::try_from(step.to_string()).unwrap())
+    }
+
+    #[test]
+    fn an_open_gate_makes_the_run_wait_and_its_decision_completes_the_gate() {
+        let run = RunId::generate();
+        let id = DecisionId::new(run.clone(), key("review"));
+        let mut events = started(&run);
+        events.push(RunEvent::GateOpened {
+            at: 2,
+            key: key("review"),
+            request: DecisionRequest {
+                id: id.clone(),
+                title: "t".into(),
+                reason: "r".into(),
+                severity: Severity::High,
+                choices: vec![json!("a"), json!("b")],
+                editable: true,
+                schema_plugin: None,
+                edit_schema: None,
+                expires_at: None,
+                on_timeout: OnTimeout::Reject,
+            },
+        });
+        let waiting = RunState::fold(&run, &events).unwrap();
+        assert_eq!(waiting.status(), RunStatus::Waiting);
+        assert_eq!(waiting.version, 2);
+
+        events.push(RunEvent::DecisionMade {
+            at: 3,
+            id: id.clone(),
+            outcome: DecisionOutcome::Approved { choice: 1 },
+            by: "ana".into(),
+        });
+        let decided = RunState::fold(&run, &events).unwrap();
+        assert_eq!(decided.status(), RunStatus::Running);
+        let gate = decided.step(&key("review")).unwrap();
+        assert_eq!(gate.status, StepStatus::Completed);
+        assert_eq!(gate.output, Some(json!("b")));
+    }
+
+    #[test]
+    fn a_rejection_marks_the_gate_rejected_with_no_output() {
+        let run = RunId::generate();
+        let id = DecisionId::new(run.clone(), key("review"));
+        let mut events = started(&run);
+        events.push(RunEvent::GateOpened {
+            at: 2,
+            key: key("review"),
+            request: DecisionRequest {
+                id: id.clone(),
+                title: "t".into(),
+                reason: "r".into(),
+                severity: Severity::Info,
+                choices: vec![json!(1)],
+                editable: false,
+                schema_plugin: None,
+                edit_schema: None,
+                expires_at: None,
+                on_timeout: OnTimeout::Reject,
+            },
+        });
+        events.push(RunEvent::DecisionMade {
+            at: 3,
+            id,
+            outcome: DecisionOutcome::Rejected { reason: None },
+            by: "bo".into(),
+        });
+        let state = RunState::fold(&run, &events).unwrap();
+        let gate = state.step(&key("review")).unwrap();
+        assert_eq!(gate.status, StepStatus::Rejected);
+        assert!(gate.output.is_none());
+    }
+}

@@ -1,0 +1,102 @@
+//! What the engine needs from the world, as traits: the engine is tested with an
+//! in-memory store and a fake runner, and runs for real on sled and wasmtime.
+
+use std::future::Future;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::event::{RunEvent, Timestamp};
+use crate::ids::RunId;
+use crate::state::RunStatus;
+
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone appended first; reload the run and decide again.
+    #[error(
+        "run {run} changed while this command was working on it (expected version {expected}, found {found}); run the command again"
+    )]
+    Conflict {
+        run: RunId,
+        expected: u64,
+        found: u64,
+    },
+    #[error("no run {0}; list runs with `host runs`")]
+    NoSuchRun(RunId),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// A line of `host runs`, kept beside the log so that listing runs does not fold
+/// every log.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunSummary {
+    pub id: RunId,
+    pub workflow: String,
+    pub status: RunStatus,
+    pub started_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub pending: u32,
+    pub version: u64,
+}
+
+/// Durable, append-only run logs.
+pub trait RunStore: Send + Sync {
+    /// Appends `events` if the log holds exactly `expected_version` events, and
+    /// updates the run's summary in the same atomic write. Returns the new version.
+    /// `expected_version` 0 creates the run.
+    fn append(
+        &self,
+        run: &RunId,
+        expected_version: u64,
+        events: &[RunEvent],
+        summary: &RunSummary,
+    ) -> Result<u64, StoreError>;
+
+    /// Makes every append so far durable (on disk). Decisions are acknowledged only
+    /// after this returns.
+    fn sync(&self) -> Result<(), StoreError>;
+
+    fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError>;
+
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError>;
+}
+
+/// Why a plugin call failed, as the engine needs to know it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepError {
+    pub kind: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// Calls plugins by the names the workflow gives them.
+pub trait PluginRunner: Send + Sync {
+    fn invoke(
+        &self,
+        plugin: &str,
+        input: &Value,
+    ) -> impl Future<Output = Result<Value, StepError>> + Send;
+
+    /// Checks an operator's edit against the plugin's output schema, or against the
+    /// part of it that `pointer` names (e.g. `#/$defs/email`).
+    fn check_edit(&self, plugin: &str, pointer: Option<&str>, value: &Value) -> Result<(), String>;
+}
+
+/// The time, injectable so that tests can move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,425 @@
+//! The engine's operations: start a run, advance it, decide at a gate, cancel.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use baton_core::{
+    Clock, DecisionId, DecisionOutcome, DecisionStatus, PluginRunner, RunEvent, RunId, RunState,
+    RunStatus, RunStore, RunSummary, StepFailure, StepStatus,
+};
+use baton_workflow::Workflow;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::Value;
+
+use crate::error::{EngineError, status_name};
+use crate::plan::{Action, plan};
+
+/// What an operator decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// 0 approves the default, 1-3 an alternative.
+    Approve {
+        choice: usize,
+    },
+    Edit {
+        value: Value,
+    },
+    Reject {
+        reason: Option<String>,
+    },
+}
+
+/// Where a run stands after an operation, and what the operation appended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub state: RunState,
+    pub events: Vec<RunEvent>,
+}
+
+impl Outcome {
+    pub fn status(&self) -> RunStatus {
+        self.state.status()
+    }
+}
+
+/// Drives runs of one workflow.
+#[derive(Debug)]
+pub struct Engine<'a, S, R, C> {
+    pub workflow: &'a Workflow,
+    pub store: &'a S,
+    pub runner: &'a R,
+    pub clock: &'a C,
+}
+
+impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
+    /// Creates a run and advances it until it finishes or waits for decisions.
+    pub async fn start(
+        &self,
+        input: Value,
+        workflow_path: String,
+        workflow_digest: String,
+        plugin_digests: BTreeMap<String, String>,
+    ) -> Result<Outcome, EngineError> {
+        let run = RunId::generate();
+        let started = RunEvent::RunStarted {
+            at: self.clock.now(),
+            workflow: self.workflow.name.clone(),
+            workflow_path,
+            workflow_digest,
+            plugin_digests,
+            input,
+        };
+        let state = RunState::fold(&run, std::slice::from_ref(&started)).expect("a started run");
+        self.store
+            .append(&run, 0, std::slice::from_ref(&started), &summary(&state))?;
+        self.store.sync()?;
+        let mut outcome = Outcome {
+            state,
+            events: vec![started],
+        };
+        self.drive(&mut outcome).await?;
+        Ok(outcome)
+    }
+
+    pub fn load(&self, run: &RunId) -> Result<RunState, EngineError> {
+        let events = self.store.events(run)?;
+        RunState::fold(run, &events).ok_or_else(|| EngineError::EmptyRun {
+            run: run.to_string(),
+        })
+    }
+
+    /// Continues a run from its log (after a decision, a crash, or a restart).
+    pub async fn advance(&self, run: &RunId) -> Result<Outcome, EngineError> {
+        let mut outcome = Outcome {
+            state: self.load(run)?,
+            events: vec![],
+        };
+        self.drive(&mut outcome).await?;
+        Ok(outcome)
+    }
+
+    /// Records the code a run continues on when it differs from what it started with.
+    pub fn record_code_change(
+        &self,
+        run: &RunId,
+        workflow_digest: String,
+        plugin_digests: BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        let mut outcome = Outcome {
+            state: self.load(run)?,
+            events: vec![],
+        };
+        let at = self.clock.now();
+        self.commit(
+            &mut outcome,
+            vec![RunEvent::CodeChanged {
+                at,
+                workflow_digest,
+                plugin_digests,
+            }],
+            true,
+        )
+    }
+
+    /// Commits a decision (synced to disk before this returns), then advances the run.
+    pub async fn decide(
+        &self,
+        id: &DecisionId,
+        decision: Decision,
+        by: &str,
+    ) -> Result<Outcome, EngineError> {
+        let mut outcome = Outcome {
+            state: self.load(&id.run)?,
+            events: vec![],
+        };
+        self.expire(&mut outcome)?;
+        let state = &outcome.state;
+        let record = state
+            .decisions
+            .get(id)
+            .ok_or_else(|| EngineError::NoSuchDecision { id: id.clone() })?;
+        if record.status != DecisionStatus::Pending {
+            return Err(EngineError::AlreadyDecided {
+                id: id.clone(),
+                status: status_name(record.status).to_string(),
+                by: record.decided_by.clone().unwrap_or_default(),
+                at: format_time(record.decided_at.unwrap_or_default()),
+            });
+        }
+        if state.status().is_finished() {
+            return Err(EngineError::Finished {
+                run: id.run.to_string(),
+                status: state.status(),
+            });
+        }
+        let outcome_value = match decision {
+            Decision::Approve { choice } => {
+                if choice >= record.request.choices.len() {
+                    return Err(EngineError::NoSuchChoice {
+                        id: id.clone(),
+                        choice,
+                        count: record.request.choices.len(),
+                    });
+                }
+                DecisionOutcome::Approved { choice }
+            }
+            Decision::Edit { value } => {
+                if !record.request.editable {
+                    return Err(EngineError::NotEditable { id: id.clone() });
+                }
+                if let Some(plugin) = &record.request.schema_plugin {
+                    self.runner
+                        .check_edit(plugin, record.request.edit_schema.as_deref(), &value)
+                        .map_err(|reason| EngineError::InvalidEdit { reason })?;
+                }
+                DecisionOutcome::Edited { value }
+            }
+            Decision::Reject { reason } => DecisionOutcome::Rejected { reason },
+        };
+        let at = self.clock.now();
+        self.commit(
+            &mut outcome,
+            vec![RunEvent::DecisionMade {
+                at,
+                id: id.clone(),
+                outcome: outcome_value,
+                by: by.to_string(),
+            }],
+            true,
+        )?;
+        self.drive(&mut outcome).await?;
+        Ok(outcome)
+    }
+
+    pub fn cancel(&self, run: &RunId, by: &str) -> Result<Outcome, EngineError> {
+        let mut outcome = Outcome {
+            state: self.load(run)?,
+            events: vec![],
+        };
+        if outcome.state.status().is_finished() {
+            return Err(EngineError::Finished {
+                run: run.to_string(),
+                status: outcome.state.status(),
+            });
+        }
+        let at = self.clock.now();
+        self.commit(
+            &mut outcome,
+            vec![RunEvent::RunCancelled {
+                at,
+                by: by.to_string(),
+            }],
+            true,
+        )?;
+        Ok(outcome)
+    }
+
+    /// Appends events after the version the outcome's state was read at, and applies
+    /// them. `durable` syncs to disk before returning.
+    fn commit(
+        &self,
+        outcome: &mut Outcome,
+        events: Vec<RunEvent>,
+        durable: bool,
+    ) -> Result<(), EngineError> {
+        let mut next = outcome.state.clone();
+        for event in &events {
+            next.apply(event);
+        }
+        self.store
+            .append(&next.id, outcome.state.version, &events, &summary(&next))?;
+        if durable {
+            self.store.sync()?;
+        }
+        outcome.state = next;
+        outcome.events.extend(events);
+        Ok(())
+    }
+
+    /// Decisions whose timeout has passed take their `on_timeout` action.
+    fn expire(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let expired: Vec<RunEvent> = outcome
+            .state
+            .pending()
+            .filter(|d| d.request.expires_at.is_some_and(|at| at <= now))
+            .map(|d| RunEvent::DecisionMade {
+                at: now,
+                id: d.request.id.clone(),
+                outcome: DecisionOutcome::Expired {
+                    action: d.request.on_timeout,
+                },
+                by: "timeout".into(),
+            })
+            .collect();
+        if expired.is_empty() || outcome.state.status().is_finished() {
+            return Ok(());
+        }
+        self.commit(outcome, expired, true)
+    }
+
+    /// Advances until the run finishes or every open branch waits on a decision.
+    async fn drive(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
+        self.expire(outcome)?;
+        loop {
+            if outcome.state.status().is_finished() {
+                return Ok(());
+            }
+            if let Some(failure) = first_failure(&outcome.state) {
+                let at = self.clock.now();
+                return self.commit(
+                    outcome,
+                    vec![RunEvent::RunFailed { at, error: failure }],
+                    true,
+                );
+            }
+            let actions = plan(self.workflow, &outcome.state, self.clock.now());
+            let (tasks, immediate): (Vec<_>, Vec<_>) = actions
+                .into_iter()
+                .partition(|a| matches!(a, Action::Run { .. }));
+            if !immediate.is_empty() {
+                let at = self.clock.now();
+                let events = immediate
+                    .into_iter()
+                    .flat_map(|a| immediate_events(a, at))
+                    .collect();
+                self.commit(outcome, events, true)?;
+                continue;
+            }
+            if tasks.is_empty() {
+                return self.finish(outcome);
+            }
+            self.run_tasks(outcome, tasks).await?;
+        }
+    }
+
+    /// Commits `StepStarted` for every task, calls them concurrently, and commits
+    /// each result as it arrives.
+    async fn run_tasks(
+        &self,
+        outcome: &mut Outcome,
+        tasks: Vec<Action>,
+    ) -> Result<(), EngineError> {
+        let at = self.clock.now();
+        let started = tasks
+            .iter()
+            .filter_map(|t| match t {
+                Action::Run { key, attempt, .. } => Some(RunEvent::StepStarted {
+                    at,
+                    key: key.clone(),
+                    attempt: *attempt,
+                }),
+                _ => None,
+            })
+            .collect();
+        self.commit(outcome, started, true)?;
+        let mut running: FuturesUnordered<_> = tasks
+            .into_iter()
+            .filter_map(|t| match t {
+                Action::Run {
+                    key, plugin, input, ..
+                } => Some(async move {
+                    let began = Instant::now();
+                    let result = self.runner.invoke(&plugin, &input).await;
+                    (key, result, began.elapsed().as_millis() as u64)
+                }),
+                _ => None,
+            })
+            .collect();
+        while let Some((key, result, elapsed_ms)) = running.next().await {
+            let at = self.clock.now();
+            let event = match result {
+                Ok(output) => RunEvent::StepCompleted {
+                    at,
+                    key,
+                    output,
+                    elapsed_ms,
+                },
+                Err(e) => RunEvent::StepFailed {
+                    at,
+                    key,
+                    error: StepFailure {
+                        kind: e.kind,
+                        message: e.message,
+                    },
+                },
+            };
+            self.commit(outcome, vec![event], true)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
+        let state = &outcome.state;
+        if state.pending().next().is_some() {
+            return Ok(());
+        }
+        let at = self.clock.now();
+        let decided: Vec<_> = state.decisions.values().collect();
+        let all_rejected =
+            !decided.is_empty() && decided.iter().all(|d| d.chosen_value().is_none());
+        let event = if all_rejected {
+            RunEvent::RunRejected { at }
+        } else {
+            RunEvent::RunCompleted { at }
+        };
+        self.commit(outcome, vec![event], true)
+    }
+}
+
+fn immediate_events(action: Action, at: u64) -> Vec<RunEvent> {
+    match action {
+        Action::Expand { step, items } => vec![RunEvent::StepExpanded { at, step, items }],
+        Action::Skip { key, reason } => vec![RunEvent::StepSkipped { at, key, reason }],
+        Action::Fail { key, error } => vec![RunEvent::StepFailed { at, key, error }],
+        Action::OpenGate { key, request, auto } => {
+            let id = request.id.clone();
+            let mut events = vec![RunEvent::GateOpened { at, key, request }];
+            if let Some(by) = auto {
+                events.push(RunEvent::DecisionMade {
+                    at,
+                    id,
+                    outcome: DecisionOutcome::Approved { choice: 0 },
+                    by,
+                });
+            }
+            events
+        }
+        Action::Run { .. } => vec![],
+    }
+}
+
+fn first_failure(state: &RunState) -> Option<String> {
+    state
+        .steps
+        .values()
+        .find(|r| r.status == StepStatus::Failed)
+        .map(|r| {
+            let error = r.error.as_ref();
+            format!(
+                "step {} failed ({}): {}",
+                r.key,
+                error.map(|e| e.kind.as_str()).unwrap_or("unknown"),
+                error.map(|e| e.message.as_str()).unwrap_or("")
+            )
+        })
+}
+
+pub(crate) fn summary(state: &RunState) -> RunSummary {
+    RunSummary {
+        id: state.id.clone(),
+        workflow: state.workflow.clone(),
+        status: state.status(),
+        started_at: state.started_at,
+        updated_at: state.updated_at,
+        pending: state.pending().count() as u32,
+        version: state.version,
+    }
+}
+
+/// `2026-11-21T19:40:12Z`.
+pub fn format_time(millis: u64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis);
+    humantime::format_rfc3339_seconds(time).to_string()
+}

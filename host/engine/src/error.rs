@@ -1,0 +1,51 @@
+//! What can go wrong when driving a run, split by what the caller does next.
+
+use baton_core::{DecisionId, DecisionStatus, RunStatus, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("run {run} has no events; the state store may be damaged")]
+    EmptyRun { run: String },
+    #[error("no decision {id}; pending decisions are listed by `host inbox`")]
+    NoSuchDecision { id: DecisionId },
+    #[error("decision {id} was already decided: {status} by {by} at {at}; a decision is made once")]
+    AlreadyDecided {
+        id: DecisionId,
+        status: String,
+        by: String,
+        at: String,
+    },
+    #[error("run {run} is {}; it cannot be changed any more", status.as_str())]
+    Finished { run: String, status: RunStatus },
+    #[error("choice {choice} does not exist; decision {id} offers 0 (the default){}", alternatives(*count))]
+    NoSuchChoice {
+        id: DecisionId,
+        choice: usize,
+        count: usize,
+    },
+    #[error("decision {id} does not allow edits (the gate sets edit = false)")]
+    NotEditable { id: DecisionId },
+    #[error(
+        "the edited value does not fit the plugin's output schema: {reason}; fix it and decide again"
+    )]
+    InvalidEdit { reason: String },
+}
+
+fn alternatives(count: usize) -> String {
+    match count {
+        0 | 1 => " only".to_string(),
+        n => format!(" to {}", n - 1),
+    }
+}
+
+pub(crate) fn status_name(status: DecisionStatus) -> &'static str {
+    match status {
+        DecisionStatus::Pending => "pending",
+        DecisionStatus::Approved => "approved",
+        DecisionStatus::Edited => "edited",
+        DecisionStatus::Rejected => "rejected",
+        DecisionStatus::Expired => "expired",
+    }
+}

@@ -1,0 +1,388 @@
+//! The engine against an in-memory store and a fake runner: ordering, gates,
+//! decisions, crash recovery, for_each.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+
+use baton_core::{
+    Clock, DecisionId, PluginRunner, RunEvent, RunId, RunStatus, RunStore, RunSummary, StepError,
+    StepKey, StepStatus, StoreError,
+};
+use baton_engine::{Decision, Engine, EngineError};
+use baton_workflow::Workflow;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct MemoryStore {
+    logs: Mutex<HashMap<RunId, Vec<RunEvent>>>,
+}
+
+impl RunStore for MemoryStore {
+    fn append(
+        &self,
+        run: &RunId,
+        expected: u64,
+        events: &[RunEvent],
+        _: &RunSummary,
+    ) -> Result<u64, StoreError> {
+        let mut logs = self.logs.lock().unwrap();
+        let log = logs.entry(run.clone()).or_default();
+        if log.len() as u64 != expected {
+            return Err(StoreError::Conflict {
+                run: run.clone(),
+                expected,
+                found: log.len() as u64,
+            });
+        }
+        log.extend_from_slice(events);
+        Ok(log.len() as u64)
+    }
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
+        self.logs
+            .lock()
+            .unwrap()
+            .get(run)
+            .cloned()
+            .ok_or_else(|| StoreError::NoSuchRun(run.clone()))
+    }
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        Ok(vec![])
+    }
+}
+
+/// Plugins as closures; counts calls so tests can prove a step ran once.
+#[derive(Default)]
+struct FakeRunner {
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+impl PluginRunner for FakeRunner {
+    async fn invoke(&self, plugin: &str, input: &Value) -> Result<Value, StepError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((plugin.to_string(), input.clone()));
+        match plugin {
+            "double" => Ok(json!({"n": input["n"].as_i64().unwrap_or(0) * 2})),
+            "drafts" => Ok(json!({"variants": ["a", "b", "c"]})),
+            "echo" => Ok(input.clone()),
+            "broken" => Err(StepError {
+                kind: "trap".into(),
+                message: "boom".into(),
+                retryable: false,
+            }),
+            other => panic!("no fake plugin {other}"),
+        }
+    }
+    fn check_edit(&self, _: &str, _: Option<&str>, value: &Value) -> Result<(), String> {
+        value
+            .is_string()
+            .then_some(())
+            .ok_or_else(|| "must be a string".into())
+    }
+}
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now(&self) -> u64 {
+        1_700_000_000_000
+    }
+}
+
+fn workflow(text: &str) -> Workflow {
+    let plugins = r#"
+[plugins.double]
+source = "d.wasm"
+[plugins.drafts]
+source = "x.wasm"
+[plugins.echo]
+source = "e.wasm"
+[plugins.broken]
+source = "b.wasm"
+"#;
+    Workflow::parse(
+        Path::new("w.toml"),
+        &format!("name = \"t\"\n{plugins}\n{text}"),
+    )
+    .unwrap()
+}
+
+async fn start<'a>(
+    engine: &Engine<'a, MemoryStore, FakeRunner, FixedClock>,
+    input: Value,
+) -> baton_engine::Outcome {
+    engine
+        .start(input, "w.toml".into(), "d".into(), BTreeMap::new())
+        .await
+        .unwrap()
+}
+
+macro_rules! engine {
+    ($wf:expr, $store:expr, $runner:expr) => {
+        Engine {
+            workflow: &$wf,
+            store: &$store,
+            runner: &$runner,
+            clock: &FixedClock,
+        }
+    };
+}
+
+#[tokio::test]
+async fn steps_run_in_dependency_order_and_the_run_completes() {
+    let wf = workflow(
+        r#"
+[[steps]]
+id = "second"
+uses = "double"
+input = "{{ steps.first.output }}"
+[[steps]]
+id = "first"
+uses = "double"
+"#,
+    );
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let outcome = start(&engine!(wf, store, runner), json!({"n": 3})).await;
+    assert_eq!(outcome.status(), RunStatus::Completed);
+    let second = outcome
+        .state
+        .step(&StepKey::whole("second".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(second.output, Some(json!({"n": 12})));
+}
+
+const GATED: &str = r#"
+[[steps]]
+id = "draft"
+uses = "drafts"
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Send?"
+choices = "steps.draft.output.variants"
+[[steps]]
+id = "send"
+uses = "echo"
+input = { email = "{{ steps.review.output }}" }
+"#;
+
+#[tokio::test]
+async fn a_gate_waits_and_an_alternative_flows_to_the_next_step() {
+    let wf = workflow(GATED);
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let waiting = start(&engine, json!({})).await;
+    assert_eq!(waiting.status(), RunStatus::Waiting);
+    let id = DecisionId::new(
+        waiting.state.id.clone(),
+        StepKey::whole("review".to_string().try_into().unwrap()),
+    );
+    let done = engine
+        .decide(&id, Decision::Approve { choice: 2 }, "ana")
+        .await
+        .unwrap();
+    assert_eq!(done.status(), RunStatus::Completed);
+    let send = done
+        .state
+        .step(&StepKey::whole("send".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(send.output, Some(json!({"email": "c"})));
+    // Deciding again is refused, naming who decided.
+    let again = engine
+        .decide(&id, Decision::Reject { reason: None }, "bo")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, EngineError::AlreadyDecided { ref by, .. } if by == "ana"),
+        "{again}"
+    );
+    // The drafter ran once, before the gate; approval did not run it again.
+    assert_eq!(
+        runner
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == "drafts")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_rejection_skips_the_branch_and_rejects_the_run() {
+    let wf = workflow(GATED);
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let waiting = start(&engine, json!({})).await;
+    let id = waiting.state.pending().next().unwrap().request.id.clone();
+    let done = engine
+        .decide(
+            &id,
+            Decision::Reject {
+                reason: Some("off tone".into()),
+            },
+            "ana",
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status(), RunStatus::Rejected);
+    let send = done
+        .state
+        .step(&StepKey::whole("send".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(send.status, StepStatus::Skipped);
+}
+
+#[tokio::test]
+async fn an_invalid_edit_is_refused_and_nothing_is_recorded() {
+    let wf = workflow(GATED);
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let waiting = start(&engine, json!({})).await;
+    let id = waiting.state.pending().next().unwrap().request.id.clone();
+    let error = engine
+        .decide(&id, Decision::Edit { value: json!(42) }, "ana")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, EngineError::InvalidEdit { .. }), "{error}");
+    assert_eq!(engine.load(&id.run).unwrap().status(), RunStatus::Waiting);
+    let done = engine
+        .decide(
+            &id,
+            Decision::Edit {
+                value: json!("mine"),
+            },
+            "ana",
+        )
+        .await
+        .unwrap();
+    let send = done
+        .state
+        .step(&StepKey::whole("send".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(send.output, Some(json!({"email": "mine"})));
+}
+
+#[tokio::test]
+async fn a_step_interrupted_by_a_crash_runs_again_and_completed_ones_do_not() {
+    let wf = workflow(
+        r#"
+[[steps]]
+id = "first"
+uses = "double"
+[[steps]]
+id = "second"
+uses = "double"
+input = "{{ steps.first.output }}"
+"#,
+    );
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let done = start(&engine, json!({"n": 1})).await;
+    // Rewrite history: the process died after `first` completed and `second` started.
+    let run = done.state.id.clone();
+    {
+        let mut logs = store.logs.lock().unwrap();
+        let log = logs.get_mut(&run).unwrap();
+        let cut = log.iter().position(|e| matches!(e, RunEvent::StepCompleted { key, .. } if key.step.as_str() == "second")).unwrap();
+        log.truncate(cut);
+    }
+    runner.calls.lock().unwrap().clear();
+    let resumed = engine.advance(&run).await.unwrap();
+    assert_eq!(resumed.status(), RunStatus::Completed);
+    let calls = runner.calls.lock().unwrap();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].1, json!({"n": 2}));
+    let second = resumed
+        .state
+        .step(&StepKey::whole("second".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(second.attempts, 2);
+}
+
+#[tokio::test]
+async fn for_each_gates_open_one_decision_per_item_and_rejections_drop_only_that_item() {
+    let wf = workflow(
+        r#"
+[[steps]]
+id = "each"
+uses = "echo"
+for_each = "input.items"
+input = { n = "{{ item }}" }
+[[steps]]
+id = "review"
+approve = "each"
+title = "Item {{ index }}"
+[[steps]]
+id = "collect"
+uses = "echo"
+input = { approved = "{{ steps.review.output }}" }
+"#,
+    );
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let waiting = start(&engine, json!({"items": [1, 2, 3]})).await;
+    let ids: Vec<_> = waiting
+        .state
+        .pending()
+        .map(|d| d.request.id.clone())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(waiting.state.decisions[&ids[1]].request.title, "Item 1");
+    engine
+        .decide(&ids[0], Decision::Approve { choice: 0 }, "ana")
+        .await
+        .unwrap();
+    engine
+        .decide(&ids[1], Decision::Reject { reason: None }, "ana")
+        .await
+        .unwrap();
+    let done = engine
+        .decide(&ids[2], Decision::Approve { choice: 0 }, "ana")
+        .await
+        .unwrap();
+    assert_eq!(done.status(), RunStatus::Completed);
+    let collect = done
+        .state
+        .step(&StepKey::whole("collect".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(
+        collect.output,
+        Some(json!({"approved": [{"n": 1}, {"n": 3}]}))
+    );
+}
+
+#[tokio::test]
+async fn a_false_condition_skips_and_a_failing_step_fails_the_run() {
+    let wf = workflow(
+        r#"
+[[steps]]
+id = "maybe"
+uses = "double"
+when = "input.n > 10"
+[[steps]]
+id = "bad"
+uses = "broken"
+"#,
+    );
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let outcome = start(&engine!(wf, store, runner), json!({"n": 1})).await;
+    assert_eq!(outcome.status(), RunStatus::Failed);
+    let maybe = outcome
+        .state
+        .step(&StepKey::whole("maybe".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(maybe.status, StepStatus::Skipped);
+    assert!(
+        outcome
+            .state
+            .finish_note()
+            .unwrap()
+            .contains("step bad failed (trap): boom")
+    );
+}

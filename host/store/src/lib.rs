@@ -1,0 +1,242 @@
+//! Baton's durable state, in sled. This crate is the only code that knows how keys
+//! are laid out:
+//!
+//! - tree `log`: `<run id, 26 bytes><version, u64 big-endian>` -> one `RunEvent` as
+//!   JSON. Big-endian versions keep a run's events in order under a prefix scan.
+//! - tree `runs`: `<run id>` -> the run's `RunSummary` as JSON, rewritten in the same
+//!   transaction as every append, so `host runs` never folds a log.
+//!
+//! An append names the version it expects; if the log has moved on, the transaction
+//! aborts with `StoreError::Conflict` and nothing is written. sled holds an exclusive
+//! lock on its directory, so a second process gets [`OpenError::InUse`] with a clear
+//! message instead of a sled error.
+
+use std::path::{Path, PathBuf};
+
+use baton_core::{RunEvent, RunId, RunStore, RunSummary, StoreError};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "the state store at {} is in use by another `host` process; wait for it to finish (or stop it), \
+         or pass --state DIR to use another store",
+        path.display()
+    )]
+    InUse { path: PathBuf },
+    #[error("cannot open the state store at {}: {reason}", path.display())]
+    Other { path: PathBuf, reason: String },
+}
+
+/// Run logs and summaries in a sled database.
+#[derive(Debug, Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    log: sled::Tree,
+    runs: sled::Tree,
+}
+
+impl SledStore {
+    pub fn open(path: &Path) -> Result<SledStore, OpenError> {
+        let other = |reason: String| OpenError::Other {
+            path: path.to_path_buf(),
+            reason,
+        };
+        std::fs::create_dir_all(path).map_err(|e| other(e.to_string()))?;
+        let db = sled::Config::new()
+            .path(path)
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    OpenError::InUse {
+                        path: path.to_path_buf(),
+                    }
+                }
+                _ => other(e.to_string()),
+            })?;
+        let log = db.open_tree("log").map_err(|e| other(e.to_string()))?;
+        let runs = db.open_tree("runs").map_err(|e| other(e.to_string()))?;
+        Ok(SledStore { db, log, runs })
+    }
+}
+
+fn log_key(run: &RunId, version: u64) -> Vec<u8> {
+    let mut key = run.as_str().as_bytes().to_vec();
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(format!("state store: {e}"))
+}
+
+impl RunStore for SledStore {
+    fn append(
+        &self,
+        run: &RunId,
+        expected_version: u64,
+        events: &[RunEvent],
+        summary: &RunSummary,
+    ) -> Result<u64, StoreError> {
+        let encoded: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| serde_json::to_vec(e).map_err(io))
+            .collect::<Result<_, _>>()?;
+        let summary_bytes = serde_json::to_vec(summary).map_err(io)?;
+        let result = (&self.log, &self.runs).transaction(|(log, runs)| {
+            let found = match runs.get(run.as_str().as_bytes())? {
+                Some(bytes) => serde_json::from_slice::<RunSummary>(&bytes)
+                    .map(|s| s.version)
+                    .map_err(|e| ConflictableTransactionError::Abort(io(e)))?,
+                None => 0,
+            };
+            if found != expected_version {
+                return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
+                    run: run.clone(),
+                    expected: expected_version,
+                    found,
+                }));
+            }
+            for (offset, event) in encoded.iter().enumerate() {
+                log.insert(log_key(run, found + offset as u64 + 1), event.as_slice())?;
+            }
+            runs.insert(run.as_str().as_bytes(), summary_bytes.as_slice())?;
+            Ok(found + encoded.len() as u64)
+        });
+        match result {
+            Ok(version) => Ok(version),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(io(e)),
+        }
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush().map(drop).map_err(io)
+    }
+
+    fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
+        let mut events = Vec::new();
+        for entry in self.log.scan_prefix(run.as_str().as_bytes()) {
+            let (_, bytes) = entry.map_err(io)?;
+            events.push(serde_json::from_slice(&bytes).map_err(io)?);
+        }
+        if events.is_empty() {
+            return Err(StoreError::NoSuchRun(run.clone()));
+        }
+        Ok(events)
+    }
+
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.runs
+            .iter()
+            .map(|entry| {
+                let (_, bytes) = entry.map_err(io)?;
+                serde_json::from_slice(&bytes).map_err(io)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::RunStatus;
+    use serde_json::json;
+
+    fn summary(run: &RunId, version: u64) -> RunSummary {
+        RunSummary {
+            id: run.clone(),
+            workflow: "w".into(),
+            status: RunStatus::Running,
+            started_at: 1,
+            updated_at: 1,
+            pending: 0,
+            version,
+        }
+    }
+
+    fn started() -> RunEvent {
+        RunEvent::RunStarted {
+            at: 1,
+            workflow: "w".into(),
+            workflow_path: "w.toml".into(),
+            workflow_digest: "d".into(),
+            plugin_digests: Default::default(),
+            input: json!({"a": 1}),
+        }
+    }
+
+    #[test]
+    fn appends_survive_reopening_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunId::generate();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store
+                .append(&run, 0, &[started()], &summary(&run, 1))
+                .unwrap();
+            store
+                .append(
+                    &run,
+                    1,
+                    &[RunEvent::RunCompleted { at: 2 }],
+                    &summary(&run, 2),
+                )
+                .unwrap();
+            store.sync().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        let events = store.events(&run).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1], RunEvent::RunCompleted { at: 2 });
+        assert_eq!(store.summaries().unwrap()[0].version, 2);
+    }
+
+    #[test]
+    fn an_append_from_a_stale_version_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let run = RunId::generate();
+        store
+            .append(&run, 0, &[started()], &summary(&run, 1))
+            .unwrap();
+        let error = store
+            .append(&run, 0, &[started()], &summary(&run, 1))
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            StoreError::Conflict {
+                expected: 0,
+                found: 1,
+                ..
+            }
+        ));
+        assert_eq!(store.events(&run).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_second_opener_gets_a_clear_in_use_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledStore::open(dir.path()).unwrap();
+        let error = SledStore::open(dir.path()).unwrap_err();
+        assert!(matches!(error, OpenError::InUse { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("in use by another `host` process")
+        );
+    }
+
+    #[test]
+    fn an_unknown_run_says_how_to_list_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let error = store.events(&RunId::generate()).unwrap_err();
+        assert!(error.to_string().contains("host runs"), "{error}");
+    }
+}

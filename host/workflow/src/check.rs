@@ -1,0 +1,622 @@
+//! From the manifest to a checked [`Workflow`]: every reference resolved, every
+//! template compiled, the step graph free of cycles. All problems are reported at
+//! once, each at its line and column.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use baton_core::{OnTimeout, Severity, StepId};
+use serde_spanned::Spanned;
+
+use crate::manifest::{RawLimits, RawPlugin, RawStep, RawWorkflow};
+use crate::position::{Problems, Reporter};
+use crate::template::{Expr, Template};
+use crate::units::{parse_duration, parse_size};
+
+/// A checked workflow.
+#[derive(Clone, Debug)]
+pub struct Workflow {
+    pub name: String,
+    pub description: Option<String>,
+    /// The workflow file, as given.
+    pub path: PathBuf,
+    pub plugins: BTreeMap<String, PluginDecl>,
+    /// In file order.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PluginDecl {
+    pub name: String,
+    /// The component, resolved against the workflow file's directory.
+    pub source: PathBuf,
+    /// Where `source` is written, for errors about the file: `workflow.toml:5:10`.
+    pub source_position: String,
+    pub build: Option<String>,
+    pub config: BTreeMap<String, String>,
+    pub limits: Limits,
+}
+
+/// Limits a workflow sets for a plugin; unset ones keep the host's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub timeout: Option<Duration>,
+    pub memory: Option<u64>,
+    pub max_output: Option<u64>,
+    pub fuel: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub id: StepId,
+    pub kind: StepKind,
+    pub when: Option<Expr>,
+    pub for_each: Option<Expr>,
+    /// The steps this one refers to; it runs after all of them have finished.
+    pub depends_on: BTreeSet<StepId>,
+}
+
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    Task { uses: String, input: Template },
+    Gate(Gate),
+}
+
+#[derive(Clone, Debug)]
+pub struct Gate {
+    pub approve: StepId,
+    pub title: Template,
+    pub reason: Template,
+    pub severity: Severity,
+    /// `None`: the only choice is the approved step's output.
+    pub choices: Option<Expr>,
+    pub editable: bool,
+    pub edit_schema: Option<String>,
+    pub timeout: Option<Duration>,
+    pub on_timeout: OnTimeout,
+    pub auto_approve: Option<Expr>,
+}
+
+const ROOTS: &str = "input, steps, item and index";
+
+impl Workflow {
+    /// Parses and checks `source`, the text of the workflow file at `path`.
+    pub fn parse(path: &Path, source: &str) -> Result<Workflow, Problems> {
+        let mut report = Reporter::new(path, source);
+        let raw: RawWorkflow = match toml::from_str(source) {
+            Ok(raw) => raw,
+            Err(e) => {
+                report.at(e.span().unwrap_or(0..0), toml_message(&e));
+                return Err(report.finish().expect_err("a problem was reported"));
+            }
+        };
+        let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let name = raw.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            report.at(
+                raw.name.span(),
+                "`name` is empty; give the workflow a name, e.g. name = \"lead-followup\"",
+            );
+        }
+        let plugins: BTreeMap<String, PluginDecl> = raw
+            .plugins
+            .iter()
+            .filter_map(|(name, plugin)| {
+                check_plugin(&mut report, &dir, name, plugin, source, path)
+            })
+            .map(|p| (p.name.clone(), p))
+            .collect();
+        if raw.steps.is_empty() {
+            report.at(
+                0..0,
+                "the workflow has no steps; add at least one [[steps]] with an `id` and `uses`",
+            );
+        }
+        let ids = step_ids(&mut report, &raw.steps);
+        let mut steps = Vec::new();
+        for raw_step in &raw.steps {
+            if let Some(step) = check_step(&mut report, raw_step, &ids, &raw.plugins, &plugins) {
+                steps.push(step);
+            }
+        }
+        check_cycles(&mut report, &steps, &raw.steps);
+        report.finish()?;
+        Ok(Workflow {
+            name,
+            description: raw.description,
+            path: path.to_path_buf(),
+            plugins,
+            steps,
+        })
+    }
+
+    pub fn step(&self, id: &StepId) -> Option<&Step> {
+        self.steps.iter().find(|s| &s.id == id)
+    }
+
+    /// The plugin whose output a gate decides on, when the approved step is a task.
+    pub fn gated_plugin(&self, gate: &Gate) -> Option<&str> {
+        match &self.step(&gate.approve)?.kind {
+            StepKind::Task { uses, .. } => Some(uses),
+            StepKind::Gate(inner) => self.gated_plugin(inner),
+        }
+    }
+
+    /// Whether a step runs once per item: its own `for_each`, or a gate approving a
+    /// step that does.
+    pub fn is_itemized(&self, step: &Step) -> bool {
+        step.for_each.is_some()
+            || match &step.kind {
+                StepKind::Gate(gate) => self
+                    .step(&gate.approve)
+                    .is_some_and(|s| self.is_itemized(s)),
+                StepKind::Task { .. } => false,
+            }
+    }
+}
+
+fn toml_message(error: &toml::de::Error) -> String {
+    let message = error.message().trim().to_string();
+    if message.contains("unknown field") {
+        format!("{message}; remove it or check its spelling")
+    } else {
+        message
+    }
+}
+
+fn check_plugin(
+    report: &mut Reporter,
+    dir: &Path,
+    name: &str,
+    plugin: &Spanned<RawPlugin>,
+    source: &str,
+    path: &Path,
+) -> Option<PluginDecl> {
+    let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid_name {
+        report.at(
+            plugin.span(),
+            format!("plugin name {name:?} must be lowercase letters, digits, `-` or `_`, starting with a letter"),
+        );
+    }
+    let raw = plugin.get_ref();
+    let src = raw.source.get_ref();
+    if src.trim().is_empty() {
+        report.at(
+            raw.source.span(),
+            format!("plugins.{name}.source is empty; give the path of the .wasm component"),
+        );
+    }
+    let mut config = BTreeMap::new();
+    for (key, value) in &raw.config {
+        let text = match value.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => {
+                report.at(
+                    value.span(),
+                    format!("plugins.{name}.config.{key} must be a string, number or boolean"),
+                );
+                continue;
+            }
+        };
+        config.insert(key.clone(), text);
+    }
+    let limits = raw
+        .limits
+        .as_ref()
+        .map(|l| check_limits(report, name, l))
+        .unwrap_or_default();
+    let (line, column) = crate::position::line_column(source, raw.source.span().start);
+    Some(PluginDecl {
+        name: name.to_string(),
+        source: dir.join(src),
+        source_position: format!("{}:{line}:{column}", path.display()),
+        build: raw.build.clone(),
+        config,
+        limits,
+    })
+}
+
+fn check_limits(report: &mut Reporter, plugin: &str, raw: &RawLimits) -> Limits {
+    let mut limits = Limits {
+        fuel: raw.fuel,
+        ..Limits::default()
+    };
+    if let Some(timeout) = &raw.timeout {
+        match parse_duration(timeout.get_ref()) {
+            Ok(d) => limits.timeout = Some(d),
+            Err(e) => report.at(
+                timeout.span(),
+                format!("plugins.{plugin}.limits.timeout: {e}"),
+            ),
+        }
+    }
+    for (key, slot, value) in [
+        ("memory", &mut limits.memory, &raw.memory),
+        ("max_output", &mut limits.max_output, &raw.max_output),
+    ] {
+        if let Some(value) = value {
+            match parse_size(value.get_ref()) {
+                Ok(size) => *slot = Some(size),
+                Err(e) => report.at(value.span(), format!("plugins.{plugin}.limits.{key}: {e}")),
+            }
+        }
+    }
+    limits
+}
+
+fn step_ids(report: &mut Reporter, steps: &[Spanned<RawStep>]) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for step in steps {
+        let id = step.get_ref().id.get_ref();
+        if let Err(e) = StepId::try_from(id.clone()) {
+            report.at(step.get_ref().id.span(), e.to_string());
+        }
+        if !ids.insert(id.clone()) {
+            report.at(
+                step.get_ref().id.span(),
+                format!("step id {id:?} is used twice; step ids must be unique"),
+            );
+        }
+    }
+    ids
+}
+
+/// Records a reference problem and returns the step ids a template refers to.
+fn resolve_references(
+    report: &mut Reporter,
+    span: std::ops::Range<usize>,
+    field: &str,
+    step: &str,
+    references: &BTreeSet<String>,
+    ids: &BTreeSet<String>,
+    has_items: bool,
+) -> BTreeSet<StepId> {
+    let mut deps = BTreeSet::new();
+    for reference in references {
+        let mut parts = reference.split('.');
+        match (parts.next(), parts.next()) {
+            (Some("input"), _) => {}
+            (Some("item" | "index"), _) if has_items => {}
+            (Some("item" | "index"), _) => report.at(
+                span.clone(),
+                format!("step {step:?}: `{field}` uses `{reference}`, which only exists in a step with `for_each`"),
+            ),
+            (Some("steps"), Some(other)) => {
+                if other == step {
+                    report.at(span.clone(), format!("step {step:?}: `{field}` refers to its own output"));
+                } else if !ids.contains(other) {
+                    report.at(
+                        span.clone(),
+                        format!(
+                            "step {step:?}: `{field}` refers to steps.{other}, which is not a step; steps: {}",
+                            ids.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                } else if let Ok(id) = StepId::try_from(other.to_string()) {
+                    deps.insert(id);
+                }
+            }
+            (Some("steps"), None) => report.at(
+                span.clone(),
+                format!("step {step:?}: `{field}` must name the step it reads, as in steps.score.output"),
+            ),
+            (Some(root), _) => report.at(
+                span.clone(),
+                format!("step {step:?}: `{field}` uses unknown variable `{root}`; templates can use {ROOTS}"),
+            ),
+            (None, _) => {}
+        }
+    }
+    deps
+}
+
+fn check_step(
+    report: &mut Reporter,
+    raw: &Spanned<RawStep>,
+    ids: &BTreeSet<String>,
+    raw_plugins: &BTreeMap<String, Spanned<RawPlugin>>,
+    plugins: &BTreeMap<String, PluginDecl>,
+) -> Option<Step> {
+    let s = raw.get_ref();
+    let name = s.id.get_ref().clone();
+    let id = StepId::try_from(name.clone()).ok()?;
+    let mut deps = BTreeSet::new();
+    let has_items = s.for_each.is_some() || s.approve.is_some();
+
+    let expr = |report: &mut Reporter,
+                field: &str,
+                value: &Option<Spanned<String>>,
+                deps: &mut BTreeSet<StepId>| {
+        let value = value.as_ref()?;
+        match Expr::parse(value.get_ref()) {
+            Ok((expr, refs)) => {
+                deps.extend(resolve_references(
+                    report,
+                    value.span(),
+                    field,
+                    &name,
+                    &refs,
+                    ids,
+                    has_items,
+                ));
+                Some(expr)
+            }
+            Err(e) => {
+                report.at(
+                    value.span(),
+                    format!("step {name:?}: `{field}` is not a valid expression: {e}"),
+                );
+                None
+            }
+        }
+    };
+    let when = expr(report, "when", &s.when, &mut deps);
+    let for_each = expr(report, "for_each", &s.for_each, &mut deps);
+
+    let kind = match (&s.uses, &s.approve) {
+        (Some(_), Some(approve)) => {
+            report.at(approve.span(), format!("step {name:?} has both `uses` and `approve`; a step is a task (`uses`) or a gate (`approve`), not both"));
+            return None;
+        }
+        (None, None) => {
+            report.at(s.id.span(), format!("step {name:?} needs `uses = \"<plugin>\"` (a task) or `approve = \"<step>\"` (a gate)"));
+            return None;
+        }
+        (Some(uses), None) => {
+            for (field, present) in [
+                ("title", s.title.is_some()),
+                ("reason", s.reason.is_some()),
+                ("severity", s.severity.is_some()),
+                ("choices", s.choices.is_some()),
+                ("edit", s.edit.is_some()),
+                ("edit_schema", s.edit_schema.is_some()),
+                ("timeout", s.timeout.is_some()),
+                ("on_timeout", s.on_timeout.is_some()),
+                ("auto_approve", s.auto_approve.is_some()),
+            ] {
+                if present {
+                    report.at(
+                        s.id.span(),
+                        format!(
+                            "step {name:?}: `{field}` only applies to gates (steps with `approve`)"
+                        ),
+                    );
+                }
+            }
+            if !raw_plugins.contains_key(uses.get_ref()) {
+                report.at(
+                    uses.span(),
+                    format!(
+                        "step {name:?} uses plugin {:?}, which is not declared; declared plugins: {}",
+                        uses.get_ref(),
+                        if plugins.is_empty() { "none (add a [plugins.<name>] table)".to_string() } else { plugins.keys().cloned().collect::<Vec<_>>().join(", ") }
+                    ),
+                );
+            }
+            let input = match &s.input {
+                Some(value) => match Template::parse(value.get_ref()) {
+                    Ok((template, refs)) => {
+                        deps.extend(resolve_references(
+                            report,
+                            value.span(),
+                            "input",
+                            &name,
+                            &refs,
+                            ids,
+                            has_items,
+                        ));
+                        template
+                    }
+                    Err(e) => {
+                        report.at(
+                            value.span(),
+                            format!("step {name:?}: `input` has a template error: {e}"),
+                        );
+                        return None;
+                    }
+                },
+                None => Template::parse_text("{{ input }}").ok()?.0,
+            };
+            StepKind::Task {
+                uses: uses.get_ref().clone(),
+                input,
+            }
+        }
+        (None, Some(approve)) => {
+            if s.input.is_some() {
+                report.at(s.id.span(), format!("step {name:?}: a gate takes no `input`; it decides on the output of `approve`"));
+            }
+            let approved = approve.get_ref();
+            if approved == &name {
+                report.at(
+                    approve.span(),
+                    format!(
+                        "step {name:?} approves itself; name the step whose output is decided on"
+                    ),
+                );
+            } else if !ids.contains(approved) {
+                report.at(
+                    approve.span(),
+                    format!(
+                        "step {name:?} approves {approved:?}, which is not a step; steps: {}",
+                        ids.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            let approve_id = StepId::try_from(approved.clone()).ok();
+            if let Some(approve_id) = &approve_id {
+                deps.insert(approve_id.clone());
+            }
+            let text = |report: &mut Reporter,
+                        field: &str,
+                        value: &Option<Spanned<String>>,
+                        deps: &mut BTreeSet<StepId>| {
+                let value = value.as_ref()?;
+                match Template::parse_text(value.get_ref()) {
+                    Ok((template, refs)) => {
+                        deps.extend(resolve_references(
+                            report,
+                            value.span(),
+                            field,
+                            &name,
+                            &refs,
+                            ids,
+                            has_items,
+                        ));
+                        Some(template)
+                    }
+                    Err(e) => {
+                        report.at(
+                            value.span(),
+                            format!("step {name:?}: `{field}` has a template error: {e}"),
+                        );
+                        None
+                    }
+                }
+            };
+            let title = text(report, "title", &s.title, &mut deps);
+            if s.title.is_none() {
+                report.at(
+                    s.id.span(),
+                    format!("gate {name:?} needs a `title`, e.g. title = \"Send this follow-up?\""),
+                );
+            }
+            let reason = text(report, "reason", &s.reason, &mut deps)
+                .unwrap_or(Template::Literal(serde_json::Value::String(String::new())));
+            let choices = expr(report, "choices", &s.choices, &mut deps);
+            let auto_approve = expr(report, "auto_approve", &s.auto_approve, &mut deps);
+            let severity = match &s.severity {
+                None => Severity::Info,
+                Some(value) => match value.get_ref().as_str() {
+                    "critical" => Severity::Critical,
+                    "high" => Severity::High,
+                    "monitor" => Severity::Monitor,
+                    "info" => Severity::Info,
+                    other => {
+                        report.at(value.span(), format!("step {name:?}: severity {other:?} is not one of critical, high, monitor, info"));
+                        Severity::Info
+                    }
+                },
+            };
+            let on_timeout = match &s.on_timeout {
+                None => OnTimeout::Reject,
+                Some(value) => match value.get_ref().as_str() {
+                    "reject" => OnTimeout::Reject,
+                    "approve_default" => OnTimeout::ApproveDefault,
+                    other => {
+                        report.at(value.span(), format!("step {name:?}: on_timeout {other:?} is not one of reject, approve_default"));
+                        OnTimeout::Reject
+                    }
+                },
+            };
+            let timeout =
+                s.timeout
+                    .as_ref()
+                    .and_then(|value| match parse_duration(value.get_ref()) {
+                        Ok(d) => Some(d),
+                        Err(e) => {
+                            report.at(value.span(), format!("step {name:?}: timeout {e}"));
+                            None
+                        }
+                    });
+            if s.on_timeout.is_some() && s.timeout.is_none() {
+                report.at(
+                    s.id.span(),
+                    format!(
+                        "step {name:?}: `on_timeout` needs a `timeout`, e.g. timeout = \"48h\""
+                    ),
+                );
+            }
+            let edit_schema = s.edit_schema.as_ref().and_then(|value| {
+                if value.get_ref().starts_with("#/") {
+                    Some(value.get_ref().clone())
+                } else {
+                    report.at(value.span(), format!("step {name:?}: edit_schema must be a JSON pointer into the plugin's output schema, e.g. \"#/$defs/email\""));
+                    None
+                }
+            });
+            StepKind::Gate(Gate {
+                approve: approve_id?,
+                title: title?,
+                reason,
+                severity,
+                choices,
+                editable: s.edit.unwrap_or(true),
+                edit_schema,
+                timeout,
+                on_timeout,
+                auto_approve,
+            })
+        }
+    };
+    Some(Step {
+        id,
+        kind,
+        when,
+        for_each,
+        depends_on: deps,
+    })
+}
+
+/// Reports each cycle once, at the first step of it in file order.
+fn check_cycles(report: &mut Reporter, steps: &[Step], raw: &[Spanned<RawStep>]) {
+    let deps: BTreeMap<&StepId, &BTreeSet<StepId>> =
+        steps.iter().map(|s| (&s.id, &s.depends_on)).collect();
+    let mut done: BTreeSet<&StepId> = BTreeSet::new();
+    for step in steps {
+        let mut path: Vec<&StepId> = Vec::new();
+        if let Some(cycle) = find_cycle(&step.id, &deps, &mut path, &mut done) {
+            let span = raw
+                .iter()
+                .find(|r| r.get_ref().id.get_ref() == cycle[0].as_str())
+                .map(|r| r.get_ref().id.span())
+                .unwrap_or(0..0);
+            let names: Vec<&str> = cycle.iter().map(|s| s.as_str()).collect();
+            report.at(
+                span,
+                format!(
+                    "steps form a cycle: {}; a step can only use steps that finish before it",
+                    names.join(" -> ")
+                ),
+            );
+            return;
+        }
+    }
+}
+
+fn find_cycle<'a>(
+    step: &'a StepId,
+    deps: &BTreeMap<&'a StepId, &'a BTreeSet<StepId>>,
+    path: &mut Vec<&'a StepId>,
+    done: &mut BTreeSet<&'a StepId>,
+) -> Option<Vec<&'a StepId>> {
+    if let Some(start) = path.iter().position(|s| *s == step) {
+        let mut cycle = path[start..].to_vec();
+        cycle.push(step);
+        return Some(cycle);
+    }
+    if done.contains(step) {
+        return None;
+    }
+    path.push(step);
+    if let Some(next) = deps.get(step) {
+        for dep in next.iter() {
+            if let Some((key, _)) = deps.get_key_value(dep)
+                && let Some(cycle) = find_cycle(key, deps, path, done)
+            {
+                return Some(cycle);
+            }
+        }
+    }
+    path.pop();
+    done.insert(step);
+    None
+}

@@ -1,0 +1,86 @@
+//! The workflow file as written: serde types that only parse, with the span of
+//! every value a check may need to point at. Unknown keys are errors.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+/// The top level of `workflow.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorkflow {
+    /// The workflow's name, e.g. `"lead-followup"`.
+    pub(crate) name: Spanned<String>,
+    /// One line for humans.
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+    /// The plugins the steps may use, by the name the steps call them.
+    #[serde(default)]
+    pub(crate) plugins: BTreeMap<String, Spanned<RawPlugin>>,
+    /// The steps, in any order: references decide what runs when.
+    #[serde(default)]
+    pub(crate) steps: Vec<Spanned<RawStep>>,
+}
+
+/// `[plugins.scorer]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlugin {
+    /// The component, relative to the workflow file, e.g. `"../../target/wasm32-wasip2/release/lead_scorer.wasm"`.
+    pub(crate) source: Spanned<String>,
+    /// A command that builds the component (shown by `--dry-run`; run by `--build` later).
+    #[serde(default)]
+    pub(crate) build: Option<String>,
+    /// Values behind the `config` import, e.g. `{ hot-threshold = "80" }`. Numbers and
+    /// booleans are passed as their text.
+    #[serde(default)]
+    pub(crate) config: BTreeMap<String, Spanned<toml::Value>>,
+    /// Limits per call, e.g. `{ timeout = "2s", memory = "64MiB" }`.
+    #[serde(default)]
+    pub(crate) limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub(crate) timeout: Option<Spanned<String>>,
+    pub(crate) memory: Option<Spanned<String>>,
+    pub(crate) max_output: Option<Spanned<String>>,
+    pub(crate) fuel: Option<u64>,
+}
+
+/// `[[steps]]`: a task (`uses`) or a gate (`approve`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    /// e.g. `"score"`; later steps refer to `steps.score.output`.
+    pub(crate) id: Spanned<String>,
+    /// The plugin this task calls.
+    pub(crate) uses: Option<Spanned<String>>,
+    /// The task's input: a template string or a table of them.
+    pub(crate) input: Option<Spanned<toml::Value>>,
+    /// Run only when this expression is true, e.g. `"steps.score.output.top is not none"`.
+    pub(crate) when: Option<Spanned<String>>,
+    /// Run once per item of this list expression; `item` and `index` are in scope.
+    pub(crate) for_each: Option<Spanned<String>>,
+    /// A gate: the step whose output the operator decides on.
+    pub(crate) approve: Option<Spanned<String>>,
+    pub(crate) title: Option<Spanned<String>>,
+    pub(crate) reason: Option<Spanned<String>>,
+    /// critical, high, monitor or info.
+    pub(crate) severity: Option<Spanned<String>>,
+    /// An expression giving the options: the default first, up to three alternatives.
+    pub(crate) choices: Option<Spanned<String>>,
+    /// Whether the operator may edit the value (default true).
+    pub(crate) edit: Option<bool>,
+    /// A JSON pointer into the gated plugin's output schema that an edit must match,
+    /// e.g. `"#/$defs/email"`; by default the whole output schema.
+    pub(crate) edit_schema: Option<Spanned<String>>,
+    /// How long the decision may wait, e.g. `"48h"`.
+    pub(crate) timeout: Option<Spanned<String>>,
+    /// `reject` (default) or `approve_default`.
+    pub(crate) on_timeout: Option<Spanned<String>>,
+    /// An expression; when true the gate approves its default without a human.
+    pub(crate) auto_approve: Option<Spanned<String>>,
+}
