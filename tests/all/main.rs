@@ -7,3 +7,4 @@ mod invoke;
 mod lead_scorer;
 mod load_errors;
 mod sandbox;
+mod workflow;

@@ -50,7 +50,12 @@ pub fn host_binary() -> &'static Path {
 }
 
 /// The guest crates the tests use, built once for wasm32-wasip2 in release.
-const GUESTS: &[&str] = &["lead-scorer", "hostile-guest"];
+const GUESTS: &[&str] = &[
+    "lead-scorer",
+    "copy-drafter",
+    "email-outbox",
+    "hostile-guest",
+];
 
 /// The component built from guest crate `package`, e.g. `plugin("lead-scorer")`.
 pub fn plugin(package: &str) -> PathBuf {
@@ -93,6 +98,68 @@ impl Scratch {
         self.dir.path().join("cache")
     }
 
+    /// The state store of this scratch directory's runs.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Writes a workflow file whose `{scorer}`, `{drafter}`, `{outbox}` and
+    /// `{hostile}` placeholders become the paths of the built components.
+    pub fn workflow(&self, name: &str, text: &str) -> PathBuf {
+        let mut text = text.to_string();
+        for (placeholder, package) in [
+            ("{scorer}", "lead-scorer"),
+            ("{drafter}", "copy-drafter"),
+            ("{outbox}", "email-outbox"),
+            ("{hostile}", "hostile-guest"),
+        ] {
+            if text.contains(placeholder) {
+                text = text.replace(placeholder, &plugin(package).display().to_string());
+            }
+        }
+        self.file(name, text)
+    }
+
+    /// `host ARGS...` started in the background (stdout and stderr discarded), for
+    /// tests that kill it.
+    pub fn spawn_host(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the host binary")
+    }
+
+    /// `host ARGS...` with extra environment variables.
+    pub fn host_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.command(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the host binary");
+        wait_with_watchdog(child, args)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(host_binary());
+        command
+            .args(args)
+            .current_dir(workspace_root())
+            .env("BATON_CACHE_DIR", self.cache_dir())
+            .env("BATON_STATE", self.state_dir())
+            .env("BATON_OPERATOR", "tester")
+            .env_remove("BATON_LOG")
+            .env_remove("BATON_FAILPOINT")
+            .env("RUST_BACKTRACE", "0");
+        command
+    }
+
     /// Writes `bytes` to `name` inside the scratch directory.
     pub fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let path = self.dir.path().join(name);
@@ -114,13 +181,8 @@ impl Scratch {
     /// `host ARGS...` with `stdin` piped in.
     pub fn host_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
         use std::io::Write;
-        let mut command = Command::new(host_binary());
+        let mut command = self.command(args);
         command
-            .args(args)
-            .current_dir(workspace_root())
-            .env("BATON_CACHE_DIR", self.cache_dir())
-            .env_remove("BATON_LOG")
-            .env("RUST_BACKTRACE", "0")
             .stdin(if stdin.is_some() {
                 std::process::Stdio::piped()
             } else {

@@ -1,12 +1,14 @@
 //! The one place that decides exit codes and prints errors.
 //!
-//! 0: success. 1: the plugin failed (trapped, hit a limit, returned an error or
-//! invalid output, or is not a loadable plugin). 2: bad usage or bad input (a flag,
-//! a missing file, input that is not JSON or does not match the plugin's schema, or
-//! that the plugin refused as invalid).
+//! 0: success (a run completed). 1: the plugin failed (trapped, hit a limit, returned
+//! an error or invalid output, or is not a loadable plugin), or a run failed, was
+//! rejected or was cancelled. 2: bad usage or bad input (a flag, a missing file, input
+//! that is not JSON or does not match the plugin's schema, a workflow file with
+//! problems, a decision that cannot be made). 3: a run waits for decisions.
 
 use std::process::ExitCode;
 
+use baton_core::RunStatus;
 use baton_runtime::{ErrorKind, LoadError, PluginError};
 use serde_json::json;
 
@@ -31,8 +33,27 @@ impl From<PluginError> for Failure {
 
 const PLUGIN_FAILED: u8 = 1;
 const BAD_USAGE: u8 = 2;
+const WAITING: u8 = 3;
 
-fn code(failure: &Failure) -> u8 {
+/// How a command that did its job ended.
+#[derive(Debug)]
+pub enum Exit {
+    Success,
+    /// A run was driven as far as it could go and stands here.
+    Run(RunStatus),
+}
+
+pub fn code(exit: Exit) -> ExitCode {
+    ExitCode::from(match exit {
+        Exit::Success | Exit::Run(RunStatus::Completed) => 0,
+        Exit::Run(RunStatus::Waiting) => WAITING,
+        Exit::Run(
+            RunStatus::Failed | RunStatus::Rejected | RunStatus::Cancelled | RunStatus::Running,
+        ) => PLUGIN_FAILED,
+    })
+}
+
+fn failure_code(failure: &Failure) -> u8 {
     match failure {
         Failure::Usage(_) => BAD_USAGE,
         Failure::Plugin(error) => match &error.kind {
@@ -46,7 +67,7 @@ fn code(failure: &Failure) -> u8 {
 
 /// Prints the failure on stderr (as JSON with `--json`) and returns its exit code.
 pub fn report(failure: Failure, json: bool) -> ExitCode {
-    let code = code(&failure);
+    let code = failure_code(&failure);
     if json {
         let error = match &failure {
             Failure::Usage(message) => json!({"kind": "usage", "message": message}),
@@ -137,7 +158,7 @@ mod tests {
             })),
             BAD_USAGE
         );
-        assert_eq!(code(&Failure::Usage("x".into())), BAD_USAGE);
+        assert_eq!(failure_code(&Failure::Usage("x".into())), BAD_USAGE);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 mod commands;
 mod exit;
+mod report;
+mod session;
 mod terminal;
 
 use std::path::PathBuf;
@@ -29,10 +31,13 @@ struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, clap::Args)]
-struct GlobalArgs {
+pub struct GlobalArgs {
     /// Where precompiled plugins are cached [default: the user cache dir, e.g. ~/.cache/baton/components]
     #[arg(long, global = true, env = "BATON_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Where runs and decisions are kept [default: the user data dir, e.g. ~/.local/share/baton/state]
+    #[arg(long, global = true, env = "BATON_STATE", value_name = "DIR")]
+    state: Option<PathBuf>,
     /// Compile plugins on every load instead of using the cache
     #[arg(long, global = true)]
     no_cache: bool,
@@ -51,6 +56,22 @@ enum Command {
     Plugin(PluginCommand),
     /// Call a plugin once with a JSON input and print its output
     Invoke(commands::invoke::Args),
+    /// Run a workflow until it completes or waits for decisions
+    Run(commands::run::Args),
+    /// List runs, newest first
+    Runs(commands::runs::RunsArgs),
+    /// Show a run: steps, outputs, decisions, timings
+    Show(commands::runs::ShowArgs),
+    /// List pending decisions, critical first, then oldest first
+    Inbox(commands::runs::InboxArgs),
+    /// Approve a decision (the default, an alternative, or your edit); the run continues at once
+    Approve(commands::decide::ApproveArgs),
+    /// Reject a decision; that branch of the run ends
+    Reject(commands::decide::RejectArgs),
+    /// Continue a run after a crash or restart
+    Resume(commands::resume::ResumeArgs),
+    /// Cancel a run that has not finished
+    Cancel(commands::resume::CancelArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,16 +96,25 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.json_output();
+    let global = &cli.global;
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plugin(PluginCommand::Inspect(args)) => {
-                commands::inspect::run(&cli.global, args).await
+                commands::inspect::run(global, args).await
             }
-            Command::Invoke(args) => commands::invoke::run(&cli.global, args).await,
+            Command::Invoke(args) => commands::invoke::run(global, args).await,
+            Command::Run(args) => commands::run::run(global, args).await,
+            Command::Runs(args) => commands::runs::runs(global, args),
+            Command::Show(args) => commands::runs::show(global, args),
+            Command::Inbox(args) => commands::runs::inbox(global, args),
+            Command::Approve(args) => commands::decide::approve(global, args).await,
+            Command::Reject(args) => commands::decide::reject(global, args).await,
+            Command::Resume(args) => commands::resume::resume(global, args).await,
+            Command::Cancel(args) => commands::resume::cancel(global, args).await,
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(exit) => exit::code(exit),
         Err(failure) => exit::report(failure, json),
     }
 }
@@ -94,6 +124,14 @@ impl Cli {
         match &self.command {
             Command::Plugin(PluginCommand::Inspect(args)) => args.json,
             Command::Invoke(args) => args.json,
+            Command::Run(args) => args.json,
+            Command::Runs(args) => args.json,
+            Command::Show(args) => args.json,
+            Command::Inbox(args) => args.json,
+            Command::Approve(args) => args.json,
+            Command::Reject(args) => args.json,
+            Command::Resume(args) => args.json,
+            Command::Cancel(args) => args.json,
         }
     }
 }

@@ -125,11 +125,21 @@ pub struct RunState {
     pub input: Value,
     pub started_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Serialised as an object keyed by `score` or `draft[2]`.
+    #[serde(serialize_with = "steps_by_name")]
     pub steps: BTreeMap<StepKey, StepRecord>,
     /// Items of each `for_each` step, once its list was evaluated.
     pub expansions: BTreeMap<StepId, u32>,
     pub decisions: BTreeMap<DecisionId, DecisionRecord>,
+    #[serde(skip)]
     finished: Option<(RunStatus, Option<String>)>,
+}
+
+fn steps_by_name<S: serde::Serializer>(
+    steps: &BTreeMap<StepKey, StepRecord>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(steps.iter().map(|(key, record)| (key.to_string(), record)))
 }
 
 impl RunState {

@@ -83,10 +83,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
     }
 
     pub fn load(&self, run: &RunId) -> Result<RunState, EngineError> {
-        let events = self.store.events(run)?;
-        RunState::fold(run, &events).ok_or_else(|| EngineError::EmptyRun {
-            run: run.to_string(),
-        })
+        load(self.store, run)
     }
 
     /// Continues a run from its log (after a decision, a crash, or a restart).
@@ -140,9 +137,16 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             .get(id)
             .ok_or_else(|| EngineError::NoSuchDecision { id: id.clone() })?;
         if record.status != DecisionStatus::Pending {
+            let choice = match &record.outcome {
+                Some(DecisionOutcome::Approved { choice }) => format!(" (choice {choice})"),
+                Some(DecisionOutcome::Rejected {
+                    reason: Some(reason),
+                }) => format!(" ({reason})"),
+                _ => String::new(),
+            };
             return Err(EngineError::AlreadyDecided {
                 id: id.clone(),
-                status: status_name(record.status).to_string(),
+                status: format!("{}{choice}", status_name(record.status)),
                 by: record.decided_by.clone().unwrap_or_default(),
                 at: format_time(record.decided_at.unwrap_or_default()),
             });
@@ -192,49 +196,13 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         Ok(outcome)
     }
 
-    pub fn cancel(&self, run: &RunId, by: &str) -> Result<Outcome, EngineError> {
-        let mut outcome = Outcome {
-            state: self.load(run)?,
-            events: vec![],
-        };
-        if outcome.state.status().is_finished() {
-            return Err(EngineError::Finished {
-                run: run.to_string(),
-                status: outcome.state.status(),
-            });
-        }
-        let at = self.clock.now();
-        self.commit(
-            &mut outcome,
-            vec![RunEvent::RunCancelled {
-                at,
-                by: by.to_string(),
-            }],
-            true,
-        )?;
-        Ok(outcome)
-    }
-
-    /// Appends events after the version the outcome's state was read at, and applies
-    /// them. `durable` syncs to disk before returning.
     fn commit(
         &self,
         outcome: &mut Outcome,
         events: Vec<RunEvent>,
         durable: bool,
     ) -> Result<(), EngineError> {
-        let mut next = outcome.state.clone();
-        for event in &events {
-            next.apply(event);
-        }
-        self.store
-            .append(&next.id, outcome.state.version, &events, &summary(&next))?;
-        if durable {
-            self.store.sync()?;
-        }
-        outcome.state = next;
-        outcome.events.extend(events);
-        Ok(())
+        commit(self.store, outcome, events, durable)
     }
 
     /// Decisions whose timeout has passed take their `on_timeout` action.
@@ -366,6 +334,65 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         };
         self.commit(outcome, vec![event], true)
     }
+}
+
+/// Reads a run's log and folds it.
+pub fn load<S: RunStore>(store: &S, run: &RunId) -> Result<RunState, EngineError> {
+    let events = store.events(run)?;
+    RunState::fold(run, &events).ok_or_else(|| EngineError::EmptyRun {
+        run: run.to_string(),
+    })
+}
+
+/// Cancels a run that has not finished. Needs no workflow: nothing runs.
+pub fn cancel<S: RunStore, C: Clock>(
+    store: &S,
+    clock: &C,
+    run: &RunId,
+    by: &str,
+) -> Result<Outcome, EngineError> {
+    let mut outcome = Outcome {
+        state: load(store, run)?,
+        events: vec![],
+    };
+    if outcome.state.status().is_finished() {
+        return Err(EngineError::Finished {
+            run: run.to_string(),
+            status: outcome.state.status(),
+        });
+    }
+    let at = clock.now();
+    commit(
+        store,
+        &mut outcome,
+        vec![RunEvent::RunCancelled {
+            at,
+            by: by.to_string(),
+        }],
+        true,
+    )?;
+    Ok(outcome)
+}
+
+/// Appends events after the version the outcome's state was read at, with the run's
+/// new summary, and applies them; `durable` syncs to disk before returning.
+fn commit<S: RunStore>(
+    store: &S,
+    outcome: &mut Outcome,
+    events: Vec<RunEvent>,
+    durable: bool,
+) -> Result<(), EngineError> {
+    let mut next = outcome.state.clone();
+    for event in &events {
+        next.apply(event);
+    }
+    store.append(&next.id, outcome.state.version, &events, &summary(&next))?;
+    if durable {
+        store.sync()?;
+    }
+    outcome.state = next;
+    outcome.events.extend(events);
+    Ok(())
 }
 
 fn immediate_events(action: Action, at: u64) -> Vec<RunEvent> {

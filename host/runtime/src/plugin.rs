@@ -224,6 +224,31 @@ impl Plugin {
         })
     }
 
+    /// Checks a value against the output schema, or against the part of it that a
+    /// JSON pointer names (`#/$defs/email`), e.g. an operator's edit at a gate.
+    pub fn check_output(&self, pointer: Option<&str>, value: &Value) -> Result<(), String> {
+        let Some(pointer) = pointer else {
+            return schema::check(&self.output_validator, value);
+        };
+        let root = &self.info.output_schema;
+        let mut part = root
+            .pointer(pointer.trim_start_matches('#'))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "the output schema of {} has nothing at {pointer}",
+                    self.info.name
+                )
+            })?;
+        // Keep `$ref`s inside the part resolvable.
+        if let (Some(defs), Some(object)) = (root.get("$defs"), part.as_object_mut()) {
+            object.insert("$defs".into(), defs.clone());
+        }
+        let validator = jsonschema::validator_for(&part)
+            .map_err(|e| format!("the schema at {pointer} is not valid ({e})"))?;
+        schema::check(&validator, value)
+    }
+
     /// Instantiates the plugin in a fresh store and returns, without calling it.
     /// For benchmarks that time instantiation on its own.
     pub async fn instantiate_only(&self, call: &Call) -> Result<(), PluginError> {

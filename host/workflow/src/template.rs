@@ -73,7 +73,9 @@ impl Expr {
         let compiled = environment()
             .compile_expression(&source)
             .map_err(|e| TemplateError(describe(&e)))?;
-        let references = compiled.undeclared_variables(true).into_iter().collect();
+        let mut references: BTreeSet<String> =
+            compiled.undeclared_variables(true).into_iter().collect();
+        references.extend(step_references(&source));
         Ok((Expr { source }, references))
     }
 
@@ -144,6 +146,9 @@ impl Template {
                         .template_from_str(text)
                         .map_err(|e| TemplateError(describe(&e)))?;
                     refs.extend(compiled.undeclared_variables(true));
+                    for code in code_blocks(text) {
+                        refs.extend(step_references(code));
+                    }
                     Template::Text(text.clone())
                 } else {
                     Template::Literal(Value::String(text.clone()))
@@ -199,6 +204,76 @@ impl Template {
             other => other.to_string(),
         })
     }
+}
+
+/// `steps.<id>` references in template code, as `steps.<id>`.
+///
+/// minijinja's `undeclared_variables` returns nothing at all for an expression that
+/// contains a slice (`steps.score.output.leads[:3]`, minijinja 3.0.5), which would
+/// silently drop a dependency; this scan of the code (never of literal text or of
+/// quoted strings) makes sure every step a template names is waited for.
+fn step_references(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut quote: Option<char> = None;
+    let chars: Vec<char> = code.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {
+                let starts_word = i == 0
+                    || !(chars[i - 1].is_alphanumeric()
+                        || chars[i - 1] == '_'
+                        || chars[i - 1] == '.');
+                if starts_word && chars[i..].starts_with(&['s', 't', 'e', 'p', 's']) {
+                    let mut j = i + 5;
+                    while j < chars.len() && chars[j].is_whitespace() {
+                        j += 1;
+                    }
+                    if j < chars.len() && chars[j] == '.' {
+                        let name: String = chars[j + 1..]
+                            .iter()
+                            .skip_while(|c| c.is_whitespace())
+                            .take_while(|c| c.is_alphanumeric() || **c == '_')
+                            .collect();
+                        if !name.is_empty() {
+                            found.insert(format!("steps.{name}"));
+                        }
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The insides of `{{ }}` and `{% %}` in a text template.
+fn code_blocks(text: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(['{']) {
+        let after = &rest[start..];
+        let close = if after.starts_with("{{") {
+            "}}"
+        } else if after.starts_with("{%") {
+            "%}"
+        } else {
+            rest = &rest[start + 1..];
+            continue;
+        };
+        match after[2..].find(close) {
+            Some(end) => {
+                blocks.push(&after[2..2 + end]);
+                rest = &after[2 + end + 2..];
+            }
+            None => break,
+        }
+    }
+    blocks
 }
 
 /// `{{ expr }}` alone (ignoring surrounding spaces) gives `expr`.
@@ -274,5 +349,29 @@ n = 3"#,
         assert!(expr.eval_bool(&context()).unwrap());
         let (expr, _) = Expr::parse("{{ input.leads | length > 5 }}").unwrap();
         assert!(!expr.eval_bool(&context()).unwrap());
+    }
+}
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    #[test]
+    fn slices_still_count_as_references() {
+        let (_, refs) = Expr::parse("steps.score.output.leads[:3]").unwrap();
+        assert!(refs.contains("steps.score"), "{refs:?}");
+    }
+
+    #[test]
+    fn literal_text_and_quoted_strings_are_not_references() {
+        let (_, refs) =
+            Template::parse_text("see steps.notes for {{ steps.draft.output.x ~ 'steps.fake' }}")
+                .unwrap();
+        assert!(refs.contains("steps.draft"), "{refs:?}");
+        assert!(
+            !refs
+                .iter()
+                .any(|r| r.contains("notes") || r.contains("fake")),
+            "{refs:?}"
+        );
     }
 }

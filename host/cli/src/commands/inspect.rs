@@ -6,7 +6,7 @@ use baton_runtime::{Plugin, human};
 use serde_json::json;
 
 use crate::GlobalArgs;
-use crate::exit::Failure;
+use crate::exit::{Exit, Failure};
 use crate::terminal::escape_control;
 
 #[derive(Debug, clap::Args)]
@@ -23,7 +23,7 @@ pub struct Args {
     pub json: bool,
 }
 
-pub async fn run(global: &GlobalArgs, args: Args) -> Result<(), Failure> {
+pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let runtime = super::runtime(global, false)?;
     let plugin = runtime.load(&args.plugin).await?;
     if args.json {
@@ -31,7 +31,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<(), Failure> {
     } else {
         print!("{}", to_text(&plugin));
     }
-    Ok(())
+    Ok(Exit::Success)
 }
 
 fn to_json(plugin: &Plugin) -> serde_json::Value {

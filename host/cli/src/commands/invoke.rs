@@ -9,7 +9,7 @@ use baton_runtime::{Call, Invocation, Limits, LogLevel};
 use serde_json::json;
 
 use crate::GlobalArgs;
-use crate::exit::Failure;
+use crate::exit::{Exit, Failure};
 use crate::terminal::escape_control;
 use baton_workflow::units::{parse_duration, parse_size};
 
@@ -63,7 +63,7 @@ fn parse_config(text: &str) -> Result<(String, String), String> {
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: Args) -> Result<(), Failure> {
+pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     if args.memory > MAX_MEMORY {
         return Err(Failure::Usage(format!(
             "--memory {} is more than a 32-bit WebAssembly plugin can use; the most is 4 GiB",
@@ -113,7 +113,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<(), Failure> {
             .unwrap_or_else(|_| invocation.output_text.clone());
         println!("{pretty}");
     }
-    Ok(())
+    Ok(Exit::Success)
 }
 
 struct Input {

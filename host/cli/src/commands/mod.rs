@@ -1,10 +1,17 @@
 //! One module per command.
 
+pub mod decide;
 pub mod inspect;
 pub mod invoke;
+pub mod resume;
+pub mod run;
+pub mod runs;
 
 use std::path::PathBuf;
 
+use crate::session::Store;
+use baton_core::{RunId, RunState};
+use baton_engine::EngineError;
 use baton_runtime::{Runtime, RuntimeOptions};
 
 use crate::GlobalArgs;
@@ -30,4 +37,20 @@ pub fn runtime(global: &GlobalArgs, fuel: bool) -> Result<Runtime, Failure> {
 
 fn default_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("baton").join("components"))
+}
+
+/// Reads a run, or says how to find one.
+pub fn load_run(store: &Store, run: &RunId) -> Result<RunState, Failure> {
+    baton_engine::load(store, run).map_err(engine_failure)
+}
+
+/// Engine errors that the user caused (a wrong id, a second decision, a bad edit)
+/// are usage errors; the rest are the host's.
+pub fn engine_failure(error: EngineError) -> Failure {
+    match error {
+        EngineError::Store(baton_core::StoreError::Io(_)) | EngineError::EmptyRun { .. } => {
+            Failure::Host(error.to_string())
+        }
+        other => Failure::Usage(other.to_string()),
+    }
 }

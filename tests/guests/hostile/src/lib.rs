@@ -46,6 +46,16 @@ impl Guest for Hostile {
             }
             Some("fail") => Err(ToolError::Failed("upstream unavailable".into())),
             Some("probe") => Ok(probe_ambient_authority()),
+            Some("slow") => {
+                let millis: u64 = config::get("millis")
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(1000);
+                let started = std::time::Instant::now();
+                while started.elapsed().as_millis() < u128::from(millis) {
+                    black_box(());
+                }
+                Ok(input)
+            }
             Some("escape-codes") => Err(ToolError::Failed("\x1b[2J\x1b[31mforged\r".into())),
             Some(other) => Err(ToolError::InvalidInput(format!("unknown mode `{other}`"))),
         }

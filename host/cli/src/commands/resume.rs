@@ -1,0 +1,72 @@
+//! `host resume` and `host cancel`.
+
+use baton_core::{RunId, SystemClock};
+use baton_engine::Engine;
+
+use crate::GlobalArgs;
+use crate::commands::run::print_outcome;
+use crate::exit::{Exit, Failure};
+use crate::session::{Session, open_store, operator, recorded_workflow};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Continues a run from its log after a crash or a restart: steps whose output was committed \
+never run again; a step that was interrupted runs again.\n\nExample:\n  host resume 01JD3KX5N7Q2W8ZB6T4VYR9M1C"
+)]
+pub struct ResumeArgs {
+    run: RunId,
+    /// Continue even if the workflow or a plugin changed since the run started
+    #[arg(long)]
+    allow_changed: bool,
+    /// Print one JSON object with `run`, `status` and `decisions`
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  host cancel 01JD3KX5N7Q2W8ZB6T4VYR9M1C")]
+pub struct CancelArgs {
+    run: RunId,
+    /// Print one JSON object with `run`, `status` and `decisions`
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failure> {
+    let store = open_store(global)?;
+    let state = crate::commands::load_run(&store, &args.run)?;
+    if state.status().is_finished() {
+        print_outcome(&state, args.json);
+        return Ok(Exit::Run(state.status()));
+    }
+    let session = Session::open(global, &recorded_workflow(&state)).await?;
+    let engine = Engine {
+        workflow: &session.workflow,
+        store: &store,
+        runner: &session.runner,
+        clock: &SystemClock,
+    };
+    if session.check_code(&state, args.allow_changed)? {
+        engine
+            .record_code_change(
+                &state.id,
+                session.workflow_digest.clone(),
+                session.plugin_digests(),
+            )
+            .map_err(|e| Failure::Host(e.to_string()))?;
+    }
+    let outcome = engine
+        .advance(&args.run)
+        .await
+        .map_err(crate::commands::engine_failure)?;
+    print_outcome(&outcome.state, args.json);
+    Ok(Exit::Run(outcome.status()))
+}
+
+pub async fn cancel(global: &GlobalArgs, args: CancelArgs) -> Result<Exit, Failure> {
+    let store = open_store(global)?;
+    let outcome = baton_engine::cancel(&store, &SystemClock, &args.run, &operator())
+        .map_err(crate::commands::engine_failure)?;
+    print_outcome(&outcome.state, args.json);
+    Ok(Exit::Run(outcome.status()))
+}

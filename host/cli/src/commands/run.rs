@@ -1,0 +1,151 @@
+//! `host run`: start a run of a workflow and drive it until it ends or waits.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use baton_core::SystemClock;
+use baton_engine::Engine;
+use baton_workflow::StepKind;
+use serde_json::Value;
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+use crate::report;
+use crate::session::{Session, open_store};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 completed, 1 failed or rejected, 2 bad usage or input, 3 waiting for decisions.\n\n\
+Example:\n  host run examples/lead-followup/workflow.toml --input examples/leads.json"
+)]
+pub struct Args {
+    /// The workflow file
+    #[arg(value_name = "WORKFLOW.toml")]
+    workflow: PathBuf,
+    /// The run's input: a JSON file, or `-` for stdin [default: {}]
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Check the workflow and its plugins and print the plan, without running
+    #[arg(long)]
+    dry_run: bool,
+    /// Print one JSON object with `run`, `status` and `decisions`
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
+    let input = read_input(args.input.as_deref())?;
+    let session = Session::open(global, &args.workflow).await?;
+    if args.dry_run {
+        print!("{}", plan_text(&session));
+        return Ok(Exit::Success);
+    }
+    let store = open_store(global)?;
+    let engine = Engine {
+        workflow: &session.workflow,
+        store: &store,
+        runner: &session.runner,
+        clock: &SystemClock,
+    };
+    let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
+    let outcome = engine
+        .start(
+            input,
+            path.display().to_string(),
+            session.workflow_digest.clone(),
+            session.plugin_digests(),
+        )
+        .await
+        .map_err(|e| Failure::Host(e.to_string()))?;
+    print_outcome(&outcome.state, args.json);
+    Ok(Exit::Run(outcome.status()))
+}
+
+pub fn print_outcome(state: &baton_core::RunState, json: bool) {
+    if json {
+        println!("{}", report::outcome_json(state));
+    } else {
+        print!("{}", report::outcome_text(state));
+    }
+}
+
+fn read_input(path: Option<&std::path::Path>) -> Result<Value, Failure> {
+    let Some(path) = path else {
+        return Ok(Value::Object(Default::default()));
+    };
+    let (text, source) = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Usage(format!("cannot read the input from stdin: {e}")))?;
+        (text, "stdin".to_string())
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::Usage(format!(
+                "cannot read the input file {}: {e}",
+                path.display()
+            ))
+        })?;
+        (text, path.display().to_string())
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::Usage(format!(
+            "the input {source} is not valid JSON: line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// `--dry-run`: the steps in file order with what they use and wait for, and what
+/// each plugin may do.
+fn plan_text(session: &Session) -> String {
+    let workflow = &session.workflow;
+    let mut out = format!(
+        "workflow {} ({}): checked, {} steps\n\nsteps:\n",
+        workflow.name,
+        workflow.path.display(),
+        workflow.steps.len()
+    );
+    for step in &workflow.steps {
+        let what = match &step.kind {
+            StepKind::Task { uses, .. } => format!("uses {uses}"),
+            StepKind::Gate(gate) => format!("gate on {}", gate.approve),
+        };
+        let after: Vec<&str> = step.depends_on.iter().map(|s| s.as_str()).collect();
+        let mut line = format!("  {:<18} {what}", step.id.as_str());
+        if !after.is_empty() {
+            line.push_str(&format!(", after {}", after.join(", ")));
+        }
+        if let Some(when) = &step.when {
+            line.push_str(&format!(", when {}", when.source()));
+        }
+        if let Some(for_each) = &step.for_each {
+            line.push_str(&format!(", for each of {}", for_each.source()));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str("\nplugins:\n");
+    for (name, decl) in &workflow.plugins {
+        let plugin = session.runner.plugin(name);
+        let described = plugin
+            .map(|p| format!("{} {}", p.info().name, p.info().version))
+            .unwrap_or_default();
+        let wants = plugin
+            .map(|p| {
+                if p.info().capabilities.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    p.info().capabilities.join(", ")
+                }
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {name:<18} {described} ({})\n  {:<18} asks for: {wants}; granted: nothing (no files, environment, network, kv or llm)\n",
+            decl.source.display(),
+            ""
+        ));
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! `host runs`, `host show` and `host inbox`: reading runs, never changing them.
+
+use baton_core::{DecisionRecord, RunId, RunState, RunStatus, RunStore, Severity};
+use baton_engine::format_time;
+use serde_json::json;
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+use crate::report;
+use crate::session::open_store;
+use crate::terminal::escape_control;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  host runs --status waiting")]
+pub struct RunsArgs {
+    /// Only runs with this status
+    #[arg(long, value_parser = ["running", "waiting", "completed", "failed", "rejected", "cancelled"])]
+    status: Option<String>,
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  host show 01JD3KX5N7Q2W8ZB6T4VYR9M1C --json | jq '.steps'")]
+pub struct ShowArgs {
+    run: RunId,
+    /// Print only this step's output (e.g. `queue`, or `draft[2]` for one item), as JSON
+    #[arg(long, value_name = "STEP")]
+    step: Option<String>,
+    /// Print the whole derived state (steps with outputs, decisions) as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Pending decisions across all runs, critical first, then oldest first.\n\nExample:\n  host inbox"
+)]
+pub struct InboxArgs {
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> {
+    let store = open_store(global)?;
+    let mut summaries = store
+        .summaries()
+        .map_err(|e| Failure::Host(e.to_string()))?;
+    summaries.retain(|s| {
+        args.status
+            .as_deref()
+            .is_none_or(|wanted| s.status.as_str() == wanted)
+    });
+    summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
+    if args.json {
+        println!("{}", json!(summaries));
+    } else if summaries.is_empty() {
+        println!(
+            "no runs{}",
+            args.status
+                .map(|s| format!(" with status {s}"))
+                .unwrap_or_default()
+        );
+    } else {
+        for s in summaries {
+            let pending = if s.pending > 0 {
+                format!("  {} pending", s.pending)
+            } else {
+                String::new()
+            };
+            println!(
+                "{}  {:<20} {:<10} {}{pending}",
+                s.id,
+                s.workflow,
+                s.status.as_str(),
+                format_time(s.started_at)
+            );
+        }
+    }
+    Ok(Exit::Success)
+}
+
+pub fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> {
+    let store = open_store(global)?;
+    let state = super::load_run(&store, &args.run)?;
+    if let Some(step) = &args.step {
+        let record = state
+            .steps
+            .values()
+            .find(|r| &r.key.to_string() == step)
+            .ok_or_else(|| {
+                let known: Vec<String> = state.steps.keys().map(|k| k.to_string()).collect();
+                Failure::Usage(format!(
+                    "run {} has no step {step:?}; its steps: {}",
+                    state.id,
+                    known.join(", ")
+                ))
+            })?;
+        let output = record.output.clone().ok_or_else(|| {
+            Failure::Usage(format!(
+                "step {step} of run {} has no output (it is {:?})",
+                state.id, record.status
+            ))
+        })?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&output).map_err(|e| Failure::Host(e.to_string()))?
+        );
+        return Ok(Exit::Success);
+    }
+    if args.json {
+        let mut value = serde_json::to_value(&state).map_err(|e| Failure::Host(e.to_string()))?;
+        value["status"] = json!(state.status().as_str());
+        value["error"] = json!(state.finish_note());
+        println!("{value}");
+        return Ok(Exit::Success);
+    }
+    let mut out = format!(
+        "run {} ({}): {}\n  workflow {}\n  started {}, updated {}\n\nsteps:\n",
+        state.id,
+        state.workflow,
+        state.status().as_str(),
+        state.workflow_path,
+        format_time(state.started_at),
+        format_time(state.updated_at)
+    );
+    out.push_str(&report::steps(&state));
+    if let Some(note) = state.finish_note() {
+        out.push_str(&format!("\n{}\n", escape_control(note)));
+    }
+    if !state.decisions.is_empty() {
+        out.push_str("\ndecisions:\n");
+        for record in state.decisions.values() {
+            out.push_str(&decided_line(record));
+        }
+    }
+    print!("{out}");
+    Ok(Exit::Success)
+}
+
+fn decided_line(record: &DecisionRecord) -> String {
+    let status = serde_json::to_value(record.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let by = match (&record.decided_by, record.decided_at) {
+        (Some(by), Some(at)) => format!(" by {} at {}", escape_control(by), format_time(at)),
+        _ => String::new(),
+    };
+    let what = match &record.outcome {
+        Some(baton_core::DecisionOutcome::Approved { choice }) => format!(" (choice {choice})"),
+        Some(baton_core::DecisionOutcome::Rejected {
+            reason: Some(reason),
+        }) => format!(": {}", escape_control(reason)),
+        _ => String::new(),
+    };
+    format!(
+        "  {}  {status}{what}{by}\n    {}\n",
+        record.request.id,
+        escape_control(&record.request.title)
+    )
+}
+
+pub fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
+    let store = open_store(global)?;
+    let summaries = store
+        .summaries()
+        .map_err(|e| Failure::Host(e.to_string()))?;
+    let mut states: Vec<RunState> = Vec::new();
+    for summary in summaries
+        .iter()
+        .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
+    {
+        states.push(super::load_run(&store, &summary.id)?);
+    }
+    let mut pending: Vec<&DecisionRecord> = states.iter().flat_map(|s| s.pending()).collect();
+    pending.sort_by_key(|d| (severity_rank(d.request.severity), d.opened_at));
+    if args.json {
+        println!("{}", json!(pending));
+    } else if pending.is_empty() {
+        println!("no pending decisions");
+    } else {
+        println!(
+            "{} pending decision{}\n",
+            pending.len(),
+            if pending.len() == 1 { "" } else { "s" }
+        );
+        for record in pending {
+            println!("{}", report::decision(record));
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn severity_rank(severity: Severity) -> u8 {
+    match severity {
+        Severity::Critical => 0,
+        Severity::High => 1,
+        Severity::Monitor => 2,
+        Severity::Info => 3,
+    }
+}

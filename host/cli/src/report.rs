@@ -1,0 +1,137 @@
+//! How a run is shown to the operator: what happened per step, and the decisions it
+//! waits on with the exact command to make each. Plugin text is escaped.
+
+use baton_core::{DecisionRecord, RunState, StepRecord, StepStatus};
+use baton_engine::format_time;
+use serde_json::{Value, json};
+
+use crate::terminal::escape_control;
+
+/// One line per step, in the order they started.
+pub fn steps(state: &RunState) -> String {
+    let mut records: Vec<&StepRecord> = state.steps.values().collect();
+    records.sort_by_key(|r| (r.started_at, r.key.clone()));
+    let mut out = String::new();
+    for record in records {
+        let status = match record.status {
+            StepStatus::Completed => "done",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Failed => "FAILED",
+            StepStatus::Running => "interrupted",
+            StepStatus::Waiting => "waiting",
+            StepStatus::Rejected => "rejected",
+        };
+        let mut detail = match (record.status, record.elapsed_ms) {
+            (StepStatus::Completed, Some(ms)) => format!("{ms} ms"),
+            _ => String::new(),
+        };
+        if record.attempts > 1 {
+            detail.push_str(&format!(" (attempt {})", record.attempts));
+        }
+        if let Some(reason) = &record.skipped_because {
+            detail = reason.clone();
+        }
+        if let Some(error) = &record.error {
+            detail = format!("{}: {}", error.kind, error.message);
+        }
+        out.push_str(&format!(
+            "  {status:<11} {:<18} {}\n",
+            record.key.to_string(),
+            escape_control(detail.trim())
+        ));
+    }
+    out
+}
+
+/// A one-line view of a choice: an email's subject, or compact JSON.
+fn choice_summary(value: &Value) -> String {
+    let text = match value {
+        Value::Object(map) => map
+            .get("subject")
+            .or_else(|| map.get("title"))
+            .or_else(|| map.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string()),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut short: String = text.chars().take(100).collect();
+    if short.len() < text.len() {
+        short.push_str("...");
+    }
+    escape_control(&short).into_owned()
+}
+
+/// A pending decision, with how to make it.
+pub fn decision(record: &DecisionRecord) -> String {
+    let request = &record.request;
+    let id = request.id.to_string();
+    let mut out = format!(
+        "decision {id}  [{}]\n  {}\n",
+        serde_json::to_value(request.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        escape_control(&request.title)
+    );
+    if !request.reason.is_empty() {
+        out.push_str(&format!("  {}\n", escape_control(&request.reason)));
+    }
+    for (index, choice) in request.choices.iter().enumerate() {
+        let label = if index == 0 {
+            "0 (default)".to_string()
+        } else {
+            index.to_string()
+        };
+        out.push_str(&format!("    {label:<12} {}\n", choice_summary(choice)));
+    }
+    if let Some(expires) = request.expires_at {
+        out.push_str(&format!("  expires {}\n", format_time(expires)));
+    }
+    out.push_str(&format!("  approve: host approve {id}"));
+    if request.choices.len() > 1 {
+        out.push_str(&format!("  |  host approve {id} --choice N"));
+    }
+    if request.editable {
+        out.push_str(&format!("  |  host approve {id} --edit FILE"));
+    }
+    out.push_str(&format!("\n  reject:  host reject {id} --reason TEXT\n"));
+    out
+}
+
+/// What `host run`, `approve`, `reject` and `resume` print.
+pub fn outcome_text(state: &RunState) -> String {
+    let status = state.status();
+    let pending: Vec<&DecisionRecord> = state.pending().collect();
+    let headline = match status {
+        baton_core::RunStatus::Waiting => format!(
+            "waiting for {} decision{}",
+            pending.len(),
+            if pending.len() == 1 { "" } else { "s" }
+        ),
+        other => other.as_str().to_string(),
+    };
+    let mut out = format!("run {} ({}): {headline}\n", state.id, state.workflow);
+    out.push_str(&steps(state));
+    if let Some(note) = state.finish_note() {
+        out.push_str(&format!("{}\n", escape_control(note)));
+    }
+    for record in pending {
+        out.push('\n');
+        out.push_str(&decision(record));
+    }
+    out
+}
+
+pub fn outcome_json(state: &RunState) -> Value {
+    let pending: Vec<&DecisionRecord> = state.pending().collect();
+    json!({
+        "run": state.id,
+        "workflow": state.workflow,
+        "status": state.status().as_str(),
+        "decisions": pending,
+        "steps": state.steps.values().collect::<Vec<_>>(),
+        "error": state.finish_note(),
+    })
+}

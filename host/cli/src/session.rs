@@ -1,0 +1,288 @@
+//! Wiring for the workflow commands: the state store, the workflow file, its plugins
+//! loaded into the runtime (as the engine's `PluginRunner`), and the digests a run
+//! records so that it continues only on the code it started with.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use baton_core::{
+    PluginRunner, RunEvent, RunId, RunState, RunStore, RunSummary, StepError, StoreError,
+};
+use baton_runtime::{Call, Digest, Limits, Plugin};
+use baton_store::{OpenError, SledStore};
+
+/// How long a command waits for another `host` process to release the state store.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+use baton_workflow::Workflow;
+use serde_json::Value;
+
+use crate::GlobalArgs;
+use crate::exit::Failure;
+
+/// Opens the state store: `--state DIR`, `BATON_STATE`, or the user data directory.
+pub fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
+    let dir = match &global.state {
+        Some(dir) => dir.clone(),
+        None => dirs::data_dir()
+            .map(|d| d.join("baton").join("state"))
+            .ok_or_else(|| {
+                Failure::Usage(
+                    "cannot find a data directory for the state store; pass --state DIR".into(),
+                )
+            })?,
+    };
+    tracing::debug!("state store: {}", dir.display());
+    // Another command may hold the store for a moment (`host runs` while a run
+    // starts); wait a little before telling the user it is in use.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let sled = loop {
+        match SledStore::open(&dir) {
+            Ok(sled) => break sled,
+            Err(OpenError::InUse { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(e) => return Err(Failure::Usage(e.to_string())),
+        }
+    };
+    Ok(Store {
+        sled,
+        failpoint: Failpoint::from_env(),
+    })
+}
+
+/// The state store the commands use: sled, plus an optional failpoint.
+pub struct Store {
+    sled: SledStore,
+    failpoint: Option<Failpoint>,
+}
+
+/// A crash on purpose, for the crash-safety tests: `BATON_FAILPOINT=after:<event>:<step>`
+/// (e.g. `after:step_completed:score`) kills the process the moment that event is
+/// durably committed, exactly as SIGKILL between two steps would.
+struct Failpoint {
+    event: String,
+    step: String,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl Failpoint {
+    fn from_env() -> Option<Failpoint> {
+        let spec = std::env::var("BATON_FAILPOINT").ok()?;
+        let mut parts = spec.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("after"), Some(event), Some(step)) => Some(Failpoint {
+                event: event.to_string(),
+                step: step.to_string(),
+                armed: std::sync::atomic::AtomicBool::new(false),
+            }),
+            _ => None,
+        }
+    }
+
+    fn watch(&self, events: &[RunEvent]) {
+        let hit = events.iter().any(|event| {
+            let value = serde_json::to_value(event).unwrap_or_default();
+            value["event"] == self.event.as_str() && value["key"]["step"] == self.step.as_str()
+        });
+        if hit {
+            self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+impl RunStore for Store {
+    fn append(
+        &self,
+        run: &RunId,
+        expected: u64,
+        events: &[RunEvent],
+        summary: &RunSummary,
+    ) -> Result<u64, StoreError> {
+        let version = self.sled.append(run, expected, events, summary)?;
+        if let Some(failpoint) = &self.failpoint {
+            failpoint.watch(events);
+        }
+        Ok(version)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.sled.sync()?;
+        if let Some(failpoint) = &self.failpoint
+            && failpoint.armed.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            std::process::abort();
+        }
+        Ok(())
+    }
+
+    fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
+        self.sled.events(run)
+    }
+
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.sled.summaries()
+    }
+}
+
+/// Who is deciding: `BATON_OPERATOR`, else the login name.
+pub fn operator() -> String {
+    std::env::var("BATON_OPERATOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "operator".into())
+}
+
+/// A workflow with its plugins loaded and checked.
+pub struct Session {
+    pub workflow: Workflow,
+    pub workflow_digest: String,
+    pub runner: WasmRunner,
+}
+
+impl Session {
+    /// Reads and checks the workflow file, then loads every plugin it declares and
+    /// asks each to describe itself, so nothing starts on a workflow that cannot run.
+    pub async fn open(global: &GlobalArgs, path: &Path) -> Result<Session, Failure> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            Failure::Usage(format!(
+                "cannot read the workflow file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let workflow = Workflow::parse(path, &source)
+            .map_err(|problems| Failure::Usage(problems.to_string()))?;
+        let runtime = crate::commands::runtime(
+            global,
+            workflow.plugins.values().any(|p| p.limits.fuel.is_some()),
+        )?;
+        let mut plugins = BTreeMap::new();
+        let mut problems = Vec::new();
+        for decl in workflow.plugins.values() {
+            match runtime.load(&decl.source).await {
+                Ok(plugin) => {
+                    if let Some(capability) = plugin.info().capabilities.first() {
+                        problems.push(format!(
+                            "{}: plugin {:?} ({}) asks for the capability `{capability}`, which this workflow does not grant; \
+                             grants are denied by default",
+                            decl.source_position,
+                            decl.name,
+                            plugin.info().name
+                        ));
+                        continue;
+                    }
+                    let defaults = Limits::default();
+                    let call = Call {
+                        limits: Limits {
+                            timeout: decl.limits.timeout.unwrap_or(defaults.timeout),
+                            memory: decl.limits.memory.unwrap_or(defaults.memory),
+                            max_output: decl
+                                .limits
+                                .max_output
+                                .map(|m| m as usize)
+                                .unwrap_or(defaults.max_output),
+                            fuel: decl.limits.fuel,
+                            ..defaults
+                        },
+                        config: Arc::new(decl.config.clone()),
+                    };
+                    plugins.insert(decl.name.clone(), (plugin, call));
+                }
+                Err(error) => problems.push(format!(
+                    "{}: plugins.{}.source: {error}",
+                    decl.source_position, decl.name
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Failure::Usage(problems.join("\n")));
+        }
+        Ok(Session {
+            workflow,
+            workflow_digest: Digest::of(source.as_bytes()).to_string(),
+            runner: WasmRunner { plugins },
+        })
+    }
+
+    pub fn plugin_digests(&self) -> BTreeMap<String, String> {
+        self.runner
+            .plugins
+            .iter()
+            .map(|(name, (plugin, _))| (name.clone(), plugin.digest().to_string()))
+            .collect()
+    }
+
+    /// Refuses to continue a run on code other than the code it started with, unless
+    /// `allow_changed`; returns whether the code changed.
+    pub fn check_code(&self, state: &RunState, allow_changed: bool) -> Result<bool, Failure> {
+        let mut changes = Vec::new();
+        if state.workflow_digest != self.workflow_digest {
+            changes.push(format!(
+                "the workflow file {} changed",
+                self.workflow.path.display()
+            ));
+        }
+        let now = self.plugin_digests();
+        for (name, digest) in &state.plugin_digests {
+            match now.get(name) {
+                Some(current) if current == digest => {}
+                Some(_) => changes.push(format!("plugin {name:?} changed")),
+                None => changes.push(format!("plugin {name:?} is no longer declared")),
+            }
+        }
+        if changes.is_empty() {
+            return Ok(false);
+        }
+        if allow_changed {
+            return Ok(true);
+        }
+        Err(Failure::Usage(format!(
+            "run {} started on other code: {}; pass --allow-changed to continue on the new code",
+            state.id,
+            changes.join(", ")
+        )))
+    }
+}
+
+/// The workflow's plugins, called by the names the workflow gives them.
+pub struct WasmRunner {
+    plugins: BTreeMap<String, (Plugin, Call)>,
+}
+
+impl WasmRunner {
+    pub fn plugin(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.get(name).map(|(plugin, _)| plugin)
+    }
+}
+
+impl PluginRunner for WasmRunner {
+    async fn invoke(&self, plugin: &str, input: &Value) -> Result<Value, StepError> {
+        let Some((loaded, call)) = self.plugins.get(plugin) else {
+            return Err(StepError {
+                kind: "internal".into(),
+                message: format!("plugin {plugin:?} is not loaded"),
+                retryable: false,
+            });
+        };
+        loaded
+            .invoke(&input.to_string(), call)
+            .await
+            .map(|invocation| invocation.output)
+            .map_err(|error| StepError {
+                kind: error.kind.code().to_string(),
+                message: error.to_string(),
+                retryable: error.kind.is_retryable(),
+            })
+    }
+
+    fn check_edit(&self, plugin: &str, pointer: Option<&str>, value: &Value) -> Result<(), String> {
+        match self.plugins.get(plugin) {
+            Some((loaded, _)) => loaded.check_output(pointer, value),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The workflow file a run was started from, as recorded.
+pub fn recorded_workflow(state: &RunState) -> PathBuf {
+    PathBuf::from(&state.workflow_path)
+}

@@ -1,0 +1,337 @@
+//! The drafting itself: plain Rust, unit-tested natively.
+
+use serde::{Deserialize, Serialize};
+
+pub const INPUT_SCHEMA: &str = r##"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "A scored lead to write to",
+  "type": "object",
+  "required": ["lead"],
+  "properties": {
+    "lead": {
+      "description": "One entry of the lead scorer's output (its `top`, say)",
+      "type": "object",
+      "required": ["lead"],
+      "properties": {
+        "score": {"type": "integer"},
+        "reason": {"type": "string"},
+        "signals": {"type": "array", "items": {"type": "object", "properties": {"signal": {"type": "string"}, "detail": {"type": "string"}}}},
+        "lead": {
+          "type": "object",
+          "required": ["company", "contact"],
+          "properties": {
+            "company": {"type": "string", "minLength": 1},
+            "contact": {"type": "string", "minLength": 1},
+            "email": {"type": "string"},
+            "title": {"type": "string"},
+            "industry": {"type": "string"},
+            "employees": {"type": "integer"},
+            "deal_stage": {"type": "string"},
+            "notes": {"type": "string"}
+          }
+        }
+      }
+    }
+  }
+}"##;
+
+pub const OUTPUT_SCHEMA: &str = r##"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "Three follow-up drafts",
+  "type": "object",
+  "required": ["to", "variants", "grounded_in"],
+  "$defs": {
+    "email": {
+      "type": "object",
+      "required": ["angle", "to", "subject", "body"],
+      "additionalProperties": false,
+      "properties": {
+        "angle": {"type": "string", "minLength": 1},
+        "to": {"type": "string", "minLength": 3},
+        "subject": {"type": "string", "minLength": 3, "maxLength": 120},
+        "body": {"type": "string", "minLength": 20, "maxLength": 4000}
+      }
+    }
+  },
+  "properties": {
+    "to": {"type": "string"},
+    "variants": {"type": "array", "minItems": 3, "maxItems": 3, "items": {"$ref": "#/$defs/email"}},
+    "grounded_in": {"type": "array", "items": {"type": "string"}}
+  }
+}"##;
+
+#[derive(Debug, Deserialize)]
+pub struct Input {
+    pub lead: Scored,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Scored {
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub signals: Vec<Signal>,
+    pub lead: Lead,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Signal {
+    #[serde(default)]
+    pub signal: String,
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Lead {
+    pub company: String,
+    pub contact: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub industry: Option<String>,
+    #[serde(default)]
+    pub employees: Option<u64>,
+    #[serde(default)]
+    pub deal_stage: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+pub struct Settings {
+    pub sender: String,
+    pub product: String,
+    pub meeting_minutes: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Drafts {
+    pub to: String,
+    pub variants: Vec<Email>,
+    /// The signals the drafts draw on, for the operator's context.
+    pub grounded_in: Vec<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Email {
+    pub angle: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+fn has(scored: &Scored, signal: &str) -> bool {
+    scored.signals.iter().any(|s| s.signal == signal)
+}
+
+/// What to pick up the thread on, from the strongest concrete signal.
+fn thread(scored: &Scored, product: &str) -> (String, String) {
+    let lead = &scored.lead;
+    let notes = lead.notes.as_deref().unwrap_or("").to_lowercase();
+    if notes.contains("quote") {
+        return (
+            "your quote".into(),
+            format!(
+                "You asked for a quote, so I've put together pricing for {} based on what you described.",
+                lead.company
+            ),
+        );
+    }
+    if notes.contains("budget") {
+        return ("budget timing".into(), "You mentioned budget is approved, so this seems like the right moment to line up the details.".into());
+    }
+    if notes.contains("trial") {
+        return (
+            "your trial".into(),
+            format!("I saw your team has been putting {product} through its paces on the trial."),
+        );
+    }
+    if notes.contains("security review") {
+        return ("the security review".into(), "I know the security review is under way; I can send our documentation and answer your IT team directly.".into());
+    }
+    match lead.deal_stage.as_deref() {
+        Some("proposal") => {
+            return (
+                "the proposal".into(),
+                "I wanted to check whether the proposal raised any questions on your side.".into(),
+            );
+        }
+        Some("negotiation") => {
+            return (
+                "final details".into(),
+                "We're close, and I'd like to make the last steps easy for you.".into(),
+            );
+        }
+        Some("demo") => {
+            return (
+                "the demo".into(),
+                "Thanks again for making time for the demo.".into(),
+            );
+        }
+        _ => {}
+    }
+    if has(scored, "email_replies") {
+        return (
+            "our conversation".into(),
+            "Thanks for getting back to me.".into(),
+        );
+    }
+    if has(scored, "pricing_page_views") {
+        return ("choosing a plan".into(), "It looks like you're weighing plans, so I wanted to offer a hand choosing the right one.".into());
+    }
+    (
+        "a quick idea".into(),
+        format!(
+            "I had an idea for how {} could get more from its pipeline.",
+            lead.company
+        ),
+    )
+}
+
+pub fn drafts(input: &Input, settings: &Settings) -> Drafts {
+    let scored = &input.lead;
+    let lead = &scored.lead;
+    let first = lead
+        .contact
+        .split_whitespace()
+        .next()
+        .unwrap_or(&lead.contact)
+        .to_string();
+    let to = match &lead.email {
+        Some(email) if email.contains('@') => format!("{} <{email}>", lead.contact),
+        _ => lead.contact.clone(),
+    };
+    let peers = match (&lead.industry, lead.employees) {
+        (Some(industry), Some(n)) => format!("{industry} teams around {} people", round_size(n)),
+        (Some(industry), None) => format!("{industry} teams"),
+        (None, Some(n)) => format!("teams around {} people", round_size(n)),
+        (None, None) => "teams like yours".into(),
+    };
+    let role = lead
+        .title
+        .as_deref()
+        .map(|t| format!(" as {t}"))
+        .unwrap_or_default();
+    let (topic, opener) = thread(scored, &settings.product);
+    let sign = format!("\n\nBest,\n{}", settings.sender);
+
+    let pick_up = Email {
+        angle: "pick up the thread".into(),
+        to: to.clone(),
+        subject: format!("{}: next step on {topic}", lead.company),
+        body: format!(
+            "Hi {first},\n\n{opener} Would it help if I sent over a short plan for {} with the options that fit, so you can decide quickly?{sign}",
+            lead.company
+        ),
+    };
+    let proof = Email {
+        angle: "proof from peers".into(),
+        to: to.clone(),
+        subject: format!("How {peers} use {}", settings.product),
+        body: format!(
+            "Hi {first},\n\n{peers} usually come to {} for the same reason: less time chasing follow-ups and a clearer view of which deals need attention. \
+             Happy to share two short examples that match your situation{role}.{sign}",
+            settings.product
+        ),
+    };
+    let easy = Email {
+        angle: "easy next step".into(),
+        to: to.clone(),
+        subject: format!("{} minutes this week, {first}?", settings.meeting_minutes),
+        body: format!(
+            "Hi {first},\n\nIf it's useful, I can walk you through exactly how {} would work for {} in {} minutes, no slides. \
+             Does Tuesday or Thursday afternoon suit you?{sign}",
+            settings.product, lead.company, settings.meeting_minutes
+        ),
+    };
+    let mut grounded_in: Vec<String> = scored
+        .signals
+        .iter()
+        .map(|s| s.detail.clone())
+        .filter(|d| !d.is_empty())
+        .collect();
+    if grounded_in.is_empty() && !scored.reason.is_empty() {
+        grounded_in.push(scored.reason.clone());
+    }
+    Drafts {
+        to,
+        variants: vec![pick_up, proof, easy],
+        grounded_in,
+    }
+}
+
+/// 240 -> 250, 1800 -> 2,000: a size people say out loud.
+fn round_size(n: u64) -> String {
+    let rounded = match n {
+        0..=20 => n,
+        21..=200 => (n + 5) / 10 * 10,
+        201..=2000 => (n + 25) / 50 * 50,
+        _ => (n + 250) / 500 * 500,
+    };
+    if rounded >= 1000 {
+        format!("{},{:03}", rounded / 1000, rounded % 1000)
+    } else {
+        rounded.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(json: &str) -> Input {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            sender: "Sam".into(),
+            product: "Brightline".into(),
+            meeting_minutes: 20,
+        }
+    }
+
+    #[test]
+    fn three_distinct_angles_grounded_in_the_leads_notes_and_company() {
+        let lead = input(
+            r#"{"lead": {"reason": "Viewed pricing.", "signals": [{"signal": "pricing_page_views", "detail": "viewed pricing 3 times this week"}],
+            "lead": {"company": "Northwind", "contact": "Ana Okafor", "email": "ana@northwind.example", "industry": "SaaS", "employees": 240,
+                     "notes": "Asked for a quote for 40 seats."}}}"#,
+        );
+        let drafts = drafts(&lead, &settings());
+        assert_eq!(drafts.variants.len(), 3);
+        let angles: std::collections::BTreeSet<_> =
+            drafts.variants.iter().map(|v| v.angle.as_str()).collect();
+        assert_eq!(angles.len(), 3);
+        assert!(
+            drafts.variants[0].body.contains("You asked for a quote"),
+            "{}",
+            drafts.variants[0].body
+        );
+        assert!(
+            drafts.variants[1]
+                .subject
+                .contains("SaaS teams around 250 people"),
+            "{}",
+            drafts.variants[1].subject
+        );
+        assert!(
+            drafts
+                .variants
+                .iter()
+                .all(|v| v.body.starts_with("Hi Ana,")
+                    && v.to == "Ana Okafor <ana@northwind.example>")
+        );
+        assert_eq!(drafts.grounded_in, vec!["viewed pricing 3 times this week"]);
+    }
+
+    #[test]
+    fn sizes_are_rounded_the_way_people_say_them() {
+        assert_eq!(round_size(240), "250");
+        assert_eq!(round_size(1800), "1,800");
+        assert_eq!(round_size(12_000), "12,000");
+        assert_eq!(round_size(12), "12");
+    }
+}

@@ -1,0 +1,549 @@
+//! Workflows end to end through the real `host` binary, the real components and the
+//! real sled store: run, wait, decide every way, resume, cancel, conditions,
+//! for_each, concurrency.
+
+use baton_tests::{Scratch, plugin, workspace_root};
+use serde_json::{Value, json};
+
+const WAITING: i32 = 3;
+
+fn example() -> String {
+    // The plugins the example names must exist before the workflow is checked.
+    for package in ["lead-scorer", "copy-drafter", "email-outbox"] {
+        plugin(package);
+    }
+    workspace_root()
+        .join("examples/lead-followup/workflow.toml")
+        .display()
+        .to_string()
+}
+
+fn leads() -> String {
+    workspace_root()
+        .join("examples/leads.json")
+        .display()
+        .to_string()
+}
+
+/// Runs the lead follow-up to its gate; returns the run id and the decision.
+fn run_to_gate(scratch: &Scratch) -> (String, Value) {
+    let run = scratch.host(&["run", &example(), "--input", &leads(), "--json"]);
+    let out = run.expect_code(WAITING).json();
+    assert_eq!(out["status"], "waiting");
+    let decision = out["decisions"][0].clone();
+    (out["run"].as_str().unwrap().to_string(), decision)
+}
+
+fn show(scratch: &Scratch, run: &str) -> Value {
+    scratch.host(&["show", run, "--json"]).expect_code(0).json()
+}
+
+fn step<'a>(state: &'a Value, key: &str) -> &'a Value {
+    state["steps"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|s| s["key"]["step"] == key && s["key"].get("item").is_none())
+        .unwrap_or_else(|| panic!("no step {key} in {state}"))
+}
+
+fn decision_id(decision: &Value) -> String {
+    decision["request"]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_lead_followup_waits_at_its_gate_with_three_grounded_choices() {
+    let scratch = Scratch::new();
+    let (run, decision) = run_to_gate(&scratch);
+    let request = &decision["request"];
+    assert_eq!(request["severity"], "high");
+    assert_eq!(
+        request["title"],
+        "Follow up with Ana Okafor at Northwind Analytics?"
+    );
+    assert!(
+        request["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Score 93: Viewed pricing")
+    );
+    assert_eq!(request["choices"].as_array().unwrap().len(), 3);
+    assert!(
+        request["choices"][0]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hi Ana,")
+    );
+    // The inbox lists it with the command to decide.
+    let inbox = scratch.host(&["inbox"]);
+    inbox.expect_code(0);
+    assert!(
+        inbox.stdout.contains(&format!("host approve {run}/review")),
+        "{}",
+        inbox.stdout
+    );
+    let runs = scratch
+        .host(&["runs", "--status", "waiting", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(runs[0]["id"], run.as_str());
+}
+
+#[test]
+fn approving_the_default_queues_it_and_completes_the_run() {
+    let scratch = Scratch::new();
+    let (run, decision) = run_to_gate(&scratch);
+    let default_subject = decision["request"]["choices"][0]["subject"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = scratch
+        .host(&["approve", &decision_id(&decision), "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(done["status"], "completed");
+    let queued = scratch
+        .host(&["show", &run, "--step", "queue"])
+        .expect_code(0)
+        .json();
+    assert_eq!(queued["subject"], default_subject.as_str());
+    assert!(
+        queued["message"]
+            .as_str()
+            .unwrap()
+            .contains("To: Ana Okafor <ana.okafor@northwindanalytics.example>")
+    );
+    // The drafter ran once: approval did not run committed steps again.
+    let state = show(&scratch, &run);
+    assert_eq!(step(&state, "draft")["attempts"], 1);
+    assert_eq!(
+        state["decisions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()["decided_by"],
+        "tester"
+    );
+}
+
+#[test]
+fn approving_an_alternative_passes_that_alternative_on() {
+    let scratch = Scratch::new();
+    let (run, decision) = run_to_gate(&scratch);
+    let third = decision["request"]["choices"][2]["subject"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    scratch
+        .host(&["approve", &decision_id(&decision), "--choice", "2"])
+        .expect_code(0);
+    let queued = scratch
+        .host(&["show", &run, "--step", "queue"])
+        .expect_code(0)
+        .json();
+    assert_eq!(queued["subject"], third.as_str());
+    scratch
+        .host(&["approve", &decision_id(&decision), "--choice", "7"])
+        .expect_code(2)
+        .stderr_has("already decided");
+}
+
+#[test]
+fn an_invalid_edit_is_refused_and_a_valid_one_is_what_later_steps_see() {
+    let scratch = Scratch::new();
+    let (run, decision) = run_to_gate(&scratch);
+    let id = decision_id(&decision);
+    let bad = scratch.file(
+        "bad.json",
+        r#"{"angle": "mine", "to": "Ana", "subject": "Hi"}"#,
+    );
+    scratch
+        .host(&["approve", &id, "--edit", bad.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has("does not fit the plugin's output schema")
+        .stderr_has("\"body\" is a required property");
+    // Nothing was decided: it is still in the inbox.
+    let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
+    assert_eq!(inbox.as_array().unwrap().len(), 1);
+
+    let mut edited = decision["request"]["choices"][1].clone();
+    edited["body"] = json!("Hi Ana,\n\nA shorter note, written by a human.\n\nSam");
+    let good = scratch.file("good.json", edited.to_string());
+    scratch
+        .host(&["approve", &id, "--edit", good.to_str().unwrap()])
+        .expect_code(0);
+    let queued = scratch
+        .host(&["show", &run, "--step", "queue"])
+        .expect_code(0)
+        .json();
+    assert!(
+        queued["message"]
+            .as_str()
+            .unwrap()
+            .contains("written by a human")
+    );
+    let state = show(&scratch, &run);
+    let record = state["decisions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(record["status"], "edited");
+}
+
+#[test]
+fn a_rejection_ends_the_branch_and_a_second_decision_says_who_decided() {
+    let scratch = Scratch::new();
+    let (run, decision) = run_to_gate(&scratch);
+    let id = decision_id(&decision);
+    let out = scratch
+        .host(&["reject", &id, "--reason", "wrong tone", "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(out["status"], "rejected");
+    assert_eq!(step(&show(&scratch, &run), "queue")["status"], "skipped");
+    scratch
+        .host(&["approve", &id])
+        .expect_code(2)
+        .stderr_has(&format!(
+            "decision {id} was already decided: rejected (wrong tone) by tester at"
+        ));
+}
+
+#[test]
+fn a_cancelled_run_takes_no_more_decisions() {
+    let scratch = Scratch::new();
+    let (run, decision) = run_to_gate(&scratch);
+    let out = scratch
+        .host(&["cancel", &run, "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(out["status"], "cancelled");
+    scratch
+        .host(&["approve", &decision_id(&decision)])
+        .expect_code(2)
+        .stderr_has("is cancelled; it cannot be changed any more");
+    scratch.host(&["cancel", &run]).expect_code(2);
+}
+
+#[test]
+fn a_false_condition_skips_the_steps_that_depend_on_it() {
+    let scratch = Scratch::new();
+    let empty = scratch.file("none.json", r#"{"leads": []}"#);
+    let out = scratch
+        .host(&[
+            "run",
+            &example(),
+            "--input",
+            empty.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(out["status"], "completed");
+    let run = out["run"].as_str().unwrap();
+    let state = show(&scratch, run);
+    assert!(
+        step(&state, "draft")["skipped_because"]
+            .as_str()
+            .unwrap()
+            .contains("`when` was false")
+    );
+    assert_eq!(step(&state, "review")["status"], "skipped");
+    assert_eq!(step(&state, "queue")["status"], "skipped");
+}
+
+const PER_LEAD: &str = r#"
+name = "per-lead"
+[plugins.scorer]
+source = "{scorer}"
+[plugins.drafter]
+source = "{drafter}"
+[plugins.outbox]
+source = "{outbox}"
+
+[[steps]]
+id = "score"
+uses = "scorer"
+
+[[steps]]
+id = "draft"
+uses = "drafter"
+for_each = "steps.score.output.leads[:3]"
+input = { lead = "{{ item }}" }
+
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Write to {{ item.to }}?"
+choices = "steps.draft.output.variants"
+
+[[steps]]
+id = "queue"
+uses = "outbox"
+for_each = "steps.review.output"
+input = { email = "{{ item }}" }
+"#;
+
+#[test]
+fn for_each_gates_ask_once_per_item_and_a_rejection_drops_only_that_item() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("per-lead.toml", PER_LEAD);
+    let out = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            &leads(),
+            "--json",
+        ])
+        .expect_code(WAITING)
+        .json();
+    let ids: Vec<String> = out["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(decision_id)
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids.iter()
+            .all(|id| id.ends_with(&format!("/review/{}", &id[id.len() - 1..])))
+    );
+    scratch.host(&["approve", &ids[0]]).expect_code(WAITING);
+    scratch.host(&["reject", &ids[1]]).expect_code(WAITING);
+    let done = scratch
+        .host(&["approve", &ids[2], "--choice", "1", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(done["status"], "completed");
+    let run = done["run"].as_str().unwrap();
+    let state = show(&scratch, run);
+    assert_eq!(
+        state["expansions"]["queue"], 2,
+        "two approved emails queued: {}",
+        state["expansions"]
+    );
+}
+
+const PARALLEL: &str = r#"
+name = "parallel"
+[plugins.slow]
+source = "{hostile}"
+config = { mode = "slow", millis = 400 }
+
+[[steps]]
+id = "left"
+uses = "slow"
+input = { side = "left" }
+
+[[steps]]
+id = "right"
+uses = "slow"
+input = { side = "right" }
+
+[[steps]]
+id = "join"
+uses = "slow"
+input = { left = "{{ steps.left.output }}", right = "{{ steps.right.output }}" }
+"#;
+
+#[test]
+fn independent_steps_run_concurrently_and_their_join_waits_for_both() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("parallel.toml", PARALLEL);
+    let out = scratch
+        .host(&["run", workflow.to_str().unwrap(), "--json"])
+        .expect_code(0)
+        .json();
+    let run = out["run"].as_str().unwrap();
+    let state = show(&scratch, run);
+    let (left, right, join) = (
+        step(&state, "left"),
+        step(&state, "right"),
+        step(&state, "join"),
+    );
+    // Both started before either finished; the join started after both finished.
+    let started = |s: &Value| s["started_at"].as_u64().unwrap();
+    let finished = |s: &Value| s["finished_at"].as_u64().unwrap();
+    assert!(
+        started(left).max(started(right)) <= finished(left).min(finished(right)),
+        "{state}"
+    );
+    assert!(started(join) >= finished(left).max(finished(right)));
+    assert_eq!(
+        join["output"],
+        json!({"left": {"side": "left"}, "right": {"side": "right"}})
+    );
+}
+
+const CHAIN: &str = r#"
+name = "chain"
+[plugins.slow]
+source = "{hostile}"
+config = { mode = "slow", millis = 1500 }
+
+[[steps]]
+id = "first"
+uses = "slow"
+input = { n = 1 }
+
+[[steps]]
+id = "second"
+uses = "slow"
+input = "{{ steps.first.output }}"
+"#;
+
+#[test]
+fn a_host_killed_while_a_plugin_runs_resumes_and_reruns_only_the_interrupted_step() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("chain.toml", CHAIN);
+    let workflow = workflow.to_str().unwrap().to_string();
+    // Warm the cache so the kill lands inside a plugin call, not in compiling.
+    scratch
+        .host(&["run", &workflow, "--dry-run"])
+        .expect_code(0);
+    // The store is locked while the run goes on, so the kill is timed: 2.2 s is
+    // inside `second` (each step spins 1.5 s). The checks below hold wherever it lands.
+    let mut child = scratch.spawn_host(&["run", &workflow]);
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    child.kill().expect("SIGKILL the host");
+    child.wait().unwrap();
+
+    let runs = scratch.host(&["runs", "--json"]).expect_code(0).json();
+    let run = runs[0]["id"].as_str().unwrap().to_string();
+    let before = show(&scratch, &run);
+    assert_eq!(
+        before["status"], "running",
+        "the kill left the run unfinished: {before}"
+    );
+    let steps_before: Vec<(String, String)> = before["steps"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, s)| (k.clone(), s["status"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        steps_before.iter().any(|(_, status)| status == "running"),
+        "no step was interrupted: {steps_before:?}"
+    );
+
+    let resumed = scratch
+        .host(&["resume", &run, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(resumed["status"], "completed");
+    let after = show(&scratch, &run);
+    for (key, status) in steps_before {
+        let attempts = &after["steps"][&key]["attempts"];
+        match status.as_str() {
+            "completed" => assert_eq!(attempts, 1, "{key} was committed and must not run again"),
+            "running" => assert_eq!(attempts, 2, "{key} was interrupted and must run again"),
+            other => panic!("unexpected status {other} for {key}"),
+        }
+    }
+    assert_eq!(after["steps"]["second"]["output"], json!({"n": 1}));
+}
+
+#[test]
+fn a_host_killed_between_two_steps_resumes_without_running_the_first_again() {
+    let scratch = Scratch::new();
+    let (_, _) = (example(), leads());
+    let run = scratch.host_with_env(
+        &["run", &example(), "--input", &leads()],
+        &[("BATON_FAILPOINT", "after:step_completed:score")],
+    );
+    assert_ne!(
+        run.code,
+        Some(0),
+        "the failpoint should have killed the host"
+    );
+    let runs = scratch.host(&["runs", "--json"]).expect_code(0).json();
+    let id = runs[0]["id"].as_str().unwrap().to_string();
+    let state = show(&scratch, &id);
+    assert_eq!(step(&state, "score")["status"], "completed");
+    assert!(
+        state["steps"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s["key"]["step"] != "draft")
+    );
+
+    let resumed = scratch
+        .host(&["resume", &id, "--json"])
+        .expect_code(WAITING)
+        .json();
+    assert_eq!(resumed["decisions"].as_array().unwrap().len(), 1);
+    let state = show(&scratch, &id);
+    assert_eq!(step(&state, "score")["attempts"], 1);
+    // Resuming again does nothing new: the decision is not duplicated.
+    scratch.host(&["resume", &id]).expect_code(WAITING);
+    assert_eq!(
+        show(&scratch, &id)["decisions"].as_object().unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn a_run_refuses_to_continue_on_changed_code_unless_allowed() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("gate.toml", &PER_LEAD.replace("leads[:3]", "leads[:1]"));
+    let out = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            &leads(),
+            "--json",
+        ])
+        .expect_code(WAITING)
+        .json();
+    let id = decision_id(&out["decisions"][0]);
+    let changed = std::fs::read_to_string(&workflow)
+        .unwrap()
+        .replace("Write to", "Send to");
+    std::fs::write(&workflow, changed).unwrap();
+    scratch
+        .host(&["approve", &id])
+        .expect_code(2)
+        .stderr_has("started on other code: the workflow file")
+        .stderr_has("--allow-changed");
+    scratch
+        .host(&["approve", &id, "--allow-changed"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_second_process_gets_a_clear_message_while_the_store_is_in_use() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow(
+        "slow.toml",
+        &PARALLEL.replace("millis = 400", "millis = 3000"),
+    );
+    let workflow = workflow.to_str().unwrap().to_string();
+    scratch
+        .host(&["run", &workflow, "--dry-run"])
+        .expect_code(0);
+    let mut child = scratch.spawn_host(&["run", &workflow]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let message = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw the store in use"
+        );
+        let runs = scratch.host(&["runs"]);
+        if runs.code == Some(2) {
+            break runs.stderr;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        message.contains("is in use by another `host` process"),
+        "{message}"
+    );
+}
