@@ -7,4 +7,5 @@ mod invoke;
 mod lead_scorer;
 mod load_errors;
 mod sandbox;
+mod ui;
 mod workflow;

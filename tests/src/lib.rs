@@ -131,6 +131,19 @@ impl Scratch {
             .expect("start the host binary")
     }
 
+    /// `host ARGS...` run from `dir` (so paths in messages are relative to it).
+    pub fn host_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        let child = command
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the host binary");
+        wait_with_watchdog(child, args)
+    }
+
     /// `host ARGS...` with extra environment variables.
     pub fn host_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = self.command(args);

@@ -145,15 +145,15 @@ mod tests {
     #[test]
     fn input_problems_and_missing_files_are_usage_errors() {
         assert_eq!(
-            code(&plugin(ErrorKind::InvalidInput("x".into()))),
+            failure_code(&plugin(ErrorKind::InvalidInput("x".into()))),
             BAD_USAGE
         );
         assert_eq!(
-            code(&plugin(ErrorKind::ToolInvalidInput("x".into()))),
+            failure_code(&plugin(ErrorKind::ToolInvalidInput("x".into()))),
             BAD_USAGE
         );
         assert_eq!(
-            code(&plugin(LoadError::NotFound {
+            failure_code(&plugin(LoadError::NotFound {
                 path: PathBuf::from("x")
             })),
             BAD_USAGE
@@ -164,17 +164,17 @@ mod tests {
     #[test]
     fn limits_traps_and_broken_plugins_are_plugin_failures() {
         assert_eq!(
-            code(&plugin(ErrorKind::Timeout {
+            failure_code(&plugin(ErrorKind::Timeout {
                 limit: Duration::ZERO
             })),
             PLUGIN_FAILED
         );
         assert_eq!(
-            code(&plugin(ErrorKind::ToolFailed("x".into()))),
+            failure_code(&plugin(ErrorKind::ToolFailed("x".into()))),
             PLUGIN_FAILED
         );
         assert_eq!(
-            code(&plugin(LoadError::CoreModule {
+            failure_code(&plugin(LoadError::CoreModule {
                 path: PathBuf::from("x")
             })),
             PLUGIN_FAILED

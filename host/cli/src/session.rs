@@ -6,16 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use baton_core::{
-    PluginRunner, RunEvent, RunId, RunState, RunStore, RunSummary, StepError, StoreError,
-};
-use baton_runtime::{Call, Digest, Limits, Plugin};
+use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError};
+use baton_runtime::{Call, Digest, Limits, PluginSet};
 use baton_store::{OpenError, SledStore};
 
 /// How long a command waits for another `host` process to release the state store.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 use baton_workflow::Workflow;
-use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::exit::Failure;
@@ -136,7 +133,7 @@ pub fn operator() -> String {
 pub struct Session {
     pub workflow: Workflow,
     pub workflow_digest: String,
-    pub runner: WasmRunner,
+    pub runner: PluginSet,
 }
 
 impl Session {
@@ -187,10 +184,20 @@ impl Session {
                     };
                     plugins.insert(decl.name.clone(), (plugin, call));
                 }
-                Err(error) => problems.push(format!(
-                    "{}: plugins.{}.source: {error}",
-                    decl.source_position, decl.name
-                )),
+                Err(error) => {
+                    let hint = match &error.kind {
+                        baton_runtime::ErrorKind::Load(baton_runtime::LoadError::NotFound {
+                            ..
+                        }) => {
+                            "; `source` is relative to the workflow file, and `build` (if set) says how to build it"
+                        }
+                        _ => "",
+                    };
+                    problems.push(format!(
+                        "{}: plugins.{}.source: {error}{hint}",
+                        decl.source_position, decl.name
+                    ))
+                }
             }
         }
         if !problems.is_empty() {
@@ -199,16 +206,12 @@ impl Session {
         Ok(Session {
             workflow,
             workflow_digest: Digest::of(source.as_bytes()).to_string(),
-            runner: WasmRunner { plugins },
+            runner: PluginSet::new(plugins),
         })
     }
 
     pub fn plugin_digests(&self) -> BTreeMap<String, String> {
-        self.runner
-            .plugins
-            .iter()
-            .map(|(name, (plugin, _))| (name.clone(), plugin.digest().to_string()))
-            .collect()
+        self.runner.digests()
     }
 
     /// Refuses to continue a run on code other than the code it started with, unless
@@ -240,45 +243,6 @@ impl Session {
             state.id,
             changes.join(", ")
         )))
-    }
-}
-
-/// The workflow's plugins, called by the names the workflow gives them.
-pub struct WasmRunner {
-    plugins: BTreeMap<String, (Plugin, Call)>,
-}
-
-impl WasmRunner {
-    pub fn plugin(&self, name: &str) -> Option<&Plugin> {
-        self.plugins.get(name).map(|(plugin, _)| plugin)
-    }
-}
-
-impl PluginRunner for WasmRunner {
-    async fn invoke(&self, plugin: &str, input: &Value) -> Result<Value, StepError> {
-        let Some((loaded, call)) = self.plugins.get(plugin) else {
-            return Err(StepError {
-                kind: "internal".into(),
-                message: format!("plugin {plugin:?} is not loaded"),
-                retryable: false,
-            });
-        };
-        loaded
-            .invoke(&input.to_string(), call)
-            .await
-            .map(|invocation| invocation.output)
-            .map_err(|error| StepError {
-                kind: error.kind.code().to_string(),
-                message: error.to_string(),
-                retryable: error.kind.is_retryable(),
-            })
-    }
-
-    fn check_edit(&self, plugin: &str, pointer: Option<&str>, value: &Value) -> Result<(), String> {
-        match self.plugins.get(plugin) {
-            Some((loaded, _)) => loaded.check_output(pointer, value),
-            None => Ok(()),
-        }
     }
 }
 

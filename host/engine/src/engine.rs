@@ -135,7 +135,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         let record = state
             .decisions
             .get(id)
-            .ok_or_else(|| EngineError::NoSuchDecision { id: id.clone() })?;
+            .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
         if record.status != DecisionStatus::Pending {
             let choice = match &record.outcome {
                 Some(DecisionOutcome::Approved { choice }) => format!(" (choice {choice})"),
@@ -145,7 +145,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 _ => String::new(),
             };
             return Err(EngineError::AlreadyDecided {
-                id: id.clone(),
+                id: id.to_string(),
                 status: format!("{}{choice}", status_name(record.status)),
                 by: record.decided_by.clone().unwrap_or_default(),
                 at: format_time(record.decided_at.unwrap_or_default()),
@@ -161,7 +161,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             Decision::Approve { choice } => {
                 if choice >= record.request.choices.len() {
                     return Err(EngineError::NoSuchChoice {
-                        id: id.clone(),
+                        id: id.to_string(),
                         choice,
                         count: record.request.choices.len(),
                     });
@@ -170,7 +170,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             }
             Decision::Edit { value } => {
                 if !record.request.editable {
-                    return Err(EngineError::NotEditable { id: id.clone() });
+                    return Err(EngineError::NotEditable { id: id.to_string() });
                 }
                 if let Some(plugin) = &record.request.schema_plugin {
                     self.runner

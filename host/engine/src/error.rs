@@ -1,6 +1,6 @@
 //! What can go wrong when driving a run, split by what the caller does next.
 
-use baton_core::{DecisionId, DecisionStatus, RunStatus, StoreError};
+use baton_core::{DecisionStatus, RunStatus, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -9,10 +9,10 @@ pub enum EngineError {
     #[error("run {run} has no events; the state store may be damaged")]
     EmptyRun { run: String },
     #[error("no decision {id}; pending decisions are listed by `host inbox`")]
-    NoSuchDecision { id: DecisionId },
+    NoSuchDecision { id: String },
     #[error("decision {id} was already decided: {status} by {by} at {at}; a decision is made once")]
     AlreadyDecided {
-        id: DecisionId,
+        id: String,
         status: String,
         by: String,
         at: String,
@@ -21,12 +21,12 @@ pub enum EngineError {
     Finished { run: String, status: RunStatus },
     #[error("choice {choice} does not exist; decision {id} offers 0 (the default){}", alternatives(*count))]
     NoSuchChoice {
-        id: DecisionId,
+        id: String,
         choice: usize,
         count: usize,
     },
     #[error("decision {id} does not allow edits (the gate sets edit = false)")]
-    NotEditable { id: DecisionId },
+    NotEditable { id: String },
     #[error(
         "the edited value does not fit the plugin's output schema: {reason}; fix it and decide again"
     )]

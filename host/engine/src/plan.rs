@@ -206,7 +206,7 @@ fn plan_unit(
         },
         StepKind::Gate(gate) => match open_gate(workflow, state, gate, &key, &context, now) {
             Ok((request, auto)) => actions.push(Action::OpenGate { key, request, auto }),
-            Err(action) => actions.push(action),
+            Err((field, message)) => actions.push(template_failure(&key, field, message)),
         },
     }
 }
@@ -218,23 +218,19 @@ fn open_gate(
     key: &StepKey,
     context: &Context,
     now: Timestamp,
-) -> Result<(DecisionRequest, Option<String>), Action> {
+) -> Result<(DecisionRequest, Option<String>), (&'static str, String)> {
     let title = gate
         .title
         .render_text(context)
-        .map_err(|e| template_failure(key, "title", e))?;
+        .map_err(|e| ("title", e.to_string()))?;
     let reason = gate
         .reason
         .render_text(context)
-        .map_err(|e| template_failure(key, "reason", e))?;
+        .map_err(|e| ("reason", e.to_string()))?;
     let choices = match &gate.choices {
-        Some(expr) => match expr
-            .eval(context)
-            .map_err(|e| template_failure(key, "choices", e))?
-        {
+        Some(expr) => match expr.eval(context).map_err(|e| ("choices", e.to_string()))? {
             Value::Array(items) if items.is_empty() => {
-                return Err(template_failure(
-                    key,
+                return Err((
                     "choices",
                     format!(
                         "`{}` gave an empty list; a gate needs at least its default",
@@ -260,7 +256,7 @@ fn open_gate(
         Some(expr) => match expr.eval_bool(context) {
             Ok(true) => Some(format!("auto-approve: {}", expr.source())),
             Ok(false) => None,
-            Err(e) => return Err(template_failure(key, "auto_approve", e)),
+            Err(e) => return Err(("auto_approve", e.to_string())),
         },
         None => None,
     };

@@ -10,6 +10,7 @@
 //! - [`Plugin::invoke`] checks the input against the plugin's schema, runs the call in
 //!   a fresh store with nothing granted (no files, environment, arguments, sockets),
 //!   under the [`Limits`] of the [`Call`], and checks the output.
+//! - [`PluginSet`] is a workflow's plugins as the engine's `PluginRunner`.
 //! - Every failure is a [`PluginError`] naming the plugin and, where one was reached,
 //!   the limit; [`ErrorKind`] says whether to fix the input, raise a limit or retry.
 //!
@@ -26,6 +27,7 @@ mod host;
 mod limits;
 mod load;
 mod plugin;
+mod runner;
 mod schema;
 mod state;
 
@@ -42,6 +44,7 @@ pub use host::log::{LogLevel, LogLine, MAX_LOG_BYTES, MAX_LOG_LINES};
 pub use limits::Limits;
 pub use load::{CONTRACT_VERSION, CacheOutcome, Interfaces};
 pub use plugin::{Call, Invocation, Plugin, PluginInfo, PluginSource};
+pub use runner::PluginSet;
 
 use cache::ComponentCache;
 use engine::EpochTicker;

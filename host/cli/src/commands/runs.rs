@@ -38,6 +38,9 @@ pub struct ShowArgs {
     after_help = "Pending decisions across all runs, critical first, then oldest first.\n\nExample:\n  host inbox"
 )]
 pub struct InboxArgs {
+    /// Print only the decision ids, one per line (for scripts)
+    #[arg(long, conflicts_with = "json")]
+    ids: bool,
     /// Print a JSON array
     #[arg(long)]
     pub json: bool,
@@ -179,6 +182,10 @@ pub fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
     pending.sort_by_key(|d| (severity_rank(d.request.severity), d.opened_at));
     if args.json {
         println!("{}", json!(pending));
+    } else if args.ids {
+        for record in pending {
+            println!("{}", record.request.id);
+        }
     } else if pending.is_empty() {
         println!("no pending decisions");
     } else {
