@@ -52,10 +52,18 @@ input = "{{ steps.two.output }}"
 "#;
 
 fn benchmarks(c: &mut Criterion) {
-    for package in ["lead-scorer", "copy-drafter", "email-outbox", "hostile-guest"] {
+    for package in [
+        "lead-scorer",
+        "copy-drafter",
+        "email-outbox",
+        "hostile-guest",
+    ] {
         plugin(package);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: Some(scratch.path().join("cache")),
@@ -66,31 +74,56 @@ fn benchmarks(c: &mut Criterion) {
 
     let followup = workflow_at(&workspace_root().join("examples/lead-followup/workflow.toml"));
     let followup_plugins = rt.block_on(plugins(&runtime, &followup));
-    let leads: Value = serde_json::from_str(&std::fs::read_to_string(workspace_root().join("examples/leads.json")).unwrap()).unwrap();
-    let engine = Engine { workflow: &followup, store: &store, runner: &followup_plugins, clock: &SystemClock };
-    c.bench_function("workflow/lead-followup to its gate (60 leads, in process)", |b| {
-        b.iter(|| {
-            let outcome = rt
-                .block_on(engine.start(leads.clone(), "w".into(), "d".into(), BTreeMap::new()))
-                .unwrap();
-            assert_eq!(outcome.status(), baton_core::RunStatus::Waiting);
-        })
-    });
+    let leads: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("examples/leads.json")).unwrap(),
+    )
+    .unwrap();
+    let engine = Engine {
+        workflow: &followup,
+        store: &store,
+        runner: &followup_plugins,
+        clock: &SystemClock,
+        observer: None,
+    };
+    c.bench_function(
+        "workflow/lead-followup to its gate (60 leads, in process)",
+        |b| {
+            b.iter(|| {
+                let outcome = rt
+                    .block_on(engine.start(leads.clone(), "w".into(), "d".into(), BTreeMap::new()))
+                    .unwrap();
+                assert_eq!(outcome.status(), baton_core::RunStatus::Waiting);
+            })
+        },
+    );
 
     let three_path = scratch.path().join("three.toml");
-    std::fs::write(&three_path, THREE_STEPS.replace("{hostile}", &plugin("hostile-guest").display().to_string())).unwrap();
+    std::fs::write(
+        &three_path,
+        THREE_STEPS.replace("{hostile}", &plugin("hostile-guest").display().to_string()),
+    )
+    .unwrap();
     let three = workflow_at(&three_path);
     let three_plugins = rt.block_on(plugins(&runtime, &three));
-    let engine = Engine { workflow: &three, store: &store, runner: &three_plugins, clock: &SystemClock };
+    let engine = Engine {
+        workflow: &three,
+        store: &store,
+        runner: &three_plugins,
+        clock: &SystemClock,
+        observer: None,
+    };
     let input = serde_json::json!({"lead": "Ana Okafor", "score": 93});
-    c.bench_function("workflow/three-step run, no gate, every step committed", |b| {
-        b.iter(|| {
-            let outcome = rt
-                .block_on(engine.start(input.clone(), "w".into(), "d".into(), BTreeMap::new()))
-                .unwrap();
-            assert_eq!(outcome.status(), baton_core::RunStatus::Completed);
-        })
-    });
+    c.bench_function(
+        "workflow/three-step run, no gate, every step committed",
+        |b| {
+            b.iter(|| {
+                let outcome = rt
+                    .block_on(engine.start(input.clone(), "w".into(), "d".into(), BTreeMap::new()))
+                    .unwrap();
+                assert_eq!(outcome.status(), baton_core::RunStatus::Completed);
+            })
+        },
+    );
 }
 
 criterion_group!(benches, benchmarks);

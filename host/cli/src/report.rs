@@ -1,7 +1,9 @@
 //! How a run is shown to the operator: what happened per step, and the decisions it
 //! waits on with the exact command to make each. Plugin text is escaped.
 
-use baton_core::{DecisionRecord, RunState, StepRecord, StepStatus};
+use std::io::IsTerminal;
+
+use baton_core::{DecisionRecord, RunEvent, RunState, StepRecord, StepStatus};
 use baton_engine::format_time;
 use serde_json::{Value, json};
 
@@ -134,4 +136,27 @@ pub fn outcome_json(state: &RunState) -> Value {
         "steps": state.steps.values().collect::<Vec<_>>(),
         "error": state.finish_note(),
     })
+}
+
+/// Live progress on stderr while a run advances, only when stderr is a terminal;
+/// piped output stays quiet.
+pub fn progress() -> Option<&'static (dyn Fn(&RunEvent) + Sync)> {
+    std::io::stderr().is_terminal().then_some(&show_progress)
+}
+
+fn show_progress(event: &RunEvent) {
+    let line = match event {
+        RunEvent::StepStarted { key, attempt, .. } if *attempt > 1 => {
+            format!("{key}: running again (attempt {attempt}, interrupted before)")
+        }
+        RunEvent::StepStarted { key, .. } => format!("{key}: running"),
+        RunEvent::StepCompleted {
+            key, elapsed_ms, ..
+        } => format!("{key}: done in {elapsed_ms} ms"),
+        RunEvent::StepExpanded { step, items, .. } => format!("{step}: {items} items"),
+        RunEvent::StepFailed { key, error, .. } => format!("{key}: failed ({})", error.kind),
+        RunEvent::GateOpened { key, .. } => format!("{key}: waiting for a decision"),
+        _ => return,
+    };
+    eprintln!("  .. {line}");
 }

@@ -154,9 +154,17 @@ impl Session {
         )?;
         let mut plugins = BTreeMap::new();
         let mut problems = Vec::new();
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
         for decl in workflow.plugins.values() {
             match runtime.load(&decl.source).await {
                 Ok(plugin) => {
+                    if tty && plugin.source().cache != baton_runtime::CacheOutcome::Hit {
+                        eprintln!(
+                            "  .. compiled plugin {} in {:.1?} (cached for next time)",
+                            decl.name,
+                            plugin.source().prepare_time
+                        );
+                    }
                     if let Some(capability) = plugin.info().capabilities.first() {
                         problems.push(format!(
                             "{}: plugin {:?} ({}) asks for the capability `{capability}`, which this workflow does not grant; \

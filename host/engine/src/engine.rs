@@ -44,12 +44,21 @@ impl Outcome {
 }
 
 /// Drives runs of one workflow.
-#[derive(Debug)]
 pub struct Engine<'a, S, R, C> {
     pub workflow: &'a Workflow,
     pub store: &'a S,
     pub runner: &'a R,
     pub clock: &'a C,
+    /// Called with every event as it is appended (progress on a terminal).
+    pub observer: Option<&'a (dyn Fn(&RunEvent) + Sync)>,
+}
+
+impl<S, R, C> std::fmt::Debug for Engine<'_, S, R, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("workflow", &self.workflow.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
@@ -71,9 +80,10 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             input,
         };
         let state = RunState::fold(&run, std::slice::from_ref(&started)).expect("a started run");
+        // Not synced on its own: `drive` syncs when the engine stops, and a run lost
+        // to a crash before then never reported anything to anyone.
         self.store
             .append(&run, 0, std::slice::from_ref(&started), &summary(&state))?;
-        self.store.sync()?;
         let mut outcome = Outcome {
             state,
             events: vec![started],
@@ -202,7 +212,14 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         events: Vec<RunEvent>,
         durable: bool,
     ) -> Result<(), EngineError> {
-        commit(self.store, outcome, events, durable)
+        let count = events.len();
+        commit(self.store, outcome, events, durable)?;
+        if let Some(observer) = self.observer {
+            outcome.events[outcome.events.len() - count..]
+                .iter()
+                .for_each(observer);
+        }
+        Ok(())
     }
 
     /// Decisions whose timeout has passed take their `on_timeout` action.
@@ -224,11 +241,25 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         if expired.is_empty() || outcome.state.status().is_finished() {
             return Ok(());
         }
-        self.commit(outcome, expired, true)
+        // Synced with the decision that follows, or when `drive` stops.
+        self.commit(outcome, expired, false)
     }
 
-    /// Advances until the run finishes or every open branch waits on a decision.
+    /// Advances until the run finishes or every open branch waits on a decision,
+    /// then makes everything it appended durable.
+    ///
+    /// Durability rule: step events are appended without waiting for the disk; sled
+    /// recovers a prefix of the appends after a crash, so a lost `StepCompleted` only
+    /// means that step runs again (at-least-once), and nothing that depends on it can
+    /// have been recorded after it. Decisions are synced before they are acknowledged,
+    /// and the run is synced whenever the engine stops (waiting or finished).
     async fn drive(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
+        let result = self.drive_unsynced(outcome).await;
+        self.store.sync()?;
+        result
+    }
+
+    async fn drive_unsynced(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
         self.expire(outcome)?;
         loop {
             if outcome.state.status().is_finished() {
@@ -239,7 +270,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 return self.commit(
                     outcome,
                     vec![RunEvent::RunFailed { at, error: failure }],
-                    true,
+                    false,
                 );
             }
             let actions = plan(self.workflow, &outcome.state, self.clock.now());
@@ -252,7 +283,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                     .into_iter()
                     .flat_map(|a| immediate_events(a, at))
                     .collect();
-                self.commit(outcome, events, true)?;
+                self.commit(outcome, events, false)?;
                 continue;
             }
             if tasks.is_empty() {
@@ -281,7 +312,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 _ => None,
             })
             .collect();
-        self.commit(outcome, started, true)?;
+        self.commit(outcome, started, false)?;
         let mut running: FuturesUnordered<_> = tasks
             .into_iter()
             .filter_map(|t| match t {
@@ -313,7 +344,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                     },
                 },
             };
-            self.commit(outcome, vec![event], true)?;
+            self.commit(outcome, vec![event], false)?;
         }
         Ok(())
     }
@@ -332,7 +363,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         } else {
             RunEvent::RunCompleted { at }
         };
-        self.commit(outcome, vec![event], true)
+        self.commit(outcome, vec![event], false)
     }
 }
 

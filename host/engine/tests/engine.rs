@@ -128,6 +128,7 @@ macro_rules! engine {
             store: &$store,
             runner: &$runner,
             clock: &FixedClock,
+            observer: None,
         }
     };
 }
@@ -385,4 +386,96 @@ uses = "broken"
             .unwrap()
             .contains("step bad failed (trap): boom")
     );
+}
+
+/// A clock the test moves.
+struct MovableClock(std::sync::atomic::AtomicU64);
+impl Clock for MovableClock {
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn an_auto_approve_rule_decides_without_a_human_and_says_so() {
+    let wf = workflow(
+        r#"
+[[steps]]
+id = "draft"
+uses = "drafts"
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Send?"
+choices = "steps.draft.output.variants"
+auto_approve = "input.trusted"
+"#,
+    );
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let trusted = start(&engine, json!({"trusted": true})).await;
+    assert_eq!(trusted.status(), RunStatus::Completed);
+    let decision = trusted.state.decisions.values().next().unwrap();
+    assert_eq!(
+        decision.decided_by.as_deref(),
+        Some("auto-approve: input.trusted")
+    );
+    assert_eq!(decision.chosen_value(), Some(json!("a")));
+    let untrusted = start(&engine, json!({"trusted": false})).await;
+    assert_eq!(untrusted.status(), RunStatus::Waiting);
+}
+
+#[tokio::test]
+async fn an_expired_decision_takes_its_on_timeout_action_when_the_run_is_next_touched() {
+    let wf = workflow(
+        r#"
+[[steps]]
+id = "draft"
+uses = "drafts"
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Send?"
+choices = "steps.draft.output.variants"
+timeout = "1h"
+on_timeout = "approve_default"
+[[steps]]
+id = "send"
+uses = "echo"
+input = { email = "{{ steps.review.output }}" }
+"#,
+    );
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let clock = MovableClock(std::sync::atomic::AtomicU64::new(1_000));
+    let engine = Engine {
+        workflow: &wf,
+        store: &store,
+        runner: &runner,
+        clock: &clock,
+        observer: None,
+    };
+    let waiting = engine
+        .start(json!({}), "w.toml".into(), "d".into(), BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(waiting.status(), RunStatus::Waiting);
+    let run = waiting.state.id.clone();
+    assert_eq!(
+        engine.advance(&run).await.unwrap().status(),
+        RunStatus::Waiting,
+        "not yet expired"
+    );
+
+    clock
+        .0
+        .store(1_000 + 3_600_000, std::sync::atomic::Ordering::SeqCst);
+    let done = engine.advance(&run).await.unwrap();
+    assert_eq!(done.status(), RunStatus::Completed);
+    let decision = done.state.decisions.values().next().unwrap();
+    assert_eq!(decision.decided_by.as_deref(), Some("timeout"));
+    let send = done
+        .state
+        .step(&StepKey::whole("send".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(send.output, Some(json!({"email": "a"})));
 }

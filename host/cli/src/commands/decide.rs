@@ -110,6 +110,7 @@ async fn decide(
         store: &store,
         runner: &session.runner,
         clock: &SystemClock,
+        observer: crate::report::progress(),
     };
     if session.check_code(&state, allow_changed)? {
         engine

@@ -45,6 +45,7 @@ pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failu
         store: &store,
         runner: &session.runner,
         clock: &SystemClock,
+        observer: crate::report::progress(),
     };
     if session.check_code(&state, args.allow_changed)? {
         engine

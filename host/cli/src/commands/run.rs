@@ -46,6 +46,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         store: &store,
         runner: &session.runner,
         clock: &SystemClock,
+        observer: crate::report::progress(),
     };
     let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
     let outcome = engine
