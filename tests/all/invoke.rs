@@ -158,5 +158,5 @@ fn bad_flag_values_are_usage_errors_with_an_example() {
     scratch
         .host(&["invoke", &scorer(), "--input-file", "no/such/input.json"])
         .expect_code(2)
-        .stderr_has("cannot read the input file no/such/input.json");
+        .stderr_has("cannot read no/such/input.json");
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod exit;
+mod json_input;
 mod report;
 mod session;
 mod terminal;

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError};
+use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
+use baton_engine::Engine;
 use baton_runtime::{Call, Digest, Limits, PluginSet};
 use baton_store::{OpenError, SledStore};
 
@@ -56,11 +57,10 @@ pub struct Store {
 
 /// A crash on purpose, for the crash-safety tests: `BATON_FAILPOINT=after:<event>:<step>`
 /// (e.g. `after:step_completed:score`) kills the process the moment that event is
-/// durably committed, exactly as SIGKILL between two steps would.
+/// on disk and before anything else is, exactly as SIGKILL between two steps would.
 struct Failpoint {
     event: String,
     step: String,
-    armed: std::sync::atomic::AtomicBool,
 }
 
 impl Failpoint {
@@ -71,20 +71,16 @@ impl Failpoint {
             (Some("after"), Some(event), Some(step)) => Some(Failpoint {
                 event: event.to_string(),
                 step: step.to_string(),
-                armed: std::sync::atomic::AtomicBool::new(false),
             }),
             _ => None,
         }
     }
 
-    fn watch(&self, events: &[RunEvent]) {
-        let hit = events.iter().any(|event| {
+    fn matches(&self, events: &[RunEvent]) -> bool {
+        events.iter().any(|event| {
             let value = serde_json::to_value(event).unwrap_or_default();
             value["event"] == self.event.as_str() && value["key"]["step"] == self.step.as_str()
-        });
-        if hit {
-            self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
+        })
     }
 }
 
@@ -97,20 +93,18 @@ impl RunStore for Store {
         summary: &RunSummary,
     ) -> Result<u64, StoreError> {
         let version = self.sled.append(run, expected, events, summary)?;
-        if let Some(failpoint) = &self.failpoint {
-            failpoint.watch(events);
+        if let Some(failpoint) = &self.failpoint
+            && failpoint.matches(events)
+        {
+            // The event is on disk, and nothing after it is: die here.
+            self.sled.sync()?;
+            std::process::abort();
         }
         Ok(version)
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.sled.sync()?;
-        if let Some(failpoint) = &self.failpoint
-            && failpoint.armed.load(std::sync::atomic::Ordering::SeqCst)
-        {
-            std::process::abort();
-        }
-        Ok(())
+        self.sled.sync()
     }
 
     fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
@@ -218,13 +212,44 @@ impl Session {
         })
     }
 
+    /// The engine for runs of this workflow, on `store`, with progress on a terminal.
+    pub fn engine<'a>(&'a self, store: &'a Store) -> Engine<'a, Store, PluginSet, SystemClock> {
+        Engine {
+            workflow: &self.workflow,
+            store,
+            runner: &self.runner,
+            clock: &SystemClock,
+            observer: crate::report::progress(),
+        }
+    }
+
+    /// Refuses to continue `state` on changed code unless `allow_changed`, and records
+    /// the change in the run's log when it is allowed.
+    pub fn guard_code(
+        &self,
+        engine: &Engine<'_, Store, PluginSet, SystemClock>,
+        state: &RunState,
+        allow_changed: bool,
+    ) -> Result<(), Failure> {
+        if self.check_code(state, allow_changed)? {
+            engine
+                .record_code_change(
+                    &state.id,
+                    self.workflow_digest.clone(),
+                    self.plugin_digests(),
+                )
+                .map_err(|e| Failure::Host(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     pub fn plugin_digests(&self) -> BTreeMap<String, String> {
         self.runner.digests()
     }
 
     /// Refuses to continue a run on code other than the code it started with, unless
     /// `allow_changed`; returns whether the code changed.
-    pub fn check_code(&self, state: &RunState, allow_changed: bool) -> Result<bool, Failure> {
+    fn check_code(&self, state: &RunState, allow_changed: bool) -> Result<bool, Failure> {
         let mut changes = Vec::new();
         if state.workflow_digest != self.workflow_digest {
             changes.push(format!(

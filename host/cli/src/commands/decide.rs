@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use baton_core::{DecisionId, SystemClock};
-use baton_engine::{Decision, Engine};
+use baton_core::DecisionId;
+use baton_engine::Decision;
 
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
@@ -105,22 +105,8 @@ async fn decide(
     let store = open_store(global)?;
     let state = crate::commands::load_run(&store, &id.run)?;
     let session = Session::open(global, &recorded_workflow(&state)).await?;
-    let engine = Engine {
-        workflow: &session.workflow,
-        store: &store,
-        runner: &session.runner,
-        clock: &SystemClock,
-        observer: crate::report::progress(),
-    };
-    if session.check_code(&state, allow_changed)? {
-        engine
-            .record_code_change(
-                &state.id,
-                session.workflow_digest.clone(),
-                session.plugin_digests(),
-            )
-            .map_err(|e| Failure::Host(e.to_string()))?;
-    }
+    let engine = session.engine(&store);
+    session.guard_code(&engine, &state, allow_changed)?;
     let outcome = engine
         .decide(id, decision, &operator())
         .await

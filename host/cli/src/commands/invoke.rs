@@ -1,7 +1,6 @@
 //! `host invoke`: one call of a plugin, input from a flag, a file or stdin.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,6 +9,7 @@ use serde_json::json;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
+use crate::json_input;
 use crate::terminal::escape_control;
 use baton_workflow::units::{parse_duration, parse_size};
 
@@ -90,7 +90,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         },
         config: Arc::new(args.config.iter().cloned().collect::<BTreeMap<_, _>>()),
     };
-    let result = plugin.invoke(&input.text, &call).await;
+    let result = plugin.invoke(&input, &call).await;
     let invocation = match result {
         Ok(invocation) => invocation,
         Err(error) => return Err(Failure::Plugin(error)),
@@ -116,49 +116,13 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-struct Input {
-    text: String,
-}
-
-/// Reads the input and checks that it is JSON, naming the source and the position
-/// when it is not (`examples/leads.json: line 3, column 14: ...`).
-fn read_input(args: &Args) -> Result<Input, Failure> {
-    let (text, source) = match (&args.input, &args.input_file) {
-        (Some(text), _) => (text.clone(), "--input".to_string()),
-        (None, Some(path)) if path.as_os_str() != "-" => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Failure::Usage(format!(
-                    "cannot read the input file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            (text, path.display().to_string())
-        }
-        _ => {
-            if std::io::stdin().is_terminal() {
-                return Err(Failure::Usage(
-                    "no input: pass --input JSON, --input-file FILE, or pipe JSON on stdin".into(),
-                ));
-            }
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Failure::Usage(format!("cannot read the input from stdin: {e}")))?;
-            (text, "stdin".to_string())
-        }
-    };
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-        return Err(Failure::Usage(format!(
-            "the input from {source} is not valid JSON: line {}, column {}: {}",
-            e.line(),
-            e.column(),
-            e.to_string()
-                .rsplit_once(" at line ")
-                .map(|(head, _)| head)
-                .unwrap_or("syntax error")
-        )));
+/// The input from `--input`, `--input-file` (`-` for stdin), or stdin.
+fn read_input(args: &Args) -> Result<String, Failure> {
+    match (&args.input, &args.input_file) {
+        (Some(text), _) => json_input::read_text(json_input::Source::Flag("--input", text)),
+        (None, Some(path)) => json_input::read_text(json_input::Source::File(path)),
+        (None, None) => json_input::read_text(json_input::Source::Stdin),
     }
-    Ok(Input { text })
 }
 
 /// Plugin log lines go to stderr, escaped; with `--json` they are in the object instead.

@@ -1,7 +1,6 @@
 //! `host resume` and `host cancel`.
 
 use baton_core::{RunId, SystemClock};
-use baton_engine::Engine;
 
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
@@ -40,22 +39,8 @@ pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failu
         return Ok(Exit::Run(state.status()));
     }
     let session = Session::open(global, &recorded_workflow(&state)).await?;
-    let engine = Engine {
-        workflow: &session.workflow,
-        store: &store,
-        runner: &session.runner,
-        clock: &SystemClock,
-        observer: crate::report::progress(),
-    };
-    if session.check_code(&state, args.allow_changed)? {
-        engine
-            .record_code_change(
-                &state.id,
-                session.workflow_digest.clone(),
-                session.plugin_digests(),
-            )
-            .map_err(|e| Failure::Host(e.to_string()))?;
-    }
+    let engine = session.engine(&store);
+    session.guard_code(&engine, &state, args.allow_changed)?;
     let outcome = engine
         .advance(&args.run)
         .await

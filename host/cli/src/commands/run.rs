@@ -1,15 +1,13 @@
 //! `host run`: start a run of a workflow and drive it until it ends or waits.
 
-use std::io::Read;
 use std::path::PathBuf;
 
-use baton_core::SystemClock;
-use baton_engine::Engine;
 use baton_workflow::StepKind;
 use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
+use crate::json_input;
 use crate::report;
 use crate::session::{Session, open_store};
 
@@ -41,13 +39,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         return Ok(Exit::Success);
     }
     let store = open_store(global)?;
-    let engine = Engine {
-        workflow: &session.workflow,
-        store: &store,
-        runner: &session.runner,
-        clock: &SystemClock,
-        observer: crate::report::progress(),
-    };
+    let engine = session.engine(&store);
     let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
     let outcome = engine
         .start(
@@ -71,31 +63,10 @@ pub fn print_outcome(state: &baton_core::RunState, json: bool) {
 }
 
 fn read_input(path: Option<&std::path::Path>) -> Result<Value, Failure> {
-    let Some(path) = path else {
-        return Ok(Value::Object(Default::default()));
-    };
-    let (text, source) = if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::Usage(format!("cannot read the input from stdin: {e}")))?;
-        (text, "stdin".to_string())
-    } else {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::Usage(format!(
-                "cannot read the input file {}: {e}",
-                path.display()
-            ))
-        })?;
-        (text, path.display().to_string())
-    };
-    serde_json::from_str(&text).map_err(|e| {
-        Failure::Usage(format!(
-            "the input {source} is not valid JSON: line {}, column {}: {e}",
-            e.line(),
-            e.column()
-        ))
-    })
+    match path {
+        Some(path) => json_input::read_value(json_input::Source::File(path)),
+        None => Ok(Value::Object(Default::default())),
+    }
 }
 
 /// `--dry-run`: the steps in file order with what they use and wait for, and what
