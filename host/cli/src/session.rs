@@ -9,7 +9,7 @@ use std::sync::Arc;
 use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
 use baton_engine::Engine;
 use baton_runtime::{Call, Digest, Limits, PluginSet};
-use baton_store::{OpenError, SledStore};
+use baton_store::SledStore;
 
 /// How long a command waits for another `host` process to release the state store.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -33,16 +33,8 @@ pub fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
     tracing::debug!("state store: {}", dir.display());
     // Another command may hold the store for a moment (`host runs` while a run
     // starts); wait a little before telling the user it is in use.
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
-    let sled = loop {
-        match SledStore::open(&dir) {
-            Ok(sled) => break sled,
-            Err(OpenError::InUse { .. }) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(25));
-            }
-            Err(e) => return Err(Failure::Usage(e.to_string())),
-        }
-    };
+    let sled =
+        SledStore::open_waiting(&dir, LOCK_WAIT).map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(Store {
         sled,
         failpoint: Failpoint::from_env(),

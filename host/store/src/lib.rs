@@ -39,6 +39,21 @@ pub struct SledStore {
 }
 
 impl SledStore {
+    /// Opens the store, waiting up to `wait` for another holder to let go of it: a
+    /// short-lived command in another process, or sled's own flusher thread, which
+    /// keeps the lock for a moment after a store in this process was dropped.
+    pub fn open_waiting(path: &Path, wait: std::time::Duration) -> Result<SledStore, OpenError> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match SledStore::open(path) {
+                Err(OpenError::InUse { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => return other,
+            }
+        }
+    }
+
     pub fn open(path: &Path) -> Result<SledStore, OpenError> {
         let other = |reason: String| OpenError::Other {
             path: path.to_path_buf(),
@@ -190,7 +205,7 @@ mod tests {
                 .unwrap();
             store.sync().unwrap();
         }
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = SledStore::open_waiting(dir.path(), std::time::Duration::from_secs(5)).unwrap();
         let events = store.events(&run).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1], RunEvent::RunCompleted { at: 2 });
