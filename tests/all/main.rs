@@ -2,6 +2,7 @@
 //! components built from the sources in this repository.
 
 mod cache;
+mod grants;
 mod inspect;
 mod invoke;
 mod lead_scorer;

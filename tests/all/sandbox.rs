@@ -136,6 +136,7 @@ fn hostile_call(mode: &str, limits: Limits) -> Call {
     Call {
         limits,
         config: Arc::new(BTreeMap::from([("mode".to_string(), mode.to_string())])),
+        ..Call::default()
     }
 }
 

@@ -55,6 +55,7 @@ const GUESTS: &[&str] = &[
     "copy-drafter",
     "email-outbox",
     "hostile-guest",
+    "greedy-guest",
 ];
 
 /// The component built from guest crate `package`, e.g. `plugin("lead-scorer")`.
@@ -112,6 +113,7 @@ impl Scratch {
             ("{drafter}", "copy-drafter"),
             ("{outbox}", "email-outbox"),
             ("{hostile}", "hostile-guest"),
+            ("{greedy}", "greedy-guest"),
         ] {
             if text.contains(placeholder) {
                 text = text.replace(placeholder, &plugin(package).display().to_string());

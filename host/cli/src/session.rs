@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
 use baton_engine::Engine;
-use baton_runtime::{Call, Digest, Limits, PluginSet};
+use baton_runtime::{Call, Digest, DirGrant, Grants, Limits, PluginInfo, PluginSet};
 use baton_store::SledStore;
 
 /// How long a command waits for another `host` process to release the state store.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-use baton_workflow::Workflow;
+use baton_workflow::{PluginDecl, Workflow};
 
 use crate::GlobalArgs;
 use crate::exit::Failure;
@@ -151,31 +151,22 @@ impl Session {
                             plugin.source().prepare_time
                         );
                     }
-                    if let Some(capability) = plugin.info().capabilities.first() {
-                        problems.push(format!(
-                            "{}: plugin {:?} ({}) asks for the capability `{capability}`, which this workflow does not grant; \
-                             grants are denied by default",
-                            decl.source_position,
-                            decl.name,
-                            plugin.info().name
-                        ));
+                    let granted = decl.grants.capabilities();
+                    let refused: Vec<&String> = plugin
+                        .info()
+                        .capabilities
+                        .iter()
+                        .filter(|c| !granted.contains(&c.as_str()))
+                        .collect();
+                    if !refused.is_empty() {
+                        problems.push(capability_problem(decl, plugin.info(), &refused));
                         continue;
                     }
-                    let defaults = Limits::default();
-                    let call = Call {
-                        limits: Limits {
-                            timeout: decl.limits.timeout.unwrap_or(defaults.timeout),
-                            memory: decl.limits.memory.unwrap_or(defaults.memory),
-                            max_output: decl
-                                .limits
-                                .max_output
-                                .map(|m| m as usize)
-                                .unwrap_or(defaults.max_output),
-                            fuel: decl.limits.fuel,
-                            ..defaults
-                        },
-                        config: Arc::new(decl.config.clone()),
-                    };
+                    let (call, call_problems) = call_for(decl);
+                    if !call_problems.is_empty() {
+                        problems.extend(call_problems);
+                        continue;
+                    }
                     plugins.insert(decl.name.clone(), (plugin, call));
                 }
                 Err(error) => {
@@ -269,6 +260,90 @@ impl Session {
             changes.join(", ")
         )))
     }
+}
+
+/// Says which capability a plugin asks for that the workflow does not grant, and how
+/// to grant it (or that Baton does not offer it yet).
+fn capability_problem(decl: &PluginDecl, info: &PluginInfo, refused: &[&String]) -> String {
+    let how = |capability: &str| match capability {
+        "files" => "add grants = { files = [{ path = \"data\", guest = \"/data\" }] }".to_string(),
+        "env" => "add grants = { env = [\"NAME\"] }".to_string(),
+        "kv" | "http" | "llm" => format!("this host does not offer `{capability}` yet"),
+        other => format!("`{other}` is not a capability Baton knows (files, env, kv, http, llm)"),
+    };
+    let asks: Vec<String> = refused
+        .iter()
+        .map(|c| format!("`{c}` ({})", how(c)))
+        .collect();
+    format!(
+        "{}: plugin {:?} ({} {}) asks for {}, which the workflow does not grant to it; grants are denied by default",
+        decl.source_position,
+        decl.name,
+        info.name,
+        info.version,
+        asks.join(", ")
+    )
+}
+
+/// The call settings of one plugin: limits, config with secrets read from the host
+/// environment, granted directories and variables. Problems name the plugin and the
+/// key, never a secret's value.
+fn call_for(decl: &PluginDecl) -> (Call, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut config = decl.config.clone();
+    let mut secrets = Vec::new();
+    for (key, variable) in &decl.secrets {
+        match std::env::var(variable) {
+            Ok(value) => {
+                config.insert(key.clone(), value.clone());
+                secrets.push(value);
+            }
+            Err(_) => problems.push(format!(
+                "{}: plugins.{}.config.{key} is the secret {variable}, which is not set in this environment; export it before running",
+                decl.source_position, decl.name
+            )),
+        }
+    }
+    let mut grants = Grants::default();
+    for file in &decl.grants.files {
+        if !file.host.is_dir() {
+            problems.push(format!(
+                "{}: plugins.{}.grants.files: {} is not a directory; `path` is relative to the workflow file",
+                decl.source_position,
+                decl.name,
+                file.host.display()
+            ));
+            continue;
+        }
+        grants.dirs.push(DirGrant {
+            host: file.host.clone(),
+            guest: file.guest.clone(),
+            write: file.write,
+        });
+    }
+    for name in &decl.grants.env {
+        if let Ok(value) = std::env::var(name) {
+            grants.env.push((name.clone(), value));
+        }
+    }
+    let defaults = Limits::default();
+    let call = Call {
+        limits: Limits {
+            timeout: decl.limits.timeout.unwrap_or(defaults.timeout),
+            memory: decl.limits.memory.unwrap_or(defaults.memory),
+            max_output: decl
+                .limits
+                .max_output
+                .map(|m| m as usize)
+                .unwrap_or(defaults.max_output),
+            fuel: decl.limits.fuel,
+            ..defaults
+        },
+        config: Arc::new(config),
+        grants: Arc::new(grants),
+        secrets: Arc::new(secrets),
+    };
+    (call, problems)
 }
 
 /// The workflow file a run was started from, as recorded.

@@ -82,6 +82,8 @@ pub enum ErrorKind {
     ToolFailed(String),
     #[error("was denied a capability: {0}")]
     ToolDenied(String),
+    #[error("could not be given what the workflow grants it: {0}")]
+    Grant(String),
     #[error("hit a host error (a bug in Baton, please report it): {0}")]
     Internal(String),
 }
@@ -104,6 +106,7 @@ impl ErrorKind {
             ErrorKind::ToolInvalidInput(_) => "tool-invalid-input",
             ErrorKind::ToolFailed(_) => "tool-failed",
             ErrorKind::ToolDenied(_) => "tool-denied",
+            ErrorKind::Grant(_) => "grant",
             ErrorKind::Internal(_) => "internal",
         }
     }

@@ -23,6 +23,7 @@ mod bindings;
 mod cache;
 mod engine;
 mod error;
+mod grants;
 mod host;
 mod limits;
 mod load;
@@ -40,6 +41,7 @@ use wasmtime::component::Linker;
 
 pub use cache::Digest;
 pub use error::{ErrorKind, LoadError, PluginError, human, humantime_short};
+pub use grants::{DirGrant, Grants, redact};
 pub use host::log::{LogLevel, LogLine, MAX_LOG_BYTES, MAX_LOG_LINES};
 pub use limits::Limits;
 pub use load::{CONTRACT_VERSION, CacheOutcome, Interfaces};

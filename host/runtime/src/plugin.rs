@@ -15,6 +15,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::bindings::{self, ToolError, ToolInfo};
 use crate::error::{ErrorKind, LoadError, PluginError};
+use crate::grants::{Grants, redact};
 use crate::host::log::LogLine;
 use crate::limits::{LimitHit, Limits};
 use crate::load::{CacheOutcome, Interfaces, Prepared};
@@ -58,11 +59,15 @@ pub struct PluginSource {
     pub prepare_time: Duration,
 }
 
-/// One call's settings: the limits and the values behind the `config` import.
+/// One call's settings: the limits, the values behind the `config` import, what the
+/// plugin is granted, and the secret values to scrub from what it returns.
 #[derive(Clone, Debug, Default)]
 pub struct Call {
     pub limits: Limits,
     pub config: Arc<BTreeMap<String, String>>,
+    pub grants: Arc<Grants>,
+    /// Values of secret config entries; never shown in outputs, logs or errors.
+    pub secrets: Arc<Vec<String>>,
 }
 
 /// A successful call.
@@ -195,13 +200,28 @@ impl Plugin {
             .map_err(|e| fail(ErrorKind::InvalidInput(e)))?;
 
         let sandboxed = sandboxed_call(&self.runtime, &self.pre, call, Op::Invoke(input)).await;
+        let scrub = |text: String| match redact(&text, &call.secrets) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
         let output_text = match sandboxed.result {
-            Ok(OpResult::Invoke(Ok(text))) => text,
+            Ok(OpResult::Invoke(Ok(text))) => scrub(text),
             Ok(OpResult::Invoke(Err(tool_error))) => {
                 return Err(fail(match tool_error {
-                    ToolError::InvalidInput(m) => ErrorKind::ToolInvalidInput(m),
-                    ToolError::Failed(m) => ErrorKind::ToolFailed(m),
-                    ToolError::Denied(m) => ErrorKind::ToolDenied(m),
+                    ToolError::InvalidInput(m) => ErrorKind::ToolInvalidInput(scrub(m)),
+                    ToolError::Failed(m) => ErrorKind::ToolFailed(scrub(m)),
+                    ToolError::Denied(m) => ErrorKind::ToolDenied(scrub(m)),
+                }));
+            }
+            Err(ErrorKind::Trap {
+                message,
+                guest_output,
+                backtrace,
+            }) => {
+                return Err(fail(ErrorKind::Trap {
+                    message,
+                    guest_output: scrub(guest_output),
+                    backtrace,
                 }));
             }
             Ok(OpResult::Describe(_)) => unreachable!("invoke returns an output"),
@@ -215,10 +235,18 @@ impl Plugin {
         }
         let output = schema::parse_and_check(&output_text, &self.output_validator, "output")
             .map_err(|e| fail(ErrorKind::InvalidOutput(e)))?;
+        let logs = sandboxed
+            .logs
+            .into_iter()
+            .map(|mut line| {
+                line.message = scrub(line.message);
+                line
+            })
+            .collect();
         Ok(Invocation {
             output,
             output_text,
-            logs: sandboxed.logs,
+            logs,
             logs_dropped: sandboxed.logs_dropped,
             elapsed: started.elapsed(),
         })
@@ -317,7 +345,12 @@ fn new_store(
     call: &Call,
     guest_output: &MemoryOutputPipe,
 ) -> Result<Store<PluginState>, ErrorKind> {
-    let state = PluginState::new(&call.limits, call.config.clone(), guest_output);
+    let state = PluginState::new(
+        &call.limits,
+        call.config.clone(),
+        &call.grants,
+        guest_output,
+    )?;
     let mut store = Store::new(&runtime.inner.engine, state);
     store.limiter(|state| &mut state.limiter);
     // The deadline must be set before instantiation, or instantiating itself traps.

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+use crate::error::ErrorKind;
+use crate::grants::Grants;
 
 use crate::host::log::LogBuffer;
 use crate::limits::{Limiter, Limits};
@@ -24,28 +27,48 @@ pub(crate) struct PluginState {
 }
 
 impl PluginState {
-    /// A sandbox with nothing granted: no preopened directories, no environment, no
-    /// arguments, no sockets, no name lookups, stdin closed. The guest's stdout and
-    /// stderr go to one capped in-memory pipe (`guest_output`).
+    /// A sandbox with only what `grants` names: those directories (read-only unless
+    /// marked writable) and those environment variables; never arguments, sockets or
+    /// name lookups; stdin closed. The guest's stdout and stderr go to one capped
+    /// in-memory pipe (`guest_output`).
     pub(crate) fn new(
         limits: &Limits,
         config: Arc<BTreeMap<String, String>>,
+        grants: &Grants,
         guest_output: &MemoryOutputPipe,
-    ) -> PluginState {
-        let wasi = WasiCtx::builder()
+    ) -> Result<PluginState, ErrorKind> {
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(guest_output.clone())
             .stderr(guest_output.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
-            .build();
-        PluginState {
+            .envs(&grants.env);
+        for dir in &grants.dirs {
+            let perms = if dir.write {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            builder
+                .preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|e| {
+                    ErrorKind::Grant(format!(
+                        "cannot open the granted directory {} (seen as {}): {e}",
+                        dir.host.display(),
+                        dir.guest
+                    ))
+                })?;
+        }
+        let wasi = builder.build();
+        Ok(PluginState {
             wasi,
             table: ResourceTable::new(),
             limiter: Limiter::new(limits),
             config,
             logs: LogBuffer::default(),
-        }
+        })
     }
 }
 

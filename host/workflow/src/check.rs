@@ -9,7 +9,7 @@ use std::time::Duration;
 use baton_core::{OnTimeout, Severity, StepId};
 use serde_spanned::Spanned;
 
-use crate::manifest::{RawLimits, RawPlugin, RawStep, RawWorkflow};
+use crate::manifest::{RawGrants, RawLimits, RawPlugin, RawStep, RawWorkflow};
 use crate::position::{Problems, Reporter};
 use crate::template::{Expr, Template};
 use crate::units::{parse_duration, parse_size};
@@ -35,7 +35,42 @@ pub struct PluginDecl {
     pub source_position: String,
     pub build: Option<String>,
     pub config: BTreeMap<String, String>,
+    /// Config keys whose values are secrets: key -> the host environment variable
+    /// that holds the value, read at run time and given to this plugin only.
+    pub secrets: BTreeMap<String, String>,
     pub limits: Limits,
+    pub grants: Grants,
+}
+
+/// What a plugin may use beyond its input. Empty means nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub files: Vec<FileGrant>,
+    /// Names of host environment variables passed through.
+    pub env: Vec<String>,
+}
+
+impl Grants {
+    /// The capability names these grants cover, as plugins ask for them in `describe`.
+    pub fn capabilities(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if !self.files.is_empty() {
+            names.push("files");
+        }
+        if !self.env.is_empty() {
+            names.push("env");
+        }
+        names
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileGrant {
+    /// The host directory, resolved against the workflow file's directory.
+    pub host: PathBuf,
+    /// The absolute path the plugin sees it at.
+    pub guest: String,
+    pub write: bool,
 }
 
 /// Limits a workflow sets for a plugin; unset ones keep the host's defaults.
@@ -192,22 +227,42 @@ fn check_plugin(
         );
     }
     let mut config = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
     for (key, value) in &raw.config {
         let text = match value.get_ref() {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Float(f) => f.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Table(table)
+                if table.len() == 1 && table.get("secret").is_some_and(|v| v.is_str()) =>
+            {
+                let variable = table["secret"].as_str().unwrap_or_default();
+                if variable.is_empty()
+                    || !variable
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    report.at(value.span(), format!("plugins.{name}.config.{key}: {variable:?} is not an environment variable name, e.g. {{ secret = \"ADS_API_TOKEN\" }}"));
+                }
+                secrets.insert(key.clone(), variable.to_string());
+                continue;
+            }
             _ => {
                 report.at(
                     value.span(),
-                    format!("plugins.{name}.config.{key} must be a string, number or boolean"),
+                    format!("plugins.{name}.config.{key} must be a string, number, boolean, or {{ secret = \"ENV_VAR\" }}"),
                 );
                 continue;
             }
         };
         config.insert(key.clone(), text);
     }
+    let grants = raw
+        .grants
+        .as_ref()
+        .map(|g| check_grants(report, dir, name, g))
+        .unwrap_or_default();
     let limits = raw
         .limits
         .as_ref()
@@ -220,8 +275,54 @@ fn check_plugin(
         source_position: format!("{}:{line}:{column}", path.display()),
         build: raw.build.clone(),
         config,
+        secrets,
         limits,
+        grants,
     })
+}
+
+fn check_grants(
+    report: &mut Reporter,
+    dir: &Path,
+    plugin: &str,
+    raw: &Spanned<RawGrants>,
+) -> Grants {
+    let mut grants = Grants::default();
+    for file in &raw.get_ref().files {
+        let grant = file.get_ref();
+        let guest_ok = grant.guest.starts_with('/')
+            && !grant
+                .guest
+                .split('/')
+                .any(|part| part == ".." || part == ".");
+        if !guest_ok {
+            report.at(file.span(), format!("plugins.{plugin}.grants.files: guest path {:?} must be absolute and plain, e.g. \"/data\"", grant.guest));
+            continue;
+        }
+        if grant.path.trim().is_empty() {
+            report.at(file.span(), format!("plugins.{plugin}.grants.files: `path` is empty; name a directory relative to the workflow file"));
+            continue;
+        }
+        grants.files.push(FileGrant {
+            host: dir.join(&grant.path),
+            guest: grant.guest.clone(),
+            write: grant.write,
+        });
+    }
+    for variable in &raw.get_ref().env {
+        let name = variable.get_ref();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            report.at(
+                variable.span(),
+                format!(
+                    "plugins.{plugin}.grants.env: {name:?} is not an environment variable name"
+                ),
+            );
+            continue;
+        }
+        grants.env.push(name.clone());
+    }
+    grants
 }
 
 fn check_limits(report: &mut Reporter, plugin: &str, raw: &RawLimits) -> Limits {

@@ -39,6 +39,33 @@ pub(crate) struct RawPlugin {
     /// Limits per call, e.g. `{ timeout = "2s", memory = "64MiB" }`.
     #[serde(default)]
     pub(crate) limits: Option<RawLimits>,
+    /// What the plugin may use beyond its input; everything else is denied, e.g.
+    /// `{ files = [{ path = "data", guest = "/data" }], env = ["TZ"] }`.
+    #[serde(default)]
+    pub(crate) grants: Option<Spanned<RawGrants>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGrants {
+    /// Directories, read-only unless `write = true`.
+    #[serde(default)]
+    pub(crate) files: Vec<Spanned<RawFileGrant>>,
+    /// Host environment variables passed through by name.
+    #[serde(default)]
+    pub(crate) env: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFileGrant {
+    /// A directory, relative to the workflow file, e.g. `"data"`.
+    pub(crate) path: String,
+    /// Where the plugin sees it, an absolute guest path, e.g. `"/data"`.
+    pub(crate) guest: String,
+    /// Allow creating, changing and deleting files in it (default false).
+    #[serde(default)]
+    pub(crate) write: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use baton_runtime::{Call, Invocation, Limits, LogLevel};
+use baton_runtime::{Call, DirGrant, Grants, Invocation, Limits, LogLevel};
 use serde_json::json;
 
 use crate::GlobalArgs;
@@ -41,12 +41,42 @@ pub struct Args {
     /// Largest output accepted from the plugin
     #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
     max_output: u64,
+    /// Let the plugin see a host directory: HOST:GUEST, read-only, or HOST:GUEST:rw (repeatable)
+    #[arg(long, value_name = "HOST:GUEST[:rw]", value_parser = parse_dir_grant)]
+    grant_dir: Vec<DirGrant>,
+    /// Pass a host environment variable through to the plugin (repeatable)
+    #[arg(long, value_name = "NAME")]
+    grant_env: Vec<String>,
     /// Bound the call by fuel (about one unit per WebAssembly instruction)
     #[arg(long, value_name = "UNITS")]
     fuel: Option<u64>,
     /// Print one JSON object with the output, logs and timing; errors as JSON on stderr
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_dir_grant(text: &str) -> Result<DirGrant, String> {
+    let mut parts = text.splitn(3, ':');
+    let (host, guest, mode) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+    let write = match mode {
+        None => false,
+        Some("rw") => true,
+        Some(other) => {
+            return Err(format!(
+                "{other:?} is not a mode; use HOST:GUEST for read-only or HOST:GUEST:rw"
+            ));
+        }
+    };
+    match guest {
+        Some(guest) if guest.starts_with('/') && !host.is_empty() => Ok(DirGrant {
+            host: host.into(),
+            guest: guest.to_string(),
+            write,
+        }),
+        _ => Err(format!(
+            "{text:?} is not HOST:GUEST[:rw], e.g. --grant-dir examples:/data"
+        )),
+    }
 }
 
 /// A wasm32 memory holds at most 4 GiB.
@@ -89,6 +119,15 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             ..Limits::default()
         },
         config: Arc::new(args.config.iter().cloned().collect::<BTreeMap<_, _>>()),
+        grants: Arc::new(Grants {
+            dirs: args.grant_dir.clone(),
+            env: args
+                .grant_env
+                .iter()
+                .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
+                .collect(),
+        }),
+        secrets: Arc::default(),
     };
     let result = plugin.invoke(&input, &call).await;
     let invocation = match result {

@@ -114,10 +114,38 @@ fn plan_text(session: &Session) -> String {
             })
             .unwrap_or_default();
         out.push_str(&format!(
-            "  {name:<18} {described} ({})\n  {:<18} asks for: {wants}; granted: nothing (no files, environment, network, kv or llm)\n",
+            "  {name:<18} {described} ({})\n    asks for: {wants}\n    granted:  {}\n",
             decl.source.display(),
-            ""
+            grants_text(decl)
         ));
     }
     out
+}
+
+/// What a plugin may use, in words: every grant and secret, and that nothing else is.
+fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for file in &decl.grants.files {
+        parts.push(format!(
+            "files {} as {} ({})",
+            file.host.display(),
+            file.guest,
+            if file.write {
+                "read-write"
+            } else {
+                "read-only"
+            }
+        ));
+    }
+    if !decl.grants.env.is_empty() {
+        parts.push(format!("env {}", decl.grants.env.join(", ")));
+    }
+    for (key, variable) in &decl.secrets {
+        parts.push(format!("secret config `{key}` from ${variable}"));
+    }
+    if parts.is_empty() {
+        "nothing (no files, environment, network, kv or llm)".to_string()
+    } else {
+        format!("{}; nothing else", parts.join("; "))
+    }
 }

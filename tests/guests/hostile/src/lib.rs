@@ -46,6 +46,15 @@ impl Guest for Hostile {
             }
             Some("fail") => Err(ToolError::Failed("upstream unavailable".into())),
             Some("probe") => Ok(probe_ambient_authority()),
+            Some("fs") => Ok(filesystem_operation()),
+            Some("leak") => {
+                let token = config::get("token").unwrap_or_default();
+                log::write(log::Level::Info, &format!("my token is {token}"));
+                if config::get("fail").is_some() {
+                    return Err(ToolError::Failed(format!("upstream refused token {token}")));
+                }
+                Ok(format!("{{\"token\": {token:?}}}"))
+            }
             Some("slow") => {
                 let millis: u64 = config::get("millis")
                     .and_then(|m| m.parse().ok())
@@ -83,6 +92,37 @@ fn recurse(depth: u64) -> u64 {
         return 0;
     }
     black_box(recurse(depth + 1)).wrapping_add(depth)
+}
+
+/// One filesystem operation from config (`op`: read, write, truncate, rename, list;
+/// `path`, and `to` for rename), reported as JSON `{"ok": ...}` or `{"error": ...}`.
+fn filesystem_operation() -> String {
+    let path = config::get("path").unwrap_or_default();
+    let result: std::io::Result<String> = match config::get("op").as_deref() {
+        Some("read") => std::fs::read_to_string(&path),
+        Some("write") => std::fs::write(&path, b"written by a plugin").map(|_| "written".into()),
+        Some("truncate") => std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .map(|_| "truncated".into()),
+        Some("rename") => {
+            std::fs::rename(&path, config::get("to").unwrap_or_default()).map(|_| "renamed".into())
+        }
+        Some("list") => std::fs::read_dir(&path).map(|d| {
+            let mut names: Vec<String> = d
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names.join(",")
+        }),
+        other => Ok(format!("unknown op {other:?}")),
+    };
+    match result {
+        Ok(text) => format!("{{\"ok\": {text:?}}}"),
+        Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
+    }
 }
 
 /// Tries every ambient authority a program usually has and reports what it got, as
