@@ -5,6 +5,7 @@ mod cache;
 mod grants;
 mod inspect;
 mod invoke;
+mod kv;
 mod lead_scorer;
 mod load_errors;
 mod sandbox;

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use baton_core::{KvQuota, KvStore};
 use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
 use baton_engine::Engine;
-use baton_runtime::{Call, Digest, DirGrant, Grants, Limits, PluginInfo, PluginSet};
+use baton_runtime::{Call, Digest, DirGrant, Grants, KvAccess, Limits, PluginInfo, PluginSet};
 use baton_store::SledStore;
 
 /// How long a command waits for another `host` process to release the state store.
@@ -43,8 +44,15 @@ pub fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
 
 /// The state store the commands use: sled, plus an optional failpoint.
 pub struct Store {
-    sled: SledStore,
+    pub(crate) sled: SledStore,
     failpoint: Option<Failpoint>,
+}
+
+impl Store {
+    /// The store behind the plugins' `kv` grants.
+    pub fn kv(&self) -> Arc<dyn KvStore> {
+        Arc::new(self.sled.clone())
+    }
 }
 
 /// A crash on purpose, for the crash-safety tests: `BATON_FAILPOINT=after:<event>:<step>`
@@ -125,7 +133,12 @@ pub struct Session {
 impl Session {
     /// Reads and checks the workflow file, then loads every plugin it declares and
     /// asks each to describe itself, so nothing starts on a workflow that cannot run.
-    pub async fn open(global: &GlobalArgs, path: &Path) -> Result<Session, Failure> {
+    /// `kv_store` backs the plugins' `kv` grants; `None` (a dry run) leaves them unconnected.
+    pub async fn open(
+        global: &GlobalArgs,
+        path: &Path,
+        kv_store: Option<Arc<dyn KvStore>>,
+    ) -> Result<Session, Failure> {
         let source = std::fs::read_to_string(path).map_err(|e| {
             Failure::Usage(format!(
                 "cannot read the workflow file {}: {e}",
@@ -162,7 +175,7 @@ impl Session {
                         problems.push(capability_problem(decl, plugin.info(), &refused));
                         continue;
                     }
-                    let (call, call_problems) = call_for(decl);
+                    let (call, call_problems) = call_for(decl, &workflow.name, kv_store.as_ref());
                     if !call_problems.is_empty() {
                         problems.extend(call_problems);
                         continue;
@@ -268,7 +281,8 @@ fn capability_problem(decl: &PluginDecl, info: &PluginInfo, refused: &[&String])
     let how = |capability: &str| match capability {
         "files" => "add grants = { files = [{ path = \"data\", guest = \"/data\" }] }".to_string(),
         "env" => "add grants = { env = [\"NAME\"] }".to_string(),
-        "kv" | "http" | "llm" => format!("this host does not offer `{capability}` yet"),
+        "kv" => "add grants = { kv = { quota = \"1MiB\" } }".to_string(),
+        "http" | "llm" => format!("this host does not offer `{capability}` yet"),
         other => format!("`{other}` is not a capability Baton knows (files, env, kv, http, llm)"),
     };
     let asks: Vec<String> = refused
@@ -288,7 +302,11 @@ fn capability_problem(decl: &PluginDecl, info: &PluginInfo, refused: &[&String])
 /// The call settings of one plugin: limits, config with secrets read from the host
 /// environment, granted directories and variables. Problems name the plugin and the
 /// key, never a secret's value.
-fn call_for(decl: &PluginDecl) -> (Call, Vec<String>) {
+fn call_for(
+    decl: &PluginDecl,
+    workflow: &str,
+    kv_store: Option<&Arc<dyn KvStore>>,
+) -> (Call, Vec<String>) {
     let mut problems = Vec::new();
     let mut config = decl.config.clone();
     let mut secrets = Vec::new();
@@ -342,6 +360,18 @@ fn call_for(decl: &PluginDecl) -> (Call, Vec<String>) {
         config: Arc::new(config),
         grants: Arc::new(grants),
         secrets: Arc::new(secrets),
+        // The host picks the scope: this workflow and the plugin's name in it.
+        kv: match (&decl.grants.kv, kv_store) {
+            (Some(grant), Some(store)) => Some(KvAccess {
+                store: store.clone(),
+                scope: format!("{workflow}/{}", decl.name),
+                quota: KvQuota {
+                    max_keys: grant.max_keys,
+                    max_bytes: grant.max_bytes,
+                },
+            }),
+            _ => None,
+        },
     };
     (call, problems)
 }

@@ -19,4 +19,7 @@ pub use event::{
 };
 pub use ids::{DecisionId, IdError, RunId, StepId, StepKey};
 pub use state::{DecisionRecord, DecisionStatus, RunState, RunStatus, StepRecord, StepStatus};
-pub use traits::{Clock, PluginRunner, RunStore, RunSummary, StepError, StoreError, SystemClock};
+pub use traits::{
+    Clock, KvError, KvQuota, KvStore, PluginRunner, RunStore, RunSummary, StepError, StoreError,
+    SystemClock,
+};

@@ -100,3 +100,31 @@ impl Clock for SystemClock {
             .unwrap_or(0)
     }
 }
+
+/// Limits of one plugin's key-value data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KvQuota {
+    pub max_keys: u64,
+    /// Bytes of keys and values together.
+    pub max_bytes: u64,
+}
+
+/// Why a key-value write was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    #[error("{0}")]
+    Quota(String),
+    #[error("{0}")]
+    Store(String),
+}
+
+/// Durable key-value data, scoped by the host: `scope` is chosen by the host (the
+/// workflow and the plugin's name in it), never by the plugin.
+pub trait KvStore: Send + Sync {
+    fn kv_get(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, KvError>;
+    /// Sets `key`, refusing if the scope's keys or bytes would exceed `quota`.
+    fn kv_set(&self, scope: &str, key: &str, value: &[u8], quota: KvQuota) -> Result<(), KvError>;
+    fn kv_delete(&self, scope: &str, key: &str) -> Result<bool, KvError>;
+    /// Keys under `prefix`, sorted, at most `limit`.
+    fn kv_list(&self, scope: &str, prefix: &str, limit: usize) -> Result<Vec<String>, KvError>;
+}

@@ -165,7 +165,7 @@ pub enum LoadError {
     WrongExportType { reason: String },
     #[error(
         "imports `{import}`, which this host does not provide ({detail}); Baton provides \
-         baton:plugin/log, baton:plugin/config and WASI preview 2 (0.2.x)"
+         baton:plugin/log, baton:plugin/config, baton:plugin/kv and WASI preview 2 (0.2.x)"
     )]
     UnsupportedImport { import: String, detail: String },
     #[error("failed while describing itself: {0}")]

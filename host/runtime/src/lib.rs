@@ -42,6 +42,7 @@ use wasmtime::component::Linker;
 pub use cache::Digest;
 pub use error::{ErrorKind, LoadError, PluginError, human, humantime_short};
 pub use grants::{DirGrant, Grants, redact};
+pub use host::kv::KvAccess;
 pub use host::log::{LogLevel, LogLine, MAX_LOG_BYTES, MAX_LOG_LINES};
 pub use limits::Limits;
 pub use load::{CONTRACT_VERSION, CacheOutcome, Interfaces};

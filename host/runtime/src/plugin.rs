@@ -68,6 +68,8 @@ pub struct Call {
     pub grants: Arc<Grants>,
     /// Values of secret config entries; never shown in outputs, logs or errors.
     pub secrets: Arc<Vec<String>>,
+    /// The `kv` grant; `None` denies every key-value call.
+    pub kv: Option<crate::KvAccess>,
 }
 
 /// A successful call.
@@ -349,6 +351,7 @@ fn new_store(
         &call.limits,
         call.config.clone(),
         &call.grants,
+        call.kv.clone(),
         guest_output,
     )?;
     let mut store = Store::new(&runtime.inner.engine, state);

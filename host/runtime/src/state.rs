@@ -10,6 +10,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::ErrorKind;
 use crate::grants::Grants;
+use crate::host::kv::KvAccess;
 
 use crate::host::log::LogBuffer;
 use crate::limits::{Limiter, Limits};
@@ -24,6 +25,7 @@ pub(crate) struct PluginState {
     pub(crate) limiter: Limiter,
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) logs: LogBuffer,
+    pub(crate) kv: Option<KvAccess>,
 }
 
 impl PluginState {
@@ -35,6 +37,7 @@ impl PluginState {
         limits: &Limits,
         config: Arc<BTreeMap<String, String>>,
         grants: &Grants,
+        kv: Option<KvAccess>,
         guest_output: &MemoryOutputPipe,
     ) -> Result<PluginState, ErrorKind> {
         let mut builder = WasiCtx::builder();
@@ -68,6 +71,7 @@ impl PluginState {
             limiter: Limiter::new(limits),
             config,
             logs: LogBuffer::default(),
+            kv,
         })
     }
 }

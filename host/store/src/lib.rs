@@ -6,10 +6,14 @@
 //! - tree `runs`: `<run id>` -> the run's `RunSummary` as JSON, rewritten in the same
 //!   transaction as every append, so `host runs` never folds a log.
 //!
+//! - trees `kv` and `kv_usage`: plugin key-value data and its quota counters (`kv.rs`).
+//!
 //! An append names the version it expects; if the log has moved on, the transaction
 //! aborts with `StoreError::Conflict` and nothing is written. sled holds an exclusive
 //! lock on its directory, so a second process gets [`OpenError::InUse`] with a clear
 //! message instead of a sled error.
+
+mod kv;
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +40,8 @@ pub struct SledStore {
     db: sled::Db,
     log: sled::Tree,
     runs: sled::Tree,
+    kv: sled::Tree,
+    kv_usage: sled::Tree,
 }
 
 impl SledStore {
@@ -76,7 +82,15 @@ impl SledStore {
             })?;
         let log = db.open_tree("log").map_err(|e| other(e.to_string()))?;
         let runs = db.open_tree("runs").map_err(|e| other(e.to_string()))?;
-        Ok(SledStore { db, log, runs })
+        let kv = db.open_tree("kv").map_err(|e| other(e.to_string()))?;
+        let kv_usage = db.open_tree("kv_usage").map_err(|e| other(e.to_string()))?;
+        Ok(SledStore {
+            db,
+            log,
+            runs,
+            kv,
+            kv_usage,
+        })
     }
 }
 

@@ -48,6 +48,15 @@ pub struct Grants {
     pub files: Vec<FileGrant>,
     /// Names of host environment variables passed through.
     pub env: Vec<String>,
+    /// Plugin-scoped key-value data with its quota.
+    pub kv: Option<KvGrant>,
+}
+
+/// The quota of a `kv` grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KvGrant {
+    pub max_bytes: u64,
+    pub max_keys: u64,
 }
 
 impl Grants {
@@ -59,6 +68,9 @@ impl Grants {
         }
         if !self.env.is_empty() {
             names.push("env");
+        }
+        if self.kv.is_some() {
+            names.push("kv");
         }
         names
     }
@@ -321,6 +333,22 @@ fn check_grants(
             continue;
         }
         grants.env.push(name.clone());
+    }
+    if let Some(kv) = &raw.get_ref().kv {
+        let max_bytes = match kv.get_ref().quota.as_deref().map(parse_size) {
+            None => Some(1 << 20),
+            Some(Ok(size)) => Some(size),
+            Some(Err(e)) => {
+                report.at(kv.span(), format!("plugins.{plugin}.grants.kv.quota: {e}"));
+                None
+            }
+        };
+        if let Some(max_bytes) = max_bytes {
+            grants.kv = Some(KvGrant {
+                max_bytes,
+                max_keys: kv.get_ref().keys.unwrap_or(10_000),
+            });
+        }
     }
     grants
 }

@@ -54,6 +54,18 @@ pub(crate) struct RawGrants {
     /// Host environment variables passed through by name.
     #[serde(default)]
     pub(crate) env: Vec<Spanned<String>>,
+    /// Durable key-value data private to the plugin, e.g. `{ quota = "1MiB", keys = 1000 }`.
+    #[serde(default)]
+    pub(crate) kv: Option<Spanned<RawKvGrant>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKvGrant {
+    /// Bytes of keys and values together, e.g. `"1MiB"` (default 1 MiB).
+    pub(crate) quota: Option<String>,
+    /// Number of keys (default 10,000).
+    pub(crate) keys: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

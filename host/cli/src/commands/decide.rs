@@ -104,7 +104,7 @@ async fn decide(
 ) -> Result<Exit, Failure> {
     let store = open_store(global)?;
     let state = crate::commands::load_run(&store, &id.run)?;
-    let session = Session::open(global, &recorded_workflow(&state)).await?;
+    let session = Session::open(global, &recorded_workflow(&state), Some(store.kv())).await?;
     let engine = session.engine(&store);
     session.guard_code(&engine, &state, allow_changed)?;
     let outcome = engine

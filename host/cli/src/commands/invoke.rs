@@ -128,6 +128,8 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .collect(),
         }),
         secrets: Arc::default(),
+        // `host invoke` keeps no state: a plugin's kv calls are denied.
+        kv: None,
     };
     let result = plugin.invoke(&input, &call).await;
     let invocation = match result {

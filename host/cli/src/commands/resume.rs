@@ -38,7 +38,7 @@ pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failu
         print_outcome(&state, args.json);
         return Ok(Exit::Run(state.status()));
     }
-    let session = Session::open(global, &recorded_workflow(&state)).await?;
+    let session = Session::open(global, &recorded_workflow(&state), Some(store.kv())).await?;
     let engine = session.engine(&store);
     session.guard_code(&engine, &state, args.allow_changed)?;
     let outcome = engine

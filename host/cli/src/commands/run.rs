@@ -33,12 +33,13 @@ pub struct Args {
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let input = read_input(args.input.as_deref())?;
-    let session = Session::open(global, &args.workflow).await?;
     if args.dry_run {
+        let session = Session::open(global, &args.workflow, None).await?;
         print!("{}", plan_text(&session));
         return Ok(Exit::Success);
     }
     let store = open_store(global)?;
+    let session = Session::open(global, &args.workflow, Some(store.kv())).await?;
     let engine = session.engine(&store);
     let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
     let outcome = engine
@@ -140,11 +141,18 @@ fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
     if !decl.grants.env.is_empty() {
         parts.push(format!("env {}", decl.grants.env.join(", ")));
     }
+    if let Some(kv) = &decl.grants.kv {
+        parts.push(format!(
+            "kv (quota {}, {} keys)",
+            baton_runtime::human(kv.max_bytes),
+            kv.max_keys
+        ));
+    }
     for (key, variable) in &decl.secrets {
         parts.push(format!("secret config `{key}` from ${variable}"));
     }
     if parts.is_empty() {
-        "nothing (no files, environment, network, kv or llm)".to_string()
+        "nothing (no files, environment, kv, network or llm)".to_string()
     } else {
         format!("{}; nothing else", parts.join("; "))
     }

@@ -10,7 +10,7 @@ wit_bindgen::generate!({
     world: "baton:plugin/plugin",
 });
 
-use baton::plugin::{config, log};
+use baton::plugin::{config, kv, log};
 use exports::baton::plugin::tool::{Guest, ToolError, ToolInfo};
 use std::hint::black_box;
 
@@ -47,6 +47,7 @@ impl Guest for Hostile {
             Some("fail") => Err(ToolError::Failed("upstream unavailable".into())),
             Some("probe") => Ok(probe_ambient_authority()),
             Some("fs") => Ok(filesystem_operation()),
+            Some("kv") => Ok(kv_operation()),
             Some("leak") => {
                 let token = config::get("token").unwrap_or_default();
                 log::write(log::Level::Info, &format!("my token is {token}"));
@@ -122,6 +123,45 @@ fn filesystem_operation() -> String {
     match result {
         Ok(text) => format!("{{\"ok\": {text:?}}}"),
         Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
+    }
+}
+
+/// One key-value operation from config (`op`: set, get, keys, fill; `key`, `value`,
+/// and for fill `count` keys of `size` bytes), reported as `{"ok": ...}` or
+/// `{"error": "kind: message"}`.
+fn kv_operation() -> String {
+    let key = config::get("key").unwrap_or_else(|| "k".into());
+    let describe = |e: kv::KvError| match e {
+        kv::KvError::Denied(m) => format!("denied: {m}"),
+        kv::KvError::Quota(m) => format!("quota: {m}"),
+        kv::KvError::Invalid(m) => format!("invalid: {m}"),
+        kv::KvError::Unavailable(m) => format!("unavailable: {m}"),
+    };
+    let result: Result<String, kv::KvError> = match config::get("op").as_deref() {
+        Some("set") => {
+            kv::set(&key, config::get("value").unwrap_or_default().as_bytes()).map(|_| "set".into())
+        }
+        Some("get") => kv::get(&key).map(|v| match v {
+            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            None => "none".into(),
+        }),
+        Some("keys") => kv::keys("").map(|keys| keys.join(",")),
+        Some("fill") => {
+            let count: u32 = config::get("count")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(100);
+            let size: usize = config::get("size")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(10);
+            (0..count)
+                .try_for_each(|i| kv::set(&format!("fill-{i:06}"), &vec![b'x'; size]))
+                .map(|_| format!("filled {count}"))
+        }
+        other => Ok(format!("unknown op {other:?}")),
+    };
+    match result {
+        Ok(text) => format!("{{\"ok\": {text:?}}}"),
+        Err(e) => format!("{{\"error\": {:?}}}", describe(e)),
     }
 }
 
