@@ -35,6 +35,16 @@ fn a_plugin_that_loops_forever_is_stopped_at_its_timeout() {
 }
 
 #[test]
+fn a_plugin_blocked_inside_a_host_call_is_stopped_by_the_wall_clock() {
+    let scratch = Scratch::new();
+    let error = invoke_hostile(&scratch, "sleep", &["--timeout", "300ms", "--json"])
+        .expect_code(1)
+        .stderr_json();
+    assert_eq!(error["error"]["kind"], "timeout");
+    assert_eq!(error["error"]["limit"]["timeout_ms"], 300);
+}
+
+#[test]
 fn a_plugin_that_allocates_without_end_is_stopped_at_its_memory_limit() {
     let scratch = Scratch::new();
     invoke_hostile(&scratch, "alloc", &["--memory", "32MiB"])
@@ -124,7 +134,7 @@ fn control_characters_from_a_plugin_are_escaped_on_the_terminal() {
 fn a_plugin_sees_no_files_environment_arguments_or_network() {
     let scratch = Scratch::new();
     let seen = invoke_hostile(&scratch, "probe", &[]).expect_code(0).json();
-    for probe in ["passwd", "cwd", "tcp", "dns"] {
+    for probe in ["passwd", "cwd", "tcp", "udp", "dns"] {
         let outcome = seen[probe].as_str().unwrap();
         assert!(outcome.starts_with("error:"), "{probe}: {outcome}");
     }

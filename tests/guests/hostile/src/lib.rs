@@ -32,6 +32,12 @@ impl Guest for Hostile {
         match config::get("mode").as_deref() {
             None | Some("echo") => Ok(input),
             Some("loop") => spin_forever(),
+            Some("sleep") => {
+                // Blocks inside a host call (wasi:io/poll), where the epoch cannot
+                // interrupt: only the host's wall-clock timer can stop it.
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                Ok(input)
+            }
             Some("alloc") => allocate_forever(),
             Some("recurse") => Ok(recurse(black_box(1)).to_string()),
             Some("panic") => panic!("the hostile plugin panicked on purpose"),
@@ -175,6 +181,7 @@ fn probe_ambient_authority() -> String {
     let passwd = outcome(std::fs::read_to_string("/etc/passwd"));
     let cwd_listing = outcome(std::fs::read_dir(".").map(|d| format!("{}", d.count())));
     let tcp = outcome(std::net::TcpStream::connect("127.0.0.1:80").map(|_| String::new()));
+    let udp = outcome(std::net::UdpSocket::bind("0.0.0.0:0").map(|_| String::new()));
     let dns = outcome(
         std::net::ToSocketAddrs::to_socket_addrs(&("example.com", 80))
             .map(|a| format!("{}", a.count())),
@@ -182,7 +189,7 @@ fn probe_ambient_authority() -> String {
     let env: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
     let args: Vec<String> = std::env::args().collect();
     format!(
-        "{{\"passwd\": {passwd:?}, \"cwd\": {cwd_listing:?}, \"tcp\": {tcp:?}, \"dns\": {dns:?}, \"env\": {env:?}, \"args\": {args:?}}}"
+        "{{\"passwd\": {passwd:?}, \"cwd\": {cwd_listing:?}, \"tcp\": {tcp:?}, \"udp\": {udp:?}, \"dns\": {dns:?}, \"env\": {env:?}, \"args\": {args:?}}}"
     )
 }
 
