@@ -143,7 +143,7 @@ fn a_plugin_asking_for_what_the_workflow_does_not_grant_fails_at_load_naming_bot
     scratch
         .host(&["run", workflow.to_str().unwrap(), "--dry-run"])
         .expect_code(2)
-        .stderr_has("plugin \"greedy\" (greedy 0.1.0) asks for `files` (add grants = { files = [{ path = \"data\", guest = \"/data\" }] }), `kv` (this host does not offer `kv` yet), which the workflow does not grant to it");
+        .stderr_has("plugin \"greedy\" (greedy 0.1.0) asks for `files` (add grants = { files = [{ path = \"data\", guest = \"/data\" }] }), `kv` (add grants = { kv = { quota = \"1MiB\" } }), which the workflow does not grant to it");
     // Nothing ran: no run was recorded.
     assert_eq!(
         scratch.host(&["runs", "--json"]).expect_code(0).json(),
