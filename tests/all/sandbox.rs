@@ -73,6 +73,41 @@ fn fuel_bounds_a_call_deterministically_when_asked_for() {
 }
 
 #[test]
+fn a_plugin_whose_initial_memory_is_over_the_limit_is_refused_before_it_runs() {
+    let scratch = Scratch::new();
+    let bloated = plugin("bloated-guest");
+    let error = scratch
+        .host(&[
+            "invoke",
+            bloated.to_str().unwrap(),
+            "--input",
+            "{}",
+            "--json",
+        ])
+        .expect_code(1)
+        .stderr_json();
+    assert_eq!(error["error"]["kind"], "load");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("was stopped at its memory limit of 128.0 MiB (it asked for 257.1 MiB"),
+        "{message}"
+    );
+    // Granted enough memory, the same plugin loads and runs.
+    let out = scratch
+        .host(&[
+            "invoke",
+            bloated.to_str().unwrap(),
+            "--input",
+            "{}",
+            "--memory",
+            "512MiB",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(out["byte"], 0);
+}
+
+#[test]
 fn a_guest_panic_is_a_trap_that_carries_the_panic_message() {
     let scratch = Scratch::new();
     invoke_hostile(&scratch, "panic", &[])

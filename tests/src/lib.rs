@@ -56,6 +56,7 @@ const GUESTS: &[&str] = &[
     "email-outbox",
     "hostile-guest",
     "greedy-guest",
+    "bloated-guest",
 ];
 
 /// The component built from guest crate `package`, e.g. `plugin("lead-scorer")`.

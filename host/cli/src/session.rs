@@ -155,7 +155,7 @@ impl Session {
         let mut problems = Vec::new();
         let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
         for decl in workflow.plugins.values() {
-            match runtime.load(&decl.source).await {
+            match runtime.load_with(&decl.source, &limits_for(decl)).await {
                 Ok(plugin) => {
                     if tty && plugin.source().cache != baton_runtime::CacheOutcome::Hit {
                         eprintln!(
@@ -299,6 +299,22 @@ fn capability_problem(decl: &PluginDecl, info: &PluginInfo, refused: &[&String])
     )
 }
 
+/// The limits the workflow sets for a plugin; unset ones keep the host's defaults.
+fn limits_for(decl: &PluginDecl) -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        timeout: decl.limits.timeout.unwrap_or(defaults.timeout),
+        memory: decl.limits.memory.unwrap_or(defaults.memory),
+        max_output: decl
+            .limits
+            .max_output
+            .map(|m| m as usize)
+            .unwrap_or(defaults.max_output),
+        fuel: decl.limits.fuel,
+        ..defaults
+    }
+}
+
 /// The call settings of one plugin: limits, config with secrets read from the host
 /// environment, granted directories and variables. Problems name the plugin and the
 /// key, never a secret's value.
@@ -344,19 +360,8 @@ fn call_for(
             grants.env.push((name.clone(), value));
         }
     }
-    let defaults = Limits::default();
     let call = Call {
-        limits: Limits {
-            timeout: decl.limits.timeout.unwrap_or(defaults.timeout),
-            memory: decl.limits.memory.unwrap_or(defaults.memory),
-            max_output: decl
-                .limits
-                .max_output
-                .map(|m| m as usize)
-                .unwrap_or(defaults.max_output),
-            fuel: decl.limits.fuel,
-            ..defaults
-        },
+        limits: limits_for(decl),
         config: Arc::new(config),
         grants: Arc::new(grants),
         secrets: Arc::new(secrets),

@@ -238,6 +238,17 @@ impl Runtime {
     /// Compilation (or the cache check) runs on a blocking thread, never on the async
     /// runtime's workers. Errors name the file and say what to do.
     pub async fn load(&self, path: impl AsRef<Path>) -> Result<crate::Plugin, PluginError> {
+        self.load_with(path, &crate::Limits::default()).await
+    }
+
+    /// Like [`Runtime::load`], with the limits `describe` runs under: the ones the
+    /// plugin will be called with, so a plugin that needs more memory than the
+    /// default can still be loaded when it is granted more.
+    pub async fn load_with(
+        &self,
+        path: impl AsRef<Path>,
+        limits: &crate::Limits,
+    ) -> Result<crate::Plugin, PluginError> {
         let path: PathBuf = path.as_ref().to_path_buf();
         let label = path
             .file_name()
@@ -252,7 +263,7 @@ impl Runtime {
         .await
         .map_err(|e| PluginError::new(&label, ErrorKind::Internal(e.to_string())))?
         .map_err(|e| PluginError::new(&label, e))?;
-        crate::Plugin::from_prepared(self.clone(), label, Some(path), prepared).await
+        crate::Plugin::from_prepared(self.clone(), label, Some(path), prepared, limits).await
     }
 
     /// Loads a component from bytes already in memory (tests, benchmarks, embedders).
@@ -271,7 +282,14 @@ impl Runtime {
         .await
         .map_err(|e| PluginError::new(label, ErrorKind::Internal(e.to_string())))?
         .map_err(|e| PluginError::new(label, e))?;
-        crate::Plugin::from_prepared(self.clone(), label.to_string(), None, prepared).await
+        crate::Plugin::from_prepared(
+            self.clone(),
+            label.to_string(),
+            None,
+            prepared,
+            &crate::Limits::default(),
+        )
+        .await
     }
 }
 

@@ -128,6 +128,7 @@ impl Plugin {
         label: String,
         path: Option<PathBuf>,
         prepared: Prepared,
+        limits: &Limits,
     ) -> Result<Plugin, PluginError> {
         let fail = |e: LoadError| PluginError::new(&label, e);
         let engine = &runtime.inner.engine;
@@ -144,7 +145,11 @@ impl Plugin {
             })
         })?;
 
-        let described = sandboxed_call(&runtime, &pre, &Call::default(), Op::Describe).await;
+        let describe_call = Call {
+            limits: limits.clone(),
+            ..Call::default()
+        };
+        let described = sandboxed_call(&runtime, &pre, &describe_call, Op::Describe).await;
         let tool_info = match described.result {
             Ok(OpResult::Describe(info)) => info,
             Ok(OpResult::Invoke(_)) => unreachable!("describe returns a description"),

@@ -102,14 +102,6 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     }
     let input = read_input(&args)?;
     let runtime = super::runtime(global, args.fuel.is_some())?;
-    let plugin = runtime.load(&args.plugin).await?;
-    tracing::debug!(
-        "loaded {} {} ({:?}) in {:.2?}",
-        plugin.info().name,
-        plugin.info().version,
-        plugin.source().cache,
-        plugin.source().prepare_time
-    );
     let call = Call {
         limits: Limits {
             timeout: args.timeout,
@@ -131,6 +123,14 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         // `host invoke` keeps no state: a plugin's kv calls are denied.
         kv: None,
     };
+    let plugin = runtime.load_with(&args.plugin, &call.limits).await?;
+    tracing::debug!(
+        "loaded {} {} ({:?}) in {:.2?}",
+        plugin.info().name,
+        plugin.info().version,
+        plugin.source().cache,
+        plugin.source().prepare_time
+    );
     let result = plugin.invoke(&input, &call).await;
     let invocation = match result {
         Ok(invocation) => invocation,
