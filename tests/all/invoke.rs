@@ -70,15 +70,7 @@ fn config_values_reach_the_plugin() {
 #[test]
 fn a_bad_config_value_is_refused_naming_the_key() {
     let scratch = Scratch::new();
-    scratch
-        .host(&[
-            "invoke",
-            &scorer(),
-            "--input",
-            ONE_LEAD,
-            "--config",
-            "ideal-employees=lots",
-        ])
+    invoke_one_lead(&scratch, &["--config", "ideal-employees=lots"])
         .expect_code(2)
         .stderr_has("refused the input: config `ideal-employees` = \"lots\" is not valid");
 }
@@ -86,15 +78,7 @@ fn a_bad_config_value_is_refused_naming_the_key() {
 #[test]
 fn an_unknown_config_key_is_warned_about() {
     let scratch = Scratch::new();
-    scratch
-        .host(&[
-            "invoke",
-            &scorer(),
-            "--input",
-            ONE_LEAD,
-            "--config",
-            "wieght.reply=3",
-        ])
+    invoke_one_lead(&scratch, &["--config", "wieght.reply=3"])
         .expect_code(0)
         .stderr_has("ignoring unknown config key `wieght.reply`");
 }

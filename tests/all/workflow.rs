@@ -25,10 +25,17 @@ fn leads() -> String {
         .to_string()
 }
 
+/// `host run WORKFLOW --input examples/leads.json --json`, expecting exit `code`.
+fn run_on_leads(scratch: &Scratch, workflow: &str, code: i32) -> Value {
+    scratch
+        .host(&["run", workflow, "--input", &leads(), "--json"])
+        .expect_code(code)
+        .json()
+}
+
 /// Runs the lead follow-up to its gate; returns the run id and the decision.
 fn run_to_gate(scratch: &Scratch) -> (String, Value) {
-    let run = scratch.host(&["run", &example(), "--input", &leads(), "--json"]);
-    let out = run.expect_code(WAITING).json();
+    let out = run_on_leads(scratch, &example(), WAITING);
     assert_eq!(out["status"], "waiting");
     let decision = out["decisions"][0].clone();
     (out["run"].as_str().unwrap().to_string(), decision)
@@ -291,16 +298,7 @@ input = { email = "{{ item }}" }
 fn for_each_gates_ask_once_per_item_and_a_rejection_drops_only_that_item() {
     let scratch = Scratch::new();
     let workflow = scratch.workflow("per-lead.toml", PER_LEAD);
-    let out = scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            &leads(),
-            "--json",
-        ])
-        .expect_code(WAITING)
-        .json();
+    let out = run_on_leads(&scratch, workflow.to_str().unwrap(), WAITING);
     let ids: Vec<String> = out["decisions"]
         .as_array()
         .unwrap()
@@ -308,10 +306,9 @@ fn for_each_gates_ask_once_per_item_and_a_rejection_drops_only_that_item() {
         .map(decision_id)
         .collect();
     assert_eq!(ids.len(), 3);
-    assert!(
-        ids.iter()
-            .all(|id| id.ends_with(&format!("/review/{}", &id[id.len() - 1..])))
-    );
+    let run = out["run"].as_str().unwrap();
+    let expected: Vec<String> = (0..3).map(|i| format!("{run}/review/{i}")).collect();
+    assert_eq!(ids, expected, "one decision per item, in item order");
     scratch.host(&["approve", &ids[0]]).expect_code(WAITING);
     scratch.host(&["reject", &ids[1]]).expect_code(WAITING);
     let done = scratch
@@ -455,7 +452,6 @@ fn a_host_killed_while_a_plugin_runs_resumes_and_reruns_only_the_interrupted_ste
 #[test]
 fn a_host_killed_between_two_steps_resumes_without_running_the_first_again() {
     let scratch = Scratch::new();
-    let (_, _) = (example(), leads());
     let run = scratch.host_with_env(
         &["run", &example(), "--input", &leads()],
         &[("BATON_FAILPOINT", "after:step_completed:score")],
@@ -496,16 +492,7 @@ fn a_host_killed_between_two_steps_resumes_without_running_the_first_again() {
 fn a_run_refuses_to_continue_on_changed_code_unless_allowed() {
     let scratch = Scratch::new();
     let workflow = scratch.workflow("gate.toml", &PER_LEAD.replace("leads[:3]", "leads[:1]"));
-    let out = scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            &leads(),
-            "--json",
-        ])
-        .expect_code(WAITING)
-        .json();
+    let out = run_on_leads(&scratch, workflow.to_str().unwrap(), WAITING);
     let id = decision_id(&out["decisions"][0]);
     let changed = std::fs::read_to_string(&workflow)
         .unwrap()

@@ -71,10 +71,7 @@ pub fn decision(record: &DecisionRecord) -> String {
     let id = request.id.to_string();
     let mut out = format!(
         "decision {id}  [{}]\n  {}\n",
-        serde_json::to_value(request.severity)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        request.severity.as_str(),
         escape_control(&request.title)
     );
     if !request.reason.is_empty() {

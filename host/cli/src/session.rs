@@ -229,11 +229,7 @@ impl Session {
     ) -> Result<(), Failure> {
         if self.check_code(state, allow_changed)? {
             engine
-                .record_code_change(
-                    &state.id,
-                    self.workflow_digest.clone(),
-                    self.plugin_digests(),
-                )
+                .record_code_change(state, self.workflow_digest.clone(), self.plugin_digests())
                 .map_err(|e| Failure::Host(e.to_string()))?;
         }
         Ok(())

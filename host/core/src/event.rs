@@ -24,6 +24,18 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// `critical`, `high`, `monitor`, `info`: as written in workflow files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Monitor => "monitor",
+            Severity::Info => "info",
+        }
+    }
+}
+
 /// What an expired decision becomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -82,6 +82,19 @@ pub enum DecisionStatus {
     Expired,
 }
 
+impl DecisionStatus {
+    /// As it appears in JSON output: `pending`, `approved`, `edited`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionStatus::Pending => "pending",
+            DecisionStatus::Approved => "approved",
+            DecisionStatus::Edited => "edited",
+            DecisionStatus::Rejected => "rejected",
+            DecisionStatus::Expired => "expired",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct DecisionRecord {
     pub request: DecisionRequest,

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
-use crate::error::{EngineError, status_name};
+use crate::error::EngineError;
 use crate::plan::{Action, plan};
 
 /// What an operator decided.
@@ -109,12 +109,12 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
     /// Records the code a run continues on when it differs from what it started with.
     pub fn record_code_change(
         &self,
-        run: &RunId,
+        state: &RunState,
         workflow_digest: String,
         plugin_digests: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         let mut outcome = Outcome {
-            state: self.load(run)?,
+            state: state.clone(),
             events: vec![],
         };
         let at = self.clock.now();
@@ -156,7 +156,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             };
             return Err(EngineError::AlreadyDecided {
                 id: id.to_string(),
-                status: format!("{}{choice}", status_name(record.status)),
+                status: format!("{}{choice}", record.status.as_str()),
                 by: record.decided_by.clone().unwrap_or_default(),
                 at: format_time(record.decided_at.unwrap_or_default()),
             });
@@ -405,23 +405,29 @@ pub fn cancel<S: RunStore, C: Clock>(
     Ok(outcome)
 }
 
-/// Appends events after the version the outcome's state was read at, with the run's
-/// new summary, and applies them; `durable` syncs to disk before returning.
+/// Applies events to the outcome's state and appends them after the version it was
+/// read at, with the run's new summary; `durable` syncs to disk before returning.
 fn commit<S: RunStore>(
     store: &S,
     outcome: &mut Outcome,
     events: Vec<RunEvent>,
     durable: bool,
 ) -> Result<(), EngineError> {
-    let mut next = outcome.state.clone();
+    // Applied in place, then appended at the version read. If the append fails the
+    // outcome is ahead of the log; every caller then returns the error and drops it.
+    let expected = outcome.state.version;
     for event in &events {
-        next.apply(event);
+        outcome.state.apply(event);
     }
-    store.append(&next.id, outcome.state.version, &events, &summary(&next))?;
+    store.append(
+        &outcome.state.id,
+        expected,
+        &events,
+        &summary(&outcome.state),
+    )?;
     if durable {
         store.sync()?;
     }
-    outcome.state = next;
     outcome.events.extend(events);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! What can go wrong when driving a run, split by what the caller does next.
 
-use baton_core::{DecisionStatus, RunStatus, StoreError};
+use baton_core::{RunStatus, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -37,15 +37,5 @@ fn alternatives(count: usize) -> String {
     match count {
         0 | 1 => " only".to_string(),
         n => format!(" to {}", n - 1),
-    }
-}
-
-pub(crate) fn status_name(status: DecisionStatus) -> &'static str {
-    match status {
-        DecisionStatus::Pending => "pending",
-        DecisionStatus::Approved => "approved",
-        DecisionStatus::Edited => "edited",
-        DecisionStatus::Rejected => "rejected",
-        DecisionStatus::Expired => "expired",
     }
 }

@@ -66,6 +66,11 @@ fn plan_step(
     actions: &mut Vec<Action>,
 ) {
     let whole = StepKey::whole(step.id.clone());
+    // Most steps are settled most of the time: decide that before building a context,
+    // which copies the outputs the step reads.
+    if is_settled(workflow, state, step) {
+        return;
+    }
     let context = match context_for(workflow, state, step) {
         Ok(context) => context,
         Err(DepView::NoOutput(reason)) => {
@@ -79,12 +84,6 @@ fn plan_step(
         }
         Err(_) => return,
     };
-    if state
-        .step(&whole)
-        .is_some_and(|r| r.status != StepStatus::Running)
-    {
-        return;
-    }
     if let Some(for_each) = &step.for_each {
         let list = match for_each.eval(&context) {
             Ok(Value::Array(items)) => items,
@@ -155,6 +154,25 @@ fn plan_step(
         return;
     }
     plan_unit(workflow, state, step, whole, context, now, actions);
+}
+
+/// Nothing left to plan: the step finished (or waits at its gate) as a whole, or
+/// every one of its items did. A step interrupted by a crash is not settled.
+fn is_settled(workflow: &Workflow, state: &RunState, step: &Step) -> bool {
+    let done = |key: &StepKey| {
+        state
+            .step(key)
+            .is_some_and(|r| r.status != StepStatus::Running)
+    };
+    if done(&StepKey::whole(step.id.clone())) {
+        return true;
+    }
+    match item_count(workflow, state, step) {
+        Some(count) if workflow.is_itemized(step) => {
+            (0..count).all(|item| done(&StepKey::item(step.id.clone(), item)))
+        }
+        _ => false,
+    }
 }
 
 fn no_items_started(state: &RunState, step: &StepId) -> bool {

@@ -197,15 +197,49 @@ impl Plugin {
     pub async fn invoke(&self, input: &str, call: &Call) -> Result<Invocation, PluginError> {
         let started = Instant::now();
         let fail = |kind: ErrorKind| PluginError::new(&self.info.name, kind);
-        if input.len() > call.limits.max_input {
-            return Err(fail(ErrorKind::InputTooLarge {
-                size: input.len(),
-                limit: call.limits.max_input,
-            }));
-        }
+        self.check_input_size(input, call)?;
         schema::parse_and_check(input, &self.input_validator, "input")
             .map_err(|e| fail(ErrorKind::InvalidInput(e)))?;
+        self.call_checked(input, call, started).await
+    }
 
+    /// Like [`Plugin::invoke`] for an input that is already a JSON value (a workflow
+    /// step's rendered input): checked against the schema as it is, serialised once
+    /// for the guest, never parsed again.
+    pub async fn invoke_value(
+        &self,
+        input: &Value,
+        call: &Call,
+    ) -> Result<Invocation, PluginError> {
+        let started = Instant::now();
+        let text = input.to_string();
+        self.check_input_size(&text, call)?;
+        schema::check_against(&self.input_validator, input, "input")
+            .map_err(|e| PluginError::new(&self.info.name, ErrorKind::InvalidInput(e)))?;
+        self.call_checked(&text, call, started).await
+    }
+
+    fn check_input_size(&self, input: &str, call: &Call) -> Result<(), PluginError> {
+        if input.len() > call.limits.max_input {
+            return Err(PluginError::new(
+                &self.info.name,
+                ErrorKind::InputTooLarge {
+                    size: input.len(),
+                    limit: call.limits.max_input,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Calls the plugin with an input that passed its schema, then checks the output.
+    async fn call_checked(
+        &self,
+        input: &str,
+        call: &Call,
+        started: Instant,
+    ) -> Result<Invocation, PluginError> {
+        let fail = |kind: ErrorKind| PluginError::new(&self.info.name, kind);
         let sandboxed = sandboxed_call(&self.runtime, &self.pre, call, Op::Invoke(input)).await;
         let scrub = |text: String| match redact(&text, &call.secrets) {
             std::borrow::Cow::Borrowed(_) => text,

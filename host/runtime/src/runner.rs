@@ -42,7 +42,7 @@ impl PluginRunner for PluginSet {
             });
         };
         loaded
-            .invoke(&input.to_string(), call)
+            .invoke_value(input, call)
             .await
             .map(|invocation| invocation.output)
             .map_err(|error| StepError {

@@ -27,9 +27,17 @@ pub(crate) fn parse_and_check(
 ) -> Result<Value, String> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| format!("not valid JSON at {}", describe_json_error(&e)))?;
-    check(validator, &value)
-        .map_err(|e| format!("it does not match the plugin's {what} schema {e}"))?;
+    check_against(validator, &value, what)?;
     Ok(value)
+}
+
+/// Checks a value against the plugin's schema for `input` or `output`.
+pub(crate) fn check_against(
+    validator: &Validator,
+    value: &Value,
+    what: &str,
+) -> Result<(), String> {
+    check(validator, value).map_err(|e| format!("it does not match the plugin's {what} schema {e}"))
 }
 
 /// Checks `value`; the error lists where and why it does not match.

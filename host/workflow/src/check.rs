@@ -447,6 +447,50 @@ fn resolve_references(
     deps
 }
 
+/// What a step's templated fields are checked against: its name, the step ids, and
+/// whether `item` and `index` exist in it.
+struct FieldScope<'a> {
+    step: &'a str,
+    ids: &'a BTreeSet<String>,
+    has_items: bool,
+}
+
+impl FieldScope<'_> {
+    /// A parsed template or expression, its references recorded as dependencies; or
+    /// `None` with the problem reported at `span` (`problem` says what is wrong).
+    fn field<T>(
+        &self,
+        report: &mut Reporter,
+        deps: &mut BTreeSet<StepId>,
+        field: &str,
+        span: std::ops::Range<usize>,
+        parsed: Result<(T, BTreeSet<String>), crate::TemplateError>,
+        problem: &str,
+    ) -> Option<T> {
+        match parsed {
+            Ok((value, refs)) => {
+                deps.extend(resolve_references(
+                    report,
+                    span,
+                    field,
+                    self.step,
+                    &refs,
+                    self.ids,
+                    self.has_items,
+                ));
+                Some(value)
+            }
+            Err(e) => {
+                report.at(
+                    span,
+                    format!("step {:?}: `{field}` {problem}: {e}", self.step),
+                );
+                None
+            }
+        }
+    }
+}
+
 fn check_step(
     report: &mut Reporter,
     raw: &Spanned<RawStep>,
@@ -460,32 +504,25 @@ fn check_step(
     let mut deps = BTreeSet::new();
     let has_items = s.for_each.is_some() || s.approve.is_some();
 
+    let scope = FieldScope {
+        step: &name,
+        ids,
+        has_items,
+    };
     let expr = |report: &mut Reporter,
                 field: &str,
                 value: &Option<Spanned<String>>,
                 deps: &mut BTreeSet<StepId>| {
         let value = value.as_ref()?;
-        match Expr::parse(value.get_ref()) {
-            Ok((expr, refs)) => {
-                deps.extend(resolve_references(
-                    report,
-                    value.span(),
-                    field,
-                    &name,
-                    &refs,
-                    ids,
-                    has_items,
-                ));
-                Some(expr)
-            }
-            Err(e) => {
-                report.at(
-                    value.span(),
-                    format!("step {name:?}: `{field}` is not a valid expression: {e}"),
-                );
-                None
-            }
-        }
+        let parsed = Expr::parse(value.get_ref());
+        scope.field(
+            report,
+            deps,
+            field,
+            value.span(),
+            parsed,
+            "is not a valid expression",
+        )
     };
     let when = expr(report, "when", &s.when, &mut deps);
     let for_each = expr(report, "for_each", &s.for_each, &mut deps);
@@ -531,27 +568,17 @@ fn check_step(
                 );
             }
             let input = match &s.input {
-                Some(value) => match Template::parse(value.get_ref()) {
-                    Ok((template, refs)) => {
-                        deps.extend(resolve_references(
-                            report,
-                            value.span(),
-                            "input",
-                            &name,
-                            &refs,
-                            ids,
-                            has_items,
-                        ));
-                        template
-                    }
-                    Err(e) => {
-                        report.at(
-                            value.span(),
-                            format!("step {name:?}: `input` has a template error: {e}"),
-                        );
-                        return None;
-                    }
-                },
+                Some(value) => {
+                    let parsed = Template::parse(value.get_ref());
+                    scope.field(
+                        report,
+                        &mut deps,
+                        "input",
+                        value.span(),
+                        parsed,
+                        "has a template error",
+                    )?
+                }
                 None => Template::parse_text("{{ input }}").ok()?.0,
             };
             StepKind::Task {
@@ -589,27 +616,15 @@ fn check_step(
                         value: &Option<Spanned<String>>,
                         deps: &mut BTreeSet<StepId>| {
                 let value = value.as_ref()?;
-                match Template::parse_text(value.get_ref()) {
-                    Ok((template, refs)) => {
-                        deps.extend(resolve_references(
-                            report,
-                            value.span(),
-                            field,
-                            &name,
-                            &refs,
-                            ids,
-                            has_items,
-                        ));
-                        Some(template)
-                    }
-                    Err(e) => {
-                        report.at(
-                            value.span(),
-                            format!("step {name:?}: `{field}` has a template error: {e}"),
-                        );
-                        None
-                    }
-                }
+                let parsed = Template::parse_text(value.get_ref());
+                scope.field(
+                    report,
+                    deps,
+                    field,
+                    value.span(),
+                    parsed,
+                    "has a template error",
+                )
             };
             let title = text(report, "title", &s.title, &mut deps);
             if s.title.is_none() {

@@ -1,6 +1,6 @@
 //! `host runs`, `host show` and `host inbox`: reading runs, never changing them.
 
-use baton_core::{DecisionRecord, RunId, RunState, RunStatus, RunStore, Severity};
+use baton_core::{DecisionRecord, RunId, RunState, RunStatus, RunStore};
 use baton_engine::format_time;
 use serde_json::json;
 
@@ -144,10 +144,7 @@ pub fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> {
 }
 
 fn decided_line(record: &DecisionRecord) -> String {
-    let status = serde_json::to_value(record.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let status = record.status.as_str();
     let by = match (&record.decided_by, record.decided_at) {
         (Some(by), Some(at)) => format!(" by {} at {}", escape_control(by), format_time(at)),
         _ => String::new(),
@@ -179,7 +176,8 @@ pub fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
         states.push(super::load_run(&store, &summary.id)?);
     }
     let mut pending: Vec<&DecisionRecord> = states.iter().flat_map(|s| s.pending()).collect();
-    pending.sort_by_key(|d| (severity_rank(d.request.severity), d.opened_at));
+    // `Severity` orders critical first.
+    pending.sort_by_key(|d| (d.request.severity, d.opened_at));
     if args.json {
         println!("{}", json!(pending));
     } else if args.ids {
@@ -199,13 +197,4 @@ pub fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
         }
     }
     Ok(Exit::Success)
-}
-
-fn severity_rank(severity: Severity) -> u8 {
-    match severity {
-        Severity::Critical => 0,
-        Severity::High => 1,
-        Severity::Monitor => 2,
-        Severity::Info => 3,
-    }
 }
