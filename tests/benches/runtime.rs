@@ -35,7 +35,7 @@ fn runtime(cache: Option<&std::path::Path>) -> Runtime {
 
 fn benchmarks(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .unwrap();
     let scorer_path = plugin("lead-scorer");

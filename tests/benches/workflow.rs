@@ -61,7 +61,7 @@ fn benchmarks(c: &mut Criterion) {
         plugin(package);
     }
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .unwrap();
     let scratch = tempfile::tempdir().unwrap();

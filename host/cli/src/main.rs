@@ -85,7 +85,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     terminal::init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
     {
         Ok(runtime) => runtime,

@@ -373,6 +373,7 @@ fn call_for(
             }),
             _ => None,
         },
+        http: decl.grants.http.clone().map(Arc::new),
     };
     (call, problems)
 }

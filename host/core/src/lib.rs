@@ -8,8 +8,11 @@
 //!   step records, pending and decided decisions.
 //! - `traits`: what the engine needs from the outside: a [`RunStore`] that appends
 //!   events with an optimistic version check, a [`PluginRunner`], and a [`Clock`].
+//! - `http`: [`HttpGrant`], a plugin's outbound HTTP allowlist, and the address
+//!   policy that goes with it.
 
 mod event;
+pub mod http;
 mod ids;
 mod state;
 mod traits;
@@ -17,6 +20,7 @@ mod traits;
 pub use event::{
     DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, Severity, StepFailure, Timestamp,
 };
+pub use http::{HttpGrant, HttpRule};
 pub use ids::{DecisionId, IdError, RunId, StepId, StepKey};
 pub use state::{DecisionRecord, DecisionStatus, RunState, RunStatus, StepRecord, StepStatus};
 pub use traits::{

@@ -51,6 +51,21 @@ pub enum ErrorKind {
     )]
     TableLimit { limit: usize, requested: usize },
     #[error(
+        "held more than its {limit} resource handles at once (limit `handles`); a plugin that opens streams, pollables or requests must drop them"
+    )]
+    HandleLimit { limit: usize },
+    #[error(
+        "tried to create more {what} than the {limit} a plugin may have (limit `{what}`, fixed by the host)"
+    )]
+    CountLimit { what: &'static str, limit: usize },
+    #[error("had an outbound HTTP request refused ({refusal}), then {then}")]
+    HttpRefused {
+        /// The first refusal: the request and the rule or limit that stopped it.
+        refusal: String,
+        /// How the call ended after it, e.g. the plugin's own error.
+        then: String,
+    },
+    #[error(
         "overflowed its stack (limit `stack`, {} for the whole host); look for unbounded recursion",
         human(*limit as u64)
     )]
@@ -98,6 +113,9 @@ impl ErrorKind {
             ErrorKind::Timeout { .. } => "timeout",
             ErrorKind::MemoryLimit { .. } => "memory-limit",
             ErrorKind::TableLimit { .. } => "table-limit",
+            ErrorKind::HandleLimit { .. } => "handle-limit",
+            ErrorKind::CountLimit { .. } => "count-limit",
+            ErrorKind::HttpRefused { .. } => "http-refused",
             ErrorKind::StackOverflow { .. } => "stack-overflow",
             ErrorKind::FuelExhausted { .. } => "fuel-exhausted",
             ErrorKind::Trap { .. } => "trap",

@@ -23,6 +23,9 @@ pub struct Limits {
     /// Fuel for the call (one unit is roughly one WebAssembly instruction); `None`
     /// means unbounded. Only honoured by a runtime built with `fuel: true`.
     pub fuel: Option<u64>,
+    /// Resource handles (streams, pollables, HTTP requests...) held at once, in the
+    /// host's table and in the component's own tables alike. Default: 10,000.
+    pub handles: usize,
 }
 
 impl Default for Limits {
@@ -34,6 +37,7 @@ impl Default for Limits {
             max_input: 8 * 1024 * 1024,
             max_output: 8 * 1024 * 1024,
             fuel: None,
+            handles: 10_000,
         }
     }
 }
@@ -62,9 +66,9 @@ pub(crate) struct Limiter {
 /// Instances, memories and tables one plugin may create. Components built by
 /// componentize-py hold about ten core instances; these leave headroom without
 /// letting a plugin exhaust the pool that other calls share.
-const MAX_INSTANCES: usize = 64;
-const MAX_MEMORIES: usize = 16;
-const MAX_TABLES: usize = 32;
+pub(crate) const MAX_INSTANCES: usize = 64;
+pub(crate) const MAX_MEMORIES: usize = 16;
+pub(crate) const MAX_TABLES: usize = 32;
 
 impl Limiter {
     pub(crate) fn new(limits: &Limits) -> Limiter {

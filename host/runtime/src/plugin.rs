@@ -16,8 +16,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use crate::bindings::{self, ToolError, ToolInfo};
 use crate::error::{ErrorKind, LoadError, PluginError};
 use crate::grants::{Grants, redact};
-use crate::host::log::LogLine;
-use crate::limits::{LimitHit, Limits};
+use crate::host::log::{LogLevel, LogLine};
+use crate::limits::{LimitHit, Limits, MAX_INSTANCES, MAX_MEMORIES, MAX_TABLES};
 use crate::load::{CacheOutcome, Interfaces, Prepared};
 use crate::schema;
 use crate::state::{GUEST_OUTPUT_CAP, PluginState};
@@ -30,6 +30,10 @@ const HOST_WAIT_GRACE: Duration = Duration::from_millis(50);
 const HOSTCALL_SLACK: usize = 64 * 1024;
 /// What wasmtime says when hostcall fuel runs out (its error type is private).
 const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
+/// What wasmtime says when a store's host resource table is full.
+const HOST_TABLE_FULL: &str = "resource table has no free keys";
+/// What wasmtime says when a store's component handle limit is reached.
+const COMPONENT_HANDLES_EXHAUSTED: &str = "store handle limit exceeded";
 
 /// What a plugin says about itself, with its schemas parsed.
 #[derive(Clone, Debug, Serialize)]
@@ -70,6 +74,8 @@ pub struct Call {
     pub secrets: Arc<Vec<String>>,
     /// The `kv` grant; `None` denies every key-value call.
     pub kv: Option<crate::KvAccess>,
+    /// The `http` grant; `None` refuses every outbound request.
+    pub http: Option<Arc<crate::HttpGrant>>,
 }
 
 /// A successful call.
@@ -120,6 +126,8 @@ struct Sandboxed {
     result: Result<OpResult, ErrorKind>,
     logs: Vec<LogLine>,
     logs_dropped: usize,
+    /// Outbound requests the host refused, in order.
+    http_refusals: Vec<String>,
 }
 
 impl Plugin {
@@ -239,11 +247,27 @@ impl Plugin {
         call: &Call,
         started: Instant,
     ) -> Result<Invocation, PluginError> {
-        let fail = |kind: ErrorKind| PluginError::new(&self.info.name, kind);
         let sandboxed = sandboxed_call(&self.runtime, &self.pre, call, Op::Invoke(input)).await;
         let scrub = |text: String| match redact(&text, &call.secrets) {
             std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(clean) => clean,
+        };
+        // A refused request explains the plugin error or trap that followed it.
+        let fail = |kind: ErrorKind| {
+            let kind = match (sandboxed.http_refusals.first(), &kind) {
+                (
+                    Some(refusal),
+                    ErrorKind::ToolFailed(_)
+                    | ErrorKind::ToolDenied(_)
+                    | ErrorKind::ToolInvalidInput(_)
+                    | ErrorKind::Trap { .. },
+                ) => ErrorKind::HttpRefused {
+                    refusal: scrub(refusal.clone()),
+                    then: kind.to_string(),
+                },
+                _ => kind,
+            };
+            PluginError::new(&self.info.name, kind)
         };
         let output_text = match sandboxed.result {
             Ok(OpResult::Invoke(Ok(text))) => scrub(text),
@@ -391,6 +415,7 @@ fn new_store(
         call.config.clone(),
         &call.grants,
         call.kv.clone(),
+        call.http.clone(),
         guest_output,
     )?;
     let mut store = Store::new(&runtime.inner.engine, state);
@@ -402,6 +427,7 @@ fn new_store(
     // import's arguments, an export's result), so an oversized output is stopped at
     // the boundary instead of being copied into host memory first.
     store.set_hostcall_fuel(call.limits.max_output.saturating_add(HOSTCALL_SLACK));
+    store.set_max_component_handles(call.limits.handles);
     if runtime.inner.fuel {
         store
             .set_fuel(call.limits.fuel.unwrap_or(u64::MAX))
@@ -425,6 +451,7 @@ async fn sandboxed_call(
                 result: Err(kind),
                 logs: vec![],
                 logs_dropped: 0,
+                http_refusals: vec![],
             };
         }
     };
@@ -448,11 +475,25 @@ async fn sandboxed_call(
             limit: call.limits.timeout,
         }),
     };
-    let logs = std::mem::take(&mut store.data_mut().logs);
+    let state = store.data_mut();
+    let http_refusals = state
+        .http
+        .refusals
+        .lock()
+        .map(|mut list| std::mem::take(&mut *list))
+        .unwrap_or_default();
+    for refusal in &http_refusals {
+        state.logs.push(
+            LogLevel::Warn,
+            format!("host: http request refused: {refusal}"),
+        );
+    }
+    let logs = std::mem::take(&mut state.logs);
     Sandboxed {
         result,
         logs: logs.lines,
         logs_dropped: logs.dropped,
+        http_refusals,
     }
 }
 
@@ -481,14 +522,27 @@ fn classify(
         }
         None => {}
     }
-    if error
-        .chain()
-        .any(|cause| cause.to_string().contains(HOSTCALL_FUEL_EXHAUSTED))
-    {
+    let causes: Vec<String> = error.chain().map(|cause| cause.to_string()).collect();
+    let said = |text: &str| causes.iter().any(|cause| cause.contains(text));
+    if said(HOSTCALL_FUEL_EXHAUSTED) {
         return ErrorKind::OutputTooLarge {
             size: None,
             limit: limits.max_output,
         };
+    }
+    if said(HOST_TABLE_FULL) || said(COMPONENT_HANDLES_EXHAUSTED) {
+        return ErrorKind::HandleLimit {
+            limit: limits.handles,
+        };
+    }
+    for (one, what, limit) in [
+        ("instance", "instances", MAX_INSTANCES),
+        ("memory", "memories", MAX_MEMORIES),
+        ("table", "tables", MAX_TABLES),
+    ] {
+        if said(&format!("resource limit exceeded: {one} count too high")) {
+            return ErrorKind::CountLimit { what, limit };
+        }
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => ErrorKind::Timeout {
@@ -524,6 +578,7 @@ impl Runtime {
         linker: &mut wasmtime::component::Linker<PluginState>,
     ) -> wasmtime::Result<()> {
         wasmtime_wasi::p2::add_to_linker_async(linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
         bindings::Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
         Ok(())
     }

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::error::ErrorKind;
 use crate::grants::Grants;
 use crate::host::kv::KvAccess;
+use crate::http::{HttpGrant, HttpSandbox, MAX_REQUEST_FIELDS};
 
 use crate::host::log::LogBuffer;
 use crate::limits::{Limiter, Limits};
@@ -26,6 +28,8 @@ pub(crate) struct PluginState {
     pub(crate) config: Arc<BTreeMap<String, String>>,
     pub(crate) logs: LogBuffer,
     pub(crate) kv: Option<KvAccess>,
+    http_ctx: WasiHttpCtx,
+    pub(crate) http: HttpSandbox,
 }
 
 impl PluginState {
@@ -38,6 +42,7 @@ impl PluginState {
         config: Arc<BTreeMap<String, String>>,
         grants: &Grants,
         kv: Option<KvAccess>,
+        http: Option<Arc<HttpGrant>>,
         guest_output: &MemoryOutputPipe,
     ) -> Result<PluginState, ErrorKind> {
         let mut builder = WasiCtx::builder();
@@ -65,13 +70,19 @@ impl PluginState {
                 })?;
         }
         let wasi = builder.build();
+        let mut http_ctx = WasiHttpCtx::new();
+        http_ctx.set_field_size_limit(MAX_REQUEST_FIELDS);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.handles);
         Ok(PluginState {
             wasi,
-            table: ResourceTable::new(),
+            table,
             limiter: Limiter::new(limits),
             config,
             logs: LogBuffer::default(),
             kv,
+            http_ctx,
+            http: HttpSandbox::new(http),
         })
     }
 }
@@ -81,6 +92,16 @@ impl WasiView for PluginState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut self.http,
         }
     }
 }

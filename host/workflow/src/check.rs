@@ -9,10 +9,13 @@ use std::time::Duration;
 use baton_core::{OnTimeout, Severity, StepId};
 use serde_spanned::Spanned;
 
-use crate::manifest::{RawGrants, RawLimits, RawPlugin, RawStep, RawWorkflow};
+use crate::manifest::{
+    RawGrants, RawHttpGrant, RawHttpRule, RawLimits, RawPlugin, RawStep, RawWorkflow,
+};
 use crate::position::{Problems, Reporter};
 use crate::template::{Expr, Template};
 use crate::units::{parse_duration, parse_size};
+use baton_core::{HttpGrant, HttpRule};
 
 /// A checked workflow.
 #[derive(Clone, Debug)]
@@ -50,6 +53,8 @@ pub struct Grants {
     pub env: Vec<String>,
     /// Plugin-scoped key-value data with its quota.
     pub kv: Option<KvGrant>,
+    /// Outbound HTTP: the allowlist and its bounds.
+    pub http: Option<HttpGrant>,
 }
 
 /// The quota of a `kv` grant.
@@ -71,6 +76,9 @@ impl Grants {
         }
         if self.kv.is_some() {
             names.push("kv");
+        }
+        if self.http.is_some() {
+            names.push("http");
         }
         names
     }
@@ -350,7 +358,63 @@ fn check_grants(
             });
         }
     }
+    if let Some(http) = &raw.get_ref().http {
+        grants.http = check_http(report, plugin, http);
+    }
     grants
+}
+
+fn check_http(
+    report: &mut Reporter,
+    plugin: &str,
+    raw: &Spanned<RawHttpGrant>,
+) -> Option<HttpGrant> {
+    let field = |name: &str| format!("plugins.{plugin}.grants.http.{name}");
+    let http = raw.get_ref();
+    let mut grant = HttpGrant::default();
+    let before = report.problems.len();
+    for entry in &http.allow {
+        let rule = match entry.get_ref() {
+            RawHttpRule::Url(url) => HttpRule::parse(url, None, false),
+            RawHttpRule::Rule(rule) => {
+                HttpRule::parse(&rule.url, rule.methods.clone(), rule.private)
+            }
+        };
+        match rule {
+            Ok(rule) => grant.rules.push(rule),
+            Err(e) => report.at(entry.span(), format!("{}: {e}", field("allow"))),
+        }
+    }
+    if http.allow.is_empty() {
+        report.at(
+            raw.span(),
+            format!(
+                "{}: list at least one URL, e.g. allow = [\"https://api.example.com/v1/\"]",
+                field("allow")
+            ),
+        );
+    }
+    if let Some(timeout) = &http.timeout {
+        match parse_duration(timeout.get_ref()) {
+            Ok(d) => grant.timeout = d,
+            Err(e) => report.at(timeout.span(), format!("{}: {e}", field("timeout"))),
+        }
+    }
+    for (name, slot, value) in [
+        ("max_response", &mut grant.max_response, &http.max_response),
+        ("max_request", &mut grant.max_request, &http.max_request),
+    ] {
+        if let Some(value) = value {
+            match parse_size(value.get_ref()) {
+                Ok(size) => *slot = size,
+                Err(e) => report.at(value.span(), format!("{}: {e}", field(name))),
+            }
+        }
+    }
+    if let Some(n) = http.max_requests {
+        grant.max_requests = n;
+    }
+    (report.problems.len() == before).then_some(grant)
 }
 
 fn check_limits(report: &mut Reporter, plugin: &str, raw: &RawLimits) -> Limits {

@@ -57,6 +57,44 @@ pub(crate) struct RawGrants {
     /// Durable key-value data private to the plugin, e.g. `{ quota = "1MiB", keys = 1000 }`.
     #[serde(default)]
     pub(crate) kv: Option<Spanned<RawKvGrant>>,
+    /// Outbound HTTP to the listed URLs only, e.g.
+    /// `{ allow = ["https://api.example.com/v1/"], timeout = "10s" }`.
+    #[serde(default)]
+    pub(crate) http: Option<Spanned<RawHttpGrant>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttpGrant {
+    /// URLs (scheme, host, optional port and path prefix), each a string or a table
+    /// `{ url = "...", methods = ["GET"], private = true }`.
+    pub(crate) allow: Vec<Spanned<RawHttpRule>>,
+    /// Most time to connect, to the first byte, and between bytes (default 30s).
+    pub(crate) timeout: Option<Spanned<String>>,
+    /// Bytes of one response body (default 4MiB).
+    pub(crate) max_response: Option<Spanned<String>>,
+    /// Bytes of one request body (default 1MiB).
+    pub(crate) max_request: Option<Spanned<String>>,
+    /// Requests in one call (default 32).
+    pub(crate) max_requests: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawHttpRule {
+    Url(String),
+    Rule(RawHttpRuleTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttpRuleTable {
+    pub(crate) url: String,
+    /// Methods allowed, e.g. `["GET", "HEAD"]` (default: any).
+    pub(crate) methods: Option<Vec<String>>,
+    /// Allow loopback, private and link-local addresses for this host (default false).
+    #[serde(default)]
+    pub(crate) private: bool,
 }
 
 #[derive(Debug, Deserialize)]

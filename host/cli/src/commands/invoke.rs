@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use baton_runtime::{Call, DirGrant, Grants, Invocation, Limits, LogLevel};
+use baton_runtime::{Call, DirGrant, Grants, HttpGrant, HttpRule, Invocation, Limits, LogLevel};
 use serde_json::json;
 
 use crate::GlobalArgs;
@@ -47,6 +47,10 @@ pub struct Args {
     /// Pass a host environment variable through to the plugin (repeatable)
     #[arg(long, value_name = "NAME")]
     grant_env: Vec<String>,
+    /// Allow outbound HTTP under a URL, e.g. https://api.example.com/v1/ (repeatable);
+    /// loopback and private addresses only when the URL names the address itself
+    #[arg(long, value_name = "URL", value_parser = parse_http_grant)]
+    grant_http: Vec<HttpRule>,
     /// Bound the call by fuel (about one unit per WebAssembly instruction)
     #[arg(long, value_name = "UNITS")]
     fuel: Option<u64>,
@@ -77,6 +81,10 @@ fn parse_dir_grant(text: &str) -> Result<DirGrant, String> {
             "{text:?} is not HOST:GUEST[:rw], e.g. --grant-dir examples:/data"
         )),
     }
+}
+
+fn parse_http_grant(text: &str) -> Result<HttpRule, String> {
+    HttpRule::parse(text, None, false)
 }
 
 /// A wasm32 memory holds at most 4 GiB.
@@ -122,6 +130,12 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         secrets: Arc::default(),
         // `host invoke` keeps no state: a plugin's kv calls are denied.
         kv: None,
+        http: (!args.grant_http.is_empty()).then(|| {
+            Arc::new(HttpGrant {
+                rules: args.grant_http.clone(),
+                ..HttpGrant::default()
+            })
+        }),
     };
     let plugin = runtime.load_with(&args.plugin, &call.limits).await?;
     tracing::debug!(

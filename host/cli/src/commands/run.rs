@@ -148,6 +148,16 @@ fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
             kv.max_keys
         ));
     }
+    if let Some(http) = &decl.grants.http {
+        let rules: Vec<String> = http.rules.iter().map(ToString::to_string).collect();
+        parts.push(format!(
+            "http to {} (timeout {}, responses up to {}, {} requests per call)",
+            rules.join(", "),
+            baton_runtime::humantime_short(http.timeout),
+            baton_runtime::human(http.max_response),
+            http.max_requests
+        ));
+    }
     for (key, variable) in &decl.secrets {
         parts.push(format!("secret config `{key}` from ${variable}"));
     }

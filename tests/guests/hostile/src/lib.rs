@@ -72,6 +72,8 @@ impl Guest for Hostile {
                 }
                 Ok(input)
             }
+            Some("http") => http_request(),
+            Some("handles") => hoard_handles(),
             Some("escape-codes") => Err(ToolError::Failed("\x1b[2J\x1b[31mforged\r".into())),
             Some(other) => Err(ToolError::InvalidInput(format!("unknown mode `{other}`"))),
         }
@@ -169,6 +171,82 @@ fn kv_operation() -> String {
         Ok(text) => format!("{{\"ok\": {text:?}}}"),
         Err(e) => format!("{{\"error\": {:?}}}", describe(e)),
     }
+}
+
+/// One outbound request through wasi:http (config `url`, `method`), reported as
+/// `{"status": 200, "bytes": 1234}`; a refusal or a failed read is a `failed` error
+/// carrying the wasi:http error code.
+fn http_request() -> Result<String, ToolError> {
+    use wasip2::http::outgoing_handler;
+    use wasip2::http::types::{Fields, Method, OutgoingRequest, Scheme};
+    use wasip2::io::streams::StreamError;
+
+    let url = config::get("url").unwrap_or_default();
+    let method = config::get("method").unwrap_or_else(|| "GET".into());
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| ToolError::InvalidInput(format!("{url:?} is not a URL")))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let request = OutgoingRequest::new(Fields::new());
+    let method = match method.as_str() {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "DELETE" => Method::Delete,
+        other => Method::Other(other.to_string()),
+    };
+    let scheme = if scheme == "https" {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let built = request
+        .set_method(&method)
+        .and(request.set_scheme(Some(&scheme)))
+        .and(request.set_authority(Some(authority)))
+        .and(request.set_path_with_query(Some(path)));
+    built.map_err(|()| ToolError::InvalidInput(format!("cannot build a request for {url}")))?;
+    let failed = |what: &str, detail: String| ToolError::Failed(format!("{what}: {detail}"));
+    let pending = outgoing_handler::handle(request, None)
+        .map_err(|code| failed("http request refused", format!("{code:?}")))?;
+    pending.subscribe().block();
+    let response = match pending.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => return Err(failed("http request failed", format!("{code:?}"))),
+        other => return Err(failed("http request failed", format!("{other:?}"))),
+    };
+    let status = response.status();
+    let body = response
+        .consume()
+        .map_err(|()| failed("http body", "unavailable".into()))?;
+    let stream = body
+        .stream()
+        .map_err(|()| failed("http body", "no stream".into()))?;
+    let mut bytes: u64 = 0;
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes += chunk.len() as u64,
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                let code = wasip2::http::types::http_error_code(&e);
+                return Err(failed(
+                    "reading the http response",
+                    format!("{code:?} after {bytes} bytes"),
+                ));
+            }
+        }
+    }
+    Ok(format!("{{\"status\": {status}, \"bytes\": {bytes}}}"))
+}
+
+/// Creates timers and never drops them: every one is a resource handle in the host.
+fn hoard_handles() -> Result<String, ToolError> {
+    for _ in 0..10_000_000u32 {
+        std::mem::forget(wasip2::clocks::monotonic_clock::subscribe_duration(1_000_000_000));
+    }
+    Ok("{}".into())
 }
 
 /// Tries every ambient authority a program usually has and reports what it got, as
