@@ -3,6 +3,7 @@
 
 mod cache;
 mod grants;
+mod hostile;
 mod inspect;
 mod invoke;
 mod kv;

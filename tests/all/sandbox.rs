@@ -1,5 +1,6 @@
-//! The start of the hostile-plugin suite: a plugin gets nothing it was not granted,
-//! and whatever it does, the host survives, reports the limit, and serves the next call.
+//! Sandbox checks through `host invoke` and the runtime API, beside the case files of
+//! the hostile-plugin suite (`hostile.rs`): the JSON form of limit errors, fuel, log
+//! floods, escaped terminal output, and one runtime surviving every hostile call.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,16 +33,6 @@ fn a_plugin_that_loops_forever_is_stopped_at_its_timeout() {
     // The same plugin, called again right after, works.
     let echo = scratch.host(&["invoke", &hostile(), "--input", r#"{"after": "loop"}"#]);
     assert_eq!(echo.expect_code(0).json(), json!({"after": "loop"}));
-}
-
-#[test]
-fn a_plugin_blocked_inside_a_host_call_is_stopped_by_the_wall_clock() {
-    let scratch = Scratch::new();
-    let error = invoke_hostile(&scratch, "sleep", &["--timeout", "300ms", "--json"])
-        .expect_code(1)
-        .stderr_json();
-    assert_eq!(error["error"]["kind"], "timeout");
-    assert_eq!(error["error"]["limit"]["timeout_ms"], 300);
 }
 
 #[test]
@@ -108,15 +99,6 @@ fn a_plugin_whose_initial_memory_is_over_the_limit_is_refused_before_it_runs() {
 }
 
 #[test]
-fn a_guest_panic_is_a_trap_that_carries_the_panic_message() {
-    let scratch = Scratch::new();
-    invoke_hostile(&scratch, "panic", &[])
-        .expect_code(1)
-        .stderr_has("trapped: wasm trap: wasm `unreachable` instruction executed")
-        .stderr_has("the hostile plugin panicked on purpose");
-}
-
-#[test]
 fn an_output_over_the_cap_is_stopped_at_the_boundary_before_it_is_copied() {
     let scratch = Scratch::new();
     invoke_hostile(
@@ -133,14 +115,6 @@ fn an_output_over_the_cap_is_stopped_at_the_boundary_before_it_is_copied() {
         &["--memory", "256MiB", "--max-output", "17MiB"],
     )
     .expect_code(0);
-}
-
-#[test]
-fn output_that_is_not_json_is_invalid_output() {
-    let scratch = Scratch::new();
-    invoke_hostile(&scratch, "not-json", &[])
-        .expect_code(1)
-        .stderr_has("returned invalid output: not valid JSON at line 1");
 }
 
 #[test]
@@ -163,18 +137,6 @@ fn control_characters_from_a_plugin_are_escaped_on_the_terminal() {
     run.expect_code(1)
         .stderr_has("failed: \\u{1b}[2J\\u{1b}[31mforged\\u{d}");
     assert!(!run.stderr.contains('\x1b'));
-}
-
-#[test]
-fn a_plugin_sees_no_files_environment_arguments_or_network() {
-    let scratch = Scratch::new();
-    let seen = invoke_hostile(&scratch, "probe", &[]).expect_code(0).json();
-    for probe in ["passwd", "cwd", "tcp", "udp", "dns"] {
-        let outcome = seen[probe].as_str().unwrap();
-        assert!(outcome.starts_with("error:"), "{probe}: {outcome}");
-    }
-    assert_eq!(seen["env"], json!([]));
-    assert_eq!(seen["args"], json!([]));
 }
 
 fn hostile_call(mode: &str, limits: Limits) -> Call {
@@ -207,6 +169,7 @@ async fn one_runtime_survives_every_hostile_call_and_serves_the_next_one() {
         ("panic", "trap"),
         ("not-json", "invalid-output"),
         ("fail", "tool-failed"),
+        ("handles", "handle-limit"),
     ] {
         let error = hostile
             .invoke("{}", &hostile_call(mode, tight.clone()))

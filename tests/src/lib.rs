@@ -189,6 +189,15 @@ impl Scratch {
         self.file(name, bytes)
     }
 
+    /// Wraps `attack` (WebAssembly text: functions, tables, memories...) into a
+    /// component of the Baton world whose `invoke` calls `$attack` and, if that
+    /// returns, answers `{}`. Its `describe` names it `subject`. For hostile cases
+    /// that a Rust guest cannot express, such as growing tables or declaring many
+    /// memories.
+    pub fn wat_plugin(&self, name: &str, attack: &str) -> PathBuf {
+        self.file(name, wat_component(attack))
+    }
+
     /// `host ARGS...` with this scratch directory's cache.
     pub fn host(&self, args: &[&str]) -> Run {
         self.host_with_stdin(args, None)
@@ -318,4 +327,65 @@ impl Run {
         serde_json::from_str(self.stderr.trim())
             .unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{}", self.stderr))
     }
+}
+
+/// The core module around a hostile case's WAT: memory 0 with a bump allocator, a
+/// static `tool-info` record, and an `invoke` that calls `$attack`.
+const WAT_PLUGIN_TEMPLATE: &str = r#"(module
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 8192))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $at i32)
+    (local.set $at
+      (i32.and
+        (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+        (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $bump (i32.add (local.get $at) (local.get 3)))
+    (local.get $at))
+  ;; Strings: name, version, summary, schema.
+  (data (i32.const 0) "subject")
+  (data (i32.const 16) "0.1.0")
+  (data (i32.const 32) "a hostile case written in WAT")
+  (data (i32.const 64) "{}")
+  ;; tool-info: (ptr, len) of name, version, summary, input-schema, output-schema,
+  ;; then the capabilities list (empty).
+  (data (i32.const 1024)
+    "\00\00\00\00\07\00\00\00"
+    "\10\00\00\00\05\00\00\00"
+    "\20\00\00\00\1d\00\00\00"
+    "\40\00\00\00\02\00\00\00"
+    "\40\00\00\00\02\00\00\00"
+    "\00\00\00\00\00\00\00\00")
+  ;; result<string, tool-error>: ok, then (ptr, len) of "{}".
+  (data (i32.const 1100) "\00\00\00\00\40\00\00\00\02\00\00\00")
+  (func (export "baton:plugin/tool@0.1.0#describe") (result i32) (i32.const 1024))
+  (func (export "baton:plugin/tool@0.1.0#invoke") (param i32 i32) (result i32)
+    (call $attack)
+    (i32.const 1100))
+  ATTACK
+)"#;
+
+/// Builds a component of the Baton world around `attack` (see [`Scratch::wat_plugin`]).
+pub fn wat_component(attack: &str) -> Vec<u8> {
+    let text = WAT_PLUGIN_TEMPLATE.replace("ATTACK", attack);
+    let mut module = wat::parse_str(&text).unwrap_or_else(|e| panic!("bad WAT: {e}\n{text}"));
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve
+        .push_dir(workspace_root().join("wit"))
+        .expect("the contract in wit/ parses");
+    let world = resolve
+        .select_world(&[package], Some("plugin"))
+        .expect("the contract has a `plugin` world");
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .expect("embed the world");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .unwrap_or_else(|e| panic!("cannot wrap the WAT into a component: {e:#}"))
 }

@@ -167,6 +167,11 @@ pub enum LoadError {
     #[error("{} is not a valid component: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
     #[error(
+        "{} asks for more than the host gives any plugin ({reason}); the counts of memories, tables and instances per plugin are fixed by the host",
+        path.display()
+    )]
+    OverHostLimits { path: PathBuf, reason: String },
+    #[error(
         "does not export `baton:plugin/tool`, so it was not built for the `baton:plugin/plugin` world \
          (see wit/world.wit); it exports: {}",
         list_or_nothing(exports)

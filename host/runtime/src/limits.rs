@@ -46,8 +46,15 @@ impl Default for Limits {
 /// follows (often a guest allocator aborting) can be reported as the limit it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LimitHit {
-    Memory { requested: u64 },
-    Table { requested: usize },
+    Memory {
+        requested: u64,
+    },
+    /// `limit` is the call's limit, or a table's own maximum when that is lower
+    /// (the pooling allocator caps every table).
+    Table {
+        requested: usize,
+        limit: usize,
+    },
 }
 
 /// Counts memory and table growth across all of a plugin's memories and tables and
@@ -103,11 +110,23 @@ impl ResourceLimiter for Limiter {
         &mut self,
         current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let total = self.table_used.saturating_add(desired - current);
         if total > self.table_limit {
-            self.hit = Some(LimitHit::Table { requested: total });
+            self.hit = Some(LimitHit::Table {
+                requested: total,
+                limit: self.table_limit,
+            });
+            return Ok(false);
+        }
+        if let Some(maximum) = maximum
+            && desired > maximum
+        {
+            self.hit = Some(LimitHit::Table {
+                requested: desired,
+                limit: maximum,
+            });
             return Ok(false);
         }
         self.table_used = total;
@@ -152,6 +171,22 @@ mod tests {
         });
         assert!(limiter.table_growing(0, 10, None).unwrap());
         assert!(!limiter.table_growing(10, 11, None).unwrap());
-        assert_eq!(limiter.hit, Some(LimitHit::Table { requested: 11 }));
+        assert_eq!(
+            limiter.hit,
+            Some(LimitHit::Table {
+                requested: 11,
+                limit: 10
+            })
+        );
+        // A table's own maximum (the pool's slot size) is reported as the limit.
+        let mut limiter = Limiter::new(&Limits::default());
+        assert!(!limiter.table_growing(0, 30_000, Some(20_000)).unwrap());
+        assert_eq!(
+            limiter.hit,
+            Some(LimitHit::Table {
+                requested: 30_000,
+                limit: 20_000
+            })
+        );
     }
 }

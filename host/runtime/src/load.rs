@@ -140,9 +140,14 @@ fn prepared(
 }
 
 fn compile(engine: &Engine, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
-    Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
-        path: path.to_path_buf(),
-        reason: format!("{e:#}"),
+    Component::new(engine, bytes).map_err(|e| {
+        let reason = format!("{e:#}");
+        let path = path.to_path_buf();
+        if reason.contains("pooling allocator requirements") {
+            LoadError::OverHostLimits { path, reason }
+        } else {
+            LoadError::Invalid { path, reason }
+        }
     })
 }
 

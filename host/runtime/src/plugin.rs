@@ -514,11 +514,8 @@ fn classify(
                 requested,
             };
         }
-        Some(LimitHit::Table { requested }) => {
-            return ErrorKind::TableLimit {
-                limit: limits.table_elements,
-                requested,
-            };
+        Some(LimitHit::Table { requested, limit }) => {
+            return ErrorKind::TableLimit { limit, requested };
         }
         None => {}
     }

@@ -244,7 +244,9 @@ fn http_request() -> Result<String, ToolError> {
 /// Creates timers and never drops them: every one is a resource handle in the host.
 fn hoard_handles() -> Result<String, ToolError> {
     for _ in 0..10_000_000u32 {
-        std::mem::forget(wasip2::clocks::monotonic_clock::subscribe_duration(1_000_000_000));
+        std::mem::forget(wasip2::clocks::monotonic_clock::subscribe_duration(
+            1_000_000_000,
+        ));
     }
     Ok("{}".into())
 }
