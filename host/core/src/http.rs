@@ -77,9 +77,10 @@ impl HttpRule {
             ));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(format!(
-                "{text:?}: credentials do not belong in a grant; give them to the plugin as a secret config value"
-            ));
+            // Not echoed: the text holds a credential.
+            return Err(
+                "a URL with credentials in it: credentials do not belong in a grant; give them to the plugin as a secret config value".into(),
+            );
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(format!(

@@ -9,9 +9,7 @@ use std::time::Duration;
 use baton_core::{OnTimeout, Severity, StepId};
 use serde_spanned::Spanned;
 
-use crate::manifest::{
-    RawGrants, RawHttpGrant, RawHttpRule, RawLimits, RawPlugin, RawStep, RawWorkflow,
-};
+use crate::manifest::{RawGrants, RawHttpGrant, RawLimits, RawPlugin, RawStep, RawWorkflow};
 use crate::position::{Problems, Reporter};
 use crate::template::{Expr, Template};
 use crate::units::{parse_duration, parse_size};
@@ -374,12 +372,7 @@ fn check_http(
     let mut grant = HttpGrant::default();
     let before = report.problems.len();
     for entry in &http.allow {
-        let rule = match entry.get_ref() {
-            RawHttpRule::Url(url) => HttpRule::parse(url, None, false),
-            RawHttpRule::Rule(rule) => {
-                HttpRule::parse(&rule.url, rule.methods.clone(), rule.private)
-            }
-        };
+        let rule = http_rule(entry.get_ref());
         match rule {
             Ok(rule) => grant.rules.push(rule),
             Err(e) => report.at(entry.span(), format!("{}: {e}", field("allow"))),
@@ -415,6 +408,48 @@ fn check_http(
         grant.max_requests = n;
     }
     (report.problems.len() == before).then_some(grant)
+}
+
+/// One `allow` entry: a URL, or `{ url, methods, private }`.
+fn http_rule(entry: &toml::Value) -> Result<HttpRule, String> {
+    let table = match entry {
+        toml::Value::String(url) => return HttpRule::parse(url, None, false),
+        toml::Value::Table(table) => table,
+        _ => {
+            return Err(
+                "each entry is a URL or { url = \"...\", methods = [\"GET\"], private = false }"
+                    .into(),
+            );
+        }
+    };
+    if let Some(unknown) = table
+        .keys()
+        .find(|k| !matches!(k.as_str(), "url" | "methods" | "private"))
+    {
+        return Err(format!(
+            "unknown key `{unknown}`; an entry has `url`, `methods` and `private`"
+        ));
+    }
+    let url = table
+        .get("url")
+        .and_then(toml::Value::as_str)
+        .ok_or("the entry needs `url`, e.g. url = \"https://api.example.com/v1/\"")?;
+    let methods = match table.get("methods") {
+        None => None,
+        Some(toml::Value::Array(list)) => Some(
+            list.iter()
+                .map(|m| m.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or("`methods` is a list of names, e.g. [\"GET\", \"HEAD\"]")?,
+        ),
+        Some(_) => return Err("`methods` is a list of names, e.g. [\"GET\", \"HEAD\"]".into()),
+    };
+    let private = match table.get("private") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(_) => return Err("`private` is true or false".into()),
+    };
+    HttpRule::parse(url, methods, private)
 }
 
 fn check_limits(report: &mut Reporter, plugin: &str, raw: &RawLimits) -> Limits {

@@ -67,8 +67,9 @@ pub(crate) struct RawGrants {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHttpGrant {
     /// URLs (scheme, host, optional port and path prefix), each a string or a table
-    /// `{ url = "...", methods = ["GET"], private = true }`.
-    pub(crate) allow: Vec<Spanned<RawHttpRule>>,
+    /// `{ url = "...", methods = ["GET"], private = true }` (read in `check`, so that
+    /// each entry's problem is reported at its own place).
+    pub(crate) allow: Vec<Spanned<toml::Value>>,
     /// Most time to connect, to the first byte, and between bytes (default 30s).
     pub(crate) timeout: Option<Spanned<String>>,
     /// Bytes of one response body (default 4MiB).
@@ -77,24 +78,6 @@ pub(crate) struct RawHttpGrant {
     pub(crate) max_request: Option<Spanned<String>>,
     /// Requests in one call (default 32).
     pub(crate) max_requests: Option<usize>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum RawHttpRule {
-    Url(String),
-    Rule(RawHttpRuleTable),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawHttpRuleTable {
-    pub(crate) url: String,
-    /// Methods allowed, e.g. `["GET", "HEAD"]` (default: any).
-    pub(crate) methods: Option<Vec<String>>,
-    /// Allow loopback, private and link-local addresses for this host (default false).
-    #[serde(default)]
-    pub(crate) private: bool,
 }
 
 #[derive(Debug, Deserialize)]
