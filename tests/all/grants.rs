@@ -183,6 +183,84 @@ uses = "reader"
         .stderr_has("plugins.reader.config.token is the secret BATON_TEST_TOKEN, which is not set in this environment");
 }
 
+#[test]
+fn dry_run_shows_an_http_grant_with_its_rules_and_bounds() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow(
+        "http.toml",
+        r#"
+name = "http"
+[plugins.auditor]
+source = "{hostile}"
+[plugins.auditor.grants.http]
+allow = ["https://API.example.com/v1/", { url = "http://10.0.0.5:8080/", methods = ["get"], private = true }]
+timeout = "5s"
+max_response = "256KiB"
+[[steps]]
+id = "audit"
+uses = "auditor"
+"#,
+    );
+    let run = scratch.host(&["run", workflow.to_str().unwrap(), "--dry-run"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "http to https://api.example.com:443/v1/, http://10.0.0.5:8080/ (GET) (private addresses allowed) \
+             (timeout 5s, responses up to 256.0 KiB, 32 requests per call); nothing else"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn inspect_with_a_workflow_shows_what_is_asked_granted_and_missing() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow(
+        "half.toml",
+        r#"
+name = "half"
+[plugins.greedy]
+source = "{greedy}"
+grants = { kv = { quota = "64KiB", keys = 10 } }
+[[steps]]
+id = "take"
+uses = "greedy"
+"#,
+    );
+    let workflow = workflow.to_str().unwrap();
+    let text = scratch.host(&["plugin", "inspect", "greedy", "--workflow", workflow]);
+    text.expect_code(0);
+    assert!(text.stdout.contains("as `greedy`:\n  asks for  files, kv\n  granted   kv (quota 64.0 KiB, 10 keys); nothing else"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("refused") && text.stdout.contains("asks for `files`"),
+        "{}",
+        text.stdout
+    );
+    // The same by the file's path, as JSON.
+    let path = plugin("greedy-guest");
+    let json = scratch
+        .host(&[
+            "plugin",
+            "inspect",
+            path.to_str().unwrap(),
+            "--workflow",
+            workflow,
+            "--json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(json["workflow"]["declared_as"], "greedy");
+    assert_eq!(json["workflow"]["granted"], json!(["kv"]));
+    assert_eq!(json["workflow"]["missing"], json!(["files"]));
+    // A name the workflow does not declare is a usage error listing what it does.
+    scratch
+        .host(&["plugin", "inspect", "nobody", "--workflow", workflow])
+        .expect_code(2)
+        .stderr_has("declares no plugin named \"nobody\"")
+        .stderr_has("it declares: greedy");
+}
+
 const LEAKY: &str = r#"
 name = "leaky"
 [plugins.leaky]

@@ -139,14 +139,7 @@ impl Session {
         path: &Path,
         kv_store: Option<Arc<dyn KvStore>>,
     ) -> Result<Session, Failure> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            Failure::Usage(format!(
-                "cannot read the workflow file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let workflow = Workflow::parse(path, &source)
-            .map_err(|problems| Failure::Usage(problems.to_string()))?;
+        let (workflow, source) = read_workflow(path)?;
         let runtime = crate::commands::runtime(
             global,
             workflow.plugins.values().any(|p| p.limits.fuel.is_some()),
@@ -164,15 +157,8 @@ impl Session {
                             plugin.source().prepare_time
                         );
                     }
-                    let granted = decl.grants.capabilities();
-                    let refused: Vec<&String> = plugin
-                        .info()
-                        .capabilities
-                        .iter()
-                        .filter(|c| !granted.contains(&c.as_str()))
-                        .collect();
-                    if !refused.is_empty() {
-                        problems.push(capability_problem(decl, plugin.info(), &refused));
+                    if let Some(problem) = capability_problem(decl, plugin.info()) {
+                        problems.push(problem);
                         continue;
                     }
                     let (call, call_problems) = call_for(decl, &workflow.name, kv_store.as_ref());
@@ -273,30 +259,59 @@ impl Session {
 
 /// Says which capability a plugin asks for that the workflow does not grant, and how
 /// to grant it (or that Baton does not offer it yet).
-fn capability_problem(decl: &PluginDecl, info: &PluginInfo, refused: &[&String]) -> String {
+/// Reads and checks a workflow file; returns it with its text.
+pub fn read_workflow(path: &Path) -> Result<(Workflow, String), Failure> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Usage(format!(
+            "cannot read the workflow file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let workflow =
+        Workflow::parse(path, &source).map_err(|problems| Failure::Usage(problems.to_string()))?;
+    Ok((workflow, source))
+}
+
+/// The capabilities a plugin asks for that its declaration does not grant.
+pub fn refused_capabilities<'a>(decl: &PluginDecl, info: &'a PluginInfo) -> Vec<&'a String> {
+    let granted = decl.grants.capabilities();
+    info.capabilities
+        .iter()
+        .filter(|c| !granted.contains(&c.as_str()))
+        .collect()
+}
+
+/// Why a plugin cannot run as declared: it asks for what the workflow does not
+/// grant. Names both, and how to grant each.
+pub fn capability_problem(decl: &PluginDecl, info: &PluginInfo) -> Option<String> {
+    let refused = refused_capabilities(decl, info);
+    if refused.is_empty() {
+        return None;
+    }
     let how = |capability: &str| match capability {
         "files" => "add grants = { files = [{ path = \"data\", guest = \"/data\" }] }".to_string(),
         "env" => "add grants = { env = [\"NAME\"] }".to_string(),
         "kv" => "add grants = { kv = { quota = \"1MiB\" } }".to_string(),
-        "http" | "llm" => format!("this host does not offer `{capability}` yet"),
+        "http" => "add grants = { http = { allow = [\"https://api.example.com/\"] } }".to_string(),
+        "llm" => "this host does not offer `llm` yet".to_string(),
         other => format!("`{other}` is not a capability Baton knows (files, env, kv, http, llm)"),
     };
     let asks: Vec<String> = refused
         .iter()
         .map(|c| format!("`{c}` ({})", how(c)))
         .collect();
-    format!(
+    Some(format!(
         "{}: plugin {:?} ({} {}) asks for {}, which the workflow does not grant to it; grants are denied by default",
         decl.source_position,
         decl.name,
         info.name,
         info.version,
         asks.join(", ")
-    )
+    ))
 }
 
 /// The limits the workflow sets for a plugin; unset ones keep the host's defaults.
-fn limits_for(decl: &PluginDecl) -> Limits {
+pub fn limits_for(decl: &PluginDecl) -> Limits {
     let defaults = Limits::default();
     Limits {
         timeout: decl.limits.timeout.unwrap_or(defaults.timeout),

@@ -1,37 +1,106 @@
 //! `host plugin inspect`: what a plugin is and what it asks for.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use baton_runtime::{Plugin, human};
+use baton_workflow::{PluginDecl, Workflow};
 use serde_json::json;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::terminal::escape_control;
+use crate::{report, session};
 
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  host plugin inspect target/wasm32-wasip2/release/lead_scorer.wasm\n  \
-host plugin inspect plugin.wasm --json | jq .input_schema"
+host plugin inspect plugin.wasm --json | jq .input_schema\n  \
+host plugin inspect scorer --workflow examples/lead-followup/workflow.toml"
 )]
 pub struct Args {
-    /// The plugin component (.wasm)
-    #[arg(value_name = "PLUGIN.wasm")]
+    /// The plugin component (.wasm), or with --workflow the name of a plugin it declares
+    #[arg(value_name = "PLUGIN.wasm|NAME")]
     plugin: PathBuf,
+    /// Also show what this workflow grants the plugin, and what it asks for that the
+    /// workflow does not grant
+    #[arg(long, value_name = "WORKFLOW.toml")]
+    workflow: Option<PathBuf>,
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,
 }
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
-    let runtime = super::runtime(global, false)?;
-    let plugin = runtime.load(&args.plugin).await?;
+    let Some(workflow_path) = &args.workflow else {
+        let runtime = super::runtime(global, false)?;
+        let plugin = runtime.load(&args.plugin).await?;
+        if args.json {
+            println!("{}", to_json(&plugin));
+        } else {
+            print!("{}", to_text(&plugin));
+        }
+        return Ok(Exit::Success);
+    };
+    let (workflow, _) = session::read_workflow(workflow_path)?;
+    let decl = declaration(&workflow, &args.plugin).ok_or_else(|| {
+        Failure::Usage(format!(
+            "{} declares no plugin named {:?} or loaded from that file; it declares: {}",
+            workflow_path.display(),
+            args.plugin.display(),
+            workflow
+                .plugins
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let runtime = super::runtime(global, decl.limits.fuel.is_some())?;
+    let plugin = runtime
+        .load_with(&decl.source, &session::limits_for(decl))
+        .await?;
+    let missing: Vec<&String> = session::refused_capabilities(decl, plugin.info());
     if args.json {
-        println!("{}", to_json(&plugin));
+        let mut value = to_json(&plugin);
+        value["workflow"] = json!({
+            "file": workflow_path,
+            "declared_as": decl.name,
+            "granted": decl.grants.capabilities(),
+            "grants": report::grants_text(decl),
+            "missing": missing,
+        });
+        println!("{value}");
     } else {
-        print!("{}", to_text(&plugin));
+        let mut text = to_text(&plugin);
+        text.push_str(&format!(
+            "\nin {} as `{}`:\n  asks for  {}\n  granted   {}\n",
+            workflow_path.display(),
+            decl.name,
+            if plugin.info().capabilities.is_empty() {
+                "nothing".to_string()
+            } else {
+                plugin.info().capabilities.join(", ")
+            },
+            report::grants_text(decl)
+        ));
+        if let Some(problem) = session::capability_problem(decl, plugin.info()) {
+            text.push_str(&format!("  refused   {problem}\n"));
+        }
+        print!("{}", escape_control(&text));
     }
     Ok(Exit::Success)
+}
+
+/// The declaration `plugin` names: a plugin name, or the file a declaration loads.
+fn declaration<'a>(workflow: &'a Workflow, plugin: &Path) -> Option<&'a PluginDecl> {
+    if let Some(decl) = plugin.to_str().and_then(|name| workflow.plugins.get(name)) {
+        return Some(decl);
+    }
+    let wanted = std::fs::canonicalize(plugin).ok()?;
+    workflow
+        .plugins
+        .values()
+        .find(|decl| std::fs::canonicalize(&decl.source).is_ok_and(|p| p == wanted))
 }
 
 fn to_json(plugin: &Plugin) -> serde_json::Value {

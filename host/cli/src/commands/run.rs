@@ -117,53 +117,8 @@ fn plan_text(session: &Session) -> String {
         out.push_str(&format!(
             "  {name:<18} {described} ({})\n    asks for: {wants}\n    granted:  {}\n",
             decl.source.display(),
-            grants_text(decl)
+            report::grants_text(decl)
         ));
     }
     out
-}
-
-/// What a plugin may use, in words: every grant and secret, and that nothing else is.
-fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for file in &decl.grants.files {
-        parts.push(format!(
-            "files {} as {} ({})",
-            file.host.display(),
-            file.guest,
-            if file.write {
-                "read-write"
-            } else {
-                "read-only"
-            }
-        ));
-    }
-    if !decl.grants.env.is_empty() {
-        parts.push(format!("env {}", decl.grants.env.join(", ")));
-    }
-    if let Some(kv) = &decl.grants.kv {
-        parts.push(format!(
-            "kv (quota {}, {} keys)",
-            baton_runtime::human(kv.max_bytes),
-            kv.max_keys
-        ));
-    }
-    if let Some(http) = &decl.grants.http {
-        let rules: Vec<String> = http.rules.iter().map(ToString::to_string).collect();
-        parts.push(format!(
-            "http to {} (timeout {}, responses up to {}, {} requests per call)",
-            rules.join(", "),
-            baton_runtime::humantime_short(http.timeout),
-            baton_runtime::human(http.max_response),
-            http.max_requests
-        ));
-    }
-    for (key, variable) in &decl.secrets {
-        parts.push(format!("secret config `{key}` from ${variable}"));
-    }
-    if parts.is_empty() {
-        "nothing (no files, environment, kv, network or llm)".to_string()
-    } else {
-        format!("{}; nothing else", parts.join("; "))
-    }
 }
