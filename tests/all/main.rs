@@ -2,6 +2,7 @@
 //! components built from the sources in this repository.
 
 mod cache;
+mod fuzz_regressions;
 mod grants;
 mod hostile;
 mod inspect;
