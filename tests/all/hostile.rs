@@ -16,10 +16,10 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use baton_tests::{Scratch, plugin, wat_component, workspace_root};
+use baton_tests::{Scratch, case_files, plugin, wat_component};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -75,19 +75,7 @@ struct Expect {
 
 #[test]
 fn every_hostile_case_leaves_the_host_and_its_state_intact() {
-    let dir = workspace_root().join("tests/hostile");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/hostile exists")
-        .map(|entry| entry.expect("readable").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 20,
-        "only {} cases in {}",
-        cases.len(),
-        dir.display()
-    );
+    let cases = case_files("tests/hostile", "toml", 20);
     plugin("hostile-guest");
     let server = TestServer::get();
     // Two at a time: each case starts several `host` processes.
@@ -127,16 +115,12 @@ fn every_hostile_case_leaves_the_host_and_its_state_intact() {
 /// Every case number of SECURITY.md is covered here or by a named test elsewhere.
 #[test]
 fn every_case_of_the_security_plan_is_covered() {
-    let dir = workspace_root().join("tests/hostile");
     let mut covered: Vec<u32> = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let case: Case = toml::from_str(&std::fs::read_to_string(&path).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert!(!case.about.is_empty());
-            covered.extend(case.case);
-        }
+    for path in case_files("tests/hostile", "toml", 20) {
+        let case: Case = toml::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!case.about.is_empty());
+        covered.extend(case.case);
     }
     // Covered by tests that need more than one workflow step (see tests/hostile/README.md).
     covered.extend([23, 28, 29]);

@@ -7,18 +7,7 @@ use baton_tests::{Scratch, workspace_root};
 #[test]
 fn every_broken_workflow_gets_its_exact_error() {
     let dir = workspace_root().join("tests/ui");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 10,
-        "only {} cases in {}",
-        cases.len(),
-        dir.display()
-    );
+    let cases = baton_tests::case_files("tests/ui", "toml", 10);
     let bless = std::env::var_os("BLESS").is_some();
     let scratch = Scratch::new();
     let mut failures = Vec::new();

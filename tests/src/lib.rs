@@ -329,6 +329,26 @@ impl Run {
     }
 }
 
+/// The case files of a data-driven suite: the files in `dir` (relative to the
+/// workspace root) ending in `.ext`, sorted, at least `at_least` of them.
+#[track_caller]
+pub fn case_files(dir: &str, ext: &str, at_least: usize) -> Vec<PathBuf> {
+    let dir = workspace_root().join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= at_least,
+        "only {} .{ext} files in {}",
+        files.len(),
+        dir.display()
+    );
+    files
+}
+
 /// The core module around a hostile case's WAT: memory 0 with a bump allocator, a
 /// static `tool-info` record, and an `invoke` that calls `$attack`.
 const WAT_PLUGIN_TEMPLATE: &str = r#"(module
