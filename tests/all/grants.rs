@@ -313,3 +313,22 @@ fn a_secret_reaches_its_plugin_but_never_the_run_log_output_or_errors() {
             .contains("upstream refused token [redacted]")
     );
 }
+
+#[test]
+fn a_bad_http_grant_flag_is_a_usage_error_with_an_example() {
+    let scratch = Scratch::new();
+    let hostile = plugin("hostile-guest");
+    scratch
+        .host(&[
+            "invoke",
+            hostile.to_str().unwrap(),
+            "--input",
+            "{}",
+            "--grant-http",
+            "ftp://files.example.com/",
+        ])
+        .expect_code(2)
+        .stderr_has(
+            "only http and https URLs can be granted, e.g. \"https://api.example.com/v1/\"",
+        );
+}
