@@ -41,6 +41,8 @@ pub enum Exit {
     Success,
     /// A run was driven as far as it could go and stands here.
     Run(RunStatus),
+    /// A check ran and found a problem (e.g. `host audit --verify` found a broken chain).
+    CheckFailed,
 }
 
 pub fn code(exit: Exit) -> ExitCode {
@@ -49,7 +51,8 @@ pub fn code(exit: Exit) -> ExitCode {
         Exit::Run(RunStatus::Waiting) => WAITING,
         Exit::Run(
             RunStatus::Failed | RunStatus::Rejected | RunStatus::Cancelled | RunStatus::Running,
-        ) => PLUGIN_FAILED,
+        )
+        | Exit::CheckFailed => PLUGIN_FAILED,
     })
 }
 

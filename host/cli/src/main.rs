@@ -73,6 +73,8 @@ enum Command {
     Resume(commands::resume::ResumeArgs),
     /// Cancel a run that has not finished
     Cancel(commands::resume::CancelArgs),
+    /// Print or export a run's log with its hash chain, or verify every chain
+    Audit(commands::audit::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +107,7 @@ fn main() -> ExitCode {
             }
             Command::Invoke(args) => commands::invoke::run(global, args).await,
             Command::Run(args) => commands::run::run(global, args).await,
+            Command::Audit(args) => commands::audit::audit(global, args),
             Command::Runs(args) => commands::runs::runs(global, args),
             Command::Show(args) => commands::runs::show(global, args),
             Command::Inbox(args) => commands::runs::inbox(global, args),
@@ -126,6 +129,7 @@ impl Cli {
             Command::Plugin(PluginCommand::Inspect(args)) => args.json,
             Command::Invoke(args) => args.json,
             Command::Run(args) => args.json,
+            Command::Audit(args) => args.json,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

@@ -1,8 +1,11 @@
 //! Baton's durable state, in sled. This crate is the only code that knows how keys
 //! are laid out:
 //!
-//! - tree `log`: `<run id, 26 bytes><version, u64 big-endian>` -> one `RunEvent` as
-//!   JSON. Big-endian versions keep a run's events in order under a prefix scan.
+//! - tree `log`: `<run id, 26 bytes><version, u64 big-endian>` -> one entry as JSON,
+//!   `{"prev": "<BLAKE3 of the previous entry's bytes>", "event": <RunEvent>}`: a hash
+//!   chain per run (the first entry's `prev` is the BLAKE3 of the run id), so a
+//!   changed, removed or reordered entry is found by [`SledStore::verify`].
+//!   Big-endian versions keep a run's events in order under a prefix scan.
 //! - tree `runs`: `<run id>` -> the run's `RunSummary` as JSON, rewritten in the same
 //!   transaction as every append, so `host runs` never folds a log.
 //!
@@ -13,7 +16,10 @@
 //! lock on its directory, so a second process gets [`OpenError::InUse`] with a clear
 //! message instead of a sled error.
 
+mod audit;
 mod kv;
+
+pub use audit::{AuditEntry, BrokenLink, Verified};
 
 use std::path::{Path, PathBuf};
 
@@ -112,10 +118,6 @@ impl RunStore for SledStore {
         events: &[RunEvent],
         summary: &RunSummary,
     ) -> Result<u64, StoreError> {
-        let encoded: Vec<Vec<u8>> = events
-            .iter()
-            .map(|e| serde_json::to_vec(e).map_err(io))
-            .collect::<Result<_, _>>()?;
         let summary_bytes = serde_json::to_vec(summary).map_err(io)?;
         let result = (&self.log, &self.runs).transaction(|(log, runs)| {
             let found = match runs.get(run.as_str().as_bytes())? {
@@ -131,11 +133,21 @@ impl RunStore for SledStore {
                     found,
                 }));
             }
-            for (offset, event) in encoded.iter().enumerate() {
-                log.insert(log_key(run, found + offset as u64 + 1), event.as_slice())?;
+            let mut prev = match found {
+                0 => audit::genesis(run),
+                _ => match log.get(log_key(run, found))? {
+                    Some(bytes) => audit::hash(&bytes),
+                    None => audit::genesis(run),
+                },
+            };
+            for (offset, event) in events.iter().enumerate() {
+                let entry = audit::encode(&prev, event)
+                    .map_err(|e| ConflictableTransactionError::Abort(io(e)))?;
+                prev = audit::hash(&entry);
+                log.insert(log_key(run, found + offset as u64 + 1), entry)?;
             }
             runs.insert(run.as_str().as_bytes(), summary_bytes.as_slice())?;
-            Ok(found + encoded.len() as u64)
+            Ok(found + events.len() as u64)
         });
         match result {
             Ok(version) => Ok(version),
@@ -152,7 +164,7 @@ impl RunStore for SledStore {
         let mut events = Vec::new();
         for entry in self.log.scan_prefix(run.as_str().as_bytes()) {
             let (_, bytes) = entry.map_err(io)?;
-            events.push(serde_json::from_slice(&bytes).map_err(io)?);
+            events.push(audit::decode(&bytes).map_err(io)?.1);
         }
         if events.is_empty() {
             return Err(StoreError::NoSuchRun(run.clone()));
@@ -267,5 +279,100 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         let error = store.events(&RunId::generate()).unwrap_err();
         assert!(error.to_string().contains("host runs"), "{error}");
+    }
+
+    fn three_events(store: &SledStore, run: &RunId) {
+        store
+            .append(run, 0, &[started()], &summary(run, 1))
+            .unwrap();
+        store
+            .append(
+                run,
+                1,
+                &[
+                    RunEvent::RunCompleted { at: 2 },
+                    RunEvent::RunRejected { at: 3 },
+                ],
+                &summary(run, 3),
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn each_entry_links_to_the_one_before_and_verify_accepts_an_untouched_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let run = RunId::generate();
+        three_events(&store, &run);
+        let audit = store.audit(&run).unwrap();
+        assert_eq!(audit.len(), 3);
+        assert_eq!(
+            audit[0].prev.as_deref(),
+            Some(audit::genesis(&run).as_str())
+        );
+        assert_eq!(audit[1].prev.as_deref(), Some(audit[0].hash.as_str()));
+        assert_eq!(audit[2].prev.as_deref(), Some(audit[1].hash.as_str()));
+        let verified = store.verify().unwrap();
+        assert_eq!((verified.runs, verified.events), (1, 3));
+        assert!(verified.broken.is_empty(), "{verified:?}");
+    }
+
+    #[test]
+    fn a_changed_entry_breaks_the_link_after_it_and_a_removed_one_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let changed = RunId::generate();
+        three_events(&store, &changed);
+        let key = log_key(&changed, 2);
+        let bytes = store.log.get(&key).unwrap().unwrap();
+        let forged = String::from_utf8(bytes.to_vec())
+            .unwrap()
+            .replace("\"at\":2", "\"at\":9");
+        store.log.insert(&key, forged.as_bytes()).unwrap();
+        let removed = RunId::generate();
+        three_events(&store, &removed);
+        store.log.remove(log_key(&removed, 3)).unwrap();
+
+        let mut broken = store.verify().unwrap().broken;
+        broken.sort_by_key(|b| b.run.as_str() != changed.as_str());
+        assert_eq!(broken.len(), 2, "{broken:?}");
+        assert_eq!((&broken[0].run, broken[0].version), (&changed, 3));
+        assert!(
+            broken[0].reason.contains("does not link to entry 2"),
+            "{broken:?}"
+        );
+        assert_eq!((&broken[1].run, broken[1].version), (&removed, 3));
+        assert!(
+            broken[1].reason.contains("entries were removed"),
+            "{broken:?}"
+        );
+    }
+
+    #[test]
+    fn entries_from_before_the_chain_still_load_and_are_counted_as_unchained() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let run = RunId::generate();
+        let bare = serde_json::to_vec(&started()).unwrap();
+        store.log.insert(log_key(&run, 1), bare).unwrap();
+        store
+            .runs
+            .insert(
+                run.as_str().as_bytes(),
+                serde_json::to_vec(&summary(&run, 1)).unwrap(),
+            )
+            .unwrap();
+        store
+            .append(
+                &run,
+                1,
+                &[RunEvent::RunCompleted { at: 2 }],
+                &summary(&run, 2),
+            )
+            .unwrap();
+        assert_eq!(store.events(&run).unwrap().len(), 2);
+        let verified = store.verify().unwrap();
+        assert_eq!(verified.unchained, 1);
+        assert!(verified.broken.is_empty(), "{verified:?}");
     }
 }

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod audit;
 pub mod decide;
 pub mod inspect;
 pub mod invoke;

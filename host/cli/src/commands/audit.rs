@@ -1,0 +1,118 @@
+//! `host audit`: a run's log as evidence, with the hash chain that makes tampering
+//! visible, and `--verify` to check every chain in the store.
+
+use baton_core::RunId;
+use baton_engine::format_time;
+use baton_store::AuditEntry;
+use serde_json::{Value, json};
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+use crate::session::open_store;
+use crate::terminal::escape_control;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+host audit 01JD3...            the run's events, oldest first, each with its hash\n  \
+host audit 01JD3... --jsonl    export them, one JSON object per line\n  \
+host audit --verify            check every run's chain; exit 1 names the first broken link")]
+pub struct AuditArgs {
+    /// The run whose log to print (not with --verify)
+    #[arg(required_unless_present = "verify", conflicts_with = "verify")]
+    run: Option<RunId>,
+    /// One JSON object per event: version, prev (the hash it links to), hash, event
+    #[arg(long)]
+    jsonl: bool,
+    /// Check every run's hash chain instead of printing one
+    #[arg(long)]
+    verify: bool,
+    /// Print one JSON object instead of text (with --verify)
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure> {
+    let store = open_store(global)?;
+    let Some(run) = &args.run else {
+        return verify(&store.sled, args.json);
+    };
+    let entries = store.sled.audit(run).map_err(|e| match e {
+        baton_core::StoreError::Io(_) => Failure::Host(e.to_string()),
+        other => Failure::Usage(other.to_string()),
+    })?;
+    for entry in &entries {
+        if args.jsonl {
+            println!("{}", json!(entry));
+        } else {
+            println!("{}", escape_control(&line(entry)));
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `   3  2026-11-21T22:14:03Z  step_completed  {"key":...}  9f2c4e1a0b7d`
+fn line(entry: &AuditEntry) -> String {
+    let mut fields = serde_json::to_value(&entry.event).unwrap_or(Value::Null);
+    let name = fields
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
+    if let Some(object) = fields.as_object_mut() {
+        object.remove("event");
+        object.remove("at");
+    }
+    let mut detail = fields.to_string();
+    if detail.len() > 100 {
+        let mut cut = 97;
+        while !detail.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        detail.truncate(cut);
+        detail.push_str("...");
+    }
+    let link = match &entry.prev {
+        Some(_) => entry.hash[..12].to_string(),
+        None => "(unchained)".to_string(),
+    };
+    format!(
+        "{:>4}  {}  {name:<15} {detail}  {link}",
+        entry.version,
+        format_time(entry.event.at())
+    )
+}
+
+fn verify(store: &baton_store::SledStore, json: bool) -> Result<Exit, Failure> {
+    let verified = store.verify().map_err(|e| Failure::Host(e.to_string()))?;
+    if json {
+        println!("{}", json!(verified));
+    } else {
+        for broken in &verified.broken {
+            println!(
+                "run {}: broken at entry {}: {}",
+                broken.run, broken.version, broken.reason
+            );
+        }
+        let unchained = match verified.unchained {
+            0 => String::new(),
+            n => format!(" ({n} entries written before audit chains could not be checked)"),
+        };
+        if verified.broken.is_empty() {
+            println!(
+                "verified {} runs, {} events: every chain is intact{unchained}",
+                verified.runs, verified.events
+            );
+        } else {
+            println!(
+                "{} of {} runs have a broken chain: their logs were changed after they were written{unchained}",
+                verified.broken.len(),
+                verified.runs
+            );
+        }
+    }
+    if verified.broken.is_empty() {
+        Ok(Exit::Success)
+    } else {
+        Ok(Exit::CheckFailed)
+    }
+}
