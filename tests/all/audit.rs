@@ -25,11 +25,13 @@ title = "Keep this note?"
 fn completed_run(scratch: &Scratch) -> String {
     let workflow = scratch.workflow("note.toml", NOTE);
     let out = scratch
-        .host(&["run", workflow.to_str().unwrap(), "--json"])
+        .host(&["run", workflow.to_str().unwrap(), "--json", "--as", "ana"])
         .expect_code(3)
         .json();
     let decision = out["decisions"][0]["request"]["id"].as_str().unwrap();
-    scratch.host(&["approve", decision]).expect_code(0);
+    scratch
+        .host(&["approve", decision, "--as", "ben"])
+        .expect_code(0);
     out["run"].as_str().unwrap().to_string()
 }
 
@@ -50,16 +52,28 @@ fn a_run_is_exported_with_a_hash_chain_that_verifies() {
         assert_eq!(pair[1]["prev"], pair[0]["hash"], "{pair:?}");
         assert_eq!(pair[1]["version"], pair[0]["version"].as_u64().unwrap() + 1);
     }
-    let decided = lines
-        .iter()
-        .find(|l| l["event"]["event"] == "decision_made")
-        .expect("the approval is in the log");
-    assert!(!decided["event"]["by"].as_str().unwrap().is_empty());
+    // Who or what caused each event.
+    let by = |event: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .filter(|l| l["event"]["event"] == event)
+            .map(|l| l["by"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(by("run_started"), ["ana"]);
+    assert_eq!(by("step_started"), ["plugin:echo"]);
+    assert_eq!(by("step_completed"), ["plugin:echo"]);
+    assert_eq!(by("gate_opened"), ["baton"]);
+    assert_eq!(by("decision_made"), ["ben"]);
 
     let text = scratch.host(&["audit", &run]);
     text.expect_code(0);
     assert_eq!(text.stdout.lines().count(), lines.len());
-    assert!(text.stdout.contains("decision_made"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("decision_made   ben"),
+        "{}",
+        text.stdout
+    );
     let verify = scratch.host(&["audit", "--verify"]);
     verify.expect_code(0);
     assert!(

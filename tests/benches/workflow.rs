@@ -84,6 +84,7 @@ fn benchmarks(c: &mut Criterion) {
         runner: &followup_plugins,
         clock: &SystemClock,
         observer: None,
+        operator: "tester",
     };
     c.bench_function(
         "workflow/lead-followup to its gate (60 leads, in process)",
@@ -111,6 +112,7 @@ fn benchmarks(c: &mut Criterion) {
         runner: &three_plugins,
         clock: &SystemClock,
         observer: None,
+        operator: "tester",
     };
     let input = serde_json::json!({"lead": "Ana Okafor", "score": 93});
     c.bench_function(

@@ -45,6 +45,14 @@ pub struct GlobalArgs {
     /// Show more of what the host does (cache hits, timings, guest backtraces)
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// Your name in the audit trail, for the runs you start and the decisions you make [default: the OS user]
+    #[arg(
+        long = "as",
+        global = true,
+        env = "BATON_OPERATOR",
+        value_name = "NAME"
+    )]
+    operator: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -117,10 +117,14 @@ impl RunStore for Store {
 }
 
 /// Who is deciding: `BATON_OPERATOR`, else the login name.
-pub fn operator() -> String {
-    std::env::var("BATON_OPERATOR")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "operator".into())
+/// Who is operating: `--as NAME` (or `BATON_OPERATOR`), else the OS user.
+pub fn operator(global: &GlobalArgs) -> String {
+    global
+        .operator
+        .clone()
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into())
 }
 
 /// A workflow with its plugins loaded and checked.
@@ -128,6 +132,8 @@ pub struct Session {
     pub workflow: Workflow,
     pub workflow_digest: String,
     pub runner: PluginSet,
+    /// Recorded as the actor of what this session starts or allows.
+    pub operator: String,
 }
 
 impl Session {
@@ -191,6 +197,7 @@ impl Session {
             workflow,
             workflow_digest: Digest::of(source.as_bytes()).to_string(),
             runner: PluginSet::new(plugins),
+            operator: operator(global),
         })
     }
 
@@ -202,6 +209,7 @@ impl Session {
             runner: &self.runner,
             clock: &SystemClock,
             observer: crate::report::progress(),
+            operator: &self.operator,
         }
     }
 

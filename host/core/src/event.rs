@@ -105,11 +105,17 @@ pub enum RunEvent {
         workflow_digest: String,
         plugin_digests: BTreeMap<String, String>,
         input: Value,
+        /// Who started it: the operator's name (`--as NAME`, or the OS user).
+        #[serde(default = "unknown_actor")]
+        by: String,
     },
     StepStarted {
         at: Timestamp,
         key: StepKey,
         attempt: u32,
+        /// The plugin the step calls: what caused the step's events.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        plugin: String,
     },
     StepCompleted {
         at: Timestamp,
@@ -151,6 +157,9 @@ pub enum RunEvent {
         at: Timestamp,
         workflow_digest: String,
         plugin_digests: BTreeMap<String, String>,
+        /// The operator who allowed the run to continue on changed code.
+        #[serde(default = "unknown_actor")]
+        by: String,
     },
     RunCompleted {
         at: Timestamp,
@@ -166,6 +175,11 @@ pub enum RunEvent {
         at: Timestamp,
         by: String,
     },
+}
+
+/// The actor of events recorded before actors were.
+fn unknown_actor() -> String {
+    "unknown".into()
 }
 
 impl RunEvent {

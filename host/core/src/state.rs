@@ -165,6 +165,7 @@ impl RunState {
             workflow_digest,
             plugin_digests,
             input,
+            ..
         } = events.first()?
         else {
             return None;
@@ -196,7 +197,9 @@ impl RunState {
         self.updated_at = self.updated_at.max(event.at());
         match event {
             RunEvent::RunStarted { .. } => {}
-            RunEvent::StepStarted { at, key, attempt } => {
+            RunEvent::StepStarted {
+                at, key, attempt, ..
+            } => {
                 self.steps.insert(
                     key.clone(),
                     StepRecord {
@@ -357,6 +360,7 @@ mod tests {
             workflow_digest: "d".into(),
             plugin_digests: BTreeMap::new(),
             input: json!({}),
+            by: "ana".into(),
         }]
     }
 

@@ -51,6 +51,9 @@ pub struct Engine<'a, S, R, C> {
     pub clock: &'a C,
     /// Called with every event as it is appended (progress on a terminal).
     pub observer: Option<&'a (dyn Fn(&RunEvent) + Sync)>,
+    /// Who is operating: recorded as the actor of the runs they start and the code
+    /// changes they allow.
+    pub operator: &'a str,
 }
 
 impl<S, R, C> std::fmt::Debug for Engine<'_, S, R, C> {
@@ -78,6 +81,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             workflow_digest,
             plugin_digests,
             input,
+            by: self.operator.to_string(),
         };
         let state = RunState::fold(&run, std::slice::from_ref(&started)).expect("a started run");
         // Not synced on its own: `drive` syncs when the engine stops, and a run lost
@@ -124,6 +128,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 at,
                 workflow_digest,
                 plugin_digests,
+                by: self.operator.to_string(),
             }],
             true,
         )
@@ -304,10 +309,16 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         let started = tasks
             .iter()
             .filter_map(|t| match t {
-                Action::Run { key, attempt, .. } => Some(RunEvent::StepStarted {
+                Action::Run {
+                    key,
+                    attempt,
+                    plugin,
+                    ..
+                } => Some(RunEvent::StepStarted {
                     at,
                     key: key.clone(),
                     attempt: *attempt,
+                    plugin: plugin.clone(),
                 }),
                 _ => None,
             })

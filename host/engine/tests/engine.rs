@@ -129,6 +129,7 @@ macro_rules! engine {
             runner: &$runner,
             clock: &FixedClock,
             observer: None,
+            operator: "tester",
         }
     };
 }
@@ -453,6 +454,7 @@ input = { email = "{{ steps.review.output }}" }
         runner: &runner,
         clock: &clock,
         observer: None,
+        operator: "tester",
     };
     let waiting = engine
         .start(json!({}), "w.toml".into(), "d".into(), BTreeMap::new())

@@ -209,6 +209,7 @@ mod tests {
             workflow_digest: "d".into(),
             plugin_digests: Default::default(),
             input: json!({"a": 1}),
+            by: "ana".into(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! `host audit`: a run's log as evidence, with the hash chain that makes tampering
 //! visible, and `--verify` to check every chain in the store.
 
-use baton_core::RunId;
+use std::collections::HashMap;
+
+use baton_core::{RunEvent, RunId, StepKey};
 use baton_engine::format_time;
 use baton_store::AuditEntry;
 use serde_json::{Value, json};
@@ -40,18 +42,44 @@ pub fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure> {
         baton_core::StoreError::Io(_) => Failure::Host(e.to_string()),
         other => Failure::Usage(other.to_string()),
     })?;
-    for entry in &entries {
+    for (entry, by) in entries.iter().zip(actors(&entries)) {
         if args.jsonl {
-            println!("{}", json!(entry));
+            let mut value = json!(entry);
+            value["by"] = json!(by);
+            println!("{value}");
         } else {
-            println!("{}", escape_control(&line(entry)));
+            println!("{}", escape_control(&line(entry, &by)));
         }
     }
     Ok(Exit::Success)
 }
 
-/// `   3  2026-11-21T22:14:03Z  step_completed  {"key":...}  9f2c4e1a0b7d`
-fn line(entry: &AuditEntry) -> String {
+/// Who or what caused each entry: the operator who started the run, decided or
+/// allowed changed code; `auto-approve` or `timeout` for decisions no one made;
+/// `plugin:NAME` for a step's events; `baton` for what the workflow's rules did.
+fn actors(entries: &[AuditEntry]) -> Vec<String> {
+    let mut plugins: HashMap<StepKey, String> = HashMap::new();
+    entries
+        .iter()
+        .map(|entry| match &entry.event {
+            RunEvent::RunStarted { by, .. }
+            | RunEvent::DecisionMade { by, .. }
+            | RunEvent::RunCancelled { by, .. }
+            | RunEvent::CodeChanged { by, .. } => by.clone(),
+            RunEvent::StepStarted { key, plugin, .. } if !plugin.is_empty() => {
+                plugins.insert(key.clone(), plugin.clone());
+                format!("plugin:{plugin}")
+            }
+            RunEvent::StepCompleted { key, .. } | RunEvent::StepFailed { key, .. } => plugins
+                .get(key)
+                .map_or_else(|| "baton".to_string(), |p| format!("plugin:{p}")),
+            _ => "baton".to_string(),
+        })
+        .collect()
+}
+
+/// `   3  2026-11-21T22:14:03Z  step_completed  plugin:echo  {"key":...}  9f2c4e1a0b7d`
+fn line(entry: &AuditEntry, by: &str) -> String {
     let mut fields = serde_json::to_value(&entry.event).unwrap_or(Value::Null);
     let name = fields
         .get("event")
@@ -76,7 +104,7 @@ fn line(entry: &AuditEntry) -> String {
         None => "(unchained)".to_string(),
     };
     format!(
-        "{:>4}  {}  {name:<15} {detail}  {link}",
+        "{:>4}  {}  {name:<15} {by:<16} {detail}  {link}",
         entry.version,
         format_time(entry.event.at())
     )

@@ -108,7 +108,7 @@ async fn decide(
     let engine = session.engine(&store);
     session.guard_code(&engine, &state, allow_changed)?;
     let outcome = engine
-        .decide(id, decision, &operator())
+        .decide(id, decision, &operator(global))
         .await
         .map_err(crate::commands::engine_failure)?;
     print_outcome(&outcome.state, json);

@@ -51,7 +51,7 @@ pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failu
 
 pub async fn cancel(global: &GlobalArgs, args: CancelArgs) -> Result<Exit, Failure> {
     let store = open_store(global)?;
-    let outcome = baton_engine::cancel(&store, &SystemClock, &args.run, &operator())
+    let outcome = baton_engine::cancel(&store, &SystemClock, &args.run, &operator(global))
         .map_err(crate::commands::engine_failure)?;
     print_outcome(&outcome.state, args.json);
     Ok(Exit::Run(outcome.status()))
