@@ -1,29 +1,12 @@
 //! The audit trail: `host audit` prints and exports a run's log with its hash chain,
 //! and `host audit --verify` finds a log that was changed on disk.
 
-use baton_tests::Scratch;
+use baton_tests::{NOTE_WORKFLOW, Scratch};
 use serde_json::Value;
-
-const NOTE: &str = r#"
-name = "note"
-
-[plugins.echo]
-source = "{hostile}"
-
-[[steps]]
-id = "draft"
-uses = "echo"
-input = { note = "pay the invoice" }
-
-[[steps]]
-id = "review"
-approve = "draft"
-title = "Keep this note?"
-"#;
 
 /// A completed run: started, drafted, gated, approved.
 fn completed_run(scratch: &Scratch) -> String {
-    let workflow = scratch.workflow("note.toml", NOTE);
+    let workflow = scratch.workflow("note.toml", NOTE_WORKFLOW);
     let out = scratch
         .host(&["run", workflow.to_str().unwrap(), "--json", "--as", "ana"])
         .expect_code(3)

@@ -19,7 +19,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use baton_tests::{Scratch, case_files, plugin, wat_component};
+use baton_tests::{NOTE_WORKFLOW, Scratch, case_files, plugin, wat_component};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -147,7 +147,7 @@ fn run_case(path: &Path, name: &str, server: &TestServer) {
     let case: Case = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
     // 1. A run and a decision committed before the attack.
-    let baseline = scratch.workflow("baseline.toml", BASELINE);
+    let baseline = scratch.workflow("baseline.toml", NOTE_WORKFLOW);
     let baseline = baseline.to_str().unwrap();
     let waiting = scratch
         .host(&["run", baseline, "--json"])
@@ -236,24 +236,6 @@ fn run_case(path: &Path, name: &str, server: &TestServer) {
         .host(&["run", baseline, "--json"])
         .expect_code(WAITING);
 }
-
-/// A one-step run of the hostile echo plugin through a gate.
-const BASELINE: &str = r#"
-name = "baseline"
-
-[plugins.echo]
-source = "{hostile}"
-
-[[steps]]
-id = "draft"
-uses = "echo"
-input = { note = "committed before the attack" }
-
-[[steps]]
-id = "review"
-approve = "draft"
-title = "Keep this note?"
-"#;
 
 /// The files every case can be granted: `data/` (with a symlink pointing out of
 /// it) and a secret beside it that no grant covers.

@@ -329,6 +329,26 @@ impl Run {
     }
 }
 
+/// A workflow that commits a run and a decision: the hostile guest echoes a note
+/// (`draft`), and a gate (`review`) asks whether to keep it. `{hostile}` is filled in
+/// by [`Scratch::workflow`].
+pub const NOTE_WORKFLOW: &str = r#"
+name = "note"
+
+[plugins.echo]
+source = "{hostile}"
+
+[[steps]]
+id = "draft"
+uses = "echo"
+input = { note = "pay the invoice" }
+
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Keep this note?"
+"#;
+
 /// The case files of a data-driven suite: the files in `dir` (relative to the
 /// workspace root) ending in `.ext`, sorted, at least `at_least` of them.
 #[track_caller]
