@@ -137,29 +137,15 @@ impl Scratch {
     /// `host ARGS...` run from `dir` (so paths in messages are relative to it).
     pub fn host_in(&self, dir: &Path, args: &[&str]) -> Run {
         let mut command = self.command(args);
-        let child = command
-            .current_dir(dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the host binary");
-        wait_with_watchdog(child, args)
+        command.current_dir(dir);
+        run(command, args, None)
     }
 
     /// `host ARGS...` with extra environment variables.
     pub fn host_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = self.command(args);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let child = command
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the host binary");
-        wait_with_watchdog(child, args)
+        command.envs(env.iter().copied());
+        run(command, args, None)
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -189,15 +175,6 @@ impl Scratch {
         self.file(name, bytes)
     }
 
-    /// Wraps `attack` (WebAssembly text: functions, tables, memories...) into a
-    /// component of the Baton world whose `invoke` calls `$attack` and, if that
-    /// returns, answers `{}`. Its `describe` names it `subject`. For hostile cases
-    /// that a Rust guest cannot express, such as growing tables or declaring many
-    /// memories.
-    pub fn wat_plugin(&self, name: &str, attack: &str) -> PathBuf {
-        self.file(name, wat_component(attack))
-    }
-
     /// `host ARGS...` with this scratch directory's cache.
     pub fn host(&self, args: &[&str]) -> Run {
         self.host_with_stdin(args, None)
@@ -205,27 +182,32 @@ impl Scratch {
 
     /// `host ARGS...` with `stdin` piped in.
     pub fn host_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        use std::io::Write;
-        let mut command = self.command(args);
-        command
-            .stdin(if stdin.is_some() {
-                std::process::Stdio::piped()
-            } else {
-                std::process::Stdio::null()
-            })
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = command.spawn().expect("start the host binary");
-        if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("piped stdin")
-                .write_all(text.as_bytes())
-                .expect("write stdin");
-        }
-        wait_with_watchdog(child, args)
+        run(self.command(args), args, stdin)
     }
+}
+
+/// Starts `command` with its output captured and `stdin` (or nothing) as its input,
+/// and waits for it under the watchdog.
+fn run(mut command: Command, args: &[&str], stdin: Option<&str>) -> Run {
+    use std::io::Write;
+    command
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start the host binary");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    }
+    wait_with_watchdog(child, args)
 }
 
 /// How long any one `host` process may take before the test calls it hung. Generous:
@@ -405,7 +387,10 @@ const WAT_PLUGIN_TEMPLATE: &str = r#"(module
   ATTACK
 )"#;
 
-/// Builds a component of the Baton world around `attack` (see [`Scratch::wat_plugin`]).
+/// Wraps `attack` (WebAssembly text: functions, tables, memories...) into a
+/// component of the Baton world whose `invoke` calls `$attack` and, if that returns,
+/// answers `{}`. Its `describe` names it `subject`. For hostile cases that a Rust
+/// guest cannot express, such as growing tables or declaring many memories.
 pub fn wat_component(attack: &str) -> Vec<u8> {
     let text = WAT_PLUGIN_TEMPLATE.replace("ATTACK", attack);
     let mut module = wat::parse_str(&text).unwrap_or_else(|e| panic!("bad WAT: {e}\n{text}"));

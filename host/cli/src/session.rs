@@ -163,8 +163,9 @@ impl Session {
                             plugin.source().prepare_time
                         );
                     }
-                    if let Some(problem) = capability_problem(decl, plugin.info()) {
-                        problems.push(problem);
+                    let refused = refused_capabilities(decl, plugin.info());
+                    if !refused.is_empty() {
+                        problems.push(capability_problem(decl, plugin.info(), &refused));
                         continue;
                     }
                     let (call, call_problems) = call_for(decl, &workflow.name, kv_store.as_ref());
@@ -289,13 +290,9 @@ pub fn refused_capabilities<'a>(decl: &PluginDecl, info: &'a PluginInfo) -> Vec<
         .collect()
 }
 
-/// Why a plugin cannot run as declared: it asks for what the workflow does not
-/// grant. Names both, and how to grant each.
-pub fn capability_problem(decl: &PluginDecl, info: &PluginInfo) -> Option<String> {
-    let refused = refused_capabilities(decl, info);
-    if refused.is_empty() {
-        return None;
-    }
+/// Why a plugin cannot run as declared: it asks for the `refused` capabilities,
+/// which the workflow does not grant. Names both, and how to grant each.
+pub fn capability_problem(decl: &PluginDecl, info: &PluginInfo, refused: &[&String]) -> String {
     let how = |capability: &str| match capability {
         "files" => "add grants = { files = [{ path = \"data\", guest = \"/data\" }] }".to_string(),
         "env" => "add grants = { env = [\"NAME\"] }".to_string(),
@@ -308,14 +305,14 @@ pub fn capability_problem(decl: &PluginDecl, info: &PluginInfo) -> Option<String
         .iter()
         .map(|c| format!("`{c}` ({})", how(c)))
         .collect();
-    Some(format!(
+    format!(
         "{}: plugin {:?} ({} {}) asks for {}, which the workflow does not grant to it; grants are denied by default",
         decl.source_position,
         decl.name,
         info.name,
         info.version,
         asks.join(", ")
-    ))
+    )
 }
 
 /// The limits the workflow sets for a plugin; unset ones keep the host's defaults.

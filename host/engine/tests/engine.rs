@@ -428,24 +428,10 @@ auto_approve = "input.trusted"
 
 #[tokio::test]
 async fn an_expired_decision_takes_its_on_timeout_action_when_the_run_is_next_touched() {
-    let wf = workflow(
-        r#"
-[[steps]]
-id = "draft"
-uses = "drafts"
-[[steps]]
-id = "review"
-approve = "draft"
-title = "Send?"
-choices = "steps.draft.output.variants"
-timeout = "1h"
-on_timeout = "approve_default"
-[[steps]]
-id = "send"
-uses = "echo"
-input = { email = "{{ steps.review.output }}" }
-"#,
-    );
+    let wf = workflow(&GATED.replace(
+        "choices = \"steps.draft.output.variants\"\n",
+        "choices = \"steps.draft.output.variants\"\ntimeout = \"1h\"\non_timeout = \"approve_default\"\n",
+    ));
     let (store, runner) = (MemoryStore::default(), FakeRunner::default());
     let clock = MovableClock(std::sync::atomic::AtomicU64::new(1_000));
     let engine = Engine {

@@ -83,7 +83,8 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             },
             report::grants_text(decl)
         ));
-        if let Some(problem) = session::capability_problem(decl, plugin.info()) {
+        if !missing.is_empty() {
+            let problem = session::capability_problem(decl, plugin.info(), &missing);
             text.push_str(&format!("  refused   {problem}\n"));
         }
         print!("{}", escape_control(&text));

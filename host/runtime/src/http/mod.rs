@@ -38,17 +38,11 @@ const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 /// Largest set of request headers a guest may build.
 pub(crate) const MAX_REQUEST_FIELDS: usize = 64 * 1024;
 
-type ResponseFuture = Box<
-    dyn Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), Error>> + Send>,
-                ),
-                Error,
-            >,
-        > + Send,
->;
+/// Resolves once the connection's I/O is done (it outlives the response head).
+type Io = Box<dyn Future<Output = Result<(), Error>> + Send>;
+/// A response head with its body, and the connection's I/O still to drive.
+type Sent = (http::Response<WasiBody>, Io);
+type ResponseFuture = Box<dyn Future<Output = Result<Sent, Error>> + Send>;
 
 /// Refusals of one call, shared with the tasks that send its requests.
 pub(crate) type Refusals = Arc<Mutex<Vec<String>>>;
@@ -122,7 +116,7 @@ impl WasiHttpHooks for HttpSandbox {
         &mut self,
         request: Request<WasiBody>,
         options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+        _fut: Io,
     ) -> ResponseFuture {
         let refusals = self.refusals.clone();
         match self.admit(&request) {
@@ -146,13 +140,7 @@ async fn send(
     admitted: Admitted,
     options: Option<RequestOptions>,
     refusals: Refusals,
-) -> Result<
-    (
-        http::Response<WasiBody>,
-        Box<dyn Future<Output = Result<(), Error>> + Send>,
-    ),
-    Error,
-> {
+) -> Result<Sent, Error> {
     let Admitted { url, rule, grant } = admitted;
     let options = options.unwrap_or_default();
     let connect_timeout = clamp(options.connect_timeout, grant.timeout);
