@@ -12,5 +12,6 @@ mod kv;
 mod lead_scorer;
 mod load_errors;
 mod sandbox;
+mod timeouts;
 mod ui;
 mod workflow;

@@ -158,6 +158,7 @@ impl Scratch {
             .env("BATON_OPERATOR", "tester")
             .env_remove("BATON_LOG")
             .env_remove("BATON_FAILPOINT")
+            .env_remove("BATON_NOW")
             .env("RUST_BACKTRACE", "0");
         command
     }

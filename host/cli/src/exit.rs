@@ -25,6 +25,15 @@ pub enum Failure {
     Host(String),
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Usage(message) | Failure::Host(message) => f.write_str(message),
+            Failure::Plugin(error) => write!(f, "{error}"),
+        }
+    }
+}
+
 impl From<PluginError> for Failure {
     fn from(error: PluginError) -> Self {
         Failure::Plugin(error)
@@ -79,21 +88,16 @@ pub fn report(failure: Failure, json: bool) -> ExitCode {
         };
         eprintln!("{}", json!({ "error": error }));
     } else {
-        let message = match &failure {
-            Failure::Usage(message) | Failure::Host(message) => message.clone(),
-            Failure::Plugin(error) => {
-                let mut text = error.to_string();
-                if let ErrorKind::Trap {
-                    backtrace: Some(backtrace),
-                    ..
-                } = &error.kind
-                    && tracing::enabled!(tracing::Level::DEBUG)
-                {
-                    text.push_str(&format!("\nguest backtrace:\n{backtrace}"));
-                }
-                text
-            }
-        };
+        let mut message = failure.to_string();
+        if let Failure::Plugin(error) = &failure
+            && let ErrorKind::Trap {
+                backtrace: Some(backtrace),
+                ..
+            } = &error.kind
+            && tracing::enabled!(tracing::Level::DEBUG)
+        {
+            message.push_str(&format!("\nguest backtrace:\n{backtrace}"));
+        }
         eprintln!("error: {}", escape_control(&message));
     }
     ExitCode::from(code)

@@ -81,6 +81,8 @@ enum Command {
     Resume(commands::resume::ResumeArgs),
     /// Cancel a run that has not finished
     Cancel(commands::resume::CancelArgs),
+    /// Apply every gate timeout that has passed (for cron; every command also does it)
+    Expire(commands::expire::ExpireArgs),
     /// Print or export a run's log with its hash chain, or verify every chain
     Audit(commands::audit::AuditArgs),
 }
@@ -115,10 +117,11 @@ fn main() -> ExitCode {
             }
             Command::Invoke(args) => commands::invoke::run(global, args).await,
             Command::Run(args) => commands::run::run(global, args).await,
-            Command::Audit(args) => commands::audit::audit(global, args),
-            Command::Runs(args) => commands::runs::runs(global, args),
-            Command::Show(args) => commands::runs::show(global, args),
-            Command::Inbox(args) => commands::runs::inbox(global, args),
+            Command::Audit(args) => commands::audit::audit(global, args).await,
+            Command::Runs(args) => commands::runs::runs(global, args).await,
+            Command::Show(args) => commands::runs::show(global, args).await,
+            Command::Inbox(args) => commands::runs::inbox(global, args).await,
+            Command::Expire(args) => commands::expire::expire(global, args).await,
             Command::Approve(args) => commands::decide::approve(global, args).await,
             Command::Reject(args) => commands::decide::reject(global, args).await,
             Command::Resume(args) => commands::resume::resume(global, args).await,
@@ -138,6 +141,7 @@ impl Cli {
             Command::Invoke(args) => args.json,
             Command::Run(args) => args.json,
             Command::Audit(args) => args.json,
+            Command::Expire(args) => args.json,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use baton_core::{Clock, RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
 use baton_core::{KvQuota, KvStore};
-use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
 use baton_engine::Engine;
 use baton_runtime::{Call, Digest, DirGrant, Grants, KvAccess, Limits, PluginInfo, PluginSet};
 use baton_store::SledStore;
@@ -19,8 +19,18 @@ use baton_workflow::{PluginDecl, Workflow};
 use crate::GlobalArgs;
 use crate::exit::Failure;
 
+/// Opens the state store and applies every gate timeout that has passed (an expired
+/// decision takes its `on_timeout` action and its run continues), saying so on stderr.
+pub async fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
+    let store = open_store_as_is(global)?;
+    for swept in crate::commands::expire::sweep(global, &store).await? {
+        eprintln!("{}", swept.line());
+    }
+    Ok(store)
+}
+
 /// Opens the state store: `--state DIR`, `BATON_STATE`, or the user data directory.
-pub fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
+pub fn open_store_as_is(global: &GlobalArgs) -> Result<Store, Failure> {
     let dir = match &global.state {
         Some(dir) => dir.clone(),
         None => dirs::data_dir()
@@ -127,6 +137,50 @@ pub fn operator(global: &GlobalArgs) -> String {
         .unwrap_or_else(|| "operator".into())
 }
 
+/// The time the commands use: the system clock, or `BATON_NOW` when it is set, as an
+/// RFC 3339 time (`2026-11-24T09:00:00Z`) or an offset from now (`+49h`). The
+/// override is for tests and for seeing what a cron `host expire` will do later.
+#[derive(Clone, Copy, Debug)]
+pub struct HostClock {
+    offset_ms: i64,
+}
+
+impl HostClock {
+    pub fn from_env() -> Result<HostClock, Failure> {
+        let Ok(spec) = std::env::var("BATON_NOW") else {
+            return Ok(HostClock { offset_ms: 0 });
+        };
+        let bad = |e: &dyn std::fmt::Display| {
+            Failure::Usage(format!(
+                "BATON_NOW={spec:?} is neither an RFC 3339 time (2026-11-24T09:00:00Z) nor an offset (+49h): {e}"
+            ))
+        };
+        let now = SystemClock.now() as i64;
+        let offset_ms = match spec.strip_prefix('+') {
+            Some(offset) => humantime::parse_duration(offset)
+                .map_err(|e| bad(&e))?
+                .as_millis() as i64,
+            None => {
+                let at = humantime::parse_rfc3339_weak(&spec).map_err(|e| bad(&e))?;
+                let millis = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_err(|e| bad(&e))?
+                    .as_millis() as i64;
+                millis - now
+            }
+        };
+        Ok(HostClock { offset_ms })
+    }
+}
+
+impl Clock for HostClock {
+    fn now(&self) -> u64 {
+        (SystemClock.now() as i64)
+            .saturating_add(self.offset_ms)
+            .max(0) as u64
+    }
+}
+
 /// A workflow with its plugins loaded and checked.
 pub struct Session {
     pub workflow: Workflow,
@@ -134,6 +188,7 @@ pub struct Session {
     pub runner: PluginSet,
     /// Recorded as the actor of what this session starts or allows.
     pub operator: String,
+    pub clock: HostClock,
 }
 
 impl Session {
@@ -199,16 +254,17 @@ impl Session {
             workflow_digest: Digest::of(source.as_bytes()).to_string(),
             runner: PluginSet::new(plugins),
             operator: operator(global),
+            clock: HostClock::from_env()?,
         })
     }
 
     /// The engine for runs of this workflow, on `store`, with progress on a terminal.
-    pub fn engine<'a>(&'a self, store: &'a Store) -> Engine<'a, Store, PluginSet, SystemClock> {
+    pub fn engine<'a>(&'a self, store: &'a Store) -> Engine<'a, Store, PluginSet, HostClock> {
         Engine {
             workflow: &self.workflow,
             store,
             runner: &self.runner,
-            clock: &SystemClock,
+            clock: &self.clock,
             observer: crate::report::progress(),
             operator: &self.operator,
         }
@@ -218,7 +274,7 @@ impl Session {
     /// the change in the run's log when it is allowed.
     pub fn guard_code(
         &self,
-        engine: &Engine<'_, Store, PluginSet, SystemClock>,
+        engine: &Engine<'_, Store, PluginSet, HostClock>,
         state: &RunState,
         allow_changed: bool,
     ) -> Result<(), Failure> {

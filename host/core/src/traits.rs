@@ -39,6 +39,10 @@ pub struct RunSummary {
     pub updated_at: Timestamp,
     pub pending: u32,
     pub version: u64,
+    /// When the first of its pending decisions expires, if any has a timeout: lets
+    /// `host expire` (and every command) find due runs without reading their logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
 }
 
 /// Durable, append-only run logs.

@@ -229,21 +229,8 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
 
     /// Decisions whose timeout has passed take their `on_timeout` action.
     fn expire(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
-        let now = self.clock.now();
-        let expired: Vec<RunEvent> = outcome
-            .state
-            .pending()
-            .filter(|d| d.request.expires_at.is_some_and(|at| at <= now))
-            .map(|d| RunEvent::DecisionMade {
-                at: now,
-                id: d.request.id.clone(),
-                outcome: DecisionOutcome::Expired {
-                    action: d.request.on_timeout,
-                },
-                by: "timeout".into(),
-            })
-            .collect();
-        if expired.is_empty() || outcome.state.status().is_finished() {
+        let expired = expired_events(&outcome.state, self.clock.now());
+        if expired.is_empty() {
             return Ok(());
         }
         // Synced with the decision that follows, or when `drive` stops.
@@ -416,6 +403,46 @@ pub fn cancel<S: RunStore, C: Clock>(
     Ok(outcome)
 }
 
+/// Records the `on_timeout` action of every decision of `run` whose timeout has
+/// passed, synced to disk; needs no workflow, since nothing runs. The run continues
+/// (the approved branch runs, or the run finishes) when an engine next advances it.
+/// Returns the outcome with the expiries it recorded, none if nothing was due.
+pub fn expire<S: RunStore, C: Clock>(
+    store: &S,
+    clock: &C,
+    run: &RunId,
+) -> Result<Outcome, EngineError> {
+    let mut outcome = Outcome {
+        state: load(store, run)?,
+        events: vec![],
+    };
+    let expired = expired_events(&outcome.state, clock.now());
+    if !expired.is_empty() {
+        commit(store, &mut outcome, expired, true)?;
+    }
+    Ok(outcome)
+}
+
+/// A `DecisionMade` by `timeout` for each pending decision due at `now`; none once
+/// the run has finished.
+fn expired_events(state: &RunState, now: u64) -> Vec<RunEvent> {
+    if state.status().is_finished() {
+        return vec![];
+    }
+    state
+        .pending()
+        .filter(|d| d.request.expires_at.is_some_and(|at| at <= now))
+        .map(|d| RunEvent::DecisionMade {
+            at: now,
+            id: d.request.id.clone(),
+            outcome: DecisionOutcome::Expired {
+                action: d.request.on_timeout,
+            },
+            by: "timeout".into(),
+        })
+        .collect()
+}
+
 /// Applies events to the outcome's state and appends them after the version it was
 /// read at, with the run's new summary; `durable` syncs to disk before returning.
 fn commit<S: RunStore>(
@@ -490,6 +517,7 @@ pub(crate) fn summary(state: &RunState) -> RunSummary {
         updated_at: state.updated_at,
         pending: state.pending().count() as u32,
         version: state.version,
+        expires_at: state.pending().filter_map(|d| d.request.expires_at).min(),
     }
 }
 

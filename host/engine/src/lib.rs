@@ -19,5 +19,5 @@ mod engine;
 mod error;
 mod plan;
 
-pub use engine::{Decision, Engine, Outcome, cancel, format_time, load};
+pub use engine::{Decision, Engine, Outcome, cancel, expire, format_time, load};
 pub use error::EngineError;

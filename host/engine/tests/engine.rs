@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use baton_core::{
-    Clock, DecisionId, PluginRunner, RunEvent, RunId, RunStatus, RunStore, RunSummary, StepError,
-    StepKey, StepStatus, StoreError,
+    Clock, DecisionId, DecisionOutcome, OnTimeout, PluginRunner, RunEvent, RunId, RunStatus,
+    RunStore, RunSummary, StepError, StepKey, StepStatus, StoreError,
 };
 use baton_engine::{Decision, Engine, EngineError};
 use baton_workflow::Workflow;
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct MemoryStore {
     logs: Mutex<HashMap<RunId, Vec<RunEvent>>>,
+    summaries: Mutex<HashMap<RunId, RunSummary>>,
 }
 
 impl RunStore for MemoryStore {
@@ -24,7 +25,7 @@ impl RunStore for MemoryStore {
         run: &RunId,
         expected: u64,
         events: &[RunEvent],
-        _: &RunSummary,
+        summary: &RunSummary,
     ) -> Result<u64, StoreError> {
         let mut logs = self.logs.lock().unwrap();
         let log = logs.entry(run.clone()).or_default();
@@ -36,6 +37,10 @@ impl RunStore for MemoryStore {
             });
         }
         log.extend_from_slice(events);
+        self.summaries
+            .lock()
+            .unwrap()
+            .insert(run.clone(), summary.clone());
         Ok(log.len() as u64)
     }
     fn sync(&self) -> Result<(), StoreError> {
@@ -50,7 +55,7 @@ impl RunStore for MemoryStore {
             .ok_or_else(|| StoreError::NoSuchRun(run.clone()))
     }
     fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
-        Ok(vec![])
+        Ok(self.summaries.lock().unwrap().values().cloned().collect())
     }
 }
 
@@ -466,4 +471,61 @@ async fn an_expired_decision_takes_its_on_timeout_action_when_the_run_is_next_to
         .step(&StepKey::whole("send".to_string().try_into().unwrap()))
         .unwrap();
     assert_eq!(send.output, Some(json!({"email": "a"})));
+}
+
+#[tokio::test]
+async fn expire_records_due_decisions_without_a_workflow_and_the_summary_says_when() {
+    let wf = workflow(&GATED.replace(
+        "choices = \"steps.draft.output.variants\"\n",
+        "choices = \"steps.draft.output.variants\"\ntimeout = \"1h\"\non_timeout = \"reject\"\n",
+    ));
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let clock = MovableClock(std::sync::atomic::AtomicU64::new(1_000));
+    let engine = Engine {
+        workflow: &wf,
+        store: &store,
+        runner: &runner,
+        clock: &clock,
+        observer: None,
+        operator: "tester",
+    };
+    let waiting = engine
+        .start(json!({}), "w.toml".into(), "d".into(), BTreeMap::new())
+        .await
+        .unwrap();
+    let run = waiting.state.id.clone();
+    let summary = |store: &MemoryStore| store.summaries().unwrap().pop().unwrap();
+    assert_eq!(summary(&store).expires_at, Some(1_000 + 3_600_000));
+
+    clock
+        .0
+        .store(1_000 + 3_599_999, std::sync::atomic::Ordering::SeqCst);
+    let early = baton_engine::expire(&store, &clock, &run).unwrap();
+    assert!(
+        early.events.is_empty(),
+        "one millisecond early: nothing due"
+    );
+
+    clock
+        .0
+        .store(1_000 + 3_600_000, std::sync::atomic::Ordering::SeqCst);
+    let expired = baton_engine::expire(&store, &clock, &run).unwrap();
+    assert_eq!(expired.events.len(), 1);
+    assert!(matches!(
+        &expired.events[0],
+        RunEvent::DecisionMade { outcome: DecisionOutcome::Expired { action: OnTimeout::Reject }, by, .. } if by == "timeout"
+    ));
+    assert_eq!(summary(&store).expires_at, None, "nothing left to expire");
+    assert!(
+        baton_engine::expire(&store, &clock, &run)
+            .unwrap()
+            .events
+            .is_empty(),
+        "expiring twice records nothing"
+    );
+    // The run continues when an engine next advances it: the branch was rejected.
+    assert_eq!(
+        engine.advance(&run).await.unwrap().status(),
+        RunStatus::Rejected
+    );
 }

@@ -198,6 +198,7 @@ mod tests {
             updated_at: 1,
             pending: 0,
             version,
+            expires_at: None,
         }
     }
 

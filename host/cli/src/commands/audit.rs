@@ -33,8 +33,8 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
-pub fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure> {
-    let store = open_store(global)?;
+pub async fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure> {
+    let store = open_store(global).await?;
     let Some(run) = &args.run else {
         return verify(&store.sled, args.json);
     };

@@ -102,7 +102,7 @@ async fn decide(
     allow_changed: bool,
     json: bool,
 ) -> Result<Exit, Failure> {
-    let store = open_store(global)?;
+    let store = open_store(global).await?;
     let state = crate::commands::load_run(&store, &id.run)?;
     let session = Session::open(global, &recorded_workflow(&state), Some(store.kv())).await?;
     let engine = session.engine(&store);

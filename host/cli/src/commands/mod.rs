@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod decide;
+pub mod expire;
 pub mod inspect;
 pub mod invoke;
 pub mod resume;

@@ -1,11 +1,11 @@
 //! `host resume` and `host cancel`.
 
-use baton_core::{RunId, SystemClock};
+use baton_core::RunId;
 
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
-use crate::session::{Session, open_store, operator, recorded_workflow};
+use crate::session::{HostClock, Session, open_store, operator, recorded_workflow};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -32,7 +32,7 @@ pub struct CancelArgs {
 }
 
 pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failure> {
-    let store = open_store(global)?;
+    let store = open_store(global).await?;
     let state = crate::commands::load_run(&store, &args.run)?;
     if state.status().is_finished() {
         print_outcome(&state, args.json);
@@ -50,9 +50,14 @@ pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failu
 }
 
 pub async fn cancel(global: &GlobalArgs, args: CancelArgs) -> Result<Exit, Failure> {
-    let store = open_store(global)?;
-    let outcome = baton_engine::cancel(&store, &SystemClock, &args.run, &operator(global))
-        .map_err(crate::commands::engine_failure)?;
+    let store = open_store(global).await?;
+    let outcome = baton_engine::cancel(
+        &store,
+        &HostClock::from_env()?,
+        &args.run,
+        &operator(global),
+    )
+    .map_err(crate::commands::engine_failure)?;
     print_outcome(&outcome.state, args.json);
     Ok(Exit::Run(outcome.status()))
 }

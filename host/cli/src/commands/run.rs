@@ -38,7 +38,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         print!("{}", plan_text(&session));
         return Ok(Exit::Success);
     }
-    let store = open_store(global)?;
+    let store = open_store(global).await?;
     let session = Session::open(global, &args.workflow, Some(store.kv())).await?;
     let engine = session.engine(&store);
     let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());

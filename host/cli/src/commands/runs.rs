@@ -46,8 +46,8 @@ pub struct InboxArgs {
     pub json: bool,
 }
 
-pub fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> {
-    let store = open_store(global)?;
+pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> {
+    let store = open_store(global).await?;
     let mut summaries = store
         .summaries()
         .map_err(|e| Failure::Host(e.to_string()))?;
@@ -85,8 +85,8 @@ pub fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-pub fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> {
-    let store = open_store(global)?;
+pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> {
+    let store = open_store(global).await?;
     let state = super::load_run(&store, &args.run)?;
     if let Some(step) = &args.step {
         let record = state
@@ -163,8 +163,8 @@ fn decided_line(record: &DecisionRecord) -> String {
     )
 }
 
-pub fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
-    let store = open_store(global)?;
+pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
+    let store = open_store(global).await?;
     let summaries = store
         .summaries()
         .map_err(|e| Failure::Host(e.to_string()))?;
