@@ -12,6 +12,7 @@ mod kv;
 mod lead_scorer;
 mod load_errors;
 mod sandbox;
+mod stats;
 mod timeouts;
 mod ui;
 mod workflow;

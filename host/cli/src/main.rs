@@ -81,6 +81,8 @@ enum Command {
     Resume(commands::resume::ResumeArgs),
     /// Cancel a run that has not finished
     Cancel(commands::resume::CancelArgs),
+    /// What past decisions teach: per gate outcomes and waits, and where a gate could decide by itself
+    Stats(commands::stats::StatsArgs),
     /// Apply every gate timeout that has passed (for cron; every command also does it)
     Expire(commands::expire::ExpireArgs),
     /// Print or export a run's log with its hash chain, or verify every chain
@@ -122,6 +124,7 @@ fn main() -> ExitCode {
             Command::Show(args) => commands::runs::show(global, args).await,
             Command::Inbox(args) => commands::runs::inbox(global, args).await,
             Command::Expire(args) => commands::expire::expire(global, args).await,
+            Command::Stats(args) => commands::stats::stats_command(global, args).await,
             Command::Approve(args) => commands::decide::approve(global, args).await,
             Command::Reject(args) => commands::decide::reject(global, args).await,
             Command::Resume(args) => commands::resume::resume(global, args).await,
@@ -142,6 +145,7 @@ impl Cli {
             Command::Run(args) => args.json,
             Command::Audit(args) => args.json,
             Command::Expire(args) => args.json,
+            Command::Stats(args) => args.json,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

@@ -12,12 +12,14 @@
 //!   second decision on the same gate is refused (exactly once).
 //!
 //! Layout: `engine` (the public [`Engine`] and its operations), `plan` (what can
-//! happen next, from the state), `context` (the values templates see), `error`.
+//! happen next, from the state), `context` (the values templates see), `stats`
+//! (what past decisions teach), `error`.
 
 mod context;
 mod engine;
 mod error;
 mod plan;
+pub mod stats;
 
 pub use engine::{Decision, Engine, Outcome, cancel, expire, format_time, load};
 pub use error::EngineError;

@@ -8,6 +8,7 @@ pub mod invoke;
 pub mod resume;
 pub mod run;
 pub mod runs;
+pub mod stats;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,124 @@
+//! `host stats`: what past decisions teach, per gate and per workflow.
+
+use baton_core::RunStore;
+use baton_engine::stats::{WorkflowStats, stats};
+use serde_json::json;
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+use crate::session::open_store;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Per gate: decisions, how they ended, and the median time a person took; \
+per workflow: the share of steps that needed a person. Suggests an auto_approve rule where a gate's \
+last 20 or more decisions were all approved as proposed, and says where edits are frequent.\n\n\
+Example:\n  host stats --workflow lead-followup"
+)]
+pub struct StatsArgs {
+    /// Only this workflow (its `name`)
+    #[arg(long, value_name = "NAME")]
+    workflow: Option<String>,
+    /// Print a JSON array with one object per workflow
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit, Failure> {
+    let store = open_store(global).await?;
+    let summaries = store
+        .summaries()
+        .map_err(|e| Failure::Host(e.to_string()))?;
+    let mut runs = Vec::new();
+    for summary in summaries
+        .iter()
+        .filter(|s| args.workflow.as_ref().is_none_or(|w| &s.workflow == w))
+    {
+        runs.push(super::load_run(&store, &summary.id)?);
+    }
+    let all = stats(&runs);
+    if args.json {
+        println!("{}", json!(all));
+        return Ok(Exit::Success);
+    }
+    if all.is_empty() {
+        match &args.workflow {
+            Some(name) => println!("no runs of workflow {name:?} yet"),
+            None => println!("no runs yet"),
+        }
+    }
+    for (i, workflow) in all.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print!("{}", text(workflow));
+    }
+    Ok(Exit::Success)
+}
+
+/// One workflow's figures as a table, then its suggestions.
+fn text(w: &WorkflowStats) -> String {
+    let mut out = format!(
+        "workflow {}: {} run{}, {} steps, {} needed a person ({:.0}%)\n",
+        w.workflow,
+        w.runs,
+        if w.runs == 1 { "" } else { "s" },
+        w.steps,
+        w.needed_human,
+        100.0 * w.human_share
+    );
+    if w.gates.is_empty() {
+        out.push_str("  no gates decided yet\n");
+        return out;
+    }
+    let width = w
+        .gates
+        .iter()
+        .map(|g| g.gate.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    out.push_str(&format!(
+        "\n  {:<width$}  decided  as proposed  alternative  edited  rejected  expired  auto  pending  median wait\n",
+        "gate"
+    ));
+    for g in &w.gates {
+        let wait = g
+            .median_ms_to_decision
+            .map(duration)
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "  {:<width$}  {:>7}  {:>11}  {:>11}  {:>6}  {:>8}  {:>7}  {:>4}  {:>7}  {:>11}\n",
+            g.gate,
+            g.decisions,
+            g.approved_as_proposed,
+            g.alternative_chosen,
+            g.edited,
+            g.rejected,
+            g.expired,
+            g.auto_approved,
+            g.pending,
+            wait
+        ));
+    }
+    let suggestions: Vec<&str> = w
+        .gates
+        .iter()
+        .flat_map(|g| g.suggestions.iter().map(|s| s.message.as_str()))
+        .collect();
+    if !suggestions.is_empty() {
+        out.push_str("\nsuggestions:\n");
+        for message in suggestions {
+            out.push_str(&format!("  - {message}\n"));
+        }
+    }
+    out
+}
+
+/// `3m 12s`; under a second, `<1s`.
+fn duration(ms: u64) -> String {
+    if ms < 1_000 {
+        return "<1s".into();
+    }
+    humantime::format_duration(std::time::Duration::from_secs(ms / 1_000)).to_string()
+}

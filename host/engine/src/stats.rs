@@ -1,0 +1,391 @@
+//! What the decisions of past runs teach: per gate, how its decisions ended and how
+//! long they waited; per workflow, the share of steps that needed a human; and where
+//! a gate could decide by itself or its plugin drifts from what operators want.
+
+use std::collections::BTreeMap;
+
+use baton_core::{DecisionOutcome, DecisionRecord, OnTimeout, RunState, StepStatus};
+use serde::Serialize;
+
+/// A gate whose last this-many human decisions were all approved as proposed gets an
+/// `auto_approve` suggestion.
+pub const AUTO_APPROVE_STREAK: u32 = 20;
+/// Edits are "frequent" from this share of a gate's human decisions, once it has
+/// at least [`EDITS_MIN_DECISIONS`] of them.
+pub const EDITS_FREQUENT_SHARE: f64 = 0.25;
+pub const EDITS_MIN_DECISIONS: u32 = 4;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkflowStats {
+    pub workflow: String,
+    pub runs: u32,
+    /// Steps that ran or waited (tasks and gates, one per item), skipped ones not counted.
+    pub steps: u32,
+    /// Gate decisions that waited for a person (all but the auto-approved ones).
+    pub needed_human: u32,
+    /// `needed_human / steps`, 0 when nothing ran.
+    pub human_share: f64,
+    pub gates: Vec<GateStats>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GateStats {
+    /// The gate's step id.
+    pub gate: String,
+    /// Decisions made (by anyone or anything); pending ones are counted apart.
+    pub decisions: u32,
+    pub approved_as_proposed: u32,
+    pub alternative_chosen: u32,
+    pub edited: u32,
+    pub rejected: u32,
+    pub expired: u32,
+    pub auto_approved: u32,
+    pub pending: u32,
+    /// Median time from the gate opening to a person's decision, in milliseconds.
+    pub median_ms_to_decision: Option<u64>,
+    /// How many of the latest human decisions in a row were approved as proposed.
+    pub approved_as_proposed_streak: u32,
+    pub suggestions: Vec<Suggestion>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// `auto_approve` or `edits_frequent`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// How one decision ended, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    Pending,
+    AsProposed,
+    Alternative,
+    Edited,
+    Rejected,
+    Expired,
+    AutoApproved,
+}
+
+fn ending(record: &DecisionRecord) -> Ending {
+    let by = record.decided_by.as_deref().unwrap_or("");
+    match &record.outcome {
+        None => Ending::Pending,
+        Some(_) if by.starts_with("auto-approve") => Ending::AutoApproved,
+        Some(DecisionOutcome::Approved { choice: 0 }) => Ending::AsProposed,
+        Some(DecisionOutcome::Approved { .. }) => Ending::Alternative,
+        Some(DecisionOutcome::Edited { .. }) => Ending::Edited,
+        Some(DecisionOutcome::Rejected { .. }) => Ending::Rejected,
+        Some(DecisionOutcome::Expired {
+            action: OnTimeout::Reject | OnTimeout::ApproveDefault,
+        }) => Ending::Expired,
+    }
+}
+
+/// The statistics of `runs`, one entry per workflow name, sorted by name; gates in
+/// the order their first decision opened.
+pub fn stats<'a>(runs: impl IntoIterator<Item = &'a RunState>) -> Vec<WorkflowStats> {
+    // Per workflow: its stats and, per gate, its decisions.
+    let mut workflows: BTreeMap<&str, (WorkflowStats, Vec<(String, Vec<&DecisionRecord>)>)> =
+        BTreeMap::new();
+    for run in runs {
+        let (stats, gates) = workflows.entry(&run.workflow).or_insert_with(|| {
+            (
+                WorkflowStats {
+                    workflow: run.workflow.clone(),
+                    ..WorkflowStats::default()
+                },
+                Vec::new(),
+            )
+        });
+        stats.runs += 1;
+        stats.steps += run
+            .steps
+            .values()
+            .filter(|s| s.status != StepStatus::Skipped)
+            .count() as u32;
+        for record in run.decisions.values() {
+            let gate = record.request.id.gate.step.as_str();
+            let index = match gates.iter().position(|(name, _)| name == gate) {
+                Some(index) => index,
+                None => {
+                    gates.push((gate.to_string(), Vec::new()));
+                    gates.len() - 1
+                }
+            };
+            gates[index].1.push(record);
+        }
+    }
+    workflows
+        .into_values()
+        .map(|(mut stats, gates)| {
+            stats.gates = gates
+                .into_iter()
+                .map(|(gate, records)| gate_stats(gate, records))
+                .collect();
+            stats.needed_human = stats
+                .gates
+                .iter()
+                .map(|g| g.decisions + g.pending - g.auto_approved)
+                .sum();
+            stats.human_share = if stats.steps == 0 {
+                0.0
+            } else {
+                f64::from(stats.needed_human) / f64::from(stats.steps)
+            };
+            stats
+        })
+        .collect()
+}
+
+fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>) -> GateStats {
+    records.sort_by_key(|r| (r.decided_at.unwrap_or(u64::MAX), r.opened_at));
+    let mut stats = GateStats {
+        gate,
+        ..GateStats::default()
+    };
+    let mut waits = Vec::new();
+    for record in &records {
+        let ending = ending(record);
+        match ending {
+            Ending::Pending => stats.pending += 1,
+            Ending::AsProposed => stats.approved_as_proposed += 1,
+            Ending::Alternative => stats.alternative_chosen += 1,
+            Ending::Edited => stats.edited += 1,
+            Ending::Rejected => stats.rejected += 1,
+            Ending::Expired => stats.expired += 1,
+            Ending::AutoApproved => stats.auto_approved += 1,
+        }
+        if matches!(
+            ending,
+            Ending::AsProposed | Ending::Alternative | Ending::Edited | Ending::Rejected
+        ) && let Some(at) = record.decided_at
+        {
+            waits.push(at.saturating_sub(record.opened_at));
+        }
+    }
+    stats.decisions = records.len() as u32 - stats.pending;
+    stats.median_ms_to_decision = median(&mut waits);
+    // The latest decisions that needed a person, newest first.
+    stats.approved_as_proposed_streak = records
+        .iter()
+        .rev()
+        .map(|r| ending(r))
+        .filter(|e| !matches!(e, Ending::Pending | Ending::AutoApproved))
+        .take_while(|e| *e == Ending::AsProposed)
+        .count() as u32;
+    let human = stats.approved_as_proposed
+        + stats.alternative_chosen
+        + stats.edited
+        + stats.rejected
+        + stats.expired;
+    if stats.approved_as_proposed_streak >= AUTO_APPROVE_STREAK {
+        stats.suggestions.push(Suggestion {
+            kind: "auto_approve",
+            message: format!(
+                "the last {} decisions at gate {} were all approved as proposed: consider letting it decide, \
+                 e.g. auto_approve = \"true\" on the step, or a condition that covers these cases",
+                stats.approved_as_proposed_streak, stats.gate
+            ),
+        });
+    }
+    if human >= EDITS_MIN_DECISIONS
+        && f64::from(stats.edited) >= EDITS_FREQUENT_SHARE * f64::from(human)
+    {
+        stats.suggestions.push(Suggestion {
+            kind: "edits_frequent",
+            message: format!(
+                "{} of {} decisions at gate {} were edits ({:.0}%): the plugin's proposals are drifting from \
+                 what operators want; compare its proposals with the edits (host show RUN) and tune it",
+                stats.edited,
+                human,
+                stats.gate,
+                100.0 * f64::from(stats.edited) / f64::from(human)
+            ),
+        });
+    }
+    stats
+}
+
+/// The median of `values` (the lower of the middle two for an even count).
+fn median(values: &mut [u64]) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    Some(values[(values.len() - 1) / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::{DecisionId, DecisionRequest, RunEvent, RunId, Severity, StepKey};
+    use serde_json::json;
+
+    /// A run of workflow `w`: a task `draft`, then gate `review` decided `outcome`
+    /// by `by`, `wait` ms after it opened.
+    fn run(outcome: Option<DecisionOutcome>, by: &str, wait: u64, at: u64) -> RunState {
+        let id = RunId::generate();
+        let key = |s: &str| StepKey::whole(s.to_string().try_into().unwrap());
+        let mut events = vec![
+            RunEvent::RunStarted {
+                at,
+                workflow: "w".into(),
+                workflow_path: "w.toml".into(),
+                workflow_digest: "d".into(),
+                plugin_digests: Default::default(),
+                input: json!({}),
+                by: "ana".into(),
+            },
+            RunEvent::StepStarted {
+                at,
+                key: key("draft"),
+                attempt: 1,
+                plugin: "p".into(),
+            },
+            RunEvent::StepCompleted {
+                at,
+                key: key("draft"),
+                output: json!("x"),
+                elapsed_ms: 1,
+            },
+            RunEvent::GateOpened {
+                at,
+                key: key("review"),
+                request: DecisionRequest {
+                    id: DecisionId::new(id.clone(), key("review")),
+                    title: "t".into(),
+                    reason: "r".into(),
+                    severity: Severity::High,
+                    choices: vec![json!("a"), json!("b")],
+                    editable: true,
+                    schema_plugin: None,
+                    edit_schema: None,
+                    expires_at: None,
+                    on_timeout: OnTimeout::Reject,
+                },
+            },
+        ];
+        if let Some(outcome) = outcome {
+            events.push(RunEvent::DecisionMade {
+                at: at + wait,
+                id: DecisionId::new(id.clone(), key("review")),
+                outcome,
+                by: by.into(),
+            });
+        }
+        RunState::fold(&id, &events).unwrap()
+    }
+
+    fn approved(choice: usize) -> Option<DecisionOutcome> {
+        Some(DecisionOutcome::Approved { choice })
+    }
+
+    #[test]
+    fn counts_each_ending_and_the_median_wait_of_people() {
+        let runs = [
+            run(approved(0), "ana", 1_000, 10),
+            run(approved(2), "ana", 3_000, 20),
+            run(
+                Some(DecisionOutcome::Edited { value: json!("c") }),
+                "ben",
+                5_000,
+                30,
+            ),
+            run(
+                Some(DecisionOutcome::Rejected { reason: None }),
+                "ben",
+                7_000,
+                40,
+            ),
+            run(
+                Some(DecisionOutcome::Expired {
+                    action: OnTimeout::Reject,
+                }),
+                "timeout",
+                90_000,
+                50,
+            ),
+            run(approved(0), "auto-approve: input.trusted", 0, 60),
+            run(None, "", 0, 70),
+        ];
+        let all = stats(&runs);
+        assert_eq!(all.len(), 1);
+        let w = &all[0];
+        assert_eq!((w.runs, w.steps), (7, 14));
+        assert_eq!(w.needed_human, 6, "every gate but the auto-approved one");
+        assert!((w.human_share - 6.0 / 14.0).abs() < 1e-9);
+        let g = &w.gates[0];
+        assert_eq!(g.gate, "review");
+        assert_eq!(
+            (
+                g.decisions,
+                g.approved_as_proposed,
+                g.alternative_chosen,
+                g.edited,
+                g.rejected,
+                g.expired,
+                g.auto_approved,
+                g.pending
+            ),
+            (6, 1, 1, 1, 1, 1, 1, 1)
+        );
+        // People's waits: 1 s, 3 s, 5 s, 7 s; the timeout and the rule are not people.
+        assert_eq!(g.median_ms_to_decision, Some(3_000));
+        assert_eq!(g.approved_as_proposed_streak, 0, "the latest was expired");
+        assert!(
+            g.suggestions.is_empty(),
+            "1 edit in 5 is not frequent: {:?}",
+            g.suggestions
+        );
+    }
+
+    #[test]
+    fn frequent_edits_are_called_out() {
+        let edit = || {
+            Some(DecisionOutcome::Edited {
+                value: json!("mine"),
+            })
+        };
+        let runs = [
+            run(edit(), "ana", 10, 0),
+            run(approved(0), "ana", 10, 100),
+            run(edit(), "ana", 10, 200),
+            run(approved(0), "ana", 10, 300),
+            run(approved(1), "ana", 10, 400),
+        ];
+        let g = &stats(&runs)[0].gates[0];
+        assert_eq!(g.suggestions.len(), 1, "{:?}", g.suggestions);
+        assert_eq!(g.suggestions[0].kind, "edits_frequent");
+        assert!(
+            g.suggestions[0]
+                .message
+                .starts_with("2 of 5 decisions at gate review were edits (40%)"),
+            "{}",
+            g.suggestions[0].message
+        );
+    }
+
+    #[test]
+    fn twenty_approvals_as_proposed_in_a_row_suggest_auto_approve_and_nineteen_do_not() {
+        let mut runs = vec![run(approved(1), "ana", 10, 0)];
+        runs.extend((1..=19).map(|i| run(approved(0), "ana", 10, i * 100)));
+        let g = &stats(&runs)[0].gates[0];
+        assert_eq!(g.approved_as_proposed_streak, 19);
+        assert!(g.suggestions.is_empty(), "{:?}", g.suggestions);
+
+        // Auto-approved decisions neither break nor extend the streak.
+        runs.push(run(approved(0), "auto-approve: true", 0, 2_000));
+        runs.push(run(approved(0), "ben", 10, 2_100));
+        let g = &stats(&runs)[0].gates[0];
+        assert_eq!(g.approved_as_proposed_streak, 20);
+        assert_eq!(g.suggestions.len(), 1);
+        assert_eq!(g.suggestions[0].kind, "auto_approve");
+        assert!(
+            g.suggestions[0].message.contains("last 20 decisions"),
+            "{}",
+            g.suggestions[0].message
+        );
+        assert_eq!(stats(&runs)[0].steps, 44);
+    }
+}
