@@ -82,12 +82,14 @@ fn ending(record: &DecisionRecord) -> Ending {
     }
 }
 
+/// A gate's name and its decisions.
+type GateRecords<'a> = (String, Vec<&'a DecisionRecord>);
+
 /// The statistics of `runs`, one entry per workflow name, sorted by name; gates in
 /// the order their first decision opened.
 pub fn stats<'a>(runs: impl IntoIterator<Item = &'a RunState>) -> Vec<WorkflowStats> {
     // Per workflow: its stats and, per gate, its decisions.
-    let mut workflows: BTreeMap<&str, (WorkflowStats, Vec<(String, Vec<&DecisionRecord>)>)> =
-        BTreeMap::new();
+    let mut workflows: BTreeMap<&str, (WorkflowStats, Vec<GateRecords>)> = BTreeMap::new();
     for run in runs {
         let (stats, gates) = workflows.entry(&run.workflow).or_insert_with(|| {
             (
