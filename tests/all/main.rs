@@ -1,6 +1,7 @@
 //! Baton's integration tests: the real `host` binary and the real runtime, running
 //! components built from the sources in this repository.
 
+mod ads_audit;
 mod audit;
 mod cache;
 mod fuzz_regressions;

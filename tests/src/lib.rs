@@ -54,6 +54,8 @@ const GUESTS: &[&str] = &[
     "lead-scorer",
     "copy-drafter",
     "email-outbox",
+    "ad-auditor",
+    "ads-changeset",
     "hostile-guest",
     "greedy-guest",
     "bloated-guest",
@@ -103,6 +105,32 @@ impl Scratch {
     /// The state store of this scratch directory's runs.
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")
+    }
+
+    /// Writes an example's workflow file (e.g. `examples/ads-audit/workflow.toml`)
+    /// into the scratch directory, its plugins' `source` paths made absolute, so that
+    /// the directories it grants are the scratch directory's.
+    pub fn example_workflow(&self, example: &str) -> PathBuf {
+        let path = workspace_root().join(example);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{example}: {e}"));
+        let mut out = String::new();
+        for line in text.lines() {
+            match line.strip_prefix("source = \"../../target/wasm32-wasip2/release/") {
+                Some(rest) => {
+                    let file = rest.trim_end_matches('"');
+                    let package = file.trim_end_matches(".wasm").replace('_', "-");
+                    out.push_str(&format!(
+                        "source = {:?}\n",
+                        plugin(&package).display().to_string()
+                    ));
+                }
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        self.file("workflow.toml", out)
     }
 
     /// Writes a workflow file whose `{scorer}`, `{drafter}`, `{outbox}` and

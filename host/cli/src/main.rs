@@ -96,6 +96,7 @@ enum PluginCommand {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     terminal::init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -154,5 +155,17 @@ impl Cli {
             Command::Resume(args) => args.json,
             Command::Cancel(args) => args.json,
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `host inbox | head` would panic on the closed pipe;
+/// restore the default so the host ends quietly there, as other Unix tools do.
+#[allow(unsafe_code)]
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; resetting a
+    // signal's disposition to its default touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

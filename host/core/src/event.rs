@@ -34,6 +34,18 @@ impl Severity {
             Severity::Info => "info",
         }
     }
+
+    /// The severity named `name` (as [`Severity::as_str`] writes it), if any.
+    pub fn parse(name: &str) -> Option<Severity> {
+        [
+            Severity::Critical,
+            Severity::High,
+            Severity::Monitor,
+            Severity::Info,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name.trim())
+    }
 }
 
 /// What an expired decision becomes.

@@ -3,7 +3,8 @@
 //! gates, and run tasks (again, if a crash interrupted them).
 
 use baton_core::{
-    DecisionId, DecisionRequest, RunState, StepFailure, StepId, StepKey, StepStatus, Timestamp,
+    DecisionId, DecisionRequest, RunState, Severity, StepFailure, StepId, StepKey, StepStatus,
+    Timestamp,
 };
 use baton_workflow::{Context, Gate, Step, StepKind, Workflow};
 use serde_json::Value;
@@ -245,6 +246,16 @@ fn open_gate(
         .reason
         .render_text(context)
         .map_err(|e| ("reason", e.to_string()))?;
+    let severity = gate
+        .severity
+        .render_text(context)
+        .map_err(|e| ("severity", e.to_string()))?;
+    let severity = Severity::parse(&severity).ok_or_else(|| {
+        (
+            "severity",
+            format!("{severity:?} is not one of critical, high, monitor, info"),
+        )
+    })?;
     let choices = match &gate.choices {
         Some(expr) => match expr.eval(context).map_err(|e| ("choices", e.to_string()))? {
             Value::Array(items) if items.is_empty() => {
@@ -282,7 +293,7 @@ fn open_gate(
         id: DecisionId::new(state.id.clone(), key.clone()),
         title,
         reason,
-        severity: gate.severity,
+        severity,
         choices,
         editable: gate.editable,
         schema_plugin: workflow.gated_plugin(gate).map(str::to_string),

@@ -113,7 +113,7 @@ pub struct Step {
 #[derive(Clone, Debug)]
 pub enum StepKind {
     Task { uses: String, input: Template },
-    Gate(Gate),
+    Gate(Box<Gate>),
 }
 
 #[derive(Clone, Debug)]
@@ -121,7 +121,8 @@ pub struct Gate {
     pub approve: StepId,
     pub title: Template,
     pub reason: Template,
-    pub severity: Severity,
+    /// A severity name, or a template giving one per item (`"{{ item.severity }}"`).
+    pub severity: Template,
     /// `None`: the only choice is the approved step's output.
     pub choices: Option<Expr>,
     pub editable: bool,
@@ -736,18 +737,16 @@ fn check_step(
                 .unwrap_or(Template::Literal(serde_json::Value::String(String::new())));
             let choices = expr(report, "choices", &s.choices, &mut deps);
             let auto_approve = expr(report, "auto_approve", &s.auto_approve, &mut deps);
-            let severity = match &s.severity {
-                None => Severity::Info,
-                Some(value) => match value.get_ref().as_str() {
-                    "critical" => Severity::Critical,
-                    "high" => Severity::High,
-                    "monitor" => Severity::Monitor,
-                    "info" => Severity::Info,
-                    other => {
-                        report.at(value.span(), format!("step {name:?}: severity {other:?} is not one of critical, high, monitor, info"));
-                        Severity::Info
-                    }
-                },
+            let severity = match text(report, "severity", &s.severity, &mut deps) {
+                Some(Template::Literal(serde_json::Value::String(fixed)))
+                    if Severity::parse(&fixed).is_none() =>
+                {
+                    let span = s.severity.as_ref().map(|v| v.span()).unwrap_or(0..0);
+                    report.at(span, format!("step {name:?}: severity {fixed:?} is not one of critical, high, monitor, info (or a template giving one, e.g. \"{{{{ item.severity }}}}\")"));
+                    Template::Literal(serde_json::Value::String("info".into()))
+                }
+                Some(template) => template,
+                None => Template::Literal(serde_json::Value::String("info".into())),
             };
             let on_timeout = match &s.on_timeout {
                 None => OnTimeout::Reject,
@@ -786,7 +785,7 @@ fn check_step(
                     None
                 }
             });
-            StepKind::Gate(Gate {
+            StepKind::Gate(Box::new(Gate {
                 approve: approve_id?,
                 title: title?,
                 reason,
@@ -797,7 +796,7 @@ fn check_step(
                 timeout,
                 on_timeout,
                 auto_approve,
-            })
+            }))
         }
     };
     Some(Step {

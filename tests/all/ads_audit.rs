@@ -1,0 +1,201 @@
+//! The ads audit example end to end, through the CLI: the auditor's findings on the
+//! sample account, one decision per finding, and a change set holding exactly the
+//! approved rows, written into the directory the workflow grants.
+
+use baton_tests::{Scratch, workspace_root};
+use serde_json::{Value, json};
+
+const COLUMNS: &str = "Campaign,Campaign Status,Budget,Bid Strategy Type,Ad Group,Keyword,Criterion Type,Max CPC,Status";
+
+/// A change row as the CSV writes it (the sample's cells hold no commas or quotes).
+fn csv_line(row: &Value) -> String {
+    COLUMNS
+        .split(',')
+        .map(|column| {
+            let cell = row[column].as_str().unwrap_or("");
+            assert!(!cell.contains([',', '"']), "{cell}");
+            cell.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_changes() {
+    let scratch = Scratch::new();
+    let workflow = scratch.example_workflow("examples/ads-audit/workflow.toml");
+    std::fs::create_dir(scratch.path().join("changes")).unwrap();
+    let account = workspace_root().join("examples/ads-account.json");
+    let out = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            account.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(3)
+        .json();
+    let run = out["run"].as_str().unwrap().to_string();
+    let decisions = out["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 10, "one decision per finding");
+
+    // Critical first, with the evidence in numbers.
+    let requests: Vec<&Value> = decisions.iter().map(|d| &d["request"]).collect();
+    assert_eq!(requests[0]["severity"], "critical");
+    assert_eq!(
+        requests[0]["title"],
+        "Critical: Competitors spent $889.00 with no conversions"
+    );
+    assert_eq!(
+        requests[1]["title"],
+        "Critical: \"hiking boots\" spent $641.84 with no conversions"
+    );
+    assert!(
+        requests[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("452 clicks, 9800 impressions, $641.84 spent, 0 conversions"),
+        "{}",
+        requests[1]["reason"]
+    );
+    let titles: Vec<&str> = requests
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "High priority: Brand - Northwind loses 38% of its impressions to budget at a good cost per conversion",
+        "High priority: Add \"free hiking boots\" as a negative keyword",
+        "High priority: Add \"used camping gear\" as a negative keyword",
+        "High priority: Generic - Hiking Boots runs 8 broad match keywords on MANUAL_CPC bidding",
+        "Monitor: \"waterproof trail shoes\" has a quality score of 3/10",
+    ] {
+        assert!(
+            titles.contains(&expected),
+            "{expected:?} not in {titles:#?}"
+        );
+    }
+    let severities: Vec<&str> = requests
+        .iter()
+        .map(|r| r["severity"].as_str().unwrap())
+        .collect();
+    let mut sorted = severities.clone();
+    sorted.sort_by_key(|s| ["critical", "high", "monitor"].iter().position(|x| x == s));
+    assert_eq!(severities, sorted, "most urgent first");
+
+    // The inbox agrees: critical first.
+    let inbox = scratch
+        .host(&["inbox", "--ids"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert_eq!(
+        inbox.lines().next(),
+        Some(format!("{run}/review/0").as_str())
+    );
+
+    // Decide: defaults, an alternative, an edit (an invalid one first), rejections.
+    let id = |i: usize| format!("{run}/review/{i}");
+    let mut approved: Vec<Value> = Vec::new();
+    let choices = |i: usize| requests[i]["choices"].as_array().unwrap().clone();
+    scratch.host(&["approve", &id(0)]).expect_code(3);
+    approved.push(choices(0)[0].clone());
+    scratch
+        .host(&["approve", &id(1), "--choice", "1"])
+        .expect_code(3);
+    approved.push(choices(1)[1].clone());
+    scratch
+        .host(&[
+            "reject",
+            &id(2),
+            "--reason",
+            "testing manual bids this month",
+        ])
+        .expect_code(3);
+    let bad = scratch.file(
+        "bad.json",
+        json!({"action": "Raise the budget", "changes": [{"Campaign": "Brand - Northwind", "Budget": "lots"}]})
+            .to_string(),
+    );
+    scratch
+        .host(&["approve", &id(3), "--edit", bad.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has("Budget");
+    let mine = json!({"action": "Raise the budget to $90", "changes": [{"Campaign": "Brand - Northwind", "Budget": "90.00"}]});
+    let good = scratch.file("good.json", mine.to_string());
+    scratch
+        .host(&["approve", &id(3), "--edit", good.to_str().unwrap()])
+        .expect_code(3);
+    approved.push(mine);
+    for i in 4..10 {
+        if i == 8 {
+            scratch.host(&["reject", &id(i)]).expect_code(3);
+            continue;
+        }
+        let last = i == 9;
+        scratch
+            .host(&["approve", &id(i)])
+            .expect_code(if last { 0 } else { 3 });
+        approved.push(choices(i)[0].clone());
+    }
+
+    // The change set: the header, then exactly the approved rows, in decision order.
+    let export = scratch
+        .host(&["show", &run, "--step", "export"])
+        .expect_code(0)
+        .json();
+    assert_eq!(export["path"], "/changes/431-552-9087-2026-10-31.csv");
+    let csv = std::fs::read_to_string(scratch.path().join("changes/431-552-9087-2026-10-31.csv"))
+        .unwrap();
+    let mut expected = vec![COLUMNS.to_string()];
+    for choice in &approved {
+        for row in choice["changes"].as_array().unwrap() {
+            expected.push(csv_line(row));
+        }
+    }
+    assert_eq!(csv.lines().collect::<Vec<_>>(), expected);
+    assert_eq!(export["rows"], expected.len() - 1);
+    assert_eq!(export["actions"].as_array().unwrap().len(), 8);
+    // Spot checks a specialist would make on the file itself.
+    assert!(csv.contains("\nCompetitors,Paused,,,,,,,\n"), "{csv}");
+    assert!(csv.contains("\nBrand - Northwind,,90.00,,,,,,\n"), "{csv}");
+    assert!(
+        csv.contains("\nGeneric - Hiking Boots,,,,Boots - broad,hiking boots,Exact,,Enabled\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\nGeneric - Hiking Boots,,,,,free hiking boots,Campaign Negative Exact,,\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains("Maximize conversions"), "rejected: {csv}");
+}
+
+#[test]
+fn the_changeset_writes_only_where_the_workflow_grants() {
+    let scratch = Scratch::new();
+    let workflow = scratch.example_workflow("examples/ads-audit/workflow.toml");
+    // The granted directory does not exist: refused before anything runs.
+    let account = workspace_root().join("examples/ads-account.json");
+    scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            account.to_str().unwrap(),
+        ])
+        .expect_code(2)
+        .stderr_has("plugins.changeset.grants.files")
+        .stderr_has("is not a directory");
+    // Without the grant, the plugin that asks for files does not load.
+    let text = std::fs::read_to_string(&workflow).unwrap();
+    let ungranted: String = text
+        .lines()
+        .filter(|l| !l.starts_with("grants = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let ungranted = scratch.file("ungranted.toml", ungranted);
+    scratch
+        .host(&["run", ungranted.to_str().unwrap(), "--dry-run"])
+        .expect_code(2)
+        .stderr_has("asks for `files`");
+}
