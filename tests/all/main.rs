@@ -4,6 +4,7 @@
 mod ads_audit;
 mod audit;
 mod cache;
+mod focus;
 mod fuzz_regressions;
 mod grants;
 mod hostile;

@@ -73,6 +73,8 @@ enum Command {
     Show(commands::runs::ShowArgs),
     /// List pending decisions, critical first, then oldest first
     Inbox(commands::runs::InboxArgs),
+    /// Decide pending decisions one at a time, critical first, in a terminal view
+    Focus(commands::focus::FocusArgs),
     /// Approve a decision (the default, an alternative, or your edit); the run continues at once
     Approve(commands::decide::ApproveArgs),
     /// Reject a decision; that branch of the run ends
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
             Command::Inbox(args) => commands::runs::inbox(global, args).await,
             Command::Expire(args) => commands::expire::expire(global, args).await,
             Command::Stats(args) => commands::stats::stats_command(global, args).await,
+            Command::Focus(args) => commands::focus::focus(global, args).await,
             Command::Approve(args) => commands::decide::approve(global, args).await,
             Command::Reject(args) => commands::decide::reject(global, args).await,
             Command::Resume(args) => commands::resume::resume(global, args).await,
@@ -147,6 +150,7 @@ impl Cli {
             Command::Audit(args) => args.json,
             Command::Expire(args) => args.json,
             Command::Stats(args) => args.json,
+            Command::Focus(_) => false,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

@@ -45,11 +45,12 @@ pub fn steps(state: &RunState) -> String {
     out
 }
 
-/// A one-line view of a choice: an email's subject, or compact JSON.
-fn choice_summary(value: &Value) -> String {
+/// A one-line view of a choice: what it does, an email's subject, or compact JSON.
+pub fn choice_summary(value: &Value) -> String {
     let text = match value {
         Value::Object(map) => map
-            .get("subject")
+            .get("action")
+            .or_else(|| map.get("subject"))
             .or_else(|| map.get("title"))
             .or_else(|| map.get("name"))
             .and_then(Value::as_str)

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod decide;
 pub mod expire;
+pub mod focus;
 pub mod inspect;
 pub mod invoke;
 pub mod resume;

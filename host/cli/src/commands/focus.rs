@@ -1,0 +1,600 @@
+//! `host focus`: the inbox one decision at a time, critical first, in a terminal
+//! view (ratatui). Each key decides at once through the same engine call as
+//! `host approve` and `host reject`, and the run continues before the next decision
+//! is shown.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use baton_core::{DecisionId, DecisionRecord, RunState, RunStatus, RunStore, Severity};
+use baton_engine::{Decision, Engine, EngineError};
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::{DefaultTerminal, Frame};
+use serde_json::Value;
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+use crate::report::choice_summary;
+use crate::session::{Session, Store, open_store, recorded_workflow};
+use crate::terminal::escape_control;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Keys: Enter approves the default, 1-3 pick an alternative, e edits the value \
+in $EDITOR (checked against the plugin's schema), r rejects (with an optional reason), s skips for \
+now, v shows the full value, ? help, q quits.\n\nWithout a terminal, use `host inbox` and \
+`host approve` / `host reject`."
+)]
+pub struct FocusArgs {}
+
+pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failure> {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(Failure::Usage(
+            "host focus needs a terminal, and this is not one (piped or CI); list the pending \
+             decisions with `host inbox` and decide with `host approve ID [--choice N | --edit FILE]` \
+             or `host reject ID --reason TEXT`"
+                .into(),
+        ));
+    }
+    let store = open_store(global).await?;
+    let mut focus = Focus {
+        global,
+        store: &store,
+        sessions: BTreeMap::new(),
+        queue: Vec::new(),
+        skipped: HashSet::new(),
+        decided: 0,
+        last: None,
+        problem: None,
+        mode: Mode::Decide,
+        drafts: BTreeMap::new(),
+    };
+    focus.reload()?;
+    if focus.queue.is_empty() {
+        println!("no pending decisions; `host inbox` lists them as they arrive");
+        return Ok(Exit::Success);
+    }
+    // Load every plugin involved before the screen is taken, so that compiling
+    // messages are not drawn over it.
+    for record in focus.queue.clone() {
+        focus.session_for(&record.request.id).await?;
+    }
+    let mut terminal = ratatui::init();
+    let result = focus.run(&mut terminal).await;
+    ratatui::restore();
+    result?;
+    let left = focus.queue.len() + focus.skipped.len();
+    println!(
+        "focus: {} decided, {} skipped; {left} still pending{}",
+        focus.decided,
+        focus.skipped.len(),
+        if left > 0 { " (host inbox)" } else { "" }
+    );
+    Ok(Exit::Success)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Mode {
+    Decide,
+    /// Typing a rejection reason.
+    Reason(String),
+    Help,
+    /// The full value of every choice, scrolled this far.
+    Full(u16),
+}
+
+struct Focus<'a> {
+    global: &'a GlobalArgs,
+    store: &'a Store,
+    /// The loaded workflow of each run's recorded file.
+    sessions: BTreeMap<PathBuf, Session>,
+    /// Pending decisions not skipped, critical first, then oldest.
+    queue: Vec<DecisionRecord>,
+    skipped: HashSet<DecisionId>,
+    decided: usize,
+    /// What the last decision did to its run.
+    last: Option<String>,
+    /// Why the last key did nothing (an invalid edit, a missing alternative).
+    problem: Option<String>,
+    mode: Mode,
+    /// Edits that did not pass, kept so the operator fixes them instead of starting over.
+    drafts: BTreeMap<DecisionId, String>,
+}
+
+impl Focus<'_> {
+    /// Reads every pending decision from the store, without the skipped ones.
+    fn reload(&mut self) -> Result<(), Failure> {
+        let summaries = self
+            .store
+            .summaries()
+            .map_err(|e| Failure::Host(e.to_string()))?;
+        let mut queue = Vec::new();
+        for summary in summaries
+            .iter()
+            .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
+        {
+            let state = super::load_run(self.store, &summary.id)?;
+            queue.extend(
+                state
+                    .pending()
+                    .filter(|d| !self.skipped.contains(&d.request.id))
+                    .cloned(),
+            );
+        }
+        queue.sort_by_key(|d| (d.request.severity, d.opened_at));
+        self.queue = queue;
+        Ok(())
+    }
+
+    /// Loads the workflow of `id`'s run (once per workflow file); returns its file and
+    /// the run as it stands.
+    async fn session_for(&mut self, id: &DecisionId) -> Result<(PathBuf, RunState), Failure> {
+        let state = super::load_run(self.store, &id.run)?;
+        let path = recorded_workflow(&state);
+        if !self.sessions.contains_key(&path) {
+            let session = Session::open(self.global, &path, Some(self.store.kv())).await?;
+            self.sessions.insert(path.clone(), session);
+        }
+        Ok((path, state))
+    }
+
+    async fn run(&mut self, terminal: &mut DefaultTerminal) -> Result<(), Failure> {
+        loop {
+            terminal
+                .draw(|frame| self.draw(frame))
+                .map_err(|e| Failure::Host(format!("cannot draw on the terminal: {e}")))?;
+            let Event::Key(key) =
+                event::read().map_err(|e| Failure::Host(format!("cannot read a key: {e}")))?
+            else {
+                continue;
+            };
+            if key.kind != KeyEventKind::Press {
+                continue;
+            }
+            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+                return Ok(());
+            }
+            match self.mode.clone() {
+                Mode::Help => self.mode = Mode::Decide,
+                Mode::Full(scroll) => match key.code {
+                    KeyCode::Down | KeyCode::Char('j') => self.mode = Mode::Full(scroll + 1),
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.mode = Mode::Full(scroll.saturating_sub(1))
+                    }
+                    KeyCode::PageDown => self.mode = Mode::Full(scroll + 10),
+                    KeyCode::PageUp => self.mode = Mode::Full(scroll.saturating_sub(10)),
+                    _ => self.mode = Mode::Decide,
+                },
+                Mode::Reason(mut text) => match key.code {
+                    KeyCode::Esc => self.mode = Mode::Decide,
+                    KeyCode::Enter => {
+                        self.mode = Mode::Decide;
+                        let reason = Some(text.trim().to_string()).filter(|r| !r.is_empty());
+                        self.decide(Decision::Reject { reason }, "rejected").await?;
+                    }
+                    KeyCode::Backspace => {
+                        text.pop();
+                        self.mode = Mode::Reason(text);
+                    }
+                    KeyCode::Char(c) => {
+                        text.push(c);
+                        self.mode = Mode::Reason(text);
+                    }
+                    _ => self.mode = Mode::Reason(text),
+                },
+                Mode::Decide => {
+                    if self.queue.is_empty() {
+                        if matches!(key.code, KeyCode::Char('q') | KeyCode::Esc) {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    self.problem = None;
+                    match key.code {
+                        KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
+                        KeyCode::Enter => {
+                            self.decide(Decision::Approve { choice: 0 }, "approved")
+                                .await?
+                        }
+                        KeyCode::Char(c @ '1'..='3') => {
+                            let choice = c as usize - '0' as usize;
+                            if choice < self.queue[0].request.choices.len() {
+                                self.decide(Decision::Approve { choice }, "approved alternative")
+                                    .await?;
+                            } else {
+                                self.problem = Some(format!(
+                                    "there is no alternative {choice}; this decision has {}",
+                                    self.queue[0].request.choices.len() - 1
+                                ));
+                            }
+                        }
+                        KeyCode::Char('e') => self.edit(terminal).await?,
+                        KeyCode::Char('r') => self.mode = Mode::Reason(String::new()),
+                        KeyCode::Char('s') => {
+                            let id = self.queue[0].request.id.clone();
+                            self.last = Some(format!("skipped {id}; it stays in the inbox"));
+                            self.skipped.insert(id);
+                            self.reload()?;
+                        }
+                        KeyCode::Char('v') => self.mode = Mode::Full(0),
+                        KeyCode::Char('?') => self.mode = Mode::Help,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decides the current decision; the run continues at once, and the line says
+    /// where it went. A refusal (an invalid edit, a decision made elsewhere) is shown
+    /// and nothing is recorded.
+    async fn decide(&mut self, decision: Decision, verb: &str) -> Result<(), Failure> {
+        let id = self.queue[0].request.id.clone();
+        let (path, state) = self.session_for(&id).await?;
+        let session = &self.sessions[&path];
+        let engine = Engine {
+            workflow: &session.workflow,
+            store: self.store,
+            runner: &session.runner,
+            clock: &session.clock,
+            observer: None,
+            operator: &session.operator,
+        };
+        if let Err(refused) = session.guard_code(&engine, &state, false) {
+            self.problem = Some(format!(
+                "{refused} (with host approve or host reject); press s to skip it here"
+            ));
+            return Ok(());
+        }
+        match engine.decide(&id, decision, &session.operator).await {
+            Ok(outcome) => {
+                self.decided += 1;
+                self.drafts.remove(&id);
+                let state = &outcome.state;
+                let next = match state.status() {
+                    RunStatus::Waiting => {
+                        let n = state.pending().count();
+                        format!("waits for {n} decision{}", if n == 1 { "" } else { "s" })
+                    }
+                    RunStatus::Failed => format!(
+                        "failed: {}",
+                        state.finish_note().map(escape_control).unwrap_or_default()
+                    ),
+                    other => format!("is {}", other.as_str()),
+                };
+                self.last = Some(format!("{verb} {id}: the run {next}"));
+            }
+            Err(EngineError::InvalidEdit { reason }) => {
+                self.problem = Some(format!(
+                    "the edit does not match the plugin's schema: {}; press e to fix it",
+                    escape_control(&reason)
+                ));
+            }
+            Err(other) => self.problem = Some(other.to_string()),
+        }
+        self.reload()
+    }
+
+    /// Opens the value (or the last draft that did not pass) in `$VISUAL` / `$EDITOR`,
+    /// then approves the edit if it parses and matches the schema.
+    async fn edit(&mut self, terminal: &mut DefaultTerminal) -> Result<(), Failure> {
+        let record = &self.queue[0];
+        if !record.request.editable {
+            self.problem = Some("this gate does not allow edits (edit = false)".into());
+            return Ok(());
+        }
+        let id = record.request.id.clone();
+        let original =
+            serde_json::to_string_pretty(record.request.choices.first().unwrap_or(&Value::Null))
+                .unwrap_or_default();
+        let start = self.drafts.get(&id).cloned().unwrap_or(original.clone());
+        let edited = run_editor(terminal, &start)?;
+        if edited.trim() == original.trim() {
+            self.last = Some("the edit changed nothing; nothing decided".into());
+            return Ok(());
+        }
+        match serde_json::from_str::<Value>(&edited) {
+            Ok(value) => {
+                self.drafts.insert(id, edited);
+                self.decide(Decision::Edit { value }, "approved your edit of")
+                    .await
+            }
+            Err(e) => {
+                self.problem = Some(format!(
+                    "the edit is not JSON (line {}, column {}: {e}); press e to fix it",
+                    e.line(),
+                    e.column()
+                ));
+                self.drafts.insert(id, edited);
+                Ok(())
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame) {
+        let area = frame.area();
+        let [header, body, status, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(5),
+            Constraint::Length(3),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let done = self.decided + self.skipped.len();
+        let total = done + self.queue.len();
+        let position = if self.queue.is_empty() {
+            format!("{total} of {total}")
+        } else {
+            format!("{} of {total}", done + 1)
+        };
+        frame.render_widget(
+            Line::from(vec![
+                " Baton focus ".bold().reversed(),
+                Span::raw(format!("  {position}")),
+            ]),
+            header,
+        );
+        match self.queue.first() {
+            None => frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(""),
+                    Line::from("Inbox empty: nothing waits for you.".bold()),
+                    Line::from(format!(
+                        "{} decided, {} skipped (still in host inbox). Press q to quit.",
+                        self.decided,
+                        self.skipped.len()
+                    )),
+                ]),
+                body,
+            ),
+            Some(record) => frame.render_widget(self.decision(record), body),
+        }
+        let mut lines = Vec::new();
+        if let Some(last) = &self.last {
+            lines.push(Line::from(escape_control(last).into_owned()).fg(Color::Green));
+        }
+        if let Some(problem) = &self.problem {
+            lines.push(Line::from(escape_control(problem).into_owned()).fg(Color::Red));
+        }
+        if let Mode::Reason(text) = &self.mode {
+            lines.push(Line::from(format!(
+                "Reject. Reason (optional), Enter to reject, Esc to cancel: {text}"
+            )));
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), status);
+        frame.render_widget(
+            Line::from(
+                "Enter approve  1-3 alternative  e edit  r reject  s skip  v full value  ? help  q quit",
+            )
+            .dim(),
+            footer,
+        );
+        match &self.mode {
+            Mode::Help => {
+                frame.render_widget(Clear, body);
+                frame.render_widget(help(), body);
+            }
+            Mode::Full(scroll) => {
+                if let Some(record) = self.queue.first() {
+                    frame.render_widget(Clear, body);
+                    frame.render_widget(full_value(record, *scroll), body);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn decision(&self, record: &DecisionRecord) -> Paragraph<'static> {
+        let request = &record.request;
+        let severity = request.severity;
+        let color = match severity {
+            Severity::Critical => Color::Red,
+            Severity::High => Color::Yellow,
+            Severity::Monitor => Color::Cyan,
+            Severity::Info => Color::Gray,
+        };
+        let mut lines = vec![
+            Line::from(""),
+            Line::from(vec![
+                Span::styled(
+                    format!("[{}]", severity.as_str()),
+                    Style::new().fg(color).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(" "),
+                Span::styled(
+                    escape_control(&request.title).into_owned(),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
+            ]),
+        ];
+        if !request.reason.is_empty() {
+            lines.push(Line::from(escape_control(&request.reason).into_owned()));
+        }
+        lines.push(Line::from(format!("{}", request.id)).dim());
+        let context = context_lines(request.choices.first().unwrap_or(&Value::Null));
+        if !context.is_empty() {
+            lines.push(Line::from(""));
+            lines.extend(context.into_iter().map(Line::from));
+        }
+        lines.push(Line::from(""));
+        for (index, choice) in request.choices.iter().enumerate() {
+            let key = if index == 0 {
+                "Enter".to_string()
+            } else {
+                index.to_string()
+            };
+            let what = if index == 0 { "default: " } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {key:>5}  "), Style::new().bold()),
+                Span::raw(format!("{what}{}", choice_summary(choice))),
+            ]));
+        }
+        if let Some(expires) = request.expires_at {
+            lines.push(Line::from(""));
+            lines.push(
+                Line::from(format!(
+                    "expires {}; then {}",
+                    baton_engine::format_time(expires),
+                    match request.on_timeout {
+                        baton_core::OnTimeout::Reject => "it is rejected",
+                        baton_core::OnTimeout::ApproveDefault => "the default is approved",
+                    }
+                ))
+                .dim(),
+            );
+        }
+        Paragraph::new(lines).wrap(Wrap { trim: false })
+    }
+}
+
+/// The fields of a value that matter at a glance: scalars as `key: value`, text to
+/// its first line, lists and objects by size; never a JSON dump (`v` shows that).
+fn context_lines(value: &Value) -> Vec<String> {
+    let Value::Object(map) = value else {
+        return vec![];
+    };
+    let short = |text: &str| -> String {
+        let first = text.lines().next().unwrap_or("");
+        let mut out: String = first.chars().take(96).collect();
+        if out.len() < text.trim_end().len() {
+            out.push_str(" …");
+        }
+        escape_control(&out).into_owned()
+    };
+    let mut lines = Vec::new();
+    for (key, value) in map.iter().take(8) {
+        let key = escape_control(key);
+        // A short list of records: one line each, its scalar fields.
+        if let Value::Array(items) = value
+            && !items.is_empty()
+            && items.iter().all(Value::is_object)
+        {
+            lines.push(format!("  {key}:"));
+            for item in items.iter().take(3) {
+                let fields: Vec<String> = item
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, v)| !v.is_object() && !v.is_array())
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}: {}",
+                            v.as_str().map(str::to_string).unwrap_or(v.to_string())
+                        )
+                    })
+                    .collect();
+                lines.push(format!("    - {}", short(&fields.join(" · "))));
+            }
+            if items.len() > 3 {
+                lines.push(format!("    … {} more (v shows all)", items.len() - 3));
+            }
+            continue;
+        }
+        lines.push({
+            let shown = match value {
+                Value::String(text) => short(text),
+                Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                    short(
+                        &items
+                            .iter()
+                            .map(|i| i.as_str().map(str::to_string).unwrap_or(i.to_string()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
+                }
+                Value::Array(items) => format!(
+                    "{} item{}",
+                    items.len(),
+                    if items.len() == 1 { "" } else { "s" }
+                ),
+                Value::Object(inner) => format!(
+                    "{{{}}}",
+                    short(&inner.keys().cloned().collect::<Vec<_>>().join(", "))
+                ),
+                other => other.to_string(),
+            };
+            format!("  {key}: {shown}")
+        });
+    }
+    lines
+}
+
+fn full_value(record: &DecisionRecord, scroll: u16) -> Paragraph<'static> {
+    let mut text = String::new();
+    for (index, choice) in record.request.choices.iter().enumerate() {
+        let label = if index == 0 {
+            "default".to_string()
+        } else {
+            format!("alternative {index}")
+        };
+        text.push_str(&format!(
+            "{label}:\n{}\n\n",
+            serde_json::to_string_pretty(choice).unwrap_or_default()
+        ));
+    }
+    Paragraph::new(escape_control(&text).into_owned())
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" full value: ↑/↓ to scroll, any other key to close "),
+        )
+        .scroll((scroll, 0))
+}
+
+fn help() -> Paragraph<'static> {
+    Paragraph::new(vec![
+        Line::from("Enter   approve the default (the run continues at once)"),
+        Line::from("1-3     approve that alternative instead"),
+        Line::from("e       edit the value in $EDITOR; it must match the plugin's schema"),
+        Line::from("r       reject, with an optional reason"),
+        Line::from("s       skip for now: it stays in the inbox"),
+        Line::from("v       the full value of every choice"),
+        Line::from("q       quit"),
+        Line::from(""),
+        Line::from("Decisions come critical first, then oldest. Press any key."),
+    ])
+    .block(Block::default().borders(Borders::ALL).title(" help "))
+}
+
+/// Leaves the screen, lets the operator edit `text` in `$VISUAL` / `$EDITOR` (default
+/// `vi`), and takes the screen back; returns what they saved.
+fn run_editor(terminal: &mut DefaultTerminal, text: &str) -> Result<String, Failure> {
+    let host = |e: std::io::Error| Failure::Host(format!("cannot open the editor: {e}"));
+    let file = tempfile::Builder::new()
+        .prefix("baton-edit-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(host)?;
+    std::fs::write(file.path(), text).map_err(host)?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi");
+    disable_raw_mode().map_err(host)?;
+    ratatui::crossterm::execute!(std::io::stdout(), LeaveAlternateScreen).map_err(host)?;
+    let status = std::process::Command::new(program)
+        .args(words)
+        .arg(file.path())
+        .status();
+    enable_raw_mode().map_err(host)?;
+    ratatui::crossterm::execute!(std::io::stdout(), EnterAlternateScreen).map_err(host)?;
+    terminal.clear().map_err(host)?;
+    match status {
+        Ok(status) if status.success() => std::fs::read_to_string(file.path()).map_err(host),
+        Ok(status) => Err(Failure::Usage(format!(
+            "the editor {editor:?} exited with {status}; nothing decided"
+        ))),
+        Err(e) => Err(Failure::Usage(format!(
+            "cannot start the editor {editor:?} (set EDITOR): {e}"
+        ))),
+    }
+}

@@ -1,0 +1,307 @@
+//! `host focus` driven as a person would: in a real pseudo-terminal (tmux), with
+//! keys sent and the screen read back, and a scripted `$EDITOR`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use baton_tests::{Scratch, host_binary, workspace_root};
+use serde_json::{Value, json};
+
+/// A tmux server of its own, running one `host focus` in a 110x36 pane.
+struct Pane {
+    socket: String,
+}
+
+impl Pane {
+    fn start(scratch: &Scratch, env: &[(&str, &str)]) -> Pane {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let socket = format!(
+            "baton-focus-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut command = format!(
+            "env BATON_STATE={} BATON_CACHE_DIR={} BATON_OPERATOR=tester RUST_BACKTRACE=0",
+            quote(&scratch.state_dir()),
+            quote(&scratch.cache_dir())
+        );
+        for (key, value) in env {
+            command.push_str(&format!(" {key}={}", quote(Path::new(value))));
+        }
+        command.push_str(&format!(
+            " {} focus; echo EXIT=$?; sleep 600",
+            quote(host_binary())
+        ));
+        let pane = Pane { socket };
+        pane.tmux(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            "110",
+            "-y",
+            "36",
+            &command,
+        ]);
+        pane
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .expect("tmux runs (the focus tests need it: apt-get install tmux)");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "main"])
+    }
+
+    /// Waits until the screen shows every one of `texts`; returns the screen.
+    #[track_caller]
+    fn wait_for(&self, texts: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("the screen never showed {texts:?}; it shows:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Keys by tmux name: `Enter`, `Escape`, `1`, `q`.
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend(keys);
+        self.tmux(&args);
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "main", "-l", text]);
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+}
+
+/// Starts the ads audit on `account` and returns its run id (10 decisions wait).
+fn ads_run(scratch: &Scratch, account: &Path) -> String {
+    let workflow = scratch.example_workflow("examples/ads-audit/workflow.toml");
+    std::fs::create_dir_all(scratch.path().join("changes")).unwrap();
+    let out = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            account.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(3)
+        .json();
+    out["run"].as_str().unwrap().to_string()
+}
+
+/// An `$EDITOR` that writes the next of `versions` into the file it is given.
+fn scripted_editor(scratch: &Scratch, versions: &[String]) -> PathBuf {
+    let mut script = String::from("#!/bin/sh\nn=$(cat \"$0.count\" 2>/dev/null || echo 0)\n");
+    for (i, version) in versions.iter().enumerate() {
+        let file = scratch.file(&format!("edit-{i}.json"), version);
+        script.push_str(&format!("[ \"$n\" = {i} ] && cp {} \"$1\"\n", quote(&file)));
+    }
+    script.push_str("echo $((n + 1)) > \"$0.count\"\n");
+    let path = scratch.file("editor.sh", script);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+/// `(item, outcome, by)` of every decision made in `run`, in log order.
+fn decisions(scratch: &Scratch, run: &str) -> Vec<(String, Value, String)> {
+    scratch
+        .host(&["audit", run, "--jsonl"])
+        .expect_code(0)
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|e| e["event"]["event"] == "decision_made")
+        .map(|e| {
+            let id = e["event"]["id"].as_str().unwrap();
+            (
+                id.rsplit('/').next().unwrap().to_string(),
+                e["event"]["outcome"].clone(),
+                e["by"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
+    let scratch = Scratch::new();
+    let run = ads_run(
+        &scratch,
+        &workspace_root().join("examples/ads-account.json"),
+    );
+    let mine = json!({"action": "Raise the budget to $90", "changes": [{"Campaign": "Brand - Northwind", "Budget": "90.00"}]});
+    let editor = scripted_editor(
+        &scratch,
+        &[
+            "{ not json".to_string(),
+            json!({"action": "Raise it", "changes": [{"Campaign": "Brand - Northwind", "Budget": "lots"}]})
+                .to_string(),
+            mine.to_string(),
+        ],
+    );
+    let pane = Pane::start(&scratch, &[("EDITOR", editor.to_str().unwrap())]);
+    let id = |i: u32| format!("{run}/review/{i}");
+
+    // The first decision: position, severity, title, reason, the fields, the choices.
+    pane.wait_for(&[
+        "1 of 10",
+        "[critical] Critical: Competitors spent $889.00 with no conversions",
+        "508 clicks, $889.00 spent, 0 conversions",
+        "action: Pause the campaign Competitors",
+        "Enter  default: Pause the campaign Competitors",
+        "1  Halve its daily budget to $40.00",
+    ]);
+
+    // Enter approves the default; the run continues and says where it is.
+    pane.keys(&["Enter"]);
+    pane.wait_for(&[
+        "2 of 10",
+        &format!("approved {}: the run waits for 9 decisions", id(0)),
+        "\"hiking boots\" spent $641.84",
+    ]);
+
+    // 1 picks the first alternative.
+    pane.keys(&["1"]);
+    pane.wait_for(&["3 of 10", &format!("approved alternative {}", id(1))]);
+
+    // r rejects, with a reason typed in.
+    pane.keys(&["r"]);
+    pane.wait_for(&["Reason (optional)"]);
+    pane.type_text("testing manual bids");
+    pane.keys(&["Enter"]);
+    pane.wait_for(&[
+        "4 of 10",
+        &format!("rejected {}", id(2)),
+        "Brand - Northwind",
+    ]);
+
+    // e: not JSON, then not the schema, then a good edit; the bad ones decide nothing.
+    pane.keys(&["e"]);
+    pane.wait_for(&["4 of 10", "the edit is not JSON", "press e to fix it"]);
+    pane.keys(&["e"]);
+    pane.wait_for(&["4 of 10", "does not match the plugin's schema", "Budget"]);
+    pane.keys(&["e"]);
+    pane.wait_for(&["5 of 10", &format!("approved your edit of {}", id(3))]);
+
+    // s skips: it stays pending.
+    pane.keys(&["s"]);
+    pane.wait_for(&["6 of 10", &format!("skipped {}", id(4))]);
+
+    // An alternative that does not exist is refused.
+    pane.keys(&["3"]);
+    pane.wait_for(&["6 of 10", "there is no alternative 3; this decision has 1"]);
+
+    // ? shows the keys; any key goes back.
+    pane.keys(&["?"]);
+    pane.wait_for(&["help", "skip for now: it stays in the inbox"]);
+    pane.keys(&["x"]);
+    pane.wait_for(&["6 of 10", "Enter approve  1-3 alternative"]);
+
+    // v shows the whole value of every choice.
+    pane.keys(&["v"]);
+    pane.wait_for(&["full value", "alternative 1:", "\"Criterion Type\""]);
+    pane.keys(&["x"]);
+
+    pane.keys(&["q"]);
+    pane.wait_for(&[
+        "focus: 4 decided, 1 skipped; 6 still pending (host inbox)",
+        "EXIT=0",
+    ]);
+
+    let made = decisions(&scratch, &run);
+    assert_eq!(made.len(), 4, "{made:#?}");
+    let items: Vec<&str> = made.iter().map(|(item, _, _)| item.as_str()).collect();
+    assert_eq!(items, ["0", "1", "2", "3"]);
+    assert_eq!(made[0].1, json!({"outcome": "approved", "choice": 0}));
+    assert_eq!(made[1].1, json!({"outcome": "approved", "choice": 1}));
+    assert_eq!(
+        made[2].1,
+        json!({"outcome": "rejected", "reason": "testing manual bids"})
+    );
+    assert_eq!(made[3].1, json!({"outcome": "edited", "value": mine}));
+    assert!(made.iter().all(|(_, _, by)| by == "tester"), "{made:#?}");
+    let inbox = scratch
+        .host(&["inbox", "--ids"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert!(inbox.contains(&id(4)), "skipped stays pending: {inbox}");
+    assert_eq!(inbox.lines().count(), 6);
+}
+
+#[test]
+fn focus_shows_control_characters_from_plugins_escaped() {
+    let scratch = Scratch::new();
+    let account = std::fs::read_to_string(workspace_root().join("examples/ads-account.json"))
+        .unwrap()
+        .replace("\"Competitors\"", "\"Compet\\u001b[2J\\u0007itors\"");
+    let account = scratch.file("account.json", account);
+    ads_run(&scratch, &account);
+    let pane = Pane::start(&scratch, &[]);
+    let screen = pane.wait_for(&["1 of 10", "Compet\\u{1b}[2J\\u{7}itors spent $889.00"]);
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    pane.keys(&["q"]);
+    pane.wait_for(&["EXIT=0"]);
+}
+
+#[test]
+fn focus_with_an_empty_inbox_says_so_and_ends() {
+    let scratch = Scratch::new();
+    let pane = Pane::start(&scratch, &[]);
+    pane.wait_for(&["no pending decisions", "EXIT=0"]);
+}
+
+#[test]
+fn focus_without_a_terminal_points_at_inbox_and_approve() {
+    let scratch = Scratch::new();
+    scratch
+        .host(&["focus"])
+        .expect_code(2)
+        .stderr_has("needs a terminal")
+        .stderr_has("host inbox")
+        .stderr_has("host approve");
+}
