@@ -23,19 +23,7 @@ fn csv_line(row: &Value) -> String {
 #[test]
 fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_changes() {
     let scratch = Scratch::new();
-    let workflow = scratch.example_workflow("examples/ads-audit/workflow.toml");
-    std::fs::create_dir(scratch.path().join("changes")).unwrap();
-    let account = workspace_root().join("examples/ads-account.json");
-    let out = scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            account.to_str().unwrap(),
-            "--json",
-        ])
-        .expect_code(3)
-        .json();
+    let out = scratch.start_ads_audit(&workspace_root().join("examples/ads-account.json"));
     let run = out["run"].as_str().unwrap().to_string();
     let decisions = out["decisions"].as_array().unwrap();
     assert_eq!(decisions.len(), 10, "one decision per finding");

@@ -114,18 +114,7 @@ fn quote(path: &Path) -> String {
 
 /// Starts the ads audit on `account` and returns its run id (10 decisions wait).
 fn ads_run(scratch: &Scratch, account: &Path) -> String {
-    let workflow = scratch.example_workflow("examples/ads-audit/workflow.toml");
-    std::fs::create_dir_all(scratch.path().join("changes")).unwrap();
-    let out = scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            account.to_str().unwrap(),
-            "--json",
-        ])
-        .expect_code(3)
-        .json();
+    let out = scratch.start_ads_audit(account);
     out["run"].as_str().unwrap().to_string()
 }
 
@@ -149,12 +138,8 @@ fn scripted_editor(scratch: &Scratch, versions: &[String]) -> PathBuf {
 /// `(item, outcome, by)` of every decision made in `run`, in log order.
 fn decisions(scratch: &Scratch, run: &str) -> Vec<(String, Value, String)> {
     scratch
-        .host(&["audit", run, "--jsonl"])
-        .expect_code(0)
-        .stdout
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .filter(|e| e["event"]["event"] == "decision_made")
+        .decisions_made(run)
+        .into_iter()
         .map(|e| {
             let id = e["event"]["id"].as_str().unwrap();
             (

@@ -21,12 +21,8 @@ fn waiting_run(scratch: &Scratch, name: &str, timeout: &str, on_timeout: &str) -
 
 fn decided_by(scratch: &Scratch, run: &str) -> Vec<(String, Value)> {
     scratch
-        .host(&["audit", run, "--jsonl"])
-        .expect_code(0)
-        .stdout
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .filter(|entry| entry["event"]["event"] == "decision_made")
+        .decisions_made(run)
+        .into_iter()
         .map(|entry| {
             (
                 entry["by"].as_str().unwrap().to_string(),

@@ -133,6 +133,35 @@ impl Scratch {
         self.file("workflow.toml", out)
     }
 
+    /// Starts the ads audit example on `account` (a Google Ads export), with its
+    /// `changes` directory in the scratch directory; returns `host run --json`'s
+    /// output (the run waits on one decision per finding).
+    pub fn start_ads_audit(&self, account: &Path) -> serde_json::Value {
+        let workflow = self.example_workflow("examples/ads-audit/workflow.toml");
+        std::fs::create_dir_all(self.path().join("changes")).expect("create changes/");
+        self.host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            account.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(3)
+        .json()
+    }
+
+    /// The audit entries (`by`, `event`, ...) of every decision made in `run`, in
+    /// log order.
+    pub fn decisions_made(&self, run: &str) -> Vec<serde_json::Value> {
+        self.host(&["audit", run, "--jsonl"])
+            .expect_code(0)
+            .stdout
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+            .filter(|entry| entry["event"]["event"] == "decision_made")
+            .collect()
+    }
+
     /// Writes a workflow file whose `{scorer}`, `{drafter}`, `{outbox}` and
     /// `{hostile}` placeholders become the paths of the built components.
     pub fn workflow(&self, name: &str, text: &str) -> PathBuf {

@@ -431,12 +431,19 @@ auto_approve = "input.trusted"
     assert_eq!(untrusted.status(), RunStatus::Waiting);
 }
 
+/// The gated workflow with a one-hour timeout on its gate.
+fn gated_with_timeout(on_timeout: &str) -> Workflow {
+    workflow(&GATED.replace(
+        "choices = \"steps.draft.output.variants\"\n",
+        &format!(
+            "choices = \"steps.draft.output.variants\"\ntimeout = \"1h\"\non_timeout = \"{on_timeout}\"\n"
+        ),
+    ))
+}
+
 #[tokio::test]
 async fn an_expired_decision_takes_its_on_timeout_action_when_the_run_is_next_touched() {
-    let wf = workflow(&GATED.replace(
-        "choices = \"steps.draft.output.variants\"\n",
-        "choices = \"steps.draft.output.variants\"\ntimeout = \"1h\"\non_timeout = \"approve_default\"\n",
-    ));
+    let wf = gated_with_timeout("approve_default");
     let (store, runner) = (MemoryStore::default(), FakeRunner::default());
     let clock = MovableClock(std::sync::atomic::AtomicU64::new(1_000));
     let engine = Engine {
@@ -475,10 +482,7 @@ async fn an_expired_decision_takes_its_on_timeout_action_when_the_run_is_next_to
 
 #[tokio::test]
 async fn expire_records_due_decisions_without_a_workflow_and_the_summary_says_when() {
-    let wf = workflow(&GATED.replace(
-        "choices = \"steps.draft.output.variants\"\n",
-        "choices = \"steps.draft.output.variants\"\ntimeout = \"1h\"\non_timeout = \"reject\"\n",
-    ));
+    let wf = gated_with_timeout("reject");
     let (store, runner) = (MemoryStore::default(), FakeRunner::default());
     let clock = MovableClock(std::sync::atomic::AtomicU64::new(1_000));
     let engine = Engine {
