@@ -7,7 +7,7 @@ use baton_core::{DecisionRecord, RunEvent, RunState, StepRecord, StepStatus};
 use baton_engine::format_time;
 use serde_json::{Value, json};
 
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, shorten};
 
 /// One line per step, in the order they started.
 pub fn steps(state: &RunState) -> String {
@@ -59,11 +59,7 @@ pub fn choice_summary(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let mut short: String = text.chars().take(100).collect();
-    if short.len() < text.len() {
-        short.push_str("...");
-    }
-    escape_control(&short).into_owned()
+    escape_control(&shorten(&text, 100)).into_owned()
 }
 
 /// A pending decision, with how to make it.

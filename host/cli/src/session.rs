@@ -126,7 +126,6 @@ impl RunStore for Store {
     }
 }
 
-/// Who is deciding: `BATON_OPERATOR`, else the login name.
 /// Who is operating: `--as NAME` (or `BATON_OPERATOR`), else the OS user.
 pub fn operator(global: &GlobalArgs) -> String {
     global
@@ -258,14 +257,36 @@ impl Session {
         })
     }
 
+    /// The session that continues `state`: the workflow file the run recorded, loaded,
+    /// and the run refused if its code changed since it started, unless
+    /// `allow_changed` (then the change is recorded in its log).
+    pub async fn for_run(
+        global: &GlobalArgs,
+        store: &Store,
+        state: &RunState,
+        allow_changed: bool,
+    ) -> Result<Session, Failure> {
+        let session = Session::open(global, &recorded_workflow(state), Some(store.kv())).await?;
+        session.guard_code(&session.engine(store), state, allow_changed)?;
+        Ok(session)
+    }
+
     /// The engine for runs of this workflow, on `store`, with progress on a terminal.
     pub fn engine<'a>(&'a self, store: &'a Store) -> Engine<'a, Store, PluginSet, HostClock> {
+        Engine {
+            observer: crate::report::progress(),
+            ..self.quiet_engine(store)
+        }
+    }
+
+    /// The engine without progress lines (for a screen that draws its own).
+    pub fn quiet_engine<'a>(&'a self, store: &'a Store) -> Engine<'a, Store, PluginSet, HostClock> {
         Engine {
             workflow: &self.workflow,
             store,
             runner: &self.runner,
             clock: &self.clock,
-            observer: crate::report::progress(),
+            observer: None,
             operator: &self.operator,
         }
     }
@@ -322,8 +343,6 @@ impl Session {
     }
 }
 
-/// Says which capability a plugin asks for that the workflow does not grant, and how
-/// to grant it (or that Baton does not offer it yet).
 /// Reads and checks a workflow file; returns it with its text.
 pub fn read_workflow(path: &Path) -> Result<(Workflow, String), Failure> {
     let source = std::fs::read_to_string(path).map_err(|e| {

@@ -42,6 +42,17 @@ pub fn escape_control(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The first line of `text`, cut to at most `max` characters; `...` says it was cut.
+/// Does not escape: callers show it through [`escape_control`].
+pub fn shorten(text: &str, max: usize) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let mut out: String = first.chars().take(max).collect();
+    if out.len() < text.trim_end().len() {
+        out.push_str("...");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +67,13 @@ mod tests {
             escape_control("line one\n\tline two"),
             "line one\n\tline two"
         );
+    }
+
+    #[test]
+    fn shorten_cuts_by_characters_at_the_first_line_and_says_so() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("ééééé", 3), "ééé...");
+        assert_eq!(shorten("one\ntwo", 10), "one...");
+        assert_eq!(shorten("exactly\n", 10), "exactly");
     }
 }

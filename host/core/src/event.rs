@@ -57,6 +57,16 @@ pub enum OnTimeout {
     ApproveDefault,
 }
 
+impl OnTimeout {
+    /// `reject` or `approve_default`: as written in workflow files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnTimeout::Reject => "reject",
+            OnTimeout::ApproveDefault => "approve_default",
+        }
+    }
+}
+
 /// What the operator is asked at a gate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRequest {

@@ -157,7 +157,7 @@ impl SledStore {
         Ok(None)
     }
 
-    fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    pub(crate) fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let prefix = run.as_str().as_bytes();
         let mut entries = Vec::new();
         for entry in self.log.scan_prefix(prefix) {

@@ -161,11 +161,11 @@ impl RunStore for SledStore {
     }
 
     fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
-        let mut events = Vec::new();
-        for entry in self.log.scan_prefix(run.as_str().as_bytes()) {
-            let (_, bytes) = entry.map_err(io)?;
-            events.push(audit::decode(&bytes).map_err(io)?.1);
-        }
+        let events = self
+            .raw_log(run)?
+            .iter()
+            .map(|(_, bytes)| audit::decode(bytes).map(|(_, event)| event).map_err(io))
+            .collect::<Result<Vec<_>, _>>()?;
         if events.is_empty() {
             return Err(StoreError::NoSuchRun(run.clone()));
         }

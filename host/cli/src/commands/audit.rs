@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::session::open_store;
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, shorten};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -90,15 +90,7 @@ fn line(entry: &AuditEntry, by: &str) -> String {
         object.remove("event");
         object.remove("at");
     }
-    let mut detail = fields.to_string();
-    if detail.len() > 100 {
-        let mut cut = 97;
-        while !detail.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        detail.truncate(cut);
-        detail.push_str("...");
-    }
+    let detail = shorten(&fields.to_string(), 97);
     let link = match &entry.prev {
         Some(_) => entry.hash[..12].to_string(),
         None => "(unchained)".to_string(),

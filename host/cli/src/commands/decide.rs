@@ -9,7 +9,7 @@ use baton_engine::Decision;
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
-use crate::session::{Session, open_store, operator, recorded_workflow};
+use crate::session::{Session, open_store};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -104,11 +104,10 @@ async fn decide(
 ) -> Result<Exit, Failure> {
     let store = open_store(global).await?;
     let state = crate::commands::load_run(&store, &id.run)?;
-    let session = Session::open(global, &recorded_workflow(&state), Some(store.kv())).await?;
-    let engine = session.engine(&store);
-    session.guard_code(&engine, &state, allow_changed)?;
-    let outcome = engine
-        .decide(id, decision, &operator(global))
+    let session = Session::for_run(global, &store, &state, allow_changed).await?;
+    let outcome = session
+        .engine(&store)
+        .decide(id, decision, &session.operator)
         .await
         .map_err(crate::commands::engine_failure)?;
     print_outcome(&outcome.state, json);

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
-use crate::session::{HostClock, Session, Store, open_store_as_is, recorded_workflow};
+use crate::session::{HostClock, Session, Store, open_store_as_is};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -40,7 +40,7 @@ impl Swept {
         let decisions: Vec<String> = self
             .expired
             .iter()
-            .map(|(id, action)| format!("{id} (on_timeout {})", action_name(*action)))
+            .map(|(id, action)| format!("{id} (on_timeout {})", action.as_str()))
             .collect();
         let next = match &self.continued {
             Ok(status) => format!("the run is {}", status.as_str()),
@@ -62,18 +62,11 @@ impl Swept {
             "workflow": self.workflow,
             "expired": self.expired.iter().map(|(id, action)| json!({
                 "decision": id.to_string(),
-                "on_timeout": action_name(*action),
+                "on_timeout": action.as_str(),
             })).collect::<Vec<_>>(),
             "status": self.continued.as_ref().ok().map(|s| s.as_str()),
             "error": self.continued.as_ref().err(),
         })
-    }
-}
-
-fn action_name(action: OnTimeout) -> &'static str {
-    match action {
-        OnTimeout::Reject => "reject",
-        OnTimeout::ApproveDefault => "approve_default",
     }
 }
 
@@ -145,10 +138,9 @@ async fn continue_run(
     store: &Store,
     state: &RunState,
 ) -> Result<RunStatus, Failure> {
-    let session = Session::open(global, &recorded_workflow(state), Some(store.kv())).await?;
-    let engine = session.engine(store);
-    session.guard_code(&engine, state, false)?;
-    let outcome = engine
+    let session = Session::for_run(global, store, state, false).await?;
+    let outcome = session
+        .engine(store)
         .advance(&state.id)
         .await
         .map_err(crate::commands::engine_failure)?;

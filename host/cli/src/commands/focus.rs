@@ -3,12 +3,14 @@
 //! `host approve` and `host reject`, and the run continues before the next decision
 //! is shown.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use baton_core::{DecisionId, DecisionRecord, RunState, RunStatus, RunStore, Severity};
-use baton_engine::{Decision, Engine, EngineError};
+use baton_core::{
+    DecisionId, DecisionRecord, OnTimeout, RunId, RunState, RunStatus, RunStore, Severity,
+};
+use baton_engine::{Decision, EngineError};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -24,7 +26,7 @@ use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::report::choice_summary;
 use crate::session::{Session, Store, open_store, recorded_workflow};
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, shorten};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -62,10 +64,16 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
         println!("no pending decisions; `host inbox` lists them as they arrive");
         return Ok(Exit::Success);
     }
-    // Load every plugin involved before the screen is taken, so that compiling
-    // messages are not drawn over it.
-    for record in focus.queue.clone() {
-        focus.session_for(&record.request.id).await?;
+    // Load every workflow involved (once per run, once per file) before the screen
+    // is taken, so that compiling messages are not drawn over it. One that does not
+    // load says why when its decision is made.
+    let runs: BTreeSet<RunId> = focus
+        .queue
+        .iter()
+        .map(|d| d.request.id.run.clone())
+        .collect();
+    for run in &runs {
+        let _ = focus.session_for(run).await;
     }
     let mut terminal = ratatui::init();
     let result = focus.run(&mut terminal).await;
@@ -134,10 +142,10 @@ impl Focus<'_> {
         Ok(())
     }
 
-    /// Loads the workflow of `id`'s run (once per workflow file); returns its file and
-    /// the run as it stands.
-    async fn session_for(&mut self, id: &DecisionId) -> Result<(PathBuf, RunState), Failure> {
-        let state = super::load_run(self.store, &id.run)?;
+    /// Loads the workflow of `run` (once per workflow file); returns its file and the
+    /// run as it stands.
+    async fn session_for(&mut self, run: &RunId) -> Result<(PathBuf, RunState), Failure> {
+        let state = super::load_run(self.store, run)?;
         let path = recorded_workflow(&state);
         if !self.sessions.contains_key(&path) {
             let session = Session::open(self.global, &path, Some(self.store.kv())).await?;
@@ -238,16 +246,15 @@ impl Focus<'_> {
     /// and nothing is recorded.
     async fn decide(&mut self, decision: Decision, verb: &str) -> Result<(), Failure> {
         let id = self.queue[0].request.id.clone();
-        let (path, state) = self.session_for(&id).await?;
-        let session = &self.sessions[&path];
-        let engine = Engine {
-            workflow: &session.workflow,
-            store: self.store,
-            runner: &session.runner,
-            clock: &session.clock,
-            observer: None,
-            operator: &session.operator,
+        let (path, state) = match self.session_for(&id.run).await {
+            Ok(found) => found,
+            Err(failure) => {
+                self.problem = Some(format!("{failure}; press s to skip it here"));
+                return Ok(());
+            }
         };
+        let session = &self.sessions[&path];
+        let engine = session.quiet_engine(self.store);
         if let Err(refused) = session.guard_code(&engine, &state, false) {
             self.problem = Some(format!(
                 "{refused} (with host approve or host reject); press s to skip it here"
@@ -444,8 +451,8 @@ impl Focus<'_> {
                     "expires {}; then {}",
                     baton_engine::format_time(expires),
                     match request.on_timeout {
-                        baton_core::OnTimeout::Reject => "it is rejected",
-                        baton_core::OnTimeout::ApproveDefault => "the default is approved",
+                        OnTimeout::Reject => "it is rejected",
+                        OnTimeout::ApproveDefault => "the default is approved",
                     }
                 ))
                 .dim(),
@@ -461,14 +468,8 @@ fn context_lines(value: &Value) -> Vec<String> {
     let Value::Object(map) = value else {
         return vec![];
     };
-    let short = |text: &str| -> String {
-        let first = text.lines().next().unwrap_or("");
-        let mut out: String = first.chars().take(96).collect();
-        if out.len() < text.trim_end().len() {
-            out.push_str(" …");
-        }
-        escape_control(&out).into_owned()
-    };
+    let short = |text: &str| escape_control(&shorten(text, 96)).into_owned();
+    let scalar = |v: &Value| v.as_str().map(str::to_string).unwrap_or(v.to_string());
     let mut lines = Vec::new();
     for (key, value) in map.iter().take(8) {
         let key = escape_control(key);
@@ -484,12 +485,7 @@ fn context_lines(value: &Value) -> Vec<String> {
                     .into_iter()
                     .flatten()
                     .filter(|(_, v)| !v.is_object() && !v.is_array())
-                    .map(|(k, v)| {
-                        format!(
-                            "{k}: {}",
-                            v.as_str().map(str::to_string).unwrap_or(v.to_string())
-                        )
-                    })
+                    .map(|(k, v)| format!("{k}: {}", scalar(v)))
                     .collect();
                 lines.push(format!("    - {}", short(&fields.join(" · "))));
             }
@@ -502,13 +498,7 @@ fn context_lines(value: &Value) -> Vec<String> {
             let shown = match value {
                 Value::String(text) => short(text),
                 Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
-                    short(
-                        &items
-                            .iter()
-                            .map(|i| i.as_str().map(str::to_string).unwrap_or(i.to_string()))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    )
+                    short(&items.iter().map(scalar).collect::<Vec<_>>().join(", "))
                 }
                 Value::Array(items) => format!(
                     "{} item{}",

@@ -5,7 +5,7 @@ use baton_core::RunId;
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
-use crate::session::{HostClock, Session, open_store, operator, recorded_workflow};
+use crate::session::{HostClock, Session, open_store, operator};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -38,10 +38,9 @@ pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failu
         print_outcome(&state, args.json);
         return Ok(Exit::Run(state.status()));
     }
-    let session = Session::open(global, &recorded_workflow(&state), Some(store.kv())).await?;
-    let engine = session.engine(&store);
-    session.guard_code(&engine, &state, args.allow_changed)?;
-    let outcome = engine
+    let session = Session::for_run(global, &store, &state, args.allow_changed).await?;
+    let outcome = session
+        .engine(&store)
         .advance(&args.run)
         .await
         .map_err(crate::commands::engine_failure)?;

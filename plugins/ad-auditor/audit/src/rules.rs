@@ -196,14 +196,34 @@ fn criterion(match_type: &str) -> String {
         .unwrap_or_default()
 }
 
-fn keyword_row(campaign: &Campaign, group: &AdGroup, keyword: &Keyword) -> Change {
+/// A row that changes the campaign itself; set the column to change.
+fn campaign_row(campaign: &Campaign) -> Change {
     Change {
         campaign: campaign.name.clone(),
+        ..Change::default()
+    }
+}
+
+/// A row that sets the campaign's daily budget.
+fn budget_row(campaign: &Campaign, budget: f64) -> Change {
+    Change {
+        budget: Some(money_cell(budget)),
+        ..campaign_row(campaign)
+    }
+}
+
+fn keyword_row(campaign: &Campaign, group: &AdGroup, keyword: &Keyword) -> Change {
+    Change {
         ad_group: Some(group.name.clone()),
         keyword: Some(keyword.text.clone()),
         criterion_type: Some(criterion(&keyword.match_type)),
-        ..Change::default()
+        ..campaign_row(campaign)
     }
+}
+
+/// An amount as Editor's cells take it: `83.00`.
+fn money_cell(amount: f64) -> String {
+    format!("{amount:.2}")
 }
 
 fn paused(mut row: Change) -> Change {
@@ -212,7 +232,7 @@ fn paused(mut row: Change) -> Change {
 }
 
 fn with_cpc(mut row: Change, cpc: f64) -> Change {
-    row.max_cpc = Some(format!("{:.2}", cpc.max(0.01)));
+    row.max_cpc = Some(money_cell(cpc.max(0.01)));
     row
 }
 
@@ -381,17 +401,14 @@ fn negative_keyword(
         return None;
     }
     let campaign_negative = Change {
-        campaign: campaign.name.clone(),
         keyword: Some(term.term.clone()),
         criterion_type: Some("Campaign Negative Exact".into()),
-        ..Change::default()
+        ..campaign_row(campaign)
     };
     let group_negative = Change {
-        campaign: campaign.name.clone(),
         ad_group: Some(group.name.clone()),
-        keyword: Some(term.term.clone()),
         criterion_type: Some("Negative Phrase".into()),
-        ..Change::default()
+        ..campaign_negative.clone()
     };
     Some(finding(
         Severity::High,
@@ -441,11 +458,6 @@ fn budget_limited(
     let raise = campaign.lost_is_budget.min(0.5);
     let recommended = (campaign.daily_budget * (1.0 + raise)).round();
     let modest = (campaign.daily_budget * 1.2).round();
-    let budget_row = |budget: f64| Change {
-        campaign: campaign.name.clone(),
-        budget: Some(format!("{budget:.2}")),
-        ..Change::default()
-    };
     let mut options = vec![
         Choice {
             action: format!(
@@ -454,14 +466,14 @@ fn budget_limited(
                 ctx.money.show(recommended),
                 pct(raise)
             ),
-            changes: vec![budget_row(recommended)],
+            changes: vec![budget_row(campaign, recommended)],
         },
         Choice {
             action: format!(
                 "Raise it by 20% to {} and watch the cost per conversion for a week",
                 ctx.money.show(modest)
             ),
-            changes: vec![budget_row(modest)],
+            changes: vec![budget_row(campaign, modest)],
         },
     ];
     // Fund it from the enabled campaign with the worst cost per conversion.
@@ -488,12 +500,8 @@ fn budget_limited(
                     donor.name
                 ),
                 changes: vec![
-                    budget_row(campaign.daily_budget + shift),
-                    Change {
-                        campaign: donor.name.clone(),
-                        budget: Some(format!("{:.2}", donor.daily_budget - shift)),
-                        ..Change::default()
-                    },
+                    budget_row(campaign, campaign.daily_budget + shift),
+                    budget_row(donor, donor.daily_budget - shift),
                 ],
             });
         }
@@ -643,9 +651,8 @@ fn broad_without_smart_bidding(ctx: &Ctx, campaign: &Campaign) -> Option<Finding
             Choice {
                 action: "Switch the campaign to Maximize conversions".into(),
                 changes: vec![Change {
-                    campaign: campaign.name.clone(),
                     bid_strategy_type: Some("Maximize conversions".into()),
-                    ..Change::default()
+                    ..campaign_row(campaign)
                 }],
             },
             Choice {
@@ -702,9 +709,8 @@ fn campaign_not_converting(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -
             Choice {
                 action: format!("Pause the campaign {}", campaign.name),
                 changes: vec![Change {
-                    campaign: campaign.name.clone(),
                     campaign_status: Some("Paused".into()),
-                    ..Change::default()
+                    ..campaign_row(campaign)
                 }],
             },
             Choice {
@@ -712,11 +718,7 @@ fn campaign_not_converting(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -
                     "Halve its daily budget to {} while the conversion tracking and landing page are checked",
                     ctx.money.show(half)
                 ),
-                changes: vec![Change {
-                    campaign: campaign.name.clone(),
-                    budget: Some(format!("{half:.2}")),
-                    ..Change::default()
-                }],
+                changes: vec![budget_row(campaign, half)],
             },
         ],
     ))
