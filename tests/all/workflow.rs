@@ -2,7 +2,7 @@
 //! real sled store: run, wait, decide every way, resume, cancel, conditions,
 //! for_each, concurrency.
 
-use baton_tests::{Scratch, plugin, workspace_root};
+use baton_tests::{Scratch, plugin, polyglot_plugin, workspace_root};
 use serde_json::{Value, json};
 
 const WAITING: i32 = 3;
@@ -11,6 +11,9 @@ fn example() -> String {
     // The plugins the example names must exist before the workflow is checked.
     for package in ["lead-scorer", "copy-drafter", "email-outbox"] {
         plugin(package);
+    }
+    for package in ["tone-checker", "utm-tagger"] {
+        polyglot_plugin(package);
     }
     workspace_root()
         .join("examples/lead-followup/workflow.toml")
@@ -60,7 +63,7 @@ fn decision_id(decision: &Value) -> String {
 
 #[test]
 fn the_lead_followup_waits_at_its_gate_with_three_grounded_choices() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let (run, decision) = run_to_gate(&scratch);
     let request = &decision["request"];
     assert_eq!(request["severity"], "high");
@@ -98,7 +101,7 @@ fn the_lead_followup_waits_at_its_gate_with_three_grounded_choices() {
 
 #[test]
 fn approving_the_default_queues_it_and_completes_the_run() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let (run, decision) = run_to_gate(&scratch);
     let default_subject = decision["request"]["choices"][0]["subject"]
         .as_str()
@@ -136,7 +139,7 @@ fn approving_the_default_queues_it_and_completes_the_run() {
 
 #[test]
 fn approving_an_alternative_passes_that_alternative_on() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let (run, decision) = run_to_gate(&scratch);
     let third = decision["request"]["choices"][2]["subject"]
         .as_str()
@@ -158,7 +161,7 @@ fn approving_an_alternative_passes_that_alternative_on() {
 
 #[test]
 fn an_invalid_edit_is_refused_and_a_valid_one_is_what_later_steps_see() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let (run, decision) = run_to_gate(&scratch);
     let id = decision_id(&decision);
     let bad = scratch.file(
@@ -202,7 +205,7 @@ fn an_invalid_edit_is_refused_and_a_valid_one_is_what_later_steps_see() {
 
 #[test]
 fn a_rejection_ends_the_branch_and_a_second_decision_says_who_decided() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let (run, decision) = run_to_gate(&scratch);
     let id = decision_id(&decision);
     let out = scratch
@@ -221,7 +224,7 @@ fn a_rejection_ends_the_branch_and_a_second_decision_says_who_decided() {
 
 #[test]
 fn a_cancelled_run_takes_no_more_decisions() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let (run, decision) = run_to_gate(&scratch);
     let out = scratch
         .host(&["cancel", &run, "--json"])
@@ -237,7 +240,7 @@ fn a_cancelled_run_takes_no_more_decisions() {
 
 #[test]
 fn a_false_condition_skips_the_steps_that_depend_on_it() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let empty = scratch.file("none.json", r#"{"leads": []}"#);
     let out = scratch
         .host(&[
@@ -296,7 +299,7 @@ input = { email = "{{ item }}" }
 
 #[test]
 fn for_each_gates_ask_once_per_item_and_a_rejection_drops_only_that_item() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let workflow = scratch.workflow("per-lead.toml", PER_LEAD);
     let out = run_on_leads(&scratch, workflow.to_str().unwrap(), WAITING);
     let ids: Vec<String> = out["decisions"]
@@ -349,7 +352,7 @@ input = { left = "{{ steps.left.output }}", right = "{{ steps.right.output }}" }
 
 #[test]
 fn independent_steps_run_concurrently_and_their_join_waits_for_both() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let workflow = scratch.workflow("parallel.toml", PARALLEL);
     let out = scratch
         .host(&["run", workflow.to_str().unwrap(), "--json"])
@@ -398,7 +401,7 @@ input = "{{ steps.first.output }}"
 
 #[test]
 fn a_host_killed_while_a_plugin_runs_resumes_and_reruns_only_the_interrupted_step() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let workflow = scratch.workflow("chain.toml", CHAIN);
     let workflow = workflow.to_str().unwrap().to_string();
     // Warm the cache so the kill lands inside a plugin call, not in compiling.
@@ -451,7 +454,7 @@ fn a_host_killed_while_a_plugin_runs_resumes_and_reruns_only_the_interrupted_ste
 
 #[test]
 fn a_host_killed_between_two_steps_resumes_without_running_the_first_again() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let run = scratch.host_with_env(
         &["run", &example(), "--input", &leads()],
         &[("BATON_FAILPOINT", "after:step_completed:score")],
@@ -490,7 +493,7 @@ fn a_host_killed_between_two_steps_resumes_without_running_the_first_again() {
 
 #[test]
 fn a_run_refuses_to_continue_on_changed_code_unless_allowed() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let workflow = scratch.workflow("gate.toml", &PER_LEAD.replace("leads[:3]", "leads[:1]"));
     let out = run_on_leads(&scratch, workflow.to_str().unwrap(), WAITING);
     let id = decision_id(&out["decisions"][0]);
@@ -510,7 +513,7 @@ fn a_run_refuses_to_continue_on_changed_code_unless_allowed() {
 
 #[test]
 fn a_second_process_gets_a_clear_message_while_the_store_is_in_use() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::with_shared_cache();
     let workflow = scratch.workflow(
         "slow.toml",
         &PARALLEL.replace("millis = 400", "millis = 3000"),

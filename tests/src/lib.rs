@@ -81,16 +81,86 @@ pub fn plugin(package: &str) -> PathBuf {
         .join(format!("{}.wasm", package.replace('-', "_")))
 }
 
+/// The plugins written in other languages, each built by `make` in its folder with
+/// that language's own toolchain (componentize-py, componentize-js, clang and
+/// wasm-tools; `tools/setup.sh` installs them), by folder name under `plugins/`.
+const POLYGLOT: &[&str] = &["tone-checker", "utm-tagger", "email-checker"];
+
+/// The component built from plugin `package`, written in Python, JavaScript or C, e.g.
+/// `polyglot_plugin("tone-checker")`. Built once per test process; `make` skips the
+/// build when the component is newer than its sources.
+pub fn polyglot_plugin(package: &str) -> PathBuf {
+    assert!(
+        POLYGLOT.contains(&package),
+        "{package} is not a plugin in another language"
+    );
+    static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
+    let out = target_dir()
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    if std::env::var_os("BATON_SKIP_BUILD").is_some() {
+        return out;
+    }
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|p| p == package) {
+        let mut make = Command::new("make");
+        make.arg("-s")
+            .arg("-C")
+            .arg(workspace_root().join("plugins").join(package))
+            .arg(format!("OUT={}", out.display()));
+        if package == "email-checker" {
+            make.arg(format!("ADAPTER={}", preview1_adapter().display()));
+        }
+        let status = make
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run make for {package}: {e}"));
+        assert!(
+            status.success(),
+            "building {package} failed; `tools/setup.sh` installs its toolchain"
+        );
+        built.push(package.to_string());
+    }
+    out
+}
+
+/// wasmtime 48's preview 1 adapter (reactor), written to `target/` so that `make` can
+/// use it (and see it unchanged between runs).
+pub fn preview1_adapter() -> PathBuf {
+    let path = target_dir().join("wasi_snapshot_preview1.reactor.wasm");
+    let bytes = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
+    if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+        std::fs::create_dir_all(target_dir()).expect("target/ can be created");
+        std::fs::write(&path, bytes).expect("the adapter can be written to target/");
+    }
+    path
+}
+
 /// A scratch directory with its own component cache, removed when dropped.
 #[derive(Debug)]
 pub struct Scratch {
     dir: tempfile::TempDir,
+    /// A component cache shared by every test that asks for it, instead of the
+    /// scratch directory's own.
+    shared_cache: bool,
 }
 
 impl Scratch {
     pub fn new() -> Scratch {
         Scratch {
             dir: tempfile::tempdir().expect("a temporary directory"),
+            shared_cache: false,
+        }
+    }
+
+    /// A scratch directory whose `host` commands share one component cache in
+    /// `target/`, so that a Python or JavaScript plugin (seconds to compile) is compiled
+    /// once for all the tests that use it, not once per test.
+    pub fn with_shared_cache() -> Scratch {
+        Scratch {
+            shared_cache: true,
+            ..Scratch::new()
         }
     }
 
@@ -99,7 +169,11 @@ impl Scratch {
     }
 
     pub fn cache_dir(&self) -> PathBuf {
-        self.dir.path().join("cache")
+        if self.shared_cache {
+            target_dir().join("test-component-cache")
+        } else {
+            self.dir.path().join("cache")
+        }
     }
 
     /// The state store of this scratch directory's runs.
@@ -119,10 +193,12 @@ impl Scratch {
                 Some(rest) => {
                     let file = rest.trim_end_matches('"');
                     let package = file.trim_end_matches(".wasm").replace('_', "-");
-                    out.push_str(&format!(
-                        "source = {:?}\n",
-                        plugin(&package).display().to_string()
-                    ));
+                    let built = if POLYGLOT.contains(&package.as_str()) {
+                        polyglot_plugin(&package)
+                    } else {
+                        plugin(&package)
+                    };
+                    out.push_str(&format!("source = {:?}\n", built.display().to_string()));
                 }
                 None => {
                     out.push_str(line);
@@ -223,6 +299,9 @@ impl Scratch {
     /// Writes `bytes` to `name` inside the scratch directory.
     pub fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("make a scratch directory");
+        }
         std::fs::write(&path, bytes).expect("write a scratch file");
         path
     }

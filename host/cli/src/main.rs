@@ -1,6 +1,7 @@
 //! `host`: the Baton command line. One module per command under `commands/`; exit
 //! codes are decided in `exit.rs` and nowhere else.
 
+mod build;
 mod commands;
 mod exit;
 mod json_input;
@@ -60,7 +61,7 @@ enum Command {
     /// Work with plugin components
     #[command(
         subcommand,
-        after_help = "Example:\n  host plugin inspect target/wasm32-wasip2/release/lead_scorer.wasm"
+        after_help = "Examples:\n  host plugin inspect target/wasm32-wasip2/release/lead_scorer.wasm\n  host plugin new word-count --lang python"
     )]
     Plugin(PluginCommand),
     /// Call a plugin once with a JSON input and print its output
@@ -95,6 +96,8 @@ enum Command {
 enum PluginCommand {
     /// Show what a plugin is: name, version, contract, capabilities, schemas, imports and exports
     Inspect(commands::inspect::Args),
+    /// Create a plugin folder that builds and runs as created: Rust, Python or JavaScript
+    New(commands::new::Args),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
             Command::Plugin(PluginCommand::Inspect(args)) => {
                 commands::inspect::run(global, args).await
             }
+            Command::Plugin(PluginCommand::New(args)) => commands::new::run(args),
             Command::Invoke(args) => commands::invoke::run(global, args).await,
             Command::Run(args) => commands::run::run(global, args).await,
             Command::Audit(args) => commands::audit::audit(global, args).await,
@@ -150,7 +154,7 @@ impl Cli {
             Command::Audit(args) => args.json,
             Command::Expire(args) => args.json,
             Command::Stats(args) => args.json,
-            Command::Focus(_) => false,
+            Command::Focus(_) | Command::Plugin(PluginCommand::New(_)) => false,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

@@ -63,6 +63,44 @@ pub fn choice_summary(value: &Value) -> String {
 }
 
 /// A pending decision, with how to make it.
+/// A gate's own `context` (what the workflow chose to show beside the choices, e.g. a
+/// checker's flags), indented by two: text whole up to a line's worth, a list of
+/// scalars one per line, anything else as short JSON.
+pub fn gate_context_lines(value: &Value) -> Vec<String> {
+    const MAX_ITEMS: usize = 6;
+    let text = |v: &Value| {
+        let raw = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        escape_control(&shorten(&raw, 160)).into_owned()
+    };
+    let Value::Object(map) = value else {
+        return vec![format!("  {}", text(value))];
+    };
+    let mut lines = Vec::new();
+    for (key, value) in map {
+        let key = escape_control(key);
+        match value {
+            Value::Array(items) if items.is_empty() => lines.push(format!("  {key}: none")),
+            Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                lines.push(format!("  {key}:"));
+                lines.extend(
+                    items
+                        .iter()
+                        .take(MAX_ITEMS)
+                        .map(|i| format!("    - {}", text(i))),
+                );
+                if items.len() > MAX_ITEMS {
+                    lines.push(format!("    ... {} more", items.len() - MAX_ITEMS));
+                }
+            }
+            other => lines.push(format!("  {key}: {}", text(other))),
+        }
+    }
+    lines
+}
+
 pub fn decision(record: &DecisionRecord) -> String {
     let request = &record.request;
     let id = request.id.to_string();
@@ -73,6 +111,11 @@ pub fn decision(record: &DecisionRecord) -> String {
     );
     if !request.reason.is_empty() {
         out.push_str(&format!("  {}\n", escape_control(&request.reason)));
+    }
+    if let Some(context) = &request.context {
+        for line in gate_context_lines(context) {
+            out.push_str(&format!("  {line}\n"));
+        }
     }
     for (index, choice) in request.choices.iter().enumerate() {
         let label = if index == 0 {

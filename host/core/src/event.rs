@@ -76,6 +76,10 @@ pub struct DecisionRequest {
     pub severity: Severity,
     /// The default first, then up to three alternatives.
     pub choices: Vec<Value>,
+    /// What the workflow shows beside the choices (its gate's `context`), e.g. a tone
+    /// checker's flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
     /// Whether the operator may submit an edited value instead of a choice.
     pub editable: bool,
     /// The plugin whose output schema an edit must match.

@@ -377,6 +377,7 @@ mod tests {
             at: 2,
             key: key("review"),
             request: DecisionRequest {
+                context: None,
                 id: id.clone(),
                 title: "t".into(),
                 reason: "r".into(),
@@ -415,6 +416,7 @@ mod tests {
             at: 2,
             key: key("review"),
             request: DecisionRequest {
+                context: None,
                 id: id.clone(),
                 title: "t".into(),
                 reason: "r".into(),

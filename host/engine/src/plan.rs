@@ -281,6 +281,14 @@ fn open_gate(
                 .unwrap_or(Value::Null),
         ],
     };
+    let gate_context = match &gate.context {
+        Some(template) => Some(
+            template
+                .render(context)
+                .map_err(|e| ("context", e.to_string()))?,
+        ),
+        None => None,
+    };
     let auto = match &gate.auto_approve {
         Some(expr) => match expr.eval_bool(context) {
             Ok(true) => Some(format!("auto-approve: {}", expr.source())),
@@ -295,6 +303,7 @@ fn open_gate(
         reason,
         severity,
         choices,
+        context: gate_context,
         editable: gate.editable,
         schema_plugin: workflow.gated_plugin(gate).map(str::to_string),
         edit_schema: gate.edit_schema.clone(),

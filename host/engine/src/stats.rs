@@ -255,6 +255,7 @@ mod tests {
                 at,
                 key: key("review"),
                 request: DecisionRequest {
+                    context: None,
                     id: DecisionId::new(id.clone(), key("review")),
                     title: "t".into(),
                     reason: "r".into(),

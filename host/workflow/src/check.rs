@@ -34,13 +34,27 @@ pub struct PluginDecl {
     pub source: PathBuf,
     /// Where `source` is written, for errors about the file: `workflow.toml:5:10`.
     pub source_position: String,
-    pub build: Option<String>,
+    pub build: Option<Build>,
     pub config: BTreeMap<String, String>,
     /// Config keys whose values are secrets: key -> the host environment variable
     /// that holds the value, read at run time and given to this plugin only.
     pub secrets: BTreeMap<String, String>,
     pub limits: Limits,
     pub grants: Grants,
+}
+
+/// How a plugin's component is built (`host run --build`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Build {
+    /// A shell command, e.g. `cargo build -p lead-scorer --target wasm32-wasip2 --release`.
+    pub command: String,
+    /// Where it runs: `dir` resolved against the workflow file's directory (default:
+    /// that directory).
+    pub dir: PathBuf,
+    /// Globs, relative to `dir`, of the files the component is built from, e.g.
+    /// `["src/**/*.rs", "Cargo.toml"]`. Empty: the command always runs under `--build`
+    /// (the build tool decides what is stale).
+    pub watch: Vec<String>,
 }
 
 /// What a plugin may use beyond its input. Empty means nothing.
@@ -125,6 +139,9 @@ pub struct Gate {
     pub severity: Template,
     /// `None`: the only choice is the approved step's output.
     pub choices: Option<Expr>,
+    /// Shown to the operator beside the choices (e.g. a checker's flags); rendered when
+    /// the gate opens.
+    pub context: Option<Template>,
     pub editable: bool,
     pub edit_schema: Option<String>,
     pub timeout: Option<Duration>,
@@ -292,12 +309,99 @@ fn check_plugin(
         name: name.to_string(),
         source: dir.join(src),
         source_position: format!("{}:{line}:{column}", path.display()),
-        build: raw.build.clone(),
+        build: raw
+            .build
+            .as_ref()
+            .and_then(|build| check_build(report, dir, name, build)),
         config,
         secrets,
         limits,
         grants,
     })
+}
+
+/// `build = "command"` or `build = { command = "...", dir = "...", watch = ["..."] }`.
+fn check_build(
+    report: &mut Reporter,
+    dir: &Path,
+    plugin: &str,
+    raw: &Spanned<toml::Value>,
+) -> Option<Build> {
+    let example =
+        "e.g. build = { command = \"make\", dir = \"../plugin\", watch = [\"src/*.py\"] }";
+    let (command, table) = match raw.get_ref() {
+        toml::Value::String(command) => (Some(command.clone()), None),
+        toml::Value::Table(table) => (
+            table
+                .get("command")
+                .and_then(|c| c.as_str())
+                .map(str::to_string),
+            Some(table),
+        ),
+        _ => {
+            report.at(
+                raw.span(),
+                format!("plugins.{plugin}.build must be a command or a table; {example}"),
+            );
+            return None;
+        }
+    };
+    let mut build = Build {
+        command: command.unwrap_or_default(),
+        dir: dir.to_path_buf(),
+        watch: Vec::new(),
+    };
+    let mut ok = true;
+    if build.command.trim().is_empty() {
+        report.at(
+            raw.span(),
+            format!("plugins.{plugin}.build needs a non-empty `command`; {example}"),
+        );
+        ok = false;
+    }
+    for (key, value) in table.into_iter().flatten() {
+        match (key.as_str(), value) {
+            ("command", toml::Value::String(_)) => {}
+            ("dir", toml::Value::String(d)) => build.dir = dir.join(d),
+            ("watch", toml::Value::Array(globs)) if globs.iter().all(toml::Value::is_str) => {
+                build.watch = globs
+                    .iter()
+                    .filter_map(|g| g.as_str().map(str::to_string))
+                    .collect();
+                for glob in &build.watch {
+                    if let Err(e) = glob::Pattern::new(glob) {
+                        report.at(
+                            raw.span(),
+                            format!("plugins.{plugin}.build.watch: {glob:?} is not a glob: {e}"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            ("command" | "dir", _) => {
+                report.at(
+                    raw.span(),
+                    format!("plugins.{plugin}.build.{key} must be a string; {example}"),
+                );
+                ok = false;
+            }
+            ("watch", _) => {
+                report.at(
+                    raw.span(),
+                    format!("plugins.{plugin}.build.watch must be a list of globs; {example}"),
+                );
+                ok = false;
+            }
+            _ => {
+                report.at(
+                    raw.span(),
+                    format!("plugins.{plugin}.build has an unknown key `{key}`: expected command, dir or watch"),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(build)
 }
 
 fn check_grants(
@@ -642,6 +746,7 @@ fn check_step(
                 ("reason", s.reason.is_some()),
                 ("severity", s.severity.is_some()),
                 ("choices", s.choices.is_some()),
+                ("context", s.context.is_some()),
                 ("edit", s.edit.is_some()),
                 ("edit_schema", s.edit_schema.is_some()),
                 ("timeout", s.timeout.is_some()),
@@ -736,6 +841,17 @@ fn check_step(
             let reason = text(report, "reason", &s.reason, &mut deps)
                 .unwrap_or(Template::Literal(serde_json::Value::String(String::new())));
             let choices = expr(report, "choices", &s.choices, &mut deps);
+            let context = match &s.context {
+                Some(value) => Some(scope.field(
+                    report,
+                    &mut deps,
+                    "context",
+                    value.span(),
+                    Template::parse(value.get_ref()),
+                    "has a template error",
+                )?),
+                None => None,
+            };
             let auto_approve = expr(report, "auto_approve", &s.auto_approve, &mut deps);
             let severity = match text(report, "severity", &s.severity, &mut deps) {
                 Some(Template::Literal(serde_json::Value::String(fixed)))
@@ -791,6 +907,7 @@ fn check_step(
                 reason,
                 severity,
                 choices,
+                context,
                 editable: s.edit.unwrap_or(true),
                 edit_schema,
                 timeout,

@@ -22,6 +22,8 @@ mod position;
 mod template;
 pub mod units;
 
-pub use check::{FileGrant, Gate, Grants, KvGrant, Limits, PluginDecl, Step, StepKind, Workflow};
+pub use check::{
+    Build, FileGrant, Gate, Grants, KvGrant, Limits, PluginDecl, Step, StepKind, Workflow,
+};
 pub use position::{Problem, Problems};
 pub use template::{Context, Expr, Template, TemplateError};

@@ -29,9 +29,11 @@ pub(crate) struct RawWorkflow {
 pub(crate) struct RawPlugin {
     /// The component, relative to the workflow file, e.g. `"../../target/wasm32-wasip2/release/lead_scorer.wasm"`.
     pub(crate) source: Spanned<String>,
-    /// A command that builds the component (shown by `--dry-run`; run by `--build` later).
+    /// How to build the component: a command, or a table
+    /// `{ command = "make", dir = "../../plugins/tone-checker", watch = ["*.py"] }`
+    /// (read in `check`, so that each mistake is reported at its own key).
     #[serde(default)]
-    pub(crate) build: Option<String>,
+    pub(crate) build: Option<Spanned<toml::Value>>,
     /// Values behind the `config` import, e.g. `{ hot-threshold = "80" }`. Numbers and
     /// booleans are passed as their text.
     #[serde(default)]
@@ -132,6 +134,9 @@ pub(crate) struct RawStep {
     pub(crate) severity: Option<Spanned<String>>,
     /// An expression giving the options: the default first, up to three alternatives.
     pub(crate) choices: Option<Spanned<String>>,
+    /// What the operator should see beside the choices: a template string or a table of
+    /// them, e.g. `{ tone = "{{ steps.tone.output.summary }}" }`.
+    pub(crate) context: Option<Spanned<toml::Value>>,
     /// Whether the operator may edit the value (default true).
     pub(crate) edit: Option<bool>,
     /// A JSON pointer into the gated plugin's output schema that an edit must match,

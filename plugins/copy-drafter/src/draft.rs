@@ -104,6 +104,10 @@ pub struct Settings {
     pub sender: String,
     pub product: String,
     pub meeting_minutes: u32,
+    /// A page of customer stories, linked from the proof email.
+    pub examples_link: Option<String>,
+    /// A booking page, linked from the easy-next-step email.
+    pub booking_link: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -226,13 +230,21 @@ pub fn drafts(input: &Input, settings: &Settings) -> Drafts {
             lead.company
         ),
     };
+    let examples = match &settings.examples_link {
+        Some(link) => format!(" A few are here: {link}"),
+        None => String::new(),
+    };
+    let booking = match &settings.booking_link {
+        Some(link) => format!(" Or pick a time that suits you: {link}"),
+        None => String::new(),
+    };
     let proof = Email {
         angle: "proof from peers".into(),
         to: to.clone(),
         subject: format!("How {peers} use {}", settings.product),
         body: format!(
             "Hi {first},\n\n{peers} usually come to {} for the same reason: less time chasing follow-ups and a clearer view of which deals need attention. \
-             Happy to share two short examples that match your situation{role}.{sign}",
+             Happy to share two short examples that match your situation{role}.{examples}{sign}",
             settings.product
         ),
     };
@@ -242,7 +254,7 @@ pub fn drafts(input: &Input, settings: &Settings) -> Drafts {
         subject: format!("{} minutes this week, {first}?", settings.meeting_minutes),
         body: format!(
             "Hi {first},\n\nIf it's useful, I can walk you through exactly how {} would work for {} in {} minutes, no slides. \
-             Does Tuesday or Thursday afternoon suit you?{sign}",
+             Does Tuesday or Thursday afternoon suit you?{booking}{sign}",
             settings.product, lead.company, settings.meeting_minutes
         ),
     };
@@ -290,7 +302,38 @@ mod tests {
             sender: "Sam".into(),
             product: "Brightline".into(),
             meeting_minutes: 20,
+            examples_link: None,
+            booking_link: None,
         }
+    }
+
+    #[test]
+    fn links_when_configured_go_into_the_proof_and_the_easy_step() {
+        let lead =
+            input(r#"{"lead": {"lead": {"company": "Northwind", "contact": "Ana Okafor"}}}"#);
+        let with_links = Settings {
+            examples_link: Some("https://brightline.example/customers".into()),
+            booking_link: Some("https://brightline.example/book".into()),
+            ..settings()
+        };
+        let linked = drafts(&lead, &with_links);
+        assert!(!linked.variants[0].body.contains("https://"));
+        assert!(
+            linked.variants[1]
+                .body
+                .contains("A few are here: https://brightline.example/customers\n")
+        );
+        assert!(
+            linked.variants[2]
+                .body
+                .contains("pick a time that suits you: https://brightline.example/book\n")
+        );
+        assert!(
+            drafts(&lead, &settings())
+                .variants
+                .iter()
+                .all(|v| !v.body.contains("https://"))
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Templates, not a model: the `llm` capability arrives in a later contract version.
 //!
 //! Config: `sender` (who signs, default "Sam"), `product` (default "our platform"),
-//! `meeting-minutes` (default 20).
+//! `meeting-minutes` (default 20), `examples-link` (a page of customer stories) and
+//! `booking-link` (a booking page), each linked from one draft when set.
 
 // The bindings wit-bindgen generates use `unsafe` for the canonical ABI.
 #![allow(unsafe_code)]
@@ -47,6 +48,8 @@ impl Guest for CopyDrafter {
                 })?,
                 None => 20,
             },
+            examples_link: config::get("examples-link"),
+            booking_link: config::get("booking-link"),
         };
         let input: draft::Input = serde_json::from_str(&input)
             .map_err(|e| ToolError::InvalidInput(format!("input: {e}")))?;

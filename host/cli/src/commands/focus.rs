@@ -426,7 +426,14 @@ impl Focus<'_> {
             lines.push(Line::from(escape_control(&request.reason).into_owned()));
         }
         lines.push(Line::from(format!("{}", request.id)).dim());
-        let context = context_lines(request.choices.first().unwrap_or(&Value::Null));
+        let mut context = request
+            .context
+            .as_ref()
+            .map(crate::report::gate_context_lines)
+            .unwrap_or_default();
+        context.extend(context_lines(
+            request.choices.first().unwrap_or(&Value::Null),
+        ));
         if !context.is_empty() {
             lines.push(Line::from(""));
             lines.extend(context.into_iter().map(Line::from));

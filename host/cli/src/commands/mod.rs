@@ -6,6 +6,7 @@ pub mod expire;
 pub mod focus;
 pub mod inspect;
 pub mod invoke;
+pub mod new;
 pub mod resume;
 pub mod run;
 pub mod runs;

