@@ -2,18 +2,22 @@
 //! toolchains (componentize-py, componentize-js, clang + wit-bindgen + wasm-tools), run
 //! by the real `host`; the lead follow-up using two of them; `host run --build`.
 
-use baton_tests::{Scratch, plugin, polyglot_plugin, workspace_root};
+use baton_tests::{Run, Scratch, plugin, polyglot_plugin, workspace_root};
 use serde_json::{Value, json};
 
-fn invoke(scratch: &Scratch, package: &str, input: &Value) -> Value {
+/// `host invoke` of plugin `package` on `input` with `--config` values.
+fn invoke_with(scratch: &Scratch, package: &str, input: &Value, config: &[&str]) -> Run {
     let component = polyglot_plugin(package);
-    scratch
-        .host(&[
-            "invoke",
-            component.to_str().unwrap(),
-            "--input",
-            &input.to_string(),
-        ])
+    let input = input.to_string();
+    let mut args = vec!["invoke", component.to_str().unwrap(), "--input", &input];
+    for value in config {
+        args.extend(["--config", value]);
+    }
+    scratch.host(&args)
+}
+
+fn invoke(scratch: &Scratch, package: &str, input: &Value) -> Value {
+    invoke_with(scratch, package, input, &[])
         .expect_code(0)
         .json()
 }
@@ -82,29 +86,12 @@ fn the_python_tone_checker_flags_spam_pushiness_length_and_reading_level() {
 #[test]
 fn the_python_tone_checker_reads_its_limits_from_config_and_names_a_bad_one() {
     let scratch = Scratch::with_shared_cache();
-    let component = polyglot_plugin("tone-checker");
-    let input = json!({"drafts": [{"subject": "Hello", "body": "Hi Dana, a short note to say thanks for the call today and that the plan is on its way to you now."}]}).to_string();
-    let strict = scratch
-        .host(&[
-            "invoke",
-            component.to_str().unwrap(),
-            "--input",
-            &input,
-            "--config",
-            "max-words=5",
-        ])
+    let input = json!({"drafts": [{"subject": "Hello", "body": "Hi Dana, a short note to say thanks for the call today and that the plan is on its way to you now."}]});
+    let strict = invoke_with(&scratch, "tone-checker", &input, &["max-words=5"])
         .expect_code(0)
         .json();
     assert!(kinds(&strict["drafts"][0]).contains(&"length"), "{strict}");
-    scratch
-        .host(&[
-            "invoke",
-            component.to_str().unwrap(),
-            "--input",
-            &input,
-            "--config",
-            "max-words=many",
-        ])
+    invoke_with(&scratch, "tone-checker", &input, &["max-words=many"])
         .expect_code(2)
         .stderr_has("config `max-words` = 'many' is not a number");
 }
@@ -143,20 +130,15 @@ fn the_javascript_utm_tagger_tags_every_link_and_keeps_existing_parameters() {
     assert_eq!(out["tagged"].as_array().unwrap().len(), 4);
 
     // With `domains`, only those links are tagged.
-    let component = polyglot_plugin("utm-tagger");
-    let input = json!({"content": "a https://brightline.example/x and https://other.example/y"})
-        .to_string();
-    let only = scratch
-        .host(&[
-            "invoke",
-            component.to_str().unwrap(),
-            "--input",
-            &input,
-            "--config",
-            "domains=brightline.example",
-        ])
-        .expect_code(0)
-        .json();
+    let input = json!({"content": "a https://brightline.example/x and https://other.example/y"});
+    let only = invoke_with(
+        &scratch,
+        "utm-tagger",
+        &input,
+        &["domains=brightline.example"],
+    )
+    .expect_code(0)
+    .json();
     let text = only["content"].as_str().unwrap();
     assert!(
         text.contains("https://brightline.example/x?utm_source=baton"),
