@@ -133,6 +133,7 @@ long json_string_array(const char *text, size_t len, const char *key, char ***it
     if (c.p >= c.end || *c.p++ != '[') return -1;
     size_t cap = 8, count = 0;
     char **list = malloc(cap * sizeof *list);
+    if (!list) return -1;
     for (;;) {
       skip_space(&c);
       if (c.p < c.end && *c.p == ']') break;

@@ -2,12 +2,12 @@
 //! toolchains (componentize-py, componentize-js, clang + wit-bindgen + wasm-tools), run
 //! by the real `host`; the lead follow-up using two of them; `host run --build`.
 
-use baton_tests::{Run, Scratch, plugin, polyglot_plugin, workspace_root};
+use baton_tests::{Run, Scratch, plugin, workspace_root};
 use serde_json::{Value, json};
 
 /// `host invoke` of plugin `package` on `input` with `--config` values.
 fn invoke_with(scratch: &Scratch, package: &str, input: &Value, config: &[&str]) -> Run {
-    let component = polyglot_plugin(package);
+    let component = plugin(package);
     let input = input.to_string();
     let mut args = vec!["invoke", component.to_str().unwrap(), "--input", &input];
     for value in config {
@@ -183,7 +183,7 @@ fn the_c_email_checker_finds_typos_role_accounts_and_malformed_addresses() {
 fn a_compiled_python_or_javascript_plugin_loads_from_the_cache_the_second_time() {
     let scratch = Scratch::new();
     for package in ["tone-checker", "utm-tagger"] {
-        let component = polyglot_plugin(package);
+        let component = plugin(package);
         let input = std::fs::read_to_string(
             workspace_root()
                 .join("plugins")
@@ -245,6 +245,17 @@ fn the_lead_followup_shows_the_tone_flags_at_its_gate_and_tags_the_approved_link
     );
 }
 
+/// Sets `path`'s modification time `seconds` into the future.
+fn touch(path: &std::path::Path, seconds: u64) {
+    let at = std::time::SystemTime::now() + std::time::Duration::from_secs(seconds);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+}
+
 #[test]
 fn run_build_rebuilds_only_plugins_whose_sources_changed() {
     let scratch = Scratch::with_shared_cache();
@@ -285,25 +296,14 @@ input = { leads = [] }
         .stderr_has("plugin scorer is up to date");
     assert_eq!(builds(), 1);
     // A watched file newer than the component: built again.
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
-    std::fs::File::options()
-        .write(true)
-        .open(&source)
-        .unwrap()
-        .set_modified(later)
-        .unwrap();
+    touch(&source, 5);
     scratch
         .host(&["run", workflow, "--build"])
         .expect_code(0)
         .stderr_has("scorer.wasm changed");
     assert_eq!(builds(), 2);
     // Without --build nothing is built.
-    std::fs::File::options()
-        .write(true)
-        .open(&source)
-        .unwrap()
-        .set_modified(later + std::time::Duration::from_secs(5))
-        .unwrap();
+    touch(&source, 10);
     scratch.host(&["run", workflow]).expect_code(0);
     assert_eq!(builds(), 2);
 }

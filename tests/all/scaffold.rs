@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use baton_tests::{Scratch, polyglot_plugin, workspace_root};
+use baton_tests::{Scratch, workspace_root};
 
 /// Creates plugin `name` in `lang` in the scratch directory, builds it and invokes it
 /// on its test input.
@@ -22,16 +22,8 @@ fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
             dir.to_str().unwrap(),
         ])
         .expect_code(0);
-    if lang == "js" {
-        // componentize-js is already installed for the utm tagger: reuse it rather
-        // than download it again for every test run.
-        polyglot_plugin("utm-tagger");
-        std::os::unix::fs::symlink(
-            workspace_root().join("plugins/utm-tagger/node_modules"),
-            dir.join("node_modules"),
-        )
-        .unwrap();
-    }
+    // The build script installs what it needs as a new author's would (npm, for
+    // JavaScript: from npm's cache once the utm tagger has been built).
     let target = workspace_root().join("target");
     let status = Command::new(dir.join("build.sh"))
         .env("CARGO_TARGET_DIR", &target)
@@ -87,7 +79,7 @@ fn plugin_new_refuses_a_bad_name_and_a_folder_in_use() {
     scratch
         .host(&["plugin", "new", "Word Count", "--lang", "rust"])
         .expect_code(2)
-        .stderr_has("must be lowercase letters, digits and dashes");
+        .stderr_has("must be 1 to 64 lowercase letters, digits and dashes");
     let used = scratch.file("used/keep.txt", "mine");
     scratch
         .host(&[
@@ -104,41 +96,68 @@ fn plugin_new_refuses_a_bad_name_and_a_folder_in_use() {
     assert_eq!(std::fs::read_to_string(&used).unwrap(), "mine");
 }
 
-/// The code blocks of `docs/plugins.md` that follow `<!-- created: LANG PATH -->`.
-fn doc_snippets(doc: &str) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
+/// A fenced block of `docs/plugins.md`: its language, its text, and, for a file shown
+/// as `host plugin new` creates it, the `<!-- created: LANG PATH -->` marker before it.
+struct Block {
+    fence: String,
+    body: String,
+    created: Option<(String, String)>,
+}
+
+fn doc_blocks(doc: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut created = None;
     let mut lines = doc.lines();
     while let Some(line) = lines.next() {
-        let Some(rest) = line
+        if let Some(rest) = line
             .strip_prefix("<!-- created: ")
             .and_then(|r| r.strip_suffix(" -->"))
-        else {
+        {
+            let (lang, path) = rest.split_once(' ').expect("<!-- created: LANG PATH -->");
+            created = Some((lang.to_string(), path.to_string()));
+            continue;
+        }
+        let Some(fence) = line.strip_prefix("```") else {
+            assert!(
+                created.is_none() || line.is_empty(),
+                "a created marker is not followed by a code block"
+            );
             continue;
         };
-        let (lang, path) = rest.split_once(' ').expect("<!-- created: LANG PATH -->");
-        let fence = lines.next().expect("a code block after the marker");
-        assert!(
-            fence.starts_with("```"),
-            "the marker for {path} is not followed by a code block"
-        );
-        let mut code = String::new();
+        let mut body = String::new();
         for line in lines.by_ref() {
             if line.starts_with("```") {
                 break;
             }
-            code.push_str(line);
-            code.push('\n');
+            body.push_str(line);
+            body.push('\n');
         }
-        out.push((lang.to_string(), path.to_string(), code));
+        blocks.push(Block {
+            fence: fence.to_string(),
+            body,
+            created: created.take(),
+        });
     }
-    out
+    blocks
+}
+
+/// The blocks in `language` that readers run: not the files `host plugin new` creates.
+fn runnable(blocks: &[Block], language: &str) -> Vec<String> {
+    blocks
+        .iter()
+        .filter(|b| b.fence == language && b.created.is_none())
+        .map(|b| b.body.clone())
+        .collect()
 }
 
 #[test]
 fn the_authors_guide_shows_exactly_what_plugin_new_creates() {
     let scratch = Scratch::new();
     let doc = std::fs::read_to_string(workspace_root().join("docs/plugins.md")).unwrap();
-    let snippets = doc_snippets(&doc);
+    let snippets: Vec<(String, String, String)> = doc_blocks(&doc)
+        .into_iter()
+        .filter_map(|b| b.created.map(|(lang, path)| (lang, path, b.body)))
+        .collect();
     for lang in ["rust", "python", "js"] {
         assert!(
             snippets.iter().any(|(l, _, _)| l == lang),
@@ -168,22 +187,59 @@ fn the_authors_guide_shows_exactly_what_plugin_new_creates() {
 }
 
 #[test]
-fn the_authors_guides_workflow_snippets_are_valid_workflows() {
+fn the_authors_guides_commands_and_workflows_run() {
+    let scratch = Scratch::with_shared_cache();
     let doc = std::fs::read_to_string(workspace_root().join("docs/plugins.md")).unwrap();
-    let mut checked = 0;
-    let mut rest = doc.as_str();
-    while let Some(start) = rest.find("```toml\n") {
-        let body = &rest[start + 8..];
-        let end = body.find("```").expect("a closed toml block");
-        let text = &body[..end];
-        if let Err(problems) = baton_workflow::Workflow::parse(Path::new("docs/plugins.md"), text) {
-            panic!("a workflow in docs/plugins.md does not check:\n{problems}\n{text}");
-        }
-        checked += 1;
-        rest = &body[end..];
-    }
+    let host_dir = baton_tests::host_binary().parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(host_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+
+    // Every shell block, in order, in one folder, as a reader would type them.
+    let blocks = doc_blocks(&doc);
+    let commands = runnable(&blocks, "sh");
     assert!(
-        checked >= 2,
-        "expected the guide's workflow examples, found {checked}"
+        commands.len() >= 2,
+        "the guide has {} shell blocks",
+        commands.len()
     );
+    for block in &commands {
+        let out = Command::new("sh")
+            .args(["-ec", block])
+            .current_dir(scratch.path())
+            .env("PATH", &path)
+            .env("BATON_CACHE_DIR", scratch.cache_dir())
+            .env("BATON_STATE", scratch.state_dir())
+            .env("CARGO_TARGET_DIR", workspace_root().join("target"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "this block of docs/plugins.md failed:\n{block}\n{stderr}"
+        );
+    }
+
+    // Every workflow, checked against the plugin those commands built.
+    let workflows = runnable(&blocks, "toml");
+    assert!(
+        workflows.len() >= 2,
+        "the guide has {} workflows",
+        workflows.len()
+    );
+    for (index, text) in workflows.iter().enumerate() {
+        let file = scratch.file(&format!("guide-{index}.toml"), text);
+        let plan = scratch.host(&["run", file.to_str().unwrap(), "--dry-run"]);
+        plan.expect_code(0);
+        assert!(plan.stdout.contains("counter"), "{}", plan.stdout);
+        if text.contains("build =") {
+            assert!(
+                plan.stdout.contains("build:    ./build.sh"),
+                "{}",
+                plan.stdout
+            );
+            assert!(plan.stdout.contains("up to date"), "{}", plan.stdout);
+        }
+    }
 }

@@ -2,18 +2,21 @@
 //! real sled store: run, wait, decide every way, resume, cancel, conditions,
 //! for_each, concurrency.
 
-use baton_tests::{Scratch, plugin, polyglot_plugin, workspace_root};
+use baton_tests::{Scratch, plugin, workspace_root};
 use serde_json::{Value, json};
 
 const WAITING: i32 = 3;
 
 fn example() -> String {
     // The plugins the example names must exist before the workflow is checked.
-    for package in ["lead-scorer", "copy-drafter", "email-outbox"] {
+    for package in [
+        "lead-scorer",
+        "copy-drafter",
+        "tone-checker",
+        "utm-tagger",
+        "email-outbox",
+    ] {
         plugin(package);
-    }
-    for package in ["tone-checker", "utm-tagger"] {
-        polyglot_plugin(package);
     }
     workspace_root()
         .join("examples/lead-followup/workflow.toml")

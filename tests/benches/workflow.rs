@@ -11,7 +11,7 @@ use baton_core::SystemClock;
 use baton_engine::Engine;
 use baton_runtime::{Call, PluginSet, Runtime, RuntimeOptions};
 use baton_store::SledStore;
-use baton_tests::{plugin, polyglot_plugin, workspace_root};
+use baton_tests::{plugin, workspace_root};
 use baton_workflow::Workflow;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::Value;
@@ -57,11 +57,10 @@ fn benchmarks(c: &mut Criterion) {
         "copy-drafter",
         "email-outbox",
         "hostile-guest",
+        "tone-checker",
+        "utm-tagger",
     ] {
         plugin(package);
-    }
-    for package in ["tone-checker", "utm-tagger"] {
-        polyglot_plugin(package);
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

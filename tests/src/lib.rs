@@ -6,9 +6,10 @@
 //! `cargo build` for it (cargo's own lock keeps parallel test processes from building
 //! twice). Set `BATON_SKIP_BUILD=1` to use what is already in `target/`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The repository root.
@@ -61,11 +62,26 @@ const GUESTS: &[&str] = &[
     "bloated-guest",
 ];
 
-/// The component built from guest crate `package`, e.g. `plugin("lead-scorer")`.
+/// The plugins written in other languages, each built by `make` in its folder under
+/// `plugins/` with that language's own toolchain (componentize-py, componentize-js,
+/// clang and wasm-tools; `tools/setup.sh` installs them).
+const POLYGLOT: &[&str] = &["tone-checker", "utm-tagger", "email-checker"];
+
+/// The component of plugin `package`, built on first use: a guest crate (e.g.
+/// `plugin("lead-scorer")`, all built together by cargo) or a plugin in another language
+/// (e.g. `plugin("tone-checker")`, built by `make`, which skips an up-to-date one).
 pub fn plugin(package: &str) -> PathBuf {
+    let out = target_dir()
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    if POLYGLOT.contains(&package) {
+        make_once(package, &out);
+        return out;
+    }
     assert!(
         GUESTS.contains(&package),
-        "{package} is not a guest crate the tests build"
+        "{package} is neither a guest crate nor a plugin in another language the tests build"
     );
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -75,54 +91,35 @@ pub fn plugin(package: &str) -> PathBuf {
         }
         cargo(&args);
     });
-    target_dir()
-        .join("wasm32-wasip2")
-        .join("release")
-        .join(format!("{}.wasm", package.replace('-', "_")))
+    out
 }
 
-/// The plugins written in other languages, each built by `make` in its folder with
-/// that language's own toolchain (componentize-py, componentize-js, clang and
-/// wasm-tools; `tools/setup.sh` installs them), by folder name under `plugins/`.
-const POLYGLOT: &[&str] = &["tone-checker", "utm-tagger", "email-checker"];
-
-/// The component built from plugin `package`, written in Python, JavaScript or C, e.g.
-/// `polyglot_plugin("tone-checker")`. Built once per test process; `make` skips the
-/// build when the component is newer than its sources.
-pub fn polyglot_plugin(package: &str) -> PathBuf {
-    assert!(
-        POLYGLOT.contains(&package),
-        "{package} is not a plugin in another language"
-    );
-    static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
-    let out = target_dir()
-        .join("wasm32-wasip2")
-        .join("release")
-        .join(format!("{}.wasm", package.replace('-', "_")));
+/// Runs `make` for the polyglot plugin `package` once per test process.
+fn make_once(package: &str, out: &Path) {
     if std::env::var_os("BATON_SKIP_BUILD").is_some() {
-        return out;
+        return;
     }
-    let built = BUILT.get_or_init(Default::default);
-    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    if !built.iter().any(|p| p == package) {
-        let mut make = Command::new("make");
-        make.arg("-s")
-            .arg("-C")
-            .arg(workspace_root().join("plugins").join(package))
-            .arg(format!("OUT={}", out.display()));
-        if package == "email-checker" {
-            make.arg(format!("ADAPTER={}", preview1_adapter().display()));
-        }
-        let status = make
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run make for {package}: {e}"));
-        assert!(
-            status.success(),
-            "building {package} failed; `tools/setup.sh` installs its toolchain"
-        );
-        built.push(package.to_string());
+    static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built.contains(package) {
+        return;
     }
-    out
+    let mut make = Command::new("make");
+    make.arg("-s")
+        .arg("-C")
+        .arg(workspace_root().join("plugins").join(package))
+        .arg(format!("OUT={}", out.display()));
+    if package == "email-checker" {
+        make.arg(format!("ADAPTER={}", preview1_adapter().display()));
+    }
+    let status = make
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run make for {package}: {e}"));
+    assert!(
+        status.success(),
+        "building {package} failed; `tools/setup.sh` installs its toolchain"
+    );
+    built.insert(package.to_string());
 }
 
 /// wasmtime 48's preview 1 adapter (reactor), written to `target/` so that `make` can
@@ -193,12 +190,10 @@ impl Scratch {
                 Some(rest) => {
                     let file = rest.trim_end_matches('"');
                     let package = file.trim_end_matches(".wasm").replace('_', "-");
-                    let built = if POLYGLOT.contains(&package.as_str()) {
-                        polyglot_plugin(&package)
-                    } else {
-                        plugin(&package)
-                    };
-                    out.push_str(&format!("source = {:?}\n", built.display().to_string()));
+                    out.push_str(&format!(
+                        "source = {:?}\n",
+                        plugin(&package).display().to_string()
+                    ));
                 }
                 None => {
                     out.push_str(line);

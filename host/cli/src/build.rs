@@ -1,7 +1,7 @@
 //! `host run --build`: rebuild the plugins whose sources are newer than their component,
 //! with the `build` command their declaration names.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
@@ -84,7 +84,7 @@ pub fn build_stale(workflow: &Workflow) -> Result<(), Failure> {
     Ok(())
 }
 
-fn run(command: &str, dir: &PathBuf) -> Result<(), String> {
+fn run(command: &str, dir: &Path) -> Result<(), String> {
     let mut shell = if cfg!(windows) {
         let mut c = Command::new("cmd");
         c.arg("/C");

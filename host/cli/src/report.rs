@@ -62,45 +62,68 @@ pub fn choice_summary(value: &Value) -> String {
     escape_control(&shorten(&text, 100)).into_owned()
 }
 
-/// A pending decision, with how to make it.
-/// A gate's own `context` (what the workflow chose to show beside the choices, e.g. a
-/// checker's flags), indented by two: text whole up to a line's worth, a list of
-/// scalars one per line, anything else as short JSON.
-pub fn gate_context_lines(value: &Value) -> Vec<String> {
+/// A value at a glance, two spaces in, for a decision's context and its default's
+/// fields: an object's first eight fields as `key: value` (text to its first line, a
+/// list of scalars one per line, a list of records one line each of its scalar fields,
+/// anything else by size); any other value on one line. Never a JSON dump: `host show`
+/// and focus's `v` show the whole value. Text from plugins is escaped.
+pub fn glance(value: &Value) -> Vec<String> {
+    const MAX_FIELDS: usize = 8;
     const MAX_ITEMS: usize = 6;
-    let text = |v: &Value| {
-        let raw = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
-        escape_control(&shorten(&raw, 160)).into_owned()
+    const MAX_RECORDS: usize = 3;
+    let scalar = |v: &Value| v.as_str().map(str::to_string).unwrap_or(v.to_string());
+    let short = |text: &str| escape_control(&shorten(text, 120)).into_owned();
+    let more = |lines: &mut Vec<String>, total: usize, shown: usize| {
+        if total > shown {
+            lines.push(format!("    ... {} more", total - shown));
+        }
     };
     let Value::Object(map) = value else {
-        return vec![format!("  {}", text(value))];
+        return vec![format!("  {}", short(&scalar(value)))];
     };
+    let is_scalar = |v: &Value| !v.is_object() && !v.is_array();
     let mut lines = Vec::new();
-    for (key, value) in map {
+    for (key, value) in map.iter().take(MAX_FIELDS) {
         let key = escape_control(key);
         match value {
             Value::Array(items) if items.is_empty() => lines.push(format!("  {key}: none")),
-            Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            Value::Array(items) if items.iter().all(is_scalar) => {
                 lines.push(format!("  {key}:"));
-                lines.extend(
-                    items
-                        .iter()
-                        .take(MAX_ITEMS)
-                        .map(|i| format!("    - {}", text(i))),
-                );
-                if items.len() > MAX_ITEMS {
-                    lines.push(format!("    ... {} more", items.len() - MAX_ITEMS));
+                for item in items.iter().take(MAX_ITEMS) {
+                    lines.push(format!("    - {}", short(&scalar(item))));
                 }
+                more(&mut lines, items.len(), MAX_ITEMS);
             }
-            other => lines.push(format!("  {key}: {}", text(other))),
+            Value::Array(items) if items.iter().all(Value::is_object) => {
+                lines.push(format!("  {key}:"));
+                for item in items.iter().take(MAX_RECORDS) {
+                    let fields: Vec<String> = item
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(_, v)| is_scalar(v))
+                        .map(|(k, v)| format!("{k}: {}", scalar(v)))
+                        .collect();
+                    lines.push(format!("    - {}", short(&fields.join(" · "))));
+                }
+                more(&mut lines, items.len(), MAX_RECORDS);
+            }
+            Value::Array(items) => lines.push(format!(
+                "  {key}: {} item{}",
+                items.len(),
+                if items.len() == 1 { "" } else { "s" }
+            )),
+            Value::Object(inner) => lines.push(format!(
+                "  {key}: {{{}}}",
+                short(&inner.keys().cloned().collect::<Vec<_>>().join(", "))
+            )),
+            other => lines.push(format!("  {key}: {}", short(&scalar(other)))),
         }
     }
     lines
 }
 
+/// A pending decision, with how to make it.
 pub fn decision(record: &DecisionRecord) -> String {
     let request = &record.request;
     let id = request.id.to_string();
@@ -113,7 +136,7 @@ pub fn decision(record: &DecisionRecord) -> String {
         out.push_str(&format!("  {}\n", escape_control(&request.reason)));
     }
     if let Some(context) = &request.context {
-        for line in gate_context_lines(context) {
+        for line in glance(context) {
             out.push_str(&format!("  {line}\n"));
         }
     }

@@ -199,7 +199,15 @@ impl Session {
         path: &Path,
         kv_store: Option<Arc<dyn KvStore>>,
     ) -> Result<Session, Failure> {
-        let (workflow, source) = read_workflow(path)?;
+        Session::load(global, read_workflow(path)?, kv_store).await
+    }
+
+    /// [`Session::open`] for a workflow already read by [`read_workflow`].
+    pub async fn load(
+        global: &GlobalArgs,
+        (workflow, source): (Workflow, String),
+        kv_store: Option<Arc<dyn KvStore>>,
+    ) -> Result<Session, Failure> {
         let runtime = crate::commands::runtime(
             global,
             workflow.plugins.values().any(|p| p.limits.fuel.is_some()),

@@ -190,8 +190,27 @@ impl From<DecisionId> for String {
     }
 }
 
+/// Whether `name` is a tool's name as the contract asks `describe` for it: 1 to 64
+/// lowercase letters, digits or dashes, e.g. `lead-scorer`.
+pub fn is_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tool_names_are_short_lowercase_digits_and_dashes() {
+        assert!(is_tool_name("lead-scorer"));
+        assert!(is_tool_name("a2"));
+        assert!(!is_tool_name(""));
+        assert!(!is_tool_name("Lead"));
+        assert!(!is_tool_name("lead_scorer"));
+        assert!(!is_tool_name(&"a".repeat(65)));
+    }
+
     use super::*;
 
     #[test]

@@ -21,7 +21,7 @@ pub use event::{
     DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, Severity, StepFailure, Timestamp,
 };
 pub use http::{HttpGrant, HttpRule};
-pub use ids::{DecisionId, IdError, RunId, StepId, StepKey};
+pub use ids::{DecisionId, IdError, RunId, StepId, StepKey, is_tool_name};
 pub use state::{DecisionRecord, DecisionStatus, RunState, RunStatus, StepRecord, StepStatus};
 pub use traits::{
     Clock, KvError, KvQuota, KvStore, PluginRunner, RunStore, RunSummary, StepError, StoreError,

@@ -281,14 +281,12 @@ fn open_gate(
                 .unwrap_or(Value::Null),
         ],
     };
-    let gate_context = match &gate.context {
-        Some(template) => Some(
-            template
-                .render(context)
-                .map_err(|e| ("context", e.to_string()))?,
-        ),
-        None => None,
-    };
+    let gate_context = gate
+        .context
+        .as_ref()
+        .map(|template| template.render(context))
+        .transpose()
+        .map_err(|e| ("context", e.to_string()))?;
     let auto = match &gate.auto_approve {
         Some(expr) => match expr.eval_bool(context) {
             Ok(true) => Some(format!("auto-approve: {}", expr.source())),

@@ -364,13 +364,7 @@ impl Plugin {
 
 /// Validates what `describe` returned and compiles its schemas.
 fn check_description(info: ToolInfo) -> Result<(PluginInfo, Validator, Validator), LoadError> {
-    let name_ok = !info.name.is_empty()
-        && info.name.len() <= 64
-        && info
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !name_ok {
+    if !baton_core::is_tool_name(&info.name) {
         return Err(LoadError::InvalidDescription {
             field: "name",
             reason: format!(

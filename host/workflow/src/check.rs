@@ -9,7 +9,9 @@ use std::time::Duration;
 use baton_core::{OnTimeout, Severity, StepId};
 use serde_spanned::Spanned;
 
-use crate::manifest::{RawGrants, RawHttpGrant, RawLimits, RawPlugin, RawStep, RawWorkflow};
+use crate::manifest::{
+    RawBuild, RawGrants, RawHttpGrant, RawLimits, RawPlugin, RawStep, RawWorkflow,
+};
 use crate::position::{Problems, Reporter};
 use crate::template::{Expr, Template};
 use crate::units::{parse_duration, parse_size};
@@ -329,79 +331,41 @@ fn check_build(
 ) -> Option<Build> {
     let example =
         "e.g. build = { command = \"make\", dir = \"../plugin\", watch = [\"src/*.py\"] }";
-    let (command, table) = match raw.get_ref() {
-        toml::Value::String(command) => (Some(command.clone()), None),
-        toml::Value::Table(table) => (
-            table
-                .get("command")
-                .and_then(|c| c.as_str())
-                .map(str::to_string),
-            Some(table),
-        ),
-        _ => {
-            report.at(
-                raw.span(),
-                format!("plugins.{plugin}.build must be a command or a table; {example}"),
-            );
-            return None;
-        }
+    let parsed: Result<RawBuild, String> = match raw.get_ref() {
+        toml::Value::String(command) => Ok(RawBuild {
+            command: command.clone(),
+            dir: None,
+            watch: Vec::new(),
+        }),
+        table @ toml::Value::Table(_) => table
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_string()),
+        _ => Err("must be a command or a table".into()),
     };
-    let mut build = Build {
-        command: command.unwrap_or_default(),
-        dir: dir.to_path_buf(),
-        watch: Vec::new(),
+    let problem = match parsed {
+        Ok(build) if build.command.trim().is_empty() => "needs a non-empty `command`".to_string(),
+        Ok(build) => match build
+            .watch
+            .iter()
+            .find_map(|g| glob::Pattern::new(g).err().map(|e| (g, e)))
+        {
+            Some((glob, e)) => format!("watch: {glob:?} is not a glob: {e}"),
+            None => {
+                return Some(Build {
+                    command: build.command,
+                    dir: build.dir.map_or_else(|| dir.to_path_buf(), |d| dir.join(d)),
+                    watch: build.watch,
+                });
+            }
+        },
+        Err(problem) => problem,
     };
-    let mut ok = true;
-    if build.command.trim().is_empty() {
-        report.at(
-            raw.span(),
-            format!("plugins.{plugin}.build needs a non-empty `command`; {example}"),
-        );
-        ok = false;
-    }
-    for (key, value) in table.into_iter().flatten() {
-        match (key.as_str(), value) {
-            ("command", toml::Value::String(_)) => {}
-            ("dir", toml::Value::String(d)) => build.dir = dir.join(d),
-            ("watch", toml::Value::Array(globs)) if globs.iter().all(toml::Value::is_str) => {
-                build.watch = globs
-                    .iter()
-                    .filter_map(|g| g.as_str().map(str::to_string))
-                    .collect();
-                for glob in &build.watch {
-                    if let Err(e) = glob::Pattern::new(glob) {
-                        report.at(
-                            raw.span(),
-                            format!("plugins.{plugin}.build.watch: {glob:?} is not a glob: {e}"),
-                        );
-                        ok = false;
-                    }
-                }
-            }
-            ("command" | "dir", _) => {
-                report.at(
-                    raw.span(),
-                    format!("plugins.{plugin}.build.{key} must be a string; {example}"),
-                );
-                ok = false;
-            }
-            ("watch", _) => {
-                report.at(
-                    raw.span(),
-                    format!("plugins.{plugin}.build.watch must be a list of globs; {example}"),
-                );
-                ok = false;
-            }
-            _ => {
-                report.at(
-                    raw.span(),
-                    format!("plugins.{plugin}.build has an unknown key `{key}`: expected command, dir or watch"),
-                );
-                ok = false;
-            }
-        }
-    }
-    ok.then_some(build)
+    report.at(
+        raw.span(),
+        format!("plugins.{plugin}.build: {problem}; {example}"),
+    );
+    None
 }
 
 fn check_grants(

@@ -47,6 +47,20 @@ pub(crate) struct RawPlugin {
     pub(crate) grants: Option<Spanned<RawGrants>>,
 }
 
+/// `build = { command = "make", dir = "../plugin", watch = ["*.py"] }`; `build = "make"`
+/// is the same with only `command`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBuild {
+    pub(crate) command: String,
+    /// Where the command runs, relative to the workflow file.
+    #[serde(default)]
+    pub(crate) dir: Option<String>,
+    /// Globs, relative to `dir`, of the files the component is built from.
+    #[serde(default)]
+    pub(crate) watch: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGrants {

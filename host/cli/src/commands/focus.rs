@@ -24,9 +24,9 @@ use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
-use crate::report::choice_summary;
+use crate::report::{choice_summary, glance};
 use crate::session::{Session, Store, open_store, recorded_workflow};
-use crate::terminal::{escape_control, shorten};
+use crate::terminal::escape_control;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -426,14 +426,11 @@ impl Focus<'_> {
             lines.push(Line::from(escape_control(&request.reason).into_owned()));
         }
         lines.push(Line::from(format!("{}", request.id)).dim());
-        let mut context = request
-            .context
-            .as_ref()
-            .map(crate::report::gate_context_lines)
-            .unwrap_or_default();
-        context.extend(context_lines(
-            request.choices.first().unwrap_or(&Value::Null),
-        ));
+        // The workflow's own context for this gate, then the default's fields.
+        let mut context = request.context.as_ref().map(glance).unwrap_or_default();
+        if let Some(default @ Value::Object(_)) = request.choices.first() {
+            context.extend(glance(default));
+        }
         if !context.is_empty() {
             lines.push(Line::from(""));
             lines.extend(context.into_iter().map(Line::from));
@@ -467,61 +464,6 @@ impl Focus<'_> {
         }
         Paragraph::new(lines).wrap(Wrap { trim: false })
     }
-}
-
-/// The fields of a value that matter at a glance: scalars as `key: value`, text to
-/// its first line, lists and objects by size; never a JSON dump (`v` shows that).
-fn context_lines(value: &Value) -> Vec<String> {
-    let Value::Object(map) = value else {
-        return vec![];
-    };
-    let short = |text: &str| escape_control(&shorten(text, 96)).into_owned();
-    let scalar = |v: &Value| v.as_str().map(str::to_string).unwrap_or(v.to_string());
-    let mut lines = Vec::new();
-    for (key, value) in map.iter().take(8) {
-        let key = escape_control(key);
-        // A short list of records: one line each, its scalar fields.
-        if let Value::Array(items) = value
-            && !items.is_empty()
-            && items.iter().all(Value::is_object)
-        {
-            lines.push(format!("  {key}:"));
-            for item in items.iter().take(3) {
-                let fields: Vec<String> = item
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, v)| !v.is_object() && !v.is_array())
-                    .map(|(k, v)| format!("{k}: {}", scalar(v)))
-                    .collect();
-                lines.push(format!("    - {}", short(&fields.join(" · "))));
-            }
-            if items.len() > 3 {
-                lines.push(format!("    … {} more (v shows all)", items.len() - 3));
-            }
-            continue;
-        }
-        lines.push({
-            let shown = match value {
-                Value::String(text) => short(text),
-                Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
-                    short(&items.iter().map(scalar).collect::<Vec<_>>().join(", "))
-                }
-                Value::Array(items) => format!(
-                    "{} item{}",
-                    items.len(),
-                    if items.len() == 1 { "" } else { "s" }
-                ),
-                Value::Object(inner) => format!(
-                    "{{{}}}",
-                    short(&inner.keys().cloned().collect::<Vec<_>>().join(", "))
-                ),
-                other => other.to_string(),
-            };
-            format!("  {key}: {shown}")
-        });
-    }
-    lines
 }
 
 fn full_value(record: &DecisionRecord, scroll: u16) -> Paragraph<'static> {

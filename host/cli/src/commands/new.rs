@@ -93,13 +93,10 @@ const TEST_INPUT: &str = "{\"text\": \"Hello from a new Baton plugin\"}\n";
 
 pub fn run(args: Args) -> Result<Exit, Failure> {
     let name = &args.name;
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid {
+    // The name `describe` will give, and a crate or package name: so also a letter first.
+    if !baton_core::is_tool_name(name) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(Failure::Usage(format!(
-            "plugin name {name:?} must be lowercase letters, digits and dashes, starting with a letter, e.g. word-count"
+            "plugin name {name:?} must be 1 to 64 lowercase letters, digits and dashes, starting with a letter, e.g. word-count"
         )));
     }
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(name));

@@ -9,7 +9,7 @@ use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::json_input;
 use crate::report;
-use crate::session::{Session, open_store};
+use crate::session::{Session, open_store, read_workflow};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -36,17 +36,17 @@ pub struct Args {
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let input = read_input(args.input.as_deref())?;
+    let checked = read_workflow(&args.workflow)?;
     if args.build {
-        let (workflow, _) = crate::session::read_workflow(&args.workflow)?;
-        crate::build::build_stale(&workflow)?;
+        crate::build::build_stale(&checked.0)?;
     }
     if args.dry_run {
-        let session = Session::open(global, &args.workflow, None).await?;
+        let session = Session::load(global, checked, None).await?;
         print!("{}", plan_text(&session));
         return Ok(Exit::Success);
     }
     let store = open_store(global).await?;
-    let session = Session::open(global, &args.workflow, Some(store.kv())).await?;
+    let session = Session::load(global, checked, Some(store.kv())).await?;
     let engine = session.engine(&store);
     let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
     let outcome = engine

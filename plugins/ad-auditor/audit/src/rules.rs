@@ -253,6 +253,28 @@ struct About<'a> {
     cost: f64,
 }
 
+impl<'a> About<'a> {
+    /// A finding about a whole campaign, with what it cost.
+    fn campaign(campaign: &'a Campaign, cost: f64) -> About<'a> {
+        About {
+            campaign,
+            ad_group: None,
+            subject: &campaign.name,
+            cost,
+        }
+    }
+
+    /// A finding about a keyword.
+    fn keyword(campaign: &'a Campaign, group: &'a AdGroup, keyword: &'a Keyword) -> About<'a> {
+        About {
+            campaign,
+            ad_group: Some(group),
+            subject: &keyword.text,
+            cost: keyword.cost,
+        }
+    }
+}
+
 fn finding(
     severity: Severity,
     kind: &'static str,
@@ -342,12 +364,7 @@ fn wasted_spend(
     Some(finding(
         severity,
         "wasted-spend",
-        About {
-            campaign,
-            ad_group: Some(group),
-            subject: &keyword.text,
-            cost: keyword.cost,
-        },
+        About::keyword(campaign, group, keyword),
         format!(
             "\"{}\" spent {} with no conversions",
             keyword.text,
@@ -509,12 +526,7 @@ fn budget_limited(
     Some(finding(
         Severity::High,
         "budget-limited",
-        About {
-            campaign,
-            ad_group: None,
-            subject: &campaign.name,
-            cost: c.cost,
-        },
+        About::campaign(campaign, c.cost),
         format!(
             "{} loses {} of its impressions to budget at a good cost per conversion",
             campaign.name,
@@ -562,12 +574,7 @@ fn rank_limited(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -> Option<Fi
     Some(finding(
         Severity::Monitor,
         "rank-limited",
-        About {
-            campaign,
-            ad_group: None,
-            subject: &campaign.name,
-            cost: c.cost,
-        },
+        About::campaign(campaign, c.cost),
         format!(
             "{} loses {} of its impressions to ad rank",
             campaign.name,
@@ -629,12 +636,7 @@ fn broad_without_smart_bidding(ctx: &Ctx, campaign: &Campaign) -> Option<Finding
     Some(finding(
         Severity::High,
         "broad-without-smart-bidding",
-        About {
-            campaign,
-            ad_group: None,
-            subject: &campaign.name,
-            cost,
-        },
+        About::campaign(campaign, cost),
         format!(
             "{} runs {} broad match keywords on {} bidding",
             campaign.name,
@@ -682,12 +684,7 @@ fn campaign_not_converting(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -
     Some(finding(
         Severity::Critical,
         "campaign-not-converting",
-        About {
-            campaign,
-            ad_group: None,
-            subject: &campaign.name,
-            cost: c.cost,
-        },
+        About::campaign(campaign, c.cost),
         format!(
             "{} spent {} with no conversions",
             campaign.name,
@@ -740,12 +737,7 @@ fn low_quality_score(
     Some(finding(
         Severity::Monitor,
         "low-quality-score",
-        About {
-            campaign,
-            ad_group: Some(group),
-            subject: &keyword.text,
-            cost: keyword.cost,
-        },
+        About::keyword(campaign, group, keyword),
         format!("\"{}\" has a quality score of {score}/10", keyword.text),
         format!(
             "{} impressions, {} clicks ({:.1}% CTR), {} spent, {} in {} / {}; a low score raises what each click costs",
