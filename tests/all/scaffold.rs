@@ -96,19 +96,29 @@ fn plugin_new_refuses_a_bad_name_and_a_folder_in_use() {
     assert_eq!(std::fs::read_to_string(&used).unwrap(), "mine");
 }
 
-/// A fenced block of `docs/plugins.md`: its language, its text, and, for a file shown
-/// as `host plugin new` creates it, the `<!-- created: LANG PATH -->` marker before it.
+/// A fenced block of `docs/plugins.md`: its language, its text, and the marker before
+/// it, if any: `<!-- created: LANG PATH -->` for a file as `host plugin new` creates
+/// it, `<!-- file: PATH -->` for a file the reader writes (e.g. the C plugin).
 struct Block {
     fence: String,
     body: String,
     created: Option<(String, String)>,
+    file: Option<String>,
 }
 
 fn doc_blocks(doc: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut created = None;
+    let mut file = None;
     let mut lines = doc.lines();
     while let Some(line) = lines.next() {
+        if let Some(path) = line
+            .strip_prefix("<!-- file: ")
+            .and_then(|r| r.strip_suffix(" -->"))
+        {
+            file = Some(path.to_string());
+            continue;
+        }
         if let Some(rest) = line
             .strip_prefix("<!-- created: ")
             .and_then(|r| r.strip_suffix(" -->"))
@@ -119,8 +129,8 @@ fn doc_blocks(doc: &str) -> Vec<Block> {
         }
         let Some(fence) = line.strip_prefix("```") else {
             assert!(
-                created.is_none() || line.is_empty(),
-                "a created marker is not followed by a code block"
+                (created.is_none() && file.is_none()) || line.is_empty(),
+                "a marker is not followed by a code block"
             );
             continue;
         };
@@ -136,16 +146,18 @@ fn doc_blocks(doc: &str) -> Vec<Block> {
             fence: fence.to_string(),
             body,
             created: created.take(),
+            file: file.take(),
         });
     }
     blocks
 }
 
-/// The blocks in `language` that readers run: not the files `host plugin new` creates.
+/// The blocks in `language` that readers run, not files they write or `host plugin new`
+/// creates.
 fn runnable(blocks: &[Block], language: &str) -> Vec<String> {
     blocks
         .iter()
-        .filter(|b| b.fence == language && b.created.is_none())
+        .filter(|b| b.fence == language && b.created.is_none() && b.file.is_none())
         .map(|b| b.body.clone())
         .collect()
 }
@@ -196,9 +208,16 @@ fn the_authors_guides_commands_and_workflows_run() {
     )
     .unwrap();
 
-    // Every shell block, in order, in one folder, as a reader would type them.
+    // The files the guide has the reader write, then every shell block, in order, in
+    // one folder, as a reader would type them.
     let blocks = doc_blocks(&doc);
+    for block in &blocks {
+        if let Some(path) = &block.file {
+            scratch.file(path, &block.body);
+        }
+    }
     let commands = runnable(&blocks, "sh");
+    let mut printed = String::new();
     assert!(
         commands.len() >= 2,
         "the guide has {} shell blocks",
@@ -212,14 +231,19 @@ fn the_authors_guides_commands_and_workflows_run() {
             .env("BATON_CACHE_DIR", scratch.cache_dir())
             .env("BATON_STATE", scratch.state_dir())
             .env("CARGO_TARGET_DIR", workspace_root().join("target"))
+            .env("ADAPTER", baton_tests::preview1_adapter())
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
+        printed.push_str(&String::from_utf8_lossy(&out.stdout));
         assert!(
             out.status.success(),
             "this block of docs/plugins.md failed:\n{block}\n{stderr}"
         );
     }
+    // The Rust word counter and the C byte counter both answered.
+    assert!(printed.contains("\"words\": 6"), "{printed}");
+    assert!(printed.contains("\"bytes\": "), "{printed}");
 
     // Every workflow, checked against the plugin those commands built.
     let workflows = runnable(&blocks, "toml");
