@@ -58,6 +58,41 @@ fn a_tampered_cache_entry_is_recompiled_never_trusted() {
     assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
 }
 
+/// Once an entry has been verified and is older than the racy window, loads trust its
+/// file stamp instead of hashing it. A byte changed in place, with the modification
+/// time set back and the length kept, must still be caught: the change time moved.
+#[test]
+fn a_tampered_entry_with_its_modification_time_restored_is_still_caught() {
+    let scratch = Scratch::new();
+    invoke_verbose(&scratch, &[]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    // This load verifies the settled entry and records its stamp; the next one trusts it.
+    invoke_verbose(&scratch, &[]).stderr_has("(Hit)");
+    invoke_verbose(&scratch, &[]).stderr_has("(Hit)");
+
+    let entry = entries(&scratch).remove(0);
+    let modified = std::fs::metadata(&entry).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&entry)
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &bytes[middle..middle + 1], middle as u64)
+        .unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
+    assert_eq!(
+        std::fs::metadata(&entry).unwrap().modified().unwrap(),
+        modified
+    );
+
+    invoke_verbose(&scratch, &[])
+        .stderr_has("integrity check failed")
+        .stderr_has("(Recompiled");
+}
+
 #[test]
 fn a_truncated_cache_entry_is_recompiled() {
     let scratch = Scratch::new();

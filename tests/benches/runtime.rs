@@ -60,7 +60,7 @@ fn benchmarks(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("load");
     group.bench_function("from cache (lead-scorer)", |b| {
-        b.iter(|| rt.block_on(cached.load(&scorer_path)).unwrap())
+        b.iter_with_large_drop(|| rt.block_on(cached.load(&scorer_path)).unwrap())
     });
     group.finish();
 

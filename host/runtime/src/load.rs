@@ -36,6 +36,8 @@ pub(crate) struct Prepared {
     pub(crate) size: usize,
     pub(crate) cache: CacheOutcome,
     pub(crate) compile_time: Duration,
+    /// What the component said in `describe` when the cache last loaded it.
+    pub(crate) description: Option<Vec<u8>>,
 }
 
 /// Reads and recognises a file. Runs on a blocking thread.
@@ -76,6 +78,34 @@ fn recognise(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 impl RuntimeInner {
+    /// Loads the component file at `path`: straight from the cache when the cache
+    /// knows this version of the file (same path and stamp) and holds its verified
+    /// artifact, without reading the component; otherwise reads, recognises and
+    /// prepares it, and remembers its digest. Blocking: call from a blocking thread.
+    pub(crate) fn prepare_file(&self, path: &Path) -> Result<Prepared, LoadError> {
+        let started = Instant::now();
+        let known = self.cache.as_ref().and_then(|cache| {
+            let canonical = std::fs::canonicalize(path).ok()?;
+            let meta = std::fs::metadata(&canonical).ok()?;
+            Some((cache, canonical, meta))
+        });
+        if let Some((cache, canonical, meta)) = &known
+            && let Some(digest) = cache.known_source(canonical, meta)
+            && let Lookup::Hit(component, description) = cache.lookup(&self.engine, &digest)
+        {
+            let size = meta.len() as usize;
+            let mut prepared = prepared(component, digest, size, CacheOutcome::Hit, started);
+            prepared.description = description;
+            return Ok(prepared);
+        }
+        let bytes = read_component(path)?;
+        let prepared = self.prepare(path, &bytes)?;
+        if let Some((cache, canonical, meta)) = &known {
+            cache.remember_source(canonical, meta, &prepared.digest);
+        }
+        Ok(prepared)
+    }
+
     /// Compiles `bytes`, or loads their verified precompiled form from the cache.
     /// Blocking: call from a blocking thread.
     pub(crate) fn prepare(&self, path: &Path, bytes: &[u8]) -> Result<Prepared, LoadError> {
@@ -92,14 +122,11 @@ impl RuntimeInner {
             ));
         };
         let outcome = match cache.lookup(&self.engine, &digest) {
-            Lookup::Hit(component) => {
-                return Ok(prepared(
-                    component,
-                    digest,
-                    bytes.len(),
-                    CacheOutcome::Hit,
-                    started,
-                ));
+            Lookup::Hit(component, description) => {
+                let mut prepared =
+                    prepared(component, digest, bytes.len(), CacheOutcome::Hit, started);
+                prepared.description = description;
+                return Ok(prepared);
             }
             Lookup::Miss => CacheOutcome::Compiled,
             Lookup::Rejected(reason) => {
@@ -136,6 +163,7 @@ fn prepared(
         size,
         cache,
         compile_time: started.elapsed(),
+        description: None,
     }
 }
 
@@ -261,13 +289,10 @@ impl Runtime {
             .unwrap_or_else(|| path.display().to_string());
         let inner = self.inner.clone();
         let blocking_path = path.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
-            let bytes = read_component(&blocking_path)?;
-            inner.prepare(&blocking_path, &bytes)
-        })
-        .await
-        .map_err(|e| PluginError::new(&label, ErrorKind::Internal(e.to_string())))?
-        .map_err(|e| PluginError::new(&label, e))?;
+        let prepared = tokio::task::spawn_blocking(move || inner.prepare_file(&blocking_path))
+            .await
+            .map_err(|e| PluginError::new(&label, ErrorKind::Internal(e.to_string())))?
+            .map_err(|e| PluginError::new(&label, e))?;
         crate::Plugin::from_prepared(self.clone(), label, Some(path), prepared, limits).await
     }
 

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use jsonschema::Validator;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wasmtime::component::HasSelf;
 use wasmtime::{Store, Trap, WasmBacktrace};
@@ -36,7 +36,7 @@ const HOST_TABLE_FULL: &str = "resource table has no free keys";
 const COMPONENT_HANDLES_EXHAUSTED: &str = "store handle limit exceeded";
 
 /// What a plugin says about itself, with its schemas parsed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PluginInfo {
     pub name: String,
     pub version: String,
@@ -98,8 +98,8 @@ pub struct Plugin {
     source: PluginSource,
     interfaces: Interfaces,
     pre: bindings::PluginPre<PluginState>,
-    input_validator: Validator,
-    output_validator: Validator,
+    input_validator: OnceLock<Validator>,
+    output_validator: OnceLock<Validator>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -153,18 +153,33 @@ impl Plugin {
             })
         })?;
 
-        let describe_call = Call {
-            limits: limits.clone(),
-            ..Call::default()
+        // A description the cache kept was checked (schemas compiled) when it was
+        // recorded; its validators are compiled again on first use.
+        let cached = prepared
+            .description
+            .as_deref()
+            .and_then(|bytes| serde_json::from_slice::<PluginInfo>(bytes).ok());
+        let (info, input_validator, output_validator) = match cached {
+            Some(info) => (info, OnceLock::new(), OnceLock::new()),
+            None => {
+                let describe_call = Call {
+                    limits: limits.clone(),
+                    ..Call::default()
+                };
+                let described = sandboxed_call(&runtime, &pre, &describe_call, Op::Describe).await;
+                let tool_info = match described.result {
+                    Ok(OpResult::Describe(info)) => info,
+                    Ok(OpResult::Invoke(_)) => unreachable!("describe returns a description"),
+                    Err(kind) => return Err(fail(LoadError::Describe(Box::new(kind)))),
+                };
+                let (info, input, output) = check_description(tool_info).map_err(fail)?;
+                if let (Some(cache), Ok(bytes)) = (&runtime.inner.cache, serde_json::to_vec(&info))
+                {
+                    cache.record_description(&prepared.digest, &bytes);
+                }
+                (info, OnceLock::from(input), OnceLock::from(output))
+            }
         };
-        let described = sandboxed_call(&runtime, &pre, &describe_call, Op::Describe).await;
-        let tool_info = match described.result {
-            Ok(OpResult::Describe(info)) => info,
-            Ok(OpResult::Invoke(_)) => unreachable!("describe returns a description"),
-            Err(kind) => return Err(fail(LoadError::Describe(Box::new(kind)))),
-        };
-        let (info, input_validator, output_validator) =
-            check_description(tool_info).map_err(fail)?;
         Ok(Plugin {
             runtime,
             info,
@@ -206,7 +221,7 @@ impl Plugin {
         let started = Instant::now();
         let fail = |kind: ErrorKind| PluginError::new(&self.info.name, kind);
         self.check_input_size(input, call)?;
-        schema::parse_and_check(input, &self.input_validator, "input")
+        schema::parse_and_check(input, self.input_validator()?, "input")
             .map_err(|e| fail(ErrorKind::InvalidInput(e)))?;
         self.call_checked(input, call, started).await
     }
@@ -222,9 +237,39 @@ impl Plugin {
         let started = Instant::now();
         let text = input.to_string();
         self.check_input_size(&text, call)?;
-        schema::check_against(&self.input_validator, input, "input")
+        schema::check_against(self.input_validator()?, input, "input")
             .map_err(|e| PluginError::new(&self.info.name, ErrorKind::InvalidInput(e)))?;
         self.call_checked(&text, call, started).await
+    }
+
+    fn input_validator(&self) -> Result<&Validator, PluginError> {
+        self.validator(&self.input_validator, &self.info.input_schema, "input")
+    }
+
+    fn output_validator(&self) -> Result<&Validator, PluginError> {
+        self.validator(&self.output_validator, &self.info.output_schema, "output")
+    }
+
+    /// A schema's validator, compiled on first use when the description came from the
+    /// cache (it compiled when it was recorded).
+    fn validator<'s>(
+        &self,
+        slot: &'s OnceLock<Validator>,
+        schema: &Value,
+        what: &str,
+    ) -> Result<&'s Validator, PluginError> {
+        if let Some(validator) = slot.get() {
+            return Ok(validator);
+        }
+        let validator = jsonschema::validator_for(schema).map_err(|e| {
+            PluginError::new(
+                &self.info.name,
+                ErrorKind::Internal(format!(
+                    "the cached {what} schema does not compile ({e}); run with --no-cache once"
+                )),
+            )
+        })?;
+        Ok(slot.get_or_init(|| validator))
     }
 
     fn check_input_size(&self, input: &str, call: &Call) -> Result<(), PluginError> {
@@ -298,7 +343,8 @@ impl Plugin {
                 limit: call.limits.max_output,
             }));
         }
-        let output = schema::parse_and_check(&output_text, &self.output_validator, "output")
+        let output_validator = self.output_validator().map_err(|e| fail(e.kind))?;
+        let output = schema::parse_and_check(&output_text, output_validator, "output")
             .map_err(|e| fail(ErrorKind::InvalidOutput(e)))?;
         let logs = sandboxed
             .logs
@@ -321,7 +367,8 @@ impl Plugin {
     /// JSON pointer names (`#/$defs/email`), e.g. an operator's edit at a gate.
     pub fn check_output(&self, pointer: Option<&str>, value: &Value) -> Result<(), String> {
         let Some(pointer) = pointer else {
-            return schema::check(&self.output_validator, value);
+            let validator = self.output_validator().map_err(|e| e.to_string())?;
+            return schema::check(validator, value);
         };
         let root = &self.info.output_schema;
         let mut part = root
