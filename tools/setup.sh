@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building every plugin from source needs, on top of Rust (rustup),
 # Python 3.11 and Node 20. Safe to run again: it skips what is already there.
-#   Rust plugins:       the wasm32-wasip2 target
+#   Rust plugins:       the wasm32-wasip2 target (and wasm32-unknown-unknown for the Extism benchmark)
 #   Python plugins:     componentize-py (PyPI)
 #   JavaScript plugins: componentize-js (npm, per plugin from its package-lock.json)
 #   C plugins:          Debian's clang, lld and wasi-libc, wit-bindgen's C generator
@@ -10,6 +10,8 @@
 set -euo pipefail
 
 rustup target add wasm32-wasip2 >/dev/null
+# The Extism build of the lead scorer, for the side-by-side benchmark (tests/compare).
+rustup target add wasm32-unknown-unknown >/dev/null
 
 # Debian packages, as root or through sudo.
 packages=()

@@ -3,6 +3,7 @@
 
 mod ads_audit;
 mod audit;
+mod bench;
 mod cache;
 mod focus;
 mod fuzz_regressions;

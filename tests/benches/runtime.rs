@@ -44,9 +44,10 @@ fn benchmarks(c: &mut Criterion) {
     let cached = runtime(Some(cache.path()));
     let uncached = runtime(None);
     let scorer: Plugin = rt.block_on(cached.load(&scorer_path)).unwrap();
-    let echo: Plugin = rt.block_on(cached.load(plugin("hostile-guest"))).unwrap();
+    let echo: Plugin = rt.block_on(cached.load(plugin("echo-guest"))).unwrap();
     let input = one_kb_of_leads();
     let echo_input = format!("{{\"payload\": \"{}\"}}", "x".repeat(1000));
+    let hostile: Plugin = rt.block_on(cached.load(plugin("hostile-guest"))).unwrap();
 
     let mut group = c.benchmark_group("load");
     group.sample_size(10);
@@ -72,7 +73,18 @@ fn benchmarks(c: &mut Criterion) {
         })
     });
     group.bench_function("invoke echo, 1 KB in and out", |b| {
-        b.iter(|| rt.block_on(echo.invoke(&echo_input, &echo_call())).unwrap())
+        b.iter(|| {
+            rt.block_on(echo.invoke(&echo_input, &Call::default()))
+                .unwrap()
+        })
+    });
+    // The same echo from a plugin that imports 29 interfaces (every WASI one it can
+    // misuse) and reads its config: what a heavier import list costs per step.
+    group.bench_function("invoke hostile-guest echo, 1 KB in and out", |b| {
+        b.iter(|| {
+            rt.block_on(hostile.invoke(&echo_input, &echo_call()))
+                .unwrap()
+        })
     });
     group.bench_function("invoke lead-scorer, 1 KB of leads", |b| {
         b.iter(|| {

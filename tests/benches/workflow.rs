@@ -37,7 +37,7 @@ fn workflow_at(path: &Path) -> Workflow {
 const THREE_STEPS: &str = r#"
 name = "three-steps"
 [plugins.echo]
-source = "{hostile}"
+source = "{echo}"
 [[steps]]
 id = "one"
 uses = "echo"
@@ -56,7 +56,7 @@ fn benchmarks(c: &mut Criterion) {
         "lead-scorer",
         "copy-drafter",
         "email-outbox",
-        "hostile-guest",
+        "echo-guest",
         "tone-checker",
         "utm-tagger",
     ] {
@@ -103,7 +103,7 @@ fn benchmarks(c: &mut Criterion) {
     let three_path = scratch.path().join("three.toml");
     std::fs::write(
         &three_path,
-        THREE_STEPS.replace("{hostile}", &plugin("hostile-guest").display().to_string()),
+        THREE_STEPS.replace("{echo}", &plugin("echo-guest").display().to_string()),
     )
     .unwrap();
     let three = workflow_at(&three_path);
@@ -128,6 +128,48 @@ fn benchmarks(c: &mut Criterion) {
             })
         },
     );
+
+    // Many runs at once, as a server driving triggers would: each of `WORKERS`
+    // threads starts runs back to back, and each run returns only once its events
+    // are on disk. Group commit lets the runs waiting on the disk share one fsync.
+    const WORKERS: usize = 8;
+    let mut group = c.benchmark_group("workflow");
+    group.throughput(criterion::Throughput::Elements(1));
+    group.bench_function(
+        "three-step runs, no gate, durable, 8 at a time (group commit)",
+        |b| {
+            b.iter_custom(|iters| {
+                let started = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for worker in 0..WORKERS as u64 {
+                        let engine = &engine;
+                        let input = &input;
+                        let runs =
+                            iters / WORKERS as u64 + u64::from(worker < iters % WORKERS as u64);
+                        scope.spawn(move || {
+                            let rt = tokio::runtime::Builder::new_current_thread()
+                                .enable_all()
+                                .build()
+                                .unwrap();
+                            for _ in 0..runs {
+                                let outcome = rt
+                                    .block_on(engine.start(
+                                        input.clone(),
+                                        "w".into(),
+                                        "d".into(),
+                                        BTreeMap::new(),
+                                    ))
+                                    .unwrap();
+                                assert_eq!(outcome.status(), baton_core::RunStatus::Completed);
+                            }
+                        });
+                    }
+                });
+                started.elapsed()
+            })
+        },
+    );
+    group.finish();
 }
 
 criterion_group!(benches, benchmarks);

@@ -20,7 +20,7 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
@@ -60,6 +60,7 @@ const GUESTS: &[&str] = &[
     "hostile-guest",
     "greedy-guest",
     "bloated-guest",
+    "echo-guest",
 ];
 
 /// The plugins written in other languages, each built by `make` in its folder under
@@ -233,8 +234,8 @@ impl Scratch {
             .collect()
     }
 
-    /// Writes a workflow file whose `{scorer}`, `{drafter}`, `{outbox}` and
-    /// `{hostile}` placeholders become the paths of the built components.
+    /// Writes a workflow file whose `{scorer}`, `{drafter}`, `{outbox}`, `{hostile}`,
+    /// `{greedy}` and `{echo}` placeholders become the paths of the built components.
     pub fn workflow(&self, name: &str, text: &str) -> PathBuf {
         let mut text = text.to_string();
         for (placeholder, package) in [
@@ -243,6 +244,7 @@ impl Scratch {
             ("{outbox}", "email-outbox"),
             ("{hostile}", "hostile-guest"),
             ("{greedy}", "greedy-guest"),
+            ("{echo}", "echo-guest"),
         ] {
             if text.contains(placeholder) {
                 text = text.replace(placeholder, &plugin(package).display().to_string());

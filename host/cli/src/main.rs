@@ -90,6 +90,8 @@ enum Command {
     Expire(commands::expire::ExpireArgs),
     /// Print or export a run's log with its hash chain, or verify every chain
     Audit(commands::audit::AuditArgs),
+    /// Measure a workflow on this machine: plugin loads, runs, durable runs per second, memory
+    Bench(commands::bench::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +139,7 @@ fn main() -> ExitCode {
             Command::Reject(args) => commands::decide::reject(global, args).await,
             Command::Resume(args) => commands::resume::resume(global, args).await,
             Command::Cancel(args) => commands::resume::cancel(global, args).await,
+            Command::Bench(args) => commands::bench::bench(global, args).await,
         }
     });
     match result {
@@ -154,7 +157,7 @@ impl Cli {
             Command::Audit(args) => args.json,
             Command::Expire(args) => args.json,
             Command::Stats(args) => args.json,
-            Command::Focus(_) | Command::Plugin(PluginCommand::New(_)) => false,
+            Command::Focus(_) | Command::Plugin(PluginCommand::New(_)) | Command::Bench(_) => false,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

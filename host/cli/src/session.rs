@@ -59,6 +59,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// A store of its own in `dir` (for `host bench`, which never touches the user's).
+    pub fn in_dir(dir: &Path) -> Result<Store, Failure> {
+        let sled = SledStore::open(dir).map_err(|e| Failure::Host(e.to_string()))?;
+        Ok(Store {
+            sled,
+            failpoint: None,
+        })
+    }
+
     /// The store behind the plugins' `kv` grants.
     pub fn kv(&self) -> Arc<dyn KvStore> {
         Arc::new(self.sled.clone())

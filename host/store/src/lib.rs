@@ -22,6 +22,7 @@ mod kv;
 pub use audit::{AuditEntry, BrokenLink, Verified};
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use baton_core::{RunEvent, RunId, RunStore, RunSummary, StoreError};
 use sled::Transactional;
@@ -44,6 +45,7 @@ pub enum OpenError {
 #[derive(Debug, Clone)]
 pub struct SledStore {
     db: sled::Db,
+    commits: Arc<GroupCommit>,
     log: sled::Tree,
     runs: sled::Tree,
     kv: sled::Tree,
@@ -92,11 +94,61 @@ impl SledStore {
         let kv_usage = db.open_tree("kv_usage").map_err(|e| other(e.to_string()))?;
         Ok(SledStore {
             db,
+            commits: Arc::default(),
             log,
             runs,
             kv,
             kv_usage,
         })
+    }
+}
+
+/// Coalesces concurrent requests to make the store durable. Each request takes a
+/// ticket after its appends; a flush that starts after a ticket was taken covers it.
+/// One caller at a time flushes (the leader); the others wait, and one of them leads
+/// the next flush for every ticket taken meanwhile.
+#[derive(Debug, Default)]
+struct GroupCommit {
+    state: Mutex<Commits>,
+    flushed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Commits {
+    /// Tickets handed out so far.
+    taken: u64,
+    /// Every ticket up to this one is durable.
+    durable: u64,
+    flushing: bool,
+}
+
+impl GroupCommit {
+    fn sync(&self, flush: impl Fn() -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.taken += 1;
+        let ticket = state.taken;
+        loop {
+            if state.durable >= ticket {
+                return Ok(());
+            }
+            if !state.flushing {
+                state.flushing = true;
+                let covers = state.taken;
+                drop(state);
+                let result = flush();
+                let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.flushing = false;
+                if result.is_ok() {
+                    state.durable = state.durable.max(covers);
+                }
+                self.flushed.notify_all();
+                return result;
+            }
+            state = self
+                .flushed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
     }
 }
 
@@ -156,8 +208,10 @@ impl RunStore for SledStore {
         }
     }
 
+    /// Group commit: callers that ask while a flush is under way wait for the next
+    /// one, which covers all of them, so concurrent runs share one fsync.
     fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush().map(drop).map_err(io)
+        self.commits.sync(|| self.db.flush().map(drop).map_err(io))
     }
 
     fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
@@ -186,6 +240,41 @@ impl RunStore for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_syncs_share_flushes_and_each_waits_for_one_that_covers_it() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let commits = GroupCommit::default();
+        let flushes = AtomicU64::new(0);
+        let appended = AtomicU64::new(0);
+        let on_disk = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        let mine = appended.fetch_add(1, Ordering::SeqCst) + 1;
+                        commits
+                            .sync(|| {
+                                flushes.fetch_add(1, Ordering::SeqCst);
+                                let upto = appended.load(Ordering::SeqCst);
+                                std::thread::sleep(std::time::Duration::from_millis(1));
+                                on_disk.fetch_max(upto, Ordering::SeqCst);
+                                Ok(())
+                            })
+                            .unwrap();
+                        // What this thread appended is durable when sync returns.
+                        assert!(on_disk.load(Ordering::SeqCst) >= mine);
+                    }
+                });
+            }
+        });
+        let flushes = flushes.load(Ordering::SeqCst);
+        assert!(
+            flushes < 400,
+            "{flushes} flushes for 400 syncs: none were shared"
+        );
+        assert!(flushes > 0);
+    }
     use baton_core::RunStatus;
     use serde_json::json;
 

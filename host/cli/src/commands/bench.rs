@@ -1,0 +1,263 @@
+//! `host bench`: the workflow-level figures of BENCHMARKS.md, measured on this machine
+//! with the operator's own workflow and input, in stores of its own (the user's state
+//! store is never touched; the component cache is the user's, so loads are warm).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use baton_core::RunStatus;
+use serde_json::Value;
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+use crate::session::{Session, Store, limits_for, read_workflow};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  \
+    host bench examples/lead-followup/workflow.toml --input examples/leads.json\n\n\
+    Each figure is a median. `host run` is timed as whole processes; the rest in this one.")]
+pub struct Args {
+    /// The workflow to measure
+    #[arg(value_name = "WORKFLOW.toml")]
+    workflow: PathBuf,
+    /// The runs' input, a JSON file [default: {}]
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Samples per figure
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(3..=10_000))]
+    samples: u32,
+    /// Runs at once in the throughput figure
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    concurrency: u32,
+}
+
+/// One line of the table.
+struct Figure {
+    what: String,
+    value: String,
+    note: String,
+}
+
+pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
+    let input: Value = match &args.input {
+        Some(path) => crate::json_input::read_value(crate::json_input::Source::File(path))?,
+        None => Value::Object(Default::default()),
+    };
+    let samples = args.samples as usize;
+    let scratch = tempfile::tempdir()
+        .map_err(|e| Failure::Host(format!("cannot create a scratch directory: {e}")))?;
+    let store = Store::in_dir(&scratch.path().join("state"))?;
+    let session = Session::load(global, read_workflow(&args.workflow)?, Some(store.kv())).await?;
+    let mut figures = Vec::new();
+
+    // Loading each plugin from the (warm) cache, in this process.
+    let runtime = crate::commands::runtime(global, false)?;
+    for decl in session.workflow.plugins.values() {
+        let limits = limits_for(decl);
+        let mut times = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let started = Instant::now();
+            let plugin = runtime.load_with(&decl.source, &limits).await;
+            times.push(started.elapsed());
+            plugin.map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+        figures.push(Figure {
+            what: format!("load plugin `{}` from the cache", decl.name),
+            value: format!("{:.2?}", median(&mut times)),
+            note: "map the verified artifact, pre-instantiate, read its description".into(),
+        });
+    }
+
+    // One run to where it stops (finished, or waiting at a gate), in this process.
+    let engine = session.quiet_engine(&store);
+    let mut times = Vec::with_capacity(samples);
+    let mut stopped = RunStatus::Running;
+    for _ in 0..samples {
+        let started = Instant::now();
+        let outcome = engine
+            .start(
+                input.clone(),
+                "bench".into(),
+                "bench".into(),
+                Default::default(),
+            )
+            .await
+            .map_err(|e| Failure::Host(e.to_string()))?;
+        times.push(started.elapsed());
+        stopped = outcome.status();
+    }
+    figures.push(Figure {
+        what: "one run to where it stops, in process".into(),
+        value: format!("{:.2?}", median(&mut times)),
+        note: format!("ends {}; synced to disk", status_word(stopped)),
+    });
+
+    // Durable runs per second, `concurrency` at a time, sharing fsyncs.
+    let (runs, elapsed) = throughput(&session, &store, &input, args.concurrency as usize);
+    figures.push(Figure {
+        what: format!("durable runs, {} at a time", args.concurrency),
+        value: format!("{:.0} runs/s", runs as f64 / elapsed.as_secs_f64()),
+        note: format!("{runs} runs in {elapsed:.2?}; each returns once its events are on disk"),
+    });
+
+    // `host run` as the operator runs it: a whole process, cache warm.
+    let mut times = Vec::with_capacity(samples);
+    let state = scratch.path().join("processes");
+    for _ in 0..samples {
+        let started = Instant::now();
+        host_run(global, &args, &state)?;
+        times.push(started.elapsed());
+    }
+    figures.push(Figure {
+        what: "`host run` to where it stops, whole process".into(),
+        value: format!("{:.1?}", median(&mut times)),
+        note: "start-up, checks, plugins from the cache, the run, exit".into(),
+    });
+
+    // Memory while 100 runs wait (or sit finished, for a workflow with no gate).
+    let held = Store::in_dir(&scratch.path().join("held"))?;
+    let engine = session.quiet_engine(&held);
+    let before = resident_bytes();
+    let mut waiting = 0;
+    for _ in 0..100 {
+        let outcome = engine
+            .start(
+                input.clone(),
+                "bench".into(),
+                "bench".into(),
+                Default::default(),
+            )
+            .await
+            .map_err(|e| Failure::Host(e.to_string()))?;
+        waiting += usize::from(outcome.status() == RunStatus::Waiting);
+    }
+    let after = resident_bytes();
+    if let (Some(before), Some(after)) = (before, after) {
+        figures.push(Figure {
+            what: format!("memory of this host holding 100 runs ({waiting} waiting)"),
+            value: format!("{} MiB", after / (1 << 20)),
+            note: format!(
+                "resident set; {:+.1} MiB for the 100 runs",
+                (after as f64 - before as f64) / f64::from(1 << 20)
+            ),
+        });
+    }
+
+    print_table(&args.workflow, samples, &figures);
+    Ok(Exit::Success)
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn status_word(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Waiting => "waiting at a gate",
+        RunStatus::Completed => "completed",
+        RunStatus::Failed => "failed",
+        _ => "stopped",
+    }
+}
+
+/// Runs the workflow for about two seconds on `concurrency` threads, each starting
+/// runs back to back; returns how many finished and how long it took.
+fn throughput(
+    session: &Session,
+    store: &Store,
+    input: &Value,
+    concurrency: usize,
+) -> (u64, Duration) {
+    const FOR: Duration = Duration::from_secs(2);
+    let started = Instant::now();
+    let runs: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                scope.spawn(|| {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return 0;
+                    };
+                    let engine = session.quiet_engine(store);
+                    let mut done = 0u64;
+                    while started.elapsed() < FOR {
+                        let outcome = rt.block_on(engine.start(
+                            input.clone(),
+                            "bench".into(),
+                            "bench".into(),
+                            Default::default(),
+                        ));
+                        if outcome.is_err() {
+                            break;
+                        }
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+    });
+    (runs, started.elapsed())
+}
+
+/// `host run WORKFLOW --input FILE --state DIR`, as a child process.
+fn host_run(global: &GlobalArgs, args: &Args, state: &Path) -> Result<(), Failure> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::Host(format!("cannot find the host binary: {e}")))?;
+    let mut command = std::process::Command::new(exe);
+    command
+        .arg("run")
+        .arg(&args.workflow)
+        .arg("--state")
+        .arg(state);
+    if let Some(input) = &args.input {
+        command.arg("--input").arg(input);
+    }
+    if let Some(dir) = &global.cache_dir {
+        command.arg("--cache-dir").arg(dir);
+    }
+    if global.no_cache {
+        command.arg("--no-cache");
+    }
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Failure::Host(format!("cannot start `host run`: {e}")))?;
+    // 0 completed, 3 waiting: both are a run that got where it stops.
+    match output.status.code() {
+        Some(0 | 3) => Ok(()),
+        _ => Err(Failure::Host(format!(
+            "`host run` failed while benchmarking: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))),
+    }
+}
+
+/// This process's resident set, from /proc (Linux); `None` elsewhere.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn print_table(workflow: &Path, samples: usize, figures: &[Figure]) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "host bench {} ({samples} samples per figure, {cores} cores, release build: {})\n",
+        workflow.display(),
+        !cfg!(debug_assertions)
+    );
+    let width = figures.iter().map(|f| f.what.len()).max().unwrap_or(0);
+    let value_width = figures.iter().map(|f| f.value.len()).max().unwrap_or(0);
+    for figure in figures {
+        println!(
+            "  {:<width$}  {:>value_width$}  {}",
+            figure.what, figure.value, figure.note
+        );
+    }
+}
