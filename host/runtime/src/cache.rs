@@ -23,6 +23,10 @@
 //!   is older than [`RACY`], since a write within the timestamp granularity of the
 //!   last one could leave the stamp unchanged.
 //!
+//! The seal also keeps what the component said in `describe` (checked, schemas
+//! compiled, when it was recorded), so a hit neither instantiates the component to
+//! ask again nor recompiles its schemas before they are first needed.
+//!
 //! Finding the digest needs the component's bytes; reading and hashing an 18 MB
 //! Python component costs more than loading its artifact. So the cache also keeps
 //! `sources/<hash of the path>`: a component file's path, stamp and digest, used
