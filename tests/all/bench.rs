@@ -3,27 +3,10 @@
 
 use baton_tests::Scratch;
 
-const THREE_STEPS: &str = r#"
-name = "three-steps"
-[plugins.echo]
-source = "{echo}"
-[[steps]]
-id = "one"
-uses = "echo"
-[[steps]]
-id = "two"
-uses = "echo"
-input = "{{ steps.one.output }}"
-[[steps]]
-id = "three"
-uses = "echo"
-input = "{{ steps.two.output }}"
-"#;
-
 #[test]
 fn bench_prints_every_figure_and_leaves_the_state_store_alone() {
     let scratch = Scratch::with_shared_cache();
-    let workflow = scratch.workflow("three.toml", THREE_STEPS);
+    let workflow = scratch.workflow("three.toml", baton_tests::THREE_ECHO_STEPS);
     let input = scratch.file("input.json", r#"{"lead": "Ana Okafor", "score": 93}"#);
     let run = scratch.host(&[
         "bench",

@@ -34,23 +34,6 @@ fn workflow_at(path: &Path) -> Workflow {
     Workflow::parse(path, &std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-const THREE_STEPS: &str = r#"
-name = "three-steps"
-[plugins.echo]
-source = "{echo}"
-[[steps]]
-id = "one"
-uses = "echo"
-[[steps]]
-id = "two"
-uses = "echo"
-input = "{{ steps.one.output }}"
-[[steps]]
-id = "three"
-uses = "echo"
-input = "{{ steps.two.output }}"
-"#;
-
 fn benchmarks(c: &mut Criterion) {
     for package in [
         "lead-scorer",
@@ -103,7 +86,8 @@ fn benchmarks(c: &mut Criterion) {
     let three_path = scratch.path().join("three.toml");
     std::fs::write(
         &three_path,
-        THREE_STEPS.replace("{echo}", &plugin("echo-guest").display().to_string()),
+        baton_tests::THREE_ECHO_STEPS
+            .replace("{echo}", &plugin("echo-guest").display().to_string()),
     )
     .unwrap();
     let three = workflow_at(&three_path);

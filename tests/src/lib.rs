@@ -50,6 +50,26 @@ pub fn host_binary() -> &'static Path {
     })
 }
 
+/// A workflow of three echo steps in a row, no gate: the durable-runs figure of the
+/// benchmarks and of `host bench`. `{echo}` is the echo plugin's path (see
+/// [`Scratch::workflow`]).
+pub const THREE_ECHO_STEPS: &str = r#"
+name = "three-steps"
+[plugins.echo]
+source = "{echo}"
+[[steps]]
+id = "one"
+uses = "echo"
+[[steps]]
+id = "two"
+uses = "echo"
+input = "{{ steps.one.output }}"
+[[steps]]
+id = "three"
+uses = "echo"
+input = "{{ steps.two.output }}"
+"#;
+
 /// The guest crates the tests use, built once for wasm32-wasip2 in release.
 const GUESTS: &[&str] = &[
     "lead-scorer",

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
-use crate::session::{Session, Store, limits_for, read_workflow};
+use crate::session::{HostClock, Session, Store, limits_for, read_workflow};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  \
@@ -74,13 +74,7 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let mut stopped = RunStatus::Running;
     for _ in 0..samples {
         let started = Instant::now();
-        let outcome = engine
-            .start(
-                input.clone(),
-                "bench".into(),
-                "bench".into(),
-                Default::default(),
-            )
+        let outcome = start_run(&engine, &input)
             .await
             .map_err(|e| Failure::Host(e.to_string()))?;
         times.push(started.elapsed());
@@ -120,13 +114,7 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let before = resident_bytes();
     let mut waiting = 0;
     for _ in 0..100 {
-        let outcome = engine
-            .start(
-                input.clone(),
-                "bench".into(),
-                "bench".into(),
-                Default::default(),
-            )
+        let outcome = start_run(&engine, &input)
             .await
             .map_err(|e| Failure::Host(e.to_string()))?;
         waiting += usize::from(outcome.status() == RunStatus::Waiting);
@@ -145,6 +133,23 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
 
     print_table(&args.workflow, samples, &figures);
     Ok(Exit::Success)
+}
+
+type BenchEngine<'a> = baton_engine::Engine<'a, Store, baton_runtime::PluginSet, HostClock>;
+
+/// Starts one run of the benchmarked workflow and drives it to where it stops.
+async fn start_run(
+    engine: &BenchEngine<'_>,
+    input: &Value,
+) -> Result<baton_engine::Outcome, baton_engine::EngineError> {
+    engine
+        .start(
+            input.clone(),
+            "bench".into(),
+            "bench".into(),
+            Default::default(),
+        )
+        .await
 }
 
 fn median(times: &mut [Duration]) -> Duration {
@@ -184,12 +189,7 @@ fn throughput(
                     let engine = session.quiet_engine(store);
                     let mut done = 0u64;
                     while started.elapsed() < FOR {
-                        let outcome = rt.block_on(engine.start(
-                            input.clone(),
-                            "bench".into(),
-                            "bench".into(),
-                            Default::default(),
-                        ));
+                        let outcome = rt.block_on(start_run(&engine, input));
                         if outcome.is_err() {
                             break;
                         }
