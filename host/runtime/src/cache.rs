@@ -107,12 +107,12 @@ impl Stamp {
         None
     }
 
-    /// A stamp worth recording: the file's last change is older than [`RACY`].
-    pub(crate) fn settled(meta: &fs::Metadata) -> Option<Stamp> {
-        let stamp = Stamp::of(meta)?;
-        let changed = SystemTime::UNIX_EPOCH + Duration::from_nanos(stamp.0[3].max(stamp.0[4]));
-        let age = SystemTime::now().duration_since(changed).ok()?;
-        (age > RACY).then_some(stamp)
+    /// Worth recording: the file's last change is older than [`RACY`].
+    pub(crate) fn is_settled(&self) -> bool {
+        let changed = SystemTime::UNIX_EPOCH + Duration::from_nanos(self.0[3].max(self.0[4]));
+        SystemTime::now()
+            .duration_since(changed)
+            .is_ok_and(|age| age > RACY)
     }
 
     fn write(&self, out: &mut Vec<u8>) {
@@ -193,13 +193,7 @@ impl ComponentCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             Err(e) => return rejected(format!("cannot read it: {e}")),
         };
-        if meta.len() != seal.len {
-            return rejected(format!(
-                "truncated or extended: its seal says {} bytes, the file holds {}",
-                seal.len,
-                meta.len()
-            ));
-        }
+        // A stamp holds the length, so a matching one vouches for that too.
         let stamp = Stamp::of(&meta);
         if stamp.is_none() || seal.verified != stamp {
             let artifact = match fs::read(&path) {
@@ -210,7 +204,7 @@ impl ComponentCache {
                 return rejected(reason);
             }
             // Verified: record the stamp, so later loads map the file without reading it.
-            if let Some(stamp) = Stamp::settled(&meta).filter(|s| Some(*s) == stamp) {
+            if let Some(stamp) = stamp.filter(Stamp::is_settled) {
                 let sealed = Seal {
                     verified: Some(stamp),
                     ..seal.clone()
@@ -311,7 +305,7 @@ impl ComponentCache {
     /// Remembers the digest of the component file at `path` (canonical), whose
     /// metadata `meta` was taken before its bytes were read. Best effort.
     pub(crate) fn remember_source(&self, path: &Path, meta: &fs::Metadata, digest: &Digest) {
-        let Some(stamp) = Stamp::settled(meta) else {
+        let Some(stamp) = Stamp::of(meta).filter(Stamp::is_settled) else {
             return;
         };
         let mut bytes = SOURCE_MAGIC.to_vec();
@@ -451,7 +445,10 @@ mod tests {
         let path = dir.path().join("f");
         fs::write(&path, b"one").unwrap();
         let first = fs::metadata(&path).unwrap();
-        assert_eq!(Stamp::settled(&first), None, "just written: racy");
+        assert!(
+            !Stamp::of(&first).unwrap().is_settled(),
+            "just written: racy"
+        );
         std::thread::sleep(Duration::from_millis(20));
         fs::write(&path, b"two").unwrap();
         let second = fs::metadata(&path).unwrap();

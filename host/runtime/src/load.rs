@@ -89,17 +89,29 @@ impl RuntimeInner {
             let meta = std::fs::metadata(&canonical).ok()?;
             Some((cache, canonical, meta))
         });
+        let mut looked_up = None;
         if let Some((cache, canonical, meta)) = &known
             && let Some(digest) = cache.known_source(canonical, meta)
-            && let Lookup::Hit(component, description) = cache.lookup(&self.engine, &digest)
         {
-            let size = meta.len() as usize;
-            let mut prepared = prepared(component, digest, size, CacheOutcome::Hit, started);
-            prepared.description = description;
-            return Ok(prepared);
+            match cache.lookup(&self.engine, &digest) {
+                Lookup::Hit(component, description) => {
+                    let size = meta.len() as usize;
+                    let outcome = CacheOutcome::Hit;
+                    return Ok(prepared(
+                        component,
+                        digest,
+                        size,
+                        outcome,
+                        description,
+                        started,
+                    ));
+                }
+                // Kept, so that `prepare` does not check the same entry again.
+                lookup => looked_up = Some((digest, lookup)),
+            }
         }
         let bytes = read_component(path)?;
-        let prepared = self.prepare(path, &bytes)?;
+        let prepared = self.prepare(path, &bytes, looked_up)?;
         if let Some((cache, canonical, meta)) = &known {
             cache.remember_source(canonical, meta, &prepared.digest);
         }
@@ -107,26 +119,37 @@ impl RuntimeInner {
     }
 
     /// Compiles `bytes`, or loads their verified precompiled form from the cache.
-    /// Blocking: call from a blocking thread.
-    pub(crate) fn prepare(&self, path: &Path, bytes: &[u8]) -> Result<Prepared, LoadError> {
+    /// `looked_up` is a lookup already made for a digest these bytes were expected to
+    /// have; it is used when they do. Blocking: call from a blocking thread.
+    pub(crate) fn prepare(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        looked_up: Option<(Digest, Lookup)>,
+    ) -> Result<Prepared, LoadError> {
         let started = Instant::now();
         let digest = Digest::of(bytes);
+        let size = bytes.len();
         let Some(cache) = &self.cache else {
             let component = compile(&self.engine, path, bytes)?;
-            return Ok(prepared(
-                component,
-                digest,
-                bytes.len(),
-                CacheOutcome::Uncached,
-                started,
-            ));
+            let outcome = CacheOutcome::Uncached;
+            return Ok(prepared(component, digest, size, outcome, None, started));
         };
-        let outcome = match cache.lookup(&self.engine, &digest) {
+        let lookup = match looked_up {
+            Some((expected, lookup)) if expected == digest => lookup,
+            _ => cache.lookup(&self.engine, &digest),
+        };
+        let outcome = match lookup {
             Lookup::Hit(component, description) => {
-                let mut prepared =
-                    prepared(component, digest, bytes.len(), CacheOutcome::Hit, started);
-                prepared.description = description;
-                return Ok(prepared);
+                let outcome = CacheOutcome::Hit;
+                return Ok(prepared(
+                    component,
+                    digest,
+                    size,
+                    outcome,
+                    description,
+                    started,
+                ));
             }
             Lookup::Miss => CacheOutcome::Compiled,
             Lookup::Rejected(reason) => {
@@ -146,7 +169,7 @@ impl RuntimeInner {
             }
             Err(e) => tracing::warn!("could not serialise {} for the cache: {e}", path.display()),
         }
-        Ok(prepared(component, digest, bytes.len(), outcome, started))
+        Ok(prepared(component, digest, size, outcome, None, started))
     }
 }
 
@@ -155,6 +178,7 @@ fn prepared(
     digest: Digest,
     size: usize,
     cache: CacheOutcome,
+    description: Option<Vec<u8>>,
     started: Instant,
 ) -> Prepared {
     Prepared {
@@ -163,7 +187,7 @@ fn prepared(
         size,
         cache,
         compile_time: started.elapsed(),
-        description: None,
+        description,
     }
 }
 
@@ -307,7 +331,7 @@ impl Runtime {
         let path = PathBuf::from(label);
         let prepared = tokio::task::spawn_blocking(move || {
             recognise(&path, &bytes)?;
-            inner.prepare(&path, &bytes)
+            inner.prepare(&path, &bytes, None)
         })
         .await
         .map_err(|e| PluginError::new(label, ErrorKind::Internal(e.to_string())))?

@@ -98,14 +98,15 @@ impl Contenders {
     }
 
     fn baton_step(&self, input: &str) -> String {
-        let done = self
-            .rt
-            .block_on(self.baton_plugin.invoke(input, &Call::default()));
-        done.unwrap().output_text
+        self.step(&self.baton_plugin, input)
     }
 
     fn baton_load_and_step(&self, input: &str) -> String {
         let plugin = self.rt.block_on(self.baton.load(&self.baton_path)).unwrap();
+        self.step(&plugin, input)
+    }
+
+    fn step(&self, plugin: &Plugin, input: &str) -> String {
         let done = self.rt.block_on(plugin.invoke(input, &Call::default()));
         done.unwrap().output_text
     }

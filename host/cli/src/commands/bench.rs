@@ -83,11 +83,11 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     figures.push(Figure {
         what: "one run to where it stops, in process".into(),
         value: format!("{:.2?}", median(&mut times)),
-        note: format!("ends {}; synced to disk", status_word(stopped)),
+        note: format!("ends {}; synced to disk", stopped.as_str()),
     });
 
     // Durable runs per second, `concurrency` at a time, sharing fsyncs.
-    let (runs, elapsed) = throughput(&session, &store, &input, args.concurrency as usize);
+    let (runs, elapsed) = throughput(&session, &store, &input, args.concurrency as usize)?;
     figures.push(Figure {
         what: format!("durable runs, {} at a time", args.concurrency),
         value: format!("{:.0} runs/s", runs as f64 / elapsed.as_secs_f64()),
@@ -157,51 +157,42 @@ fn median(times: &mut [Duration]) -> Duration {
     times[times.len() / 2]
 }
 
-fn status_word(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Waiting => "waiting at a gate",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        _ => "stopped",
-    }
-}
-
 /// Runs the workflow for about two seconds on `concurrency` threads, each starting
-/// runs back to back; returns how many finished and how long it took.
+/// runs back to back; returns how many finished and how long it took, or the first
+/// failure (a figure that silently counted fewer runs would mislead).
 fn throughput(
     session: &Session,
     store: &Store,
     input: &Value,
     concurrency: usize,
-) -> (u64, Duration) {
+) -> Result<(u64, Duration), Failure> {
     const FOR: Duration = Duration::from_secs(2);
     let started = Instant::now();
-    let runs: u64 = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..concurrency)
-            .map(|_| {
-                scope.spawn(|| {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    else {
-                        return 0;
-                    };
-                    let engine = session.quiet_engine(store);
-                    let mut done = 0u64;
-                    while started.elapsed() < FOR {
-                        let outcome = rt.block_on(start_run(&engine, input));
-                        if outcome.is_err() {
-                            break;
-                        }
-                        done += 1;
-                    }
-                    done
-                })
+    let worker = || -> Result<u64, Failure> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::Host(format!("cannot start an async runtime: {e}")))?;
+        let engine = session.quiet_engine(store);
+        let mut done = 0u64;
+        while started.elapsed() < FOR {
+            rt.block_on(start_run(&engine, input))
+                .map_err(|e| Failure::Host(e.to_string()))?;
+            done += 1;
+        }
+        Ok(done)
+    };
+    let runs = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..concurrency).map(|_| scope.spawn(worker)).collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| Failure::Host("a benchmark thread panicked".into()))?
             })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
-    });
-    (runs, started.elapsed())
+            .sum::<Result<u64, Failure>>()
+    })?;
+    Ok((runs, started.elapsed()))
 }
 
 /// `host run WORKFLOW --input FILE --state DIR`, as a child process.
