@@ -13,6 +13,7 @@ mod inspect;
 mod invoke;
 mod kv;
 mod lead_scorer;
+mod llm;
 mod load_errors;
 mod polyglot;
 mod sandbox;

@@ -6,6 +6,8 @@
 //! `cargo build` for it (cargo's own lock keeps parallel test processes from building
 //! twice). Set `BATON_SKIP_BUILD=1` to use what is already in `target/`.
 
+pub mod model_server;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -81,6 +83,7 @@ const GUESTS: &[&str] = &[
     "greedy-guest",
     "bloated-guest",
     "echo-guest",
+    "llm-probe-guest",
 ];
 
 /// The plugins written in other languages, each built by `make` in its folder under
@@ -255,7 +258,7 @@ impl Scratch {
     }
 
     /// Writes a workflow file whose `{scorer}`, `{drafter}`, `{outbox}`, `{hostile}`,
-    /// `{greedy}` and `{echo}` placeholders become the paths of the built components.
+    /// `{greedy}`, `{echo}` and `{probe}` placeholders become the paths of the built components.
     pub fn workflow(&self, name: &str, text: &str) -> PathBuf {
         let mut text = text.to_string();
         for (placeholder, package) in [
@@ -265,12 +268,19 @@ impl Scratch {
             ("{hostile}", "hostile-guest"),
             ("{greedy}", "greedy-guest"),
             ("{echo}", "echo-guest"),
+            ("{probe}", "llm-probe-guest"),
         ] {
             if text.contains(placeholder) {
                 text = text.replace(placeholder, &plugin(package).display().to_string());
             }
         }
         self.file(name, text)
+    }
+
+    /// Writes the host configuration file the `host` commands of this scratch read
+    /// (`config-home/baton/config.toml`, found through `XDG_CONFIG_HOME`).
+    pub fn host_config(&self, text: &str) -> PathBuf {
+        self.file("config-home/baton/config.toml", text)
     }
 
     /// `host ARGS...` started in the background (stdout and stderr discarded), for
@@ -306,6 +316,9 @@ impl Scratch {
             .env("BATON_CACHE_DIR", self.cache_dir())
             .env("BATON_STATE", self.state_dir())
             .env("BATON_OPERATOR", "tester")
+            // No host configuration unless a test writes one (config-home/baton/config.toml).
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config-home"))
+            .env_remove("BATON_CONFIG")
             .env_remove("BATON_LOG")
             .env_remove("BATON_FAILPOINT")
             .env_remove("BATON_NOW")

@@ -3,6 +3,7 @@
 
 mod build;
 mod commands;
+mod config;
 mod exit;
 mod json_input;
 mod report;
@@ -37,6 +38,14 @@ pub struct GlobalArgs {
     /// Where precompiled plugins are cached [default: the user cache dir, e.g. ~/.cache/baton/components]
     #[arg(long, global = true, env = "BATON_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// The host configuration: model providers and prices [default: the user config dir, e.g. ~/.config/baton/config.toml]
+    #[arg(
+        long = "host-config",
+        global = true,
+        env = "BATON_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
     /// Where runs and decisions are kept [default: the user data dir, e.g. ~/.local/share/baton/state]
     #[arg(long, global = true, env = "BATON_STATE", value_name = "DIR")]
     state: Option<PathBuf>,

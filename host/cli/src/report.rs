@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 
+use baton_core::LlmUsage;
 use baton_core::{DecisionRecord, RunEvent, RunState, StepRecord, StepStatus};
 use baton_engine::format_time;
 use serde_json::{Value, json};
@@ -41,8 +42,48 @@ pub fn steps(state: &RunState) -> String {
             record.key.to_string(),
             escape_control(detail.trim())
         ));
+        if !record.llm.is_empty() {
+            let failed = record.llm.iter().filter(|e| !e.answered()).count();
+            let models: std::collections::BTreeSet<&str> =
+                record.llm.iter().map(|e| e.model.as_str()).collect();
+            let mut line = format!(
+                "{} ({})",
+                usage_text(&LlmUsage::of(&record.llm)),
+                models.into_iter().collect::<Vec<_>>().join(", ")
+            );
+            if failed > 0 {
+                line.push_str(&format!(", {failed} failed"));
+            }
+            out.push_str(&format!(
+                "  {:<11} {:<18} {}\n",
+                "",
+                "  llm",
+                escape_control(&line)
+            ));
+        }
+    }
+    let usage = state.llm_usage(None);
+    if usage.calls > 0 {
+        out.push_str(&format!("\n  model use: {}\n", usage_text(&usage)));
     }
     out
+}
+
+/// `2 calls, 1,234 tokens (812 in, 422 out), $0.0042`.
+pub fn usage_text(usage: &LlmUsage) -> String {
+    let cost = match (usage.cost_usd, usage.unpriced) {
+        (_, true) if usage.cost_usd == 0.0 => "cost unknown (no price configured)".to_string(),
+        (cost, true) => format!("at least ${cost:.4} (some models have no price)"),
+        (cost, false) => format!("${cost:.4}"),
+    };
+    format!(
+        "{} call{}, {} tokens ({} in, {} out), {cost}",
+        usage.calls,
+        if usage.calls == 1 { "" } else { "s" },
+        usage.tokens(),
+        usage.tokens_in,
+        usage.tokens_out
+    )
 }
 
 /// A one-line view of a choice: what it does, an email's subject, or compact JSON.
@@ -254,6 +295,18 @@ pub fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
             baton_runtime::humantime_short(http.timeout),
             baton_runtime::human(http.max_response),
             http.max_requests
+        ));
+    }
+    if let Some(llm) = &decl.grants.llm {
+        let model = match (&llm.provider, &llm.model) {
+            (Some(provider), Some(model)) => format!("{model} on {provider}"),
+            (Some(provider), None) => provider.clone(),
+            (None, Some(model)) => model.clone(),
+            (None, None) => "the default provider".into(),
+        };
+        parts.push(format!(
+            "llm via {model} ({} tokens per call, {} per run, {} calls per run)",
+            llm.tokens_per_call, llm.tokens_per_run, llm.calls_per_run
         ));
     }
     for (key, variable) in &decl.secrets {

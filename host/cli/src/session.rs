@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use baton_core::LlmConfig;
 use baton_core::{Clock, RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
 use baton_core::{KvQuota, KvStore};
 use baton_engine::Engine;
-use baton_runtime::{Call, Digest, DirGrant, Grants, KvAccess, Limits, PluginInfo, PluginSet};
+use baton_runtime::{
+    Call, Digest, DirGrant, Grants, KvAccess, Limits, LlmAccess, LlmTarget, PluginInfo, PluginSet,
+};
 use baton_store::SledStore;
 
 /// How long a command waits for another `host` process to release the state store.
@@ -221,6 +224,8 @@ impl Session {
             global,
             workflow.plugins.values().any(|p| p.limits.fuel.is_some()),
         )?;
+        let host_config = crate::config::HostConfig::load(global)?;
+        let llm = host_config.llm_for(&workflow)?;
         let mut plugins = BTreeMap::new();
         let mut problems = Vec::new();
         let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -239,7 +244,13 @@ impl Session {
                         problems.push(capability_problem(decl, plugin.info(), &refused));
                         continue;
                     }
-                    let (call, call_problems) = call_for(decl, &workflow.name, kv_store.as_ref());
+                    let (call, call_problems) = call_for(
+                        decl,
+                        &workflow.name,
+                        kv_store.as_ref(),
+                        &llm,
+                        &host_config.path,
+                    );
                     if !call_problems.is_empty() {
                         problems.extend(call_problems);
                         continue;
@@ -390,7 +401,7 @@ pub fn capability_problem(decl: &PluginDecl, info: &PluginInfo, refused: &[&Stri
         "env" => "add grants = { env = [\"NAME\"] }".to_string(),
         "kv" => "add grants = { kv = { quota = \"1MiB\" } }".to_string(),
         "http" => "add grants = { http = { allow = [\"https://api.example.com/\"] } }".to_string(),
-        "llm" => "this host does not offer `llm` yet".to_string(),
+        "llm" => "add grants = { llm = { tokens_per_run = 6000 } }".to_string(),
         other => format!("`{other}` is not a capability Baton knows (files, env, kv, http, llm)"),
     };
     let asks: Vec<String> = refused
@@ -430,6 +441,8 @@ fn call_for(
     decl: &PluginDecl,
     workflow: &str,
     kv_store: Option<&Arc<dyn KvStore>>,
+    llm: &LlmConfig,
+    config_path: &Path,
 ) -> (Call, Vec<String>) {
     let mut problems = Vec::new();
     let mut config = decl.config.clone();
@@ -468,6 +481,26 @@ fn call_for(
             grants.env.push((name.clone(), value));
         }
     }
+    let llm = decl.grants.llm.as_ref().map(|grant| {
+        let access = crate::config::llm_access(llm, config_path, &decl.name, grant).unwrap_or_else(
+            |problem| {
+                problems.push(format!(
+                    "{}: plugins.{}.grants.llm: {problem}",
+                    decl.source_position, decl.name
+                ));
+                LlmAccess {
+                    plugin: decl.name.clone(),
+                    grant: grant.clone(),
+                    target: Err(problem),
+                }
+            },
+        );
+        if let Ok(LlmTarget { key: Some(key), .. }) = &access.target {
+            // Never sent to the plugin; scrubbed anyway from whatever it returns.
+            secrets.push(key.clone());
+        }
+        Arc::new(access)
+    });
     let call = Call {
         limits: limits_for(decl),
         config: Arc::new(config),
@@ -486,6 +519,8 @@ fn call_for(
             _ => None,
         },
         http: decl.grants.http.clone().map(Arc::new),
+        llm,
+        step: Default::default(),
     };
     (call, problems)
 }

@@ -166,6 +166,13 @@ pub enum RunEvent {
         key: StepKey,
         error: StepFailure,
     },
+    /// A step's plugin asked a model; recorded (and synced) before the plugin sees
+    /// the answer.
+    LlmExchanged {
+        at: Timestamp,
+        key: StepKey,
+        exchange: crate::llm::LlmExchange,
+    },
     GateOpened {
         at: Timestamp,
         key: StepKey,
@@ -217,6 +224,7 @@ impl RunEvent {
             | RunEvent::StepSkipped { at, .. }
             | RunEvent::StepExpanded { at, .. }
             | RunEvent::StepFailed { at, .. }
+            | RunEvent::LlmExchanged { at, .. }
             | RunEvent::GateOpened { at, .. }
             | RunEvent::DecisionMade { at, .. }
             | RunEvent::CodeChanged { at, .. }

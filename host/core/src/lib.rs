@@ -10,10 +10,13 @@
 //!   events with an optimistic version check, a [`PluginRunner`], and a [`Clock`].
 //! - `http`: [`HttpGrant`], a plugin's outbound HTTP allowlist, and the address
 //!   policy that goes with it.
+//! - `llm`: model providers as configured, a plugin's [`LlmGrant`], one recorded
+//!   [`LlmExchange`], and the [`StepCall`] a step's plugin call gets from its run.
 
 mod event;
 pub mod http;
 mod ids;
+pub mod llm;
 mod state;
 mod traits;
 
@@ -22,6 +25,10 @@ pub use event::{
 };
 pub use http::{HttpGrant, HttpRule};
 pub use ids::{DecisionId, IdError, RunId, StepId, StepKey, is_tool_name};
+pub use llm::{
+    ExchangeJournal, LlmConfig, LlmExchange, LlmGrant, LlmUsage, Price, Provider, ProviderApi,
+    StepCall,
+};
 pub use state::{DecisionRecord, DecisionStatus, RunState, RunStatus, StepRecord, StepStatus};
 pub use traits::{
     Clock, KvError, KvQuota, KvStore, PluginRunner, RunStore, RunSummary, StepError, StoreError,

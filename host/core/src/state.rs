@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::event::{DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, StepFailure, Timestamp};
 use crate::ids::{DecisionId, RunId, StepId, StepKey};
+use crate::llm::{LlmExchange, LlmUsage};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,6 +71,9 @@ pub struct StepRecord {
     pub finished_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
+    /// The step's exchanges with a model, every attempt's, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub llm: Vec<LlmExchange>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -200,6 +204,12 @@ impl RunState {
             RunEvent::StepStarted {
                 at, key, attempt, ..
             } => {
+                // A step started again after a crash keeps the exchanges it recorded.
+                let llm = self
+                    .steps
+                    .remove(key)
+                    .map(|record| record.llm)
+                    .unwrap_or_default();
                 self.steps.insert(
                     key.clone(),
                     StepRecord {
@@ -212,6 +222,7 @@ impl RunState {
                         started_at: *at,
                         finished_at: None,
                         elapsed_ms: None,
+                        llm,
                     },
                 );
             }
@@ -241,6 +252,9 @@ impl RunState {
                 record.status = StepStatus::Failed;
                 record.error = Some(error.clone());
                 record.finished_at = Some(*at);
+            }
+            RunEvent::LlmExchanged { at, key, exchange } => {
+                self.record(key, *at).llm.push(exchange.clone());
             }
             RunEvent::GateOpened { at, key, request } => {
                 let record = self.record(key, *at);
@@ -316,7 +330,19 @@ impl RunState {
             started_at: at,
             finished_at: None,
             elapsed_ms: None,
+            llm: Vec::new(),
         })
+    }
+
+    /// What `plugin`'s exchanges with a model add up to in this run (all of the
+    /// plugins' when `None`).
+    pub fn llm_usage(&self, plugin: Option<&str>) -> LlmUsage {
+        LlmUsage::of(
+            self.steps
+                .values()
+                .flat_map(|record| &record.llm)
+                .filter(|exchange| plugin.is_none_or(|p| exchange.plugin == p)),
+        )
     }
 
     /// Finished runs keep their final status; otherwise a run with a pending

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::event::{RunEvent, Timestamp};
 use crate::ids::RunId;
+use crate::llm::StepCall;
 use crate::state::RunStatus;
 
 /// Why the store refused or failed.
@@ -77,10 +78,13 @@ pub struct StepError {
 
 /// Calls plugins by the names the workflow gives them.
 pub trait PluginRunner: Send + Sync {
+    /// Calls `plugin` with `input`; `step` carries what the call gets from its run
+    /// (recorded exchanges to reuse, the run's model usage, the exchange journal).
     fn invoke(
         &self,
         plugin: &str,
         input: &Value,
+        step: StepCall,
     ) -> impl Future<Output = Result<Value, StepError>> + Send;
 
     /// Checks an operator's edit against the plugin's output schema, or against the

@@ -1,14 +1,19 @@
 //! The engine's operations: start a run, advance it, decide at a gate, cancel.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use baton_core::{
-    Clock, DecisionId, DecisionOutcome, DecisionStatus, PluginRunner, RunEvent, RunId, RunState,
-    RunStatus, RunStore, RunSummary, StepFailure, StepStatus,
+    Clock, DecisionId, DecisionOutcome, DecisionStatus, ExchangeJournal, LlmExchange, LlmUsage,
+    PluginRunner, RunEvent, RunId, RunState, RunStatus, RunStore, RunSummary, StepCall,
+    StepFailure, StepKey, StepStatus,
 };
 use baton_workflow::Workflow;
 use futures::StreamExt;
+use futures::channel::{mpsc, oneshot};
 use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
@@ -311,20 +316,66 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             })
             .collect();
         self.commit(outcome, started, false)?;
+        // Exchanges with a model arrive here while the steps run; each is committed
+        // (synced) before its step's plugin sees the answer.
+        let (journal, mut exchanges) = mpsc::unbounded::<Recording>();
+        let mut usage: BTreeMap<String, Arc<Mutex<LlmUsage>>> = BTreeMap::new();
         let mut running: FuturesUnordered<_> = tasks
             .into_iter()
             .filter_map(|t| match t {
                 Action::Run {
                     key, plugin, input, ..
-                } => Some(async move {
-                    let began = Instant::now();
-                    let result = self.runner.invoke(&plugin, &input).await;
-                    (key, result, began.elapsed().as_millis() as u64)
-                }),
+                } => {
+                    let step = StepCall {
+                        step: Some((outcome.state.id.clone(), key.clone())),
+                        recorded: outcome
+                            .state
+                            .step(&key)
+                            .map(|record| {
+                                record
+                                    .llm
+                                    .iter()
+                                    .filter(|e| e.answered())
+                                    .cloned()
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        usage: usage
+                            .entry(plugin.clone())
+                            .or_insert_with(|| {
+                                Arc::new(Mutex::new(outcome.state.llm_usage(Some(&plugin))))
+                            })
+                            .clone(),
+                        journal: Some(Arc::new(StepJournal {
+                            key: key.clone(),
+                            sender: journal.clone(),
+                        })),
+                    };
+                    Some(async move {
+                        let began = Instant::now();
+                        let result = self.runner.invoke(&plugin, &input, step).await;
+                        (key, result, began.elapsed().as_millis() as u64)
+                    })
+                }
                 _ => None,
             })
             .collect();
-        while let Some((key, result, elapsed_ms)) = running.next().await {
+        drop(journal);
+        loop {
+            let (key, result, elapsed_ms) = tokio::select! {
+                Some((key, exchange, ack)) = exchanges.next() => {
+                    let at = self.clock.now();
+                    let event = RunEvent::LlmExchanged { at, key, exchange };
+                    let committed = self.commit(outcome, vec![event], true);
+                    let _ = ack.send(committed.as_ref().map(drop).map_err(|e| e.to_string()));
+                    committed?;
+                    continue;
+                }
+                done = running.next() => match done {
+                    Some(done) => done,
+                    None => break,
+                },
+            };
             let at = self.clock.now();
             let event = match result {
                 Ok(output) => RunEvent::StepCompleted {
@@ -362,6 +413,33 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             RunEvent::RunCompleted { at }
         };
         self.commit(outcome, vec![event], false)
+    }
+}
+
+/// An exchange on its way to the run's log, and who waits for it to be durable.
+type Recording = (StepKey, LlmExchange, oneshot::Sender<Result<(), String>>);
+
+/// A step's journal: sends its exchanges to the loop that commits them.
+struct StepJournal {
+    key: StepKey,
+    sender: mpsc::UnboundedSender<Recording>,
+}
+
+impl ExchangeJournal for StepJournal {
+    fn record(
+        &self,
+        exchange: LlmExchange,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        let (ack, committed) = oneshot::channel();
+        let sent = self
+            .sender
+            .unbounded_send((self.key.clone(), exchange, ack));
+        Box::pin(async move {
+            sent.map_err(|_| "the run stopped before the exchange was recorded".to_string())?;
+            committed
+                .await
+                .map_err(|_| "the run stopped before the exchange was recorded".to_string())?
+        })
     }
 }
 

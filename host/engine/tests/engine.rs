@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use baton_core::{
     Clock, DecisionId, DecisionOutcome, OnTimeout, PluginRunner, RunEvent, RunId, RunStatus,
-    RunStore, RunSummary, StepError, StepKey, StepStatus, StoreError,
+    RunStore, RunSummary, StepCall, StepError, StepKey, StepStatus, StoreError,
 };
 use baton_engine::{Decision, Engine, EngineError};
 use baton_workflow::Workflow;
@@ -66,7 +66,12 @@ struct FakeRunner {
 }
 
 impl PluginRunner for FakeRunner {
-    async fn invoke(&self, plugin: &str, input: &Value) -> Result<Value, StepError> {
+    async fn invoke(
+        &self,
+        plugin: &str,
+        input: &Value,
+        _step: StepCall,
+    ) -> Result<Value, StepError> {
         self.calls
             .lock()
             .unwrap()

@@ -6,7 +6,9 @@ wasmtime::component::bindgen!({
     world: "baton:plugin/plugin",
     // Exports run guest code and are awaited so that a call can be cut off by the
     // wall-clock timeout while the guest waits on the host. The imports (`log`,
-    // `config`) only touch memory the host already holds, so they stay synchronous.
+    // `config`, `kv`) only touch memory or the local store, so they stay synchronous;
+    // `llm.complete` waits on the network and is awaited.
+    imports: { "baton:plugin/llm.complete": async },
     exports: { default: async },
 });
 

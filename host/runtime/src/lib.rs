@@ -17,7 +17,8 @@
 //! Layout: `engine` (wasmtime configuration, epoch ticker), `cache` (precompiled
 //! artifacts), `load` (file to component, contract checks), `plugin` (describe,
 //! invoke, the sandboxed call), `limits`, `state` (what a store holds), `host/` (one
-//! module per WIT import), `bindings` (generated), `schema`, `error`.
+//! module per WIT import), `llm` (the `llm` import: providers, budgets, recording),
+//! `http` (outbound requests), `bindings` (generated), `schema`, `error`.
 
 mod bindings;
 mod cache;
@@ -27,6 +28,7 @@ mod grants;
 mod host;
 pub mod http;
 mod limits;
+mod llm;
 mod load;
 mod plugin;
 mod runner;
@@ -47,6 +49,7 @@ pub use host::kv::KvAccess;
 pub use host::log::{LogLevel, LogLine, MAX_LOG_BYTES, MAX_LOG_LINES};
 pub use http::{HttpGrant, HttpRule};
 pub use limits::Limits;
+pub use llm::{LlmAccess, LlmTarget};
 pub use load::{CONTRACT_VERSION, CacheOutcome, Interfaces};
 pub use plugin::{Call, Invocation, Plugin, PluginInfo, PluginSource};
 pub use runner::PluginSet;

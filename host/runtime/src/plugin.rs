@@ -13,6 +13,8 @@ use wasmtime::component::HasSelf;
 use wasmtime::{Store, Trap, WasmBacktrace};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use baton_core::StepCall;
+
 use crate::bindings::{self, ToolError, ToolInfo};
 use crate::error::{ErrorKind, LoadError, PluginError};
 use crate::grants::{Grants, redact};
@@ -76,6 +78,10 @@ pub struct Call {
     pub kv: Option<crate::KvAccess>,
     /// The `http` grant; `None` refuses every outbound request.
     pub http: Option<Arc<crate::HttpGrant>>,
+    /// The `llm` grant; `None` answers every completion `not-granted`.
+    pub llm: Option<Arc<crate::LlmAccess>>,
+    /// What the call gets from its run (recorded exchanges, usage, the journal).
+    pub step: StepCall,
 }
 
 /// A successful call.
@@ -457,13 +463,34 @@ fn new_store(
         &call.grants,
         call.kv.clone(),
         call.http.clone(),
+        call.llm
+            .clone()
+            .map(|access| crate::llm::LlmSession::new(access, call.step.clone())),
         guest_output,
     )?;
+    let with_llm = state.llm.is_some();
     let mut store = Store::new(&runtime.inner.engine, state);
     store.limiter(|state| &mut state.limiter);
     // The deadline must be set before instantiation, or instantiating itself traps.
     store.set_epoch_deadline(runtime.deadline_ticks(call.limits.timeout));
-    store.epoch_deadline_trap();
+    if with_llm {
+        // Time spent waiting on a model is the host's, not the plugin's: when the
+        // deadline comes, it moves by the waits not yet credited.
+        let tick = runtime.inner.tick;
+        let mut credited = Duration::ZERO;
+        store.epoch_deadline_callback(move |context| {
+            let waited = context.data().host_wait.total();
+            let owed = waited.saturating_sub(credited);
+            if owed < tick {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
+            credited = waited;
+            let ticks = owed.as_nanos().div_ceil(tick.as_nanos().max(1)) as u64;
+            Ok(wasmtime::UpdateDeadline::Continue(ticks))
+        });
+    } else {
+        store.epoch_deadline_trap();
+    }
     // Hostcall fuel bounds what wasmtime copies out of the guest in one go (an
     // import's arguments, an export's result), so an oversized output is stopped at
     // the boundary instead of being copied into host memory first.
@@ -496,6 +523,8 @@ async fn sandboxed_call(
             };
         }
     };
+    // The wall-clock bound, moved by time spent waiting on a model.
+    let host_wait = store.data().host_wait.clone();
     let guest = async {
         let instance = pre.instantiate_async(&mut store).await?;
         let tool = instance.baton_plugin_tool();
@@ -507,12 +536,26 @@ async fn sandboxed_call(
                 .map(OpResult::Invoke),
         }
     };
-    let outcome = tokio::time::timeout(call.limits.timeout + HOST_WAIT_GRACE, guest).await;
+    let started = tokio::time::Instant::now();
+    let bound = call.limits.timeout + HOST_WAIT_GRACE;
+    let deadline = async {
+        loop {
+            let until = started + bound + host_wait.total();
+            if tokio::time::Instant::now() >= until {
+                return;
+            }
+            tokio::time::sleep_until(until).await;
+        }
+    };
+    let outcome = tokio::select! {
+        done = guest => Ok(done),
+        () = deadline => Err(()),
+    };
     let hit = store.data().limiter.hit;
     let result = match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(classify(error, hit, &call.limits, &guest_output, runtime)),
-        Err(_elapsed) => Err(ErrorKind::Timeout {
+        Err(()) => Err(ErrorKind::Timeout {
             limit: call.limits.timeout,
         }),
     };

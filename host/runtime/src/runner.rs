@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use baton_core::{PluginRunner, StepError};
+use baton_core::{PluginRunner, StepCall, StepError};
 use serde_json::Value;
 
 use crate::{Call, Plugin};
@@ -33,13 +33,29 @@ impl PluginSet {
 }
 
 impl PluginRunner for PluginSet {
-    async fn invoke(&self, plugin: &str, input: &Value) -> Result<Value, StepError> {
+    async fn invoke(
+        &self,
+        plugin: &str,
+        input: &Value,
+        step: StepCall,
+    ) -> Result<Value, StepError> {
         let Some((loaded, call)) = self.plugins.get(plugin) else {
             return Err(StepError {
                 kind: "internal".into(),
                 message: format!("plugin {plugin:?} is not loaded"),
                 retryable: false,
             });
+        };
+        // Only a plugin with an `llm` grant needs what the run gave the step.
+        let with_step;
+        let call = if call.llm.is_some() {
+            with_step = Call {
+                step,
+                ..call.clone()
+            };
+            &with_step
+        } else {
+            call
         };
         loaded
             .invoke_value(input, call)

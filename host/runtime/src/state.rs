@@ -13,6 +13,7 @@ use crate::error::ErrorKind;
 use crate::grants::Grants;
 use crate::host::kv::KvAccess;
 use crate::http::{HttpGrant, HttpSandbox, MAX_REQUEST_FIELDS};
+use crate::llm::{HostWait, LlmSession};
 
 use crate::host::log::LogBuffer;
 use crate::limits::{Limiter, Limits};
@@ -30,6 +31,10 @@ pub(crate) struct PluginState {
     pub(crate) kv: Option<KvAccess>,
     http_ctx: WasiHttpCtx,
     pub(crate) http: HttpSandbox,
+    /// The `llm` grant for this call; `None` answers every request `not-granted`.
+    pub(crate) llm: Option<LlmSession>,
+    /// Time spent waiting on a model, which moves the call's deadlines.
+    pub(crate) host_wait: Arc<HostWait>,
 }
 
 impl PluginState {
@@ -43,6 +48,7 @@ impl PluginState {
         grants: &Grants,
         kv: Option<KvAccess>,
         http: Option<Arc<HttpGrant>>,
+        llm: Option<LlmSession>,
         guest_output: &MemoryOutputPipe,
     ) -> Result<PluginState, ErrorKind> {
         let mut builder = WasiCtx::builder();
@@ -83,6 +89,8 @@ impl PluginState {
             kv,
             http_ctx,
             http: HttpSandbox::new(http),
+            llm,
+            host_wait: Arc::default(),
         })
     }
 }

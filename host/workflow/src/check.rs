@@ -10,12 +10,12 @@ use baton_core::{OnTimeout, Severity, StepId};
 use serde_spanned::Spanned;
 
 use crate::manifest::{
-    RawBuild, RawGrants, RawHttpGrant, RawLimits, RawPlugin, RawStep, RawWorkflow,
+    RawBuild, RawGrants, RawHttpGrant, RawLimits, RawLlmGrant, RawPlugin, RawStep, RawWorkflow,
 };
 use crate::position::{Problems, Reporter};
 use crate::template::{Expr, Template};
 use crate::units::{parse_duration, parse_size};
-use baton_core::{HttpGrant, HttpRule};
+use baton_core::{HttpGrant, HttpRule, LlmConfig, LlmGrant};
 
 /// A checked workflow.
 #[derive(Clone, Debug)]
@@ -27,6 +27,9 @@ pub struct Workflow {
     pub plugins: BTreeMap<String, PluginDecl>,
     /// In file order.
     pub steps: Vec<Step>,
+    /// The workflow's `[llm]` table, laid over the host configuration's, with where
+    /// it is written (`workflow.toml:40:1`).
+    pub llm: Option<(LlmConfig, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +72,8 @@ pub struct Grants {
     pub kv: Option<KvGrant>,
     /// Outbound HTTP: the allowlist and its bounds.
     pub http: Option<HttpGrant>,
+    /// Completions from a configured model, with budgets.
+    pub llm: Option<LlmGrant>,
 }
 
 /// The quota of a `kv` grant.
@@ -93,6 +98,9 @@ impl Grants {
         }
         if self.http.is_some() {
             names.push("http");
+        }
+        if self.llm.is_some() {
+            names.push("llm");
         }
         names
     }
@@ -193,6 +201,16 @@ impl Workflow {
                 steps.push(step);
             }
         }
+        let llm = raw.llm.as_ref().map(|llm| {
+            for (field, problem) in llm.get_ref().problems() {
+                report.at(llm.span(), format!("llm.{field}: {problem}"));
+            }
+            let (line, column) = crate::position::line_column(source, llm.span().start);
+            (
+                llm.get_ref().clone(),
+                format!("{}:{line}:{column}", path.display()),
+            )
+        });
         check_cycles(&mut report, &steps, &raw.steps);
         report.finish()?;
         Ok(Workflow {
@@ -201,6 +219,7 @@ impl Workflow {
             path: path.to_path_buf(),
             plugins,
             steps,
+            llm,
         })
     }
 
@@ -428,7 +447,51 @@ fn check_grants(
     if let Some(http) = &raw.get_ref().http {
         grants.http = check_http(report, plugin, http);
     }
+    if let Some(llm) = &raw.get_ref().llm {
+        grants.llm = check_llm(report, plugin, llm);
+    }
     grants
+}
+
+fn check_llm(report: &mut Reporter, plugin: &str, raw: &Spanned<RawLlmGrant>) -> Option<LlmGrant> {
+    let field = |name: &str| format!("plugins.{plugin}.grants.llm.{name}");
+    let llm = raw.get_ref();
+    let before = report.problems.len();
+    let defaults = LlmGrant::default();
+    let mut grant = LlmGrant {
+        provider: llm.provider.clone(),
+        model: llm.model.clone(),
+        tokens_per_call: llm.tokens_per_call.unwrap_or(defaults.tokens_per_call),
+        tokens_per_run: llm.tokens_per_run.unwrap_or(defaults.tokens_per_run),
+        calls_per_run: llm.calls_per_run.unwrap_or(defaults.calls_per_run),
+        timeout: None,
+        retries: llm.retries,
+    };
+    for (name, value) in [
+        ("tokens_per_call", grant.tokens_per_call),
+        ("tokens_per_run", grant.tokens_per_run),
+        ("calls_per_run", u64::from(grant.calls_per_run)),
+    ] {
+        if value == 0 {
+            report.at(
+                raw.span(),
+                format!(
+                    "{}: 0 allows nothing; leave `llm` out of the grants to deny it, or set a budget above 0",
+                    field(name)
+                ),
+            );
+        }
+    }
+    if grant.tokens_per_call > grant.tokens_per_run {
+        grant.tokens_per_call = grant.tokens_per_run;
+    }
+    if let Some(timeout) = &llm.timeout {
+        match parse_duration(timeout.get_ref()) {
+            Ok(d) => grant.timeout = Some(d),
+            Err(e) => report.at(timeout.span(), format!("{}: {e}", field("timeout"))),
+        }
+    }
+    (report.problems.len() == before).then_some(grant)
 }
 
 fn check_http(

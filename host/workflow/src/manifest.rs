@@ -21,6 +21,10 @@ pub(crate) struct RawWorkflow {
     /// The steps, in any order: references decide what runs when.
     #[serde(default)]
     pub(crate) steps: Vec<Spanned<RawStep>>,
+    /// Model providers and prices for this workflow, laid over the host
+    /// configuration's `[llm]` (e.g. a local Ollama for a demo).
+    #[serde(default)]
+    pub(crate) llm: Option<Spanned<baton_core::LlmConfig>>,
 }
 
 /// `[plugins.scorer]`.
@@ -77,6 +81,29 @@ pub(crate) struct RawGrants {
     /// `{ allow = ["https://api.example.com/v1/"], timeout = "10s" }`.
     #[serde(default)]
     pub(crate) http: Option<Spanned<RawHttpGrant>>,
+    /// Completions from a configured model, with budgets, e.g.
+    /// `{ provider = "drafting", tokens_per_run = 6000, calls_per_run = 3 }`.
+    #[serde(default)]
+    pub(crate) llm: Option<Spanned<RawLlmGrant>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLlmGrant {
+    /// A provider of the host configuration (or the workflow's `[llm]`) by name.
+    pub(crate) provider: Option<String>,
+    /// A model on that provider, or the name of a provider.
+    pub(crate) model: Option<String>,
+    /// Tokens in and out of one call (default 4096).
+    pub(crate) tokens_per_call: Option<u64>,
+    /// Tokens of all the plugin's calls in one run (default 20000).
+    pub(crate) tokens_per_run: Option<u64>,
+    /// Calls in one run (default 10).
+    pub(crate) calls_per_run: Option<u32>,
+    /// Most time for one attempt (default: the provider's, 60s).
+    pub(crate) timeout: Option<Spanned<String>>,
+    /// Attempts after the first on 429, 5xx and timeouts (default: the provider's, 2).
+    pub(crate) retries: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,7 +56,30 @@ pub const OUTPUT_SCHEMA: &str = r##"{
   "properties": {
     "to": {"type": "string"},
     "variants": {"type": "array", "minItems": 3, "maxItems": 3, "items": {"$ref": "#/$defs/email"}},
-    "grounded_in": {"type": "array", "items": {"type": "string"}}
+    "grounded_in": {"type": "array", "items": {"type": "string"}},
+    "drafted_by": {"type": "string", "description": "The model that wrote the drafts, or why templates did"}
+  }
+}"##;
+
+/// The structure the model is asked to answer in (checked by the host).
+pub const MODEL_SCHEMA: &str = r##"{
+  "type": "object",
+  "required": ["variants"],
+  "additionalProperties": false,
+  "properties": {
+    "variants": {
+      "type": "array", "minItems": 3, "maxItems": 3,
+      "items": {
+        "type": "object",
+        "required": ["angle", "subject", "body"],
+        "additionalProperties": false,
+        "properties": {
+          "angle": {"type": "string", "minLength": 1, "maxLength": 60},
+          "subject": {"type": "string", "minLength": 3, "maxLength": 120},
+          "body": {"type": "string", "minLength": 20, "maxLength": 4000}
+        }
+      }
+    }
   }
 }"##;
 
@@ -116,6 +139,8 @@ pub struct Drafts {
     pub variants: Vec<Email>,
     /// The signals the drafts draw on, for the operator's context.
     pub grounded_in: Vec<String>,
+    /// The model that wrote them, or why templates did.
+    pub drafted_by: String,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -271,7 +296,102 @@ pub fn drafts(input: &Input, settings: &Settings) -> Drafts {
         to,
         variants: vec![pick_up, proof, easy],
         grounded_in,
+        drafted_by: "templates".into(),
     }
+}
+
+/// The facts a model may use, and nothing else: the lead, its signals in words, the
+/// scorer's reason, and the sender's settings.
+pub fn prompt(input: &Input, settings: &Settings) -> (String, String) {
+    let scored = &input.lead;
+    let lead = &scored.lead;
+    let system = format!(
+        "You write short B2B sales follow-up emails for {sender}, who sells {product}. \
+         Write exactly three emails with three distinct angles: one that picks up the thread \
+         of the latest interaction, one with proof from similar companies, and one that \
+         proposes an easy next step (a {minutes}-minute call). Use only the facts given; \
+         never invent numbers, names or events. Plain text, under 120 words each, \
+         addressed to the contact by first name, signed by {sender}. Answer in the JSON \
+         structure requested.",
+        sender = settings.sender,
+        product = settings.product,
+        minutes = settings.meeting_minutes,
+    );
+    let mut facts = vec![
+        format!("Company: {}", lead.company),
+        format!("Contact: {}", lead.contact),
+    ];
+    let optional = [
+        ("Title", lead.title.clone()),
+        ("Industry", lead.industry.clone()),
+        ("Employees", lead.employees.map(|n| n.to_string())),
+        ("Deal stage", lead.deal_stage.clone()),
+        ("Notes", lead.notes.clone()),
+        (
+            "Why now (the scorer)",
+            Some(scored.reason.clone()).filter(|r| !r.is_empty()),
+        ),
+        ("Customer stories link", settings.examples_link.clone()),
+        ("Booking link", settings.booking_link.clone()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            facts.push(format!("{name}: {value}"));
+        }
+    }
+    for signal in &scored.signals {
+        facts.push(format!("Signal: {} ({})", signal.detail, signal.signal));
+    }
+    (system, facts.join("\n"))
+}
+
+/// The drafts in a model's answer (JSON matching [`MODEL_SCHEMA`]), addressed to
+/// `to`; `Err` says why they cannot be used.
+pub fn from_model(text: &str, to: &str) -> Result<Vec<Email>, String> {
+    #[derive(Deserialize)]
+    struct Answer {
+        variants: Vec<Variant>,
+    }
+    #[derive(Deserialize)]
+    struct Variant {
+        angle: String,
+        subject: String,
+        body: String,
+    }
+    let answer: Answer =
+        serde_json::from_str(text).map_err(|e| format!("the answer is not the drafts ({e})"))?;
+    if answer.variants.len() != 3 {
+        return Err(format!("{} drafts instead of 3", answer.variants.len()));
+    }
+    let mut angles: Vec<String> = answer
+        .variants
+        .iter()
+        .map(|v| v.angle.trim().to_lowercase())
+        .collect();
+    angles.sort();
+    angles.dedup();
+    if angles.len() != 3 {
+        return Err("two drafts share an angle".into());
+    }
+    answer
+        .variants
+        .into_iter()
+        .map(|v| {
+            let subject = v.subject.trim().to_string();
+            let body = v.body.trim().to_string();
+            if !(3..=120).contains(&subject.chars().count())
+                || !(20..=4000).contains(&body.chars().count())
+            {
+                return Err(format!("the draft {:?} is too short or too long", v.angle));
+            }
+            Ok(Email {
+                angle: v.angle.trim().to_string(),
+                to: to.to_string(),
+                subject,
+                body,
+            })
+        })
+        .collect()
 }
 
 /// 240 -> 250, 1800 -> 2,000: a size people say out loud.
@@ -368,6 +488,49 @@ mod tests {
                     && v.to == "Ana Okafor <ana@northwind.example>")
         );
         assert_eq!(drafts.grounded_in, vec!["viewed pricing 3 times this week"]);
+    }
+
+    #[test]
+    fn the_prompt_holds_the_leads_facts_and_signals_and_a_models_drafts_are_checked() {
+        let input = input(
+            r#"{"lead": {"reason": "asked for a quote", "signals": [{"signal": "pricing_page_views", "detail": "viewed pricing 4 times"}],
+                "lead": {"company": "Acme", "contact": "Dana Reyes", "notes": "wants a quote"}}}"#,
+        );
+        let (system, user) = prompt(&input, &settings());
+        assert!(system.contains("three distinct angles"), "{system}");
+        assert!(user.contains("Company: Acme"), "{user}");
+        assert!(user.contains("viewed pricing 4 times"), "{user}");
+        assert!(
+            user.contains("Why now (the scorer): asked for a quote"),
+            "{user}"
+        );
+
+        let draft = |angle: &str| {
+            format!(
+                r#"{{"angle": "{angle}", "subject": "Next step", "body": "Hi Dana, a short body that is long enough."}}"#
+            )
+        };
+        let three = format!(
+            r#"{{"variants": [{}, {}, {}]}}"#,
+            draft("a"),
+            draft("b"),
+            draft("c")
+        );
+        let emails = from_model(&three, "Dana").unwrap();
+        assert_eq!(emails.len(), 3);
+        assert_eq!(emails[1].to, "Dana");
+        let same = format!(
+            r#"{{"variants": [{}, {}, {}]}}"#,
+            draft("a"),
+            draft("A"),
+            draft("c")
+        );
+        assert!(
+            from_model(&same, "Dana")
+                .unwrap_err()
+                .contains("share an angle")
+        );
+        assert!(from_model("not json", "Dana").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use baton_core::LlmGrant;
 use baton_runtime::{Call, DirGrant, Grants, HttpGrant, HttpRule, Invocation, Limits, LogLevel};
 use serde_json::json;
 
@@ -51,6 +52,10 @@ pub struct Args {
     /// loopback and private addresses only when the URL names the address itself
     #[arg(long, value_name = "URL", value_parser = parse_http_grant)]
     grant_http: Vec<HttpRule>,
+    /// Allow completions through a provider of the host configuration (the default
+    /// one when no name is given), with the default budgets; nothing is recorded
+    #[arg(long, value_name = "PROVIDER", num_args = 0..=1, default_missing_value = "")]
+    grant_llm: Option<String>,
     /// Bound the call by fuel (about one unit per WebAssembly instruction)
     #[arg(long, value_name = "UNITS")]
     fuel: Option<u64>,
@@ -110,6 +115,20 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     }
     let input = read_input(&args)?;
     let runtime = super::runtime(global, args.fuel.is_some())?;
+    let llm = match &args.grant_llm {
+        None => None,
+        Some(provider) => {
+            let config = crate::config::HostConfig::load(global)?;
+            let grant = LlmGrant {
+                provider: Some(provider.clone()).filter(|p| !p.is_empty()),
+                ..LlmGrant::default()
+            };
+            Some(
+                crate::config::llm_access(&config.llm, &config.path, "plugin", &grant)
+                    .map_err(|problem| Failure::Usage(format!("--grant-llm: {problem}")))?,
+            )
+        }
+    };
     let call = Call {
         limits: Limits {
             timeout: args.timeout,
@@ -127,7 +146,11 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
                 .collect(),
         }),
-        secrets: Arc::default(),
+        secrets: Arc::new(
+            llm.iter()
+                .filter_map(|a| a.target.as_ref().ok()?.key.clone())
+                .collect(),
+        ),
         // `host invoke` keeps no state: a plugin's kv calls are denied.
         kv: None,
         http: (!args.grant_http.is_empty()).then(|| {
@@ -136,6 +159,8 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 ..HttpGrant::default()
             })
         }),
+        llm: llm.map(Arc::new),
+        step: Default::default(),
     };
     let plugin = runtime.load_with(&args.plugin, &call.limits).await?;
     tracing::debug!(

@@ -117,6 +117,7 @@ pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> 
         let mut value = serde_json::to_value(&state).map_err(|e| Failure::Host(e.to_string()))?;
         value["status"] = json!(state.status().as_str());
         value["error"] = json!(state.finish_note());
+        value["llm"] = json!(state.llm_usage(None));
         println!("{value}");
         return Ok(Exit::Success);
     }

@@ -146,27 +146,9 @@ async fn send(
     let connect_timeout = clamp(options.connect_timeout, grant.timeout);
     let first_byte_timeout = clamp(options.first_byte_timeout, grant.timeout);
     let idle_timeout = clamp(options.between_bytes_timeout, grant.timeout);
-    let port = url.port_or_known_default().unwrap_or(443);
     let method = request.method().clone();
 
-    let candidates: Vec<SocketAddr> = match url.host() {
-        Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
-        Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-        Some(Host::Domain(name)) => {
-            match tokio::time::timeout(connect_timeout, tokio::net::lookup_host((name, port))).await
-            {
-                Err(_) => return Err(Error::DnsTimeout),
-                Ok(Err(e)) => {
-                    return Err(Error::DnsError {
-                        rcode: Some(e.to_string()),
-                        info_code: None,
-                    });
-                }
-                Ok(Ok(addresses)) => addresses.collect(),
-            }
-        }
-        None => return Err(Error::HttpRequestUriInvalid),
-    };
+    let candidates = resolve(&url, connect_timeout).await?;
     let named = matches!(rule.host, HostPattern::Ip(_));
     let (allowed, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = candidates
         .into_iter()
@@ -188,54 +170,11 @@ async fn send(
         return Err(Error::DestinationIpProhibited);
     }
 
-    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&allowed[..])).await {
-        Err(_) => return Err(Error::ConnectionTimeout),
-        Ok(Err(e)) => return Err(Error::Connect(e)),
-        Ok(Ok(tcp)) => tcp,
-    };
-    let stream: Box<dyn Stream> = if url.scheme() == "https" {
-        let server_name = match url.host() {
-            Some(Host::Domain(name)) => rustls::pki_types::ServerName::try_from(name.to_string())
-                .map_err(|_| Error::HttpRequestUriInvalid)?,
-            Some(Host::Ipv4(ip)) => rustls::pki_types::ServerName::from(IpAddr::V4(ip)),
-            Some(Host::Ipv6(ip)) => rustls::pki_types::ServerName::from(IpAddr::V6(ip)),
-            None => return Err(Error::HttpRequestUriInvalid),
-        };
-        let tls = tokio::time::timeout(connect_timeout, tls_connector()?.connect(server_name, tcp))
-            .await
-            .map_err(|_| Error::ConnectionTimeout)?
-            .map_err(Error::Tls)?;
-        Box::new(tls)
-    } else {
-        Box::new(tcp)
-    };
-
-    let (mut sender, connection) = tokio::time::timeout(
-        connect_timeout,
-        hyper::client::conn::http1::Builder::new()
-            .max_buf_size(MAX_RESPONSE_HEAD)
-            .handshake(TokioIo::new(stream)),
-    )
-    .await
-    .map_err(|_| Error::ConnectionTimeout)??;
+    let (mut sender, connection) = handshake(&url, &allowed, connect_timeout).await?;
 
     // On the wire: the canonical path and query that were checked, and a Host header
     // that names the host that was checked.
-    let target = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_string(),
-    };
-    *request.uri_mut() = target.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
-    let authority = match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    };
-    request.headers_mut().insert(
-        http::header::HOST,
-        authority
-            .parse()
-            .map_err(|_| Error::HttpRequestUriInvalid)?,
-    );
+    address(&mut request, &url)?;
     let request = request.map(|body| {
         Guarded::new(body, grant.max_request, None, None, |limit| {
             Error::HttpRequestBodySize(Some(limit))
@@ -292,7 +231,100 @@ async fn send(
     Ok((response, Box::new(io)))
 }
 
-trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
+/// The addresses `url`'s host resolves to (or the one it names), with its port.
+pub(crate) async fn resolve(url: &Url, timeout: Duration) -> Result<Vec<SocketAddr>, Error> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    Ok(match url.host() {
+        Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Some(Host::Domain(name)) => {
+            match tokio::time::timeout(timeout, tokio::net::lookup_host((name, port))).await {
+                Err(_) => return Err(Error::DnsTimeout),
+                Ok(Err(e)) => {
+                    return Err(Error::DnsError {
+                        rcode: Some(e.to_string()),
+                        info_code: None,
+                    });
+                }
+                Ok(Ok(addresses)) => addresses.collect(),
+            }
+        }
+        None => return Err(Error::HttpRequestUriInvalid),
+    })
+}
+
+/// An HTTP/1 connection to one of `addresses` (TLS for `https`, checked against
+/// Mozilla's roots for `url`'s host), each stage bounded by `timeout`.
+pub(crate) async fn handshake<B>(
+    url: &Url,
+    addresses: &[SocketAddr],
+    timeout: Duration,
+) -> Result<
+    (
+        hyper::client::conn::http1::SendRequest<B>,
+        hyper::client::conn::http1::Connection<TokioIo<Box<dyn Stream>>, B>,
+    ),
+    Error,
+>
+where
+    B: http_body::Body + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addresses)).await {
+        Err(_) => return Err(Error::ConnectionTimeout),
+        Ok(Err(e)) => return Err(Error::Connect(e)),
+        Ok(Ok(tcp)) => tcp,
+    };
+    let stream: Box<dyn Stream> = if url.scheme() == "https" {
+        let server_name = match url.host() {
+            Some(Host::Domain(name)) => rustls::pki_types::ServerName::try_from(name.to_string())
+                .map_err(|_| Error::HttpRequestUriInvalid)?,
+            Some(Host::Ipv4(ip)) => rustls::pki_types::ServerName::from(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => rustls::pki_types::ServerName::from(IpAddr::V6(ip)),
+            None => return Err(Error::HttpRequestUriInvalid),
+        };
+        let tls = tokio::time::timeout(timeout, tls_connector()?.connect(server_name, tcp))
+            .await
+            .map_err(|_| Error::ConnectionTimeout)?
+            .map_err(Error::Tls)?;
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
+    tokio::time::timeout(
+        timeout,
+        hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_RESPONSE_HEAD)
+            .handshake(TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| Error::ConnectionTimeout)?
+    .map_err(Error::from)
+}
+
+/// Points `request` at `url` on the wire: its path and query as the target, and a
+/// Host header naming its host.
+pub(crate) fn address<B>(request: &mut Request<B>, url: &Url) -> Result<(), Error> {
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_string(),
+    };
+    *request.uri_mut() = target.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
+    let authority = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_string(),
+    };
+    request.headers_mut().insert(
+        http::header::HOST,
+        authority
+            .parse()
+            .map_err(|_| Error::HttpRequestUriInvalid)?,
+    );
+    Ok(())
+}
+
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static> Stream for T {}
 
 /// One TLS client configuration (Mozilla's roots, ring) for the whole process.

@@ -1,0 +1,161 @@
+//! The host configuration file: what the operator, not the workflow, decides. Today
+//! that is the language-model providers (where requests go, which model, the name of
+//! the variable holding each key) and their prices.
+//!
+//! `--host-config FILE`, `BATON_CONFIG`, or `config.toml` in the user configuration
+//! directory (`~/.config/baton/config.toml` on Linux). A missing file is an empty
+//! configuration; a malformed one is an error naming the file, line and field.
+
+use std::path::{Path, PathBuf};
+
+use baton_core::{LlmConfig, LlmGrant};
+use baton_runtime::{LlmAccess, LlmTarget};
+use baton_workflow::Workflow;
+use serde::Deserialize;
+
+use crate::GlobalArgs;
+use crate::exit::Failure;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Model providers, the default one, and prices per model.
+    #[serde(default)]
+    pub llm: LlmConfig,
+    /// Where it was read from (or would be).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+impl HostConfig {
+    /// Reads the host configuration; a file that does not exist is an empty one.
+    pub fn load(global: &GlobalArgs) -> Result<HostConfig, Failure> {
+        let path = match &global.config {
+            Some(path) => path.clone(),
+            None => match dirs::config_dir() {
+                Some(dir) => dir.join("baton").join("config.toml"),
+                None => return Ok(HostConfig::default()),
+            },
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && global.config.is_none() => {
+                return Ok(HostConfig {
+                    path,
+                    ..HostConfig::default()
+                });
+            }
+            Err(e) => {
+                return Err(Failure::Usage(format!(
+                    "cannot read the host configuration {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        HostConfig::parse(&path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<HostConfig, Failure> {
+        let mut config: HostConfig = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start.min(text.len())].lines().count().max(1);
+                    format!(":{line}")
+                })
+                .unwrap_or_default();
+            Failure::Usage(format!(
+                "{}{at}: {}",
+                path.display(),
+                e.message().trim_end()
+            ))
+        })?;
+        let problems: Vec<String> = config
+            .llm
+            .problems()
+            .into_iter()
+            .map(|(field, problem)| format!("{}: llm.{field}: {problem}", path.display()))
+            .collect();
+        if !problems.is_empty() {
+            return Err(Failure::Usage(problems.join("\n")));
+        }
+        config.path = path.to_path_buf();
+        Ok(config)
+    }
+
+    /// The host's `[llm]` with the workflow's laid over it. A workflow may add
+    /// providers and prices, and change a provider's model, but may send a key only to
+    /// the base URL this file pairs it with: a shared workflow file cannot point an
+    /// operator's key at another server.
+    pub fn llm_for(&self, workflow: &Workflow) -> Result<LlmConfig, Failure> {
+        let Some((overlay, position)) = &workflow.llm else {
+            return Ok(self.llm.clone());
+        };
+        let mut problems = Vec::new();
+        for (name, provider) in &overlay.providers {
+            let Some(env) = &provider.key_env else {
+                continue;
+            };
+            let paired = self.llm.providers.values().any(|own| {
+                own.key_env.as_ref() == Some(env)
+                    && own.base_url.trim_end_matches('/') == provider.base_url.trim_end_matches('/')
+            });
+            if !paired {
+                problems.push(format!(
+                    "{position}: llm.providers.{name}.key_env: a workflow may send a key only to the base URL the host configuration pairs it with, and {} has no provider with key_env = {env:?} and base_url = {:?}; define this provider in that file instead",
+                    self.path.display(),
+                    provider.base_url
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Failure::Usage(problems.join("\n")));
+        }
+        Ok(self.llm.overlaid(overlay))
+    }
+}
+
+/// A plugin's `llm` grant resolved against the configuration: the provider, its key
+/// read from the environment, the model's price. No provider configured is not an
+/// error (the plugin is told `not-configured` and may fall back; a note says so on
+/// stderr); a key variable that is not set is.
+pub fn llm_access(
+    llm: &LlmConfig,
+    config_path: &Path,
+    plugin: &str,
+    grant: &LlmGrant,
+) -> Result<LlmAccess, String> {
+    let target = match llm.resolve(grant) {
+        Ok((name, provider)) => {
+            let key = match &provider.key_env {
+                None => None,
+                Some(variable) => match std::env::var(variable) {
+                    Ok(value) if !value.is_empty() => Some(value),
+                    _ => {
+                        return Err(format!(
+                            "the provider {name:?} takes its key from {variable}, which is not set in this environment; export it before running"
+                        ));
+                    }
+                },
+            };
+            Ok(LlmTarget {
+                price: llm.prices.get(&provider.model).copied(),
+                name,
+                provider,
+                key,
+            })
+        }
+        Err(why) => {
+            eprintln!(
+                "note: plugin {plugin:?} is granted llm, but {why}; it is told `not-configured` (configure a provider in {}, see the README)",
+                config_path.display()
+            );
+            Err(why)
+        }
+    };
+    Ok(LlmAccess {
+        plugin: plugin.to_string(),
+        grant: grant.clone(),
+        target,
+    })
+}

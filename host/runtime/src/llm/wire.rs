@@ -1,0 +1,263 @@
+//! The two protocols on the wire: OpenAI's chat completions (also Ollama, llama.cpp's
+//! server, vLLM, LM Studio) and Anthropic's messages. Each turns a request into a
+//! path, headers and body, and an answer's body into a completion.
+
+use baton_core::{Provider, ProviderApi};
+use serde_json::{Value, json};
+
+/// What the plugin asked, in the host's terms.
+#[derive(Clone, Debug)]
+pub(super) struct Ask {
+    /// `(role, content)`, role one of `system`, `user`, `assistant`.
+    pub messages: Vec<(&'static str, String)>,
+    pub schema: Option<Value>,
+    pub max_tokens: u64,
+    pub temperature: Option<f64>,
+}
+
+/// Why the model stopped, as the contract names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stop {
+    Finished,
+    MaxTokens,
+    Filtered,
+    Other,
+}
+
+impl Stop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stop::Finished => "finished",
+            Stop::MaxTokens => "max-tokens",
+            Stop::Filtered => "filtered",
+            Stop::Other => "other",
+        }
+    }
+
+    pub fn parse(name: &str) -> Stop {
+        [Stop::Finished, Stop::MaxTokens, Stop::Filtered]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .unwrap_or(Stop::Other)
+    }
+}
+
+/// A completion read from a provider's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Parsed {
+    pub text: String,
+    pub model: String,
+    /// `None` when the provider did not say.
+    pub tokens_in: Option<u64>,
+    pub tokens_out: Option<u64>,
+    pub stop: Stop,
+}
+
+/// The tool name a structured answer is asked for under with Anthropic's API.
+const ANSWER_TOOL: &str = "answer";
+
+/// The path under the base URL, the headers besides the key, and the body.
+pub(super) fn request(provider: &Provider, ask: &Ask) -> (&'static str, Value) {
+    match provider.api {
+        ProviderApi::Openai => {
+            let messages: Vec<Value> = ask
+                .messages
+                .iter()
+                .map(|(role, content)| json!({"role": role, "content": content}))
+                .collect();
+            let mut body = json!({
+                "model": provider.model,
+                "messages": messages,
+                "max_tokens": ask.max_tokens,
+                "stream": false,
+            });
+            if let Some(t) = ask.temperature {
+                body["temperature"] = json!(t);
+            }
+            if let Some(schema) = &ask.schema {
+                body["response_format"] = json!({
+                    "type": "json_schema",
+                    "json_schema": {"name": ANSWER_TOOL, "schema": schema},
+                });
+            }
+            ("chat/completions", body)
+        }
+        ProviderApi::Anthropic => {
+            let system: Vec<&str> = ask
+                .messages
+                .iter()
+                .filter(|(role, _)| *role == "system")
+                .map(|(_, content)| content.as_str())
+                .collect();
+            let messages: Vec<Value> = ask
+                .messages
+                .iter()
+                .filter(|(role, _)| *role != "system")
+                .map(|(role, content)| json!({"role": role, "content": content}))
+                .collect();
+            let mut body = json!({
+                "model": provider.model,
+                "max_tokens": ask.max_tokens,
+                "messages": messages,
+            });
+            if !system.is_empty() {
+                body["system"] = json!(system.join("\n\n"));
+            }
+            if let Some(t) = ask.temperature {
+                // Anthropic's range is 0 to 1.
+                body["temperature"] = json!(t.min(1.0));
+            }
+            if let Some(schema) = &ask.schema {
+                body["tools"] = json!([{
+                    "name": ANSWER_TOOL,
+                    "description": "Give the answer in this structure.",
+                    "input_schema": schema,
+                }]);
+                body["tool_choice"] = json!({"type": "tool", "name": ANSWER_TOOL});
+            }
+            ("messages", body)
+        }
+    }
+}
+
+/// The headers that carry the key (and the API version, for Anthropic).
+pub(super) fn key_headers(api: ProviderApi, key: Option<&str>) -> Vec<(&'static str, String)> {
+    match (api, key) {
+        (ProviderApi::Openai, Some(key)) => vec![("authorization", format!("Bearer {key}"))],
+        (ProviderApi::Openai, None) => vec![],
+        (ProviderApi::Anthropic, key) => {
+            let mut headers = vec![("anthropic-version", "2023-06-01".to_string())];
+            if let Some(key) = key {
+                headers.push(("x-api-key", key.to_string()));
+            }
+            headers
+        }
+    }
+}
+
+/// Reads a 2xx answer's body.
+pub(super) fn parse(api: ProviderApi, body: &[u8], structured: bool) -> Result<Parsed, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "the answer is not JSON ({e}): {}",
+            super::client::excerpt(body)
+        )
+    })?;
+    let model = value["model"].as_str().unwrap_or_default().to_string();
+    match api {
+        ProviderApi::Openai => {
+            let choice = value["choices"]
+                .get(0)
+                .ok_or("the answer has no `choices[0]`")?;
+            let text = choice["message"]["content"]
+                .as_str()
+                .ok_or("the answer has no `choices[0].message.content` text")?
+                .to_string();
+            let stop = match choice["finish_reason"].as_str() {
+                Some("stop") => Stop::Finished,
+                Some("length") => Stop::MaxTokens,
+                Some("content_filter") => Stop::Filtered,
+                _ => Stop::Other,
+            };
+            Ok(Parsed {
+                text,
+                model,
+                tokens_in: value["usage"]["prompt_tokens"].as_u64(),
+                tokens_out: value["usage"]["completion_tokens"].as_u64(),
+                stop,
+            })
+        }
+        ProviderApi::Anthropic => {
+            let blocks = value["content"]
+                .as_array()
+                .ok_or("the answer has no `content` list")?;
+            let text = if structured {
+                let input = blocks
+                    .iter()
+                    .find(|b| b["type"] == "tool_use")
+                    .map(|b| &b["input"])
+                    .ok_or("the answer has no `tool_use` block with the structured answer")?;
+                input.to_string()
+            } else {
+                blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("")
+            };
+            let stop = match value["stop_reason"].as_str() {
+                Some("end_turn" | "stop_sequence" | "tool_use") => Stop::Finished,
+                Some("max_tokens") => Stop::MaxTokens,
+                Some("refusal") => Stop::Filtered,
+                _ => Stop::Other,
+            };
+            Ok(Parsed {
+                text,
+                model,
+                tokens_in: value["usage"]["input_tokens"].as_u64(),
+                tokens_out: value["usage"]["output_tokens"].as_u64(),
+                stop,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(api: ProviderApi) -> Provider {
+        Provider {
+            api,
+            base_url: "http://127.0.0.1:1/v1".into(),
+            model: "m".into(),
+            key_env: None,
+            timeout: None,
+            retries: None,
+        }
+    }
+
+    fn ask() -> Ask {
+        Ask {
+            messages: vec![("system", "Be brief.".into()), ("user", "Hi".into())],
+            schema: Some(json!({"type": "object"})),
+            max_tokens: 100,
+            temperature: Some(1.5),
+        }
+    }
+
+    #[test]
+    fn anthropic_takes_system_apart_and_asks_for_the_structure_as_a_tool() {
+        let (path, body) = request(&provider(ProviderApi::Anthropic), &ask());
+        assert_eq!(path, "messages");
+        assert_eq!(body["system"], "Be brief.");
+        assert_eq!(body["messages"].as_array().unwrap().len(), 1);
+        assert_eq!(body["temperature"], 1.0);
+        assert_eq!(body["tool_choice"]["name"], "answer");
+        let answer = json!({"model": "m", "content": [{"type": "tool_use", "input": {"a": 1}}],
+            "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 7}});
+        let parsed = parse(ProviderApi::Anthropic, answer.to_string().as_bytes(), true).unwrap();
+        assert_eq!(parsed.text, r#"{"a":1}"#);
+        assert_eq!((parsed.tokens_in, parsed.tokens_out), (Some(5), Some(7)));
+        assert_eq!(parsed.stop, Stop::Finished);
+    }
+
+    #[test]
+    fn openai_keeps_messages_in_order_and_reads_finish_reasons() {
+        let (path, body) = request(&provider(ProviderApi::Openai), &ask());
+        assert_eq!(path, "chat/completions");
+        assert_eq!(body["messages"][0]["role"], "system");
+        assert_eq!(body["response_format"]["type"], "json_schema");
+        let answer = json!({"model": "m", "choices": [{"message": {"content": "x"}, "finish_reason": "length"}]});
+        let parsed = parse(ProviderApi::Openai, answer.to_string().as_bytes(), false).unwrap();
+        assert_eq!(parsed.stop, Stop::MaxTokens);
+        assert_eq!(parsed.tokens_in, None);
+        assert!(parse(ProviderApi::Openai, b"{\"choices\": []}", false).is_err());
+        assert!(
+            parse(ProviderApi::Openai, b"<html>", false)
+                .unwrap_err()
+                .contains("not JSON")
+        );
+    }
+}
