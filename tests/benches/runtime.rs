@@ -1,12 +1,15 @@
 //! The runtime's per-plugin costs: compile, load from the cache, instantiate, and
-//! invoke with a 1 KB input, beside the same scoring logic called natively.
+//! invoke with a 1 KB input, beside the same scoring logic called natively; and one
+//! model completion through the host, live from 127.0.0.1 and reused from the log.
 //!
 //! `cargo bench -p baton-tests --bench runtime` (see BENCHMARKS.md for results).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use baton_runtime::{Call, Plugin, Runtime, RuntimeOptions};
+use baton_core::{ExchangeJournal, LlmExchange, LlmGrant, Provider, ProviderApi, StepCall};
+use baton_runtime::{Call, LlmAccess, LlmTarget, Plugin, Runtime, RuntimeOptions};
+use baton_tests::model_server::{ModelServer, Reply};
 use baton_tests::plugin;
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -100,6 +103,80 @@ fn benchmarks(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // A completion through the host from a provider on 127.0.0.1 that answers at once:
+    // the host's own cost per model call (request building, HTTP, parsing, budgets),
+    // and the same call answered from the run's log, as after a crash.
+    let server = ModelServer::start(vec![Reply::openai("a short answer", 20, 5)]);
+    let probe: Plugin = rt.block_on(cached.load(plugin("llm-probe-guest"))).unwrap();
+    let access = Arc::new(LlmAccess {
+        plugin: "probe".into(),
+        grant: LlmGrant {
+            calls_per_run: u32::MAX,
+            tokens_per_run: u64::MAX,
+            ..LlmGrant::default()
+        },
+        target: Ok(LlmTarget {
+            name: "local".into(),
+            provider: Provider {
+                api: ProviderApi::Openai,
+                base_url: server.base_url(),
+                model: "m".into(),
+                key_env: None,
+                timeout: None,
+                retries: None,
+            },
+            key: Some("sk-bench".into()),
+            price: None,
+        }),
+    });
+    let ask = r#"{"calls": [{"messages": [{"role": "user", "content": "Say hi"}]}]}"#;
+    let journal = Arc::new(Kept::default());
+    let live = Call {
+        llm: Some(access.clone()),
+        step: StepCall {
+            journal: Some(journal.clone()),
+            ..StepCall::default()
+        },
+        ..Call::default()
+    };
+    rt.block_on(probe.invoke(ask, &live)).unwrap();
+    let recorded = journal.0.lock().unwrap()[0].clone();
+    let mut group = c.benchmark_group("llm");
+    group.bench_function("invoke llm-probe, one completion from 127.0.0.1", |b| {
+        b.iter(|| rt.block_on(probe.invoke(ask, &live)).unwrap())
+    });
+    group.bench_function(
+        "invoke llm-probe, the completion reused from the log",
+        |b| {
+            b.iter(|| {
+                let replay = Call {
+                    llm: Some(access.clone()),
+                    step: StepCall {
+                        recorded: vec![recorded.clone()],
+                        ..StepCall::default()
+                    },
+                    ..Call::default()
+                };
+                rt.block_on(probe.invoke(ask, &replay)).unwrap()
+            })
+        },
+    );
+    group.finish();
+}
+
+/// A journal that keeps what it is given (the engine's commits to the run log).
+#[derive(Default)]
+struct Kept(Mutex<Vec<LlmExchange>>);
+
+impl ExchangeJournal for Kept {
+    fn record(
+        &self,
+        exchange: LlmExchange,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+        self.0.lock().unwrap().push(exchange);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 criterion_group!(benches, benchmarks);

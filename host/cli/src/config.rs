@@ -30,7 +30,7 @@ pub struct HostConfig {
 impl HostConfig {
     /// Reads the host configuration; a file that does not exist is an empty one.
     pub fn load(global: &GlobalArgs) -> Result<HostConfig, Failure> {
-        let path = match &global.config {
+        let path = match &global.host_config {
             Some(path) => path.clone(),
             None => match dirs::config_dir() {
                 Some(dir) => dir.join("baton").join("config.toml"),
@@ -39,7 +39,7 @@ impl HostConfig {
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && global.config.is_none() => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && global.host_config.is_none() => {
                 return Ok(HostConfig {
                     path,
                     ..HostConfig::default()

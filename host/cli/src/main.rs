@@ -45,7 +45,7 @@ pub struct GlobalArgs {
         env = "BATON_CONFIG",
         value_name = "FILE"
     )]
-    config: Option<PathBuf>,
+    host_config: Option<PathBuf>,
     /// Where runs and decisions are kept [default: the user data dir, e.g. ~/.local/share/baton/state]
     #[arg(long, global = true, env = "BATON_STATE", value_name = "DIR")]
     state: Option<PathBuf>,

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use baton_core::{
-    Clock, DecisionId, DecisionOutcome, OnTimeout, PluginRunner, RunEvent, RunId, RunStatus,
-    RunStore, RunSummary, StepCall, StepError, StepKey, StepStatus, StoreError,
+    Clock, DecisionId, DecisionOutcome, LlmExchange, OnTimeout, PluginRunner, RunEvent, RunId,
+    RunStatus, RunStore, RunSummary, StepCall, StepError, StepKey, StepStatus, StoreError,
 };
 use baton_engine::{Decision, Engine, EngineError};
 use baton_workflow::Workflow;
@@ -70,7 +70,7 @@ impl PluginRunner for FakeRunner {
         &self,
         plugin: &str,
         input: &Value,
-        _step: StepCall,
+        step: StepCall,
     ) -> Result<Value, StepError> {
         self.calls
             .lock()
@@ -80,6 +80,25 @@ impl PluginRunner for FakeRunner {
             "double" => Ok(json!({"n": input["n"].as_i64().unwrap_or(0) * 2})),
             "drafts" => Ok(json!({"variants": ["a", "b", "c"]})),
             "echo" => Ok(input.clone()),
+            // Asks a "model": records one exchange through the journal (the engine
+            // commits it before this resolves), and says how many recorded exchanges
+            // and how much prior usage its run handed it.
+            "asks" => {
+                let recorded = step.recorded.len();
+                let prior_calls = step.usage.lock().unwrap().calls;
+                if recorded == 0 {
+                    let journal = step.journal.expect("a step in a run has a journal");
+                    journal
+                        .record(exchange())
+                        .await
+                        .map_err(|message| StepError {
+                            kind: "internal".into(),
+                            message,
+                            retryable: false,
+                        })?;
+                }
+                Ok(json!({"recorded": recorded, "prior_calls": prior_calls}))
+            }
             "broken" => Err(StepError {
                 kind: "trap".into(),
                 message: "boom".into(),
@@ -113,6 +132,8 @@ source = "x.wasm"
 source = "e.wasm"
 [plugins.broken]
 source = "b.wasm"
+[plugins.asks]
+source = "a.wasm"
 "#;
     Workflow::parse(
         Path::new("w.toml"),
@@ -536,5 +557,84 @@ async fn expire_records_due_decisions_without_a_workflow_and_the_summary_says_wh
     assert_eq!(
         engine.advance(&run).await.unwrap().status(),
         RunStatus::Rejected
+    );
+}
+
+fn exchange() -> LlmExchange {
+    LlmExchange {
+        plugin: "asks".into(),
+        provider: "local".into(),
+        model: "m".into(),
+        request_digest: "d1".into(),
+        request: json!({"messages": []}),
+        response: Some(json!({"text": "hi"})),
+        error: None,
+        tokens_in: 30,
+        tokens_out: 12,
+        latency_ms: 5,
+        attempts: 1,
+        cost_usd: None,
+    }
+}
+
+#[tokio::test]
+async fn an_exchange_is_committed_before_its_step_and_handed_back_when_the_step_runs_again() {
+    let wf = workflow(
+        r#"
+[[steps]]
+id = "ask"
+uses = "asks"
+"#,
+    );
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let done = start(&engine, json!({})).await;
+    assert_eq!(done.status(), RunStatus::Completed);
+    let run = done.state.id.clone();
+    let kinds: Vec<String> = store
+        .events(&run)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "step_started",
+            "llm_exchanged",
+            "step_completed",
+            "run_completed"
+        ]
+    );
+    assert_eq!(done.state.llm_usage(Some("asks")).tokens(), 42);
+
+    // The process died after the exchange was recorded: the step runs again, and is
+    // given the recorded exchange and the run's usage so far.
+    {
+        let mut logs = store.logs.lock().unwrap();
+        let log = logs.get_mut(&run).unwrap();
+        let cut = log
+            .iter()
+            .position(|e| matches!(e, RunEvent::StepCompleted { .. }))
+            .unwrap();
+        log.truncate(cut);
+    }
+    let resumed = engine.advance(&run).await.unwrap();
+    let ask = resumed
+        .state
+        .step(&StepKey::whole("ask".to_string().try_into().unwrap()))
+        .unwrap();
+    assert_eq!(ask.output, Some(json!({"recorded": 1, "prior_calls": 1})));
+    assert_eq!(ask.attempts, 2);
+    assert_eq!(
+        ask.llm.len(),
+        1,
+        "the exchange is kept across attempts, not recorded twice"
     );
 }

@@ -39,6 +39,7 @@ const WIT: &[(&str, &str)] = &[
     ("wit/log.wit", include_str!("../../../../wit/log.wit")),
     ("wit/config.wit", include_str!("../../../../wit/config.wit")),
     ("wit/kv.wit", include_str!("../../../../wit/kv.wit")),
+    ("wit/llm.wit", include_str!("../../../../wit/llm.wit")),
 ];
 
 /// (path in the new folder, template, executable).
