@@ -60,7 +60,7 @@ impl HostConfig {
             let at = e
                 .span()
                 .map(|span| {
-                    let line = text[..span.start.min(text.len())].lines().count().max(1);
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
                     format!(":{line}")
                 })
                 .unwrap_or_default();
@@ -158,4 +158,41 @@ pub fn llm_access(
         grant: grant.clone(),
         target,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(text: &str) -> String {
+        match HostConfig::parse(Path::new("config.toml"), text) {
+            Err(Failure::Usage(message)) => message,
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mistakes_name_the_file_the_line_and_the_field() {
+        let typo = problem(
+            "[llm]\ndefault = \"local\"\n[llm.providers.local]\napi = \"openai\"\nbase_url = \"http://127.0.0.1:11434/v1\"\nmodle = \"llama3.2\"\n",
+        );
+        assert!(
+            typo.starts_with("config.toml:6: unknown field `modle`"),
+            "{typo}"
+        );
+        let url = problem(
+            "[llm.providers.local]\napi = \"openai\"\nbase_url = \"localhost:11434\"\nmodel = \"m\"\n",
+        );
+        assert!(url.contains("config.toml: llm.providers.local.base_url: \"localhost:11434\" is not an http(s) URL"), "{url}");
+        let default = problem("[llm]\ndefault = \"nope\"\n");
+        assert!(
+            default.contains("llm.default: names the provider \"nope\""),
+            "{default}"
+        );
+        let fine = HostConfig::parse(Path::new("config.toml"), "[llm.providers.local]\napi = \"anthropic\"\nbase_url = \"https://api.anthropic.com/v1\"\nmodel = \"m\"\nkey_env = \"ANTHROPIC_API_KEY\"\n").unwrap();
+        assert_eq!(
+            fine.llm.providers["local"].key_env.as_deref(),
+            Some("ANTHROPIC_API_KEY")
+        );
+    }
 }
