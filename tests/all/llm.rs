@@ -119,6 +119,13 @@ fn the_key_reaches_the_provider_and_never_the_plugin_the_log_or_the_store() {
     );
     assert_eq!(answer["model"], "test-model-1");
     // The plugin looked everywhere it can: environment, arguments, config, files.
+    let looked = output["seen"].as_array().unwrap();
+    assert!(
+        looked
+            .iter()
+            .any(|s| s.as_str().unwrap().starts_with("file /proc/self/environ: ")),
+        "the hunt did not run: {output}"
+    );
     let seen = output["seen"].to_string();
     assert!(!seen.contains(KEY), "the plugin found the key: {seen}");
     assert!(

@@ -116,9 +116,9 @@ fn benchmarks(c: &mut Criterion) {
             tokens_per_run: u64::MAX,
             ..LlmGrant::default()
         },
-        target: Ok(LlmTarget {
-            name: "local".into(),
-            provider: Provider {
+        target: Ok(LlmTarget::new(
+            "local".into(),
+            Provider {
                 api: ProviderApi::Openai,
                 base_url: server.base_url(),
                 model: "m".into(),
@@ -126,9 +126,10 @@ fn benchmarks(c: &mut Criterion) {
                 timeout: None,
                 retries: None,
             },
-            key: Some("sk-bench".into()),
-            price: None,
-        }),
+            Some("sk-bench".into()),
+            None,
+        )
+        .unwrap()),
     });
     let ask = r#"{"calls": [{"messages": [{"role": "user", "content": "Say hi"}]}]}"#;
     let journal = Arc::new(Kept::default());

@@ -138,12 +138,8 @@ pub fn llm_access(
                     }
                 },
             };
-            Ok(LlmTarget {
-                price: llm.prices.get(&provider.model).copied(),
-                name,
-                provider,
-                key,
-            })
+            let price = llm.prices.get(&provider.model).copied();
+            Ok(LlmTarget::new(name, provider, key, price)?)
         }
         Err(why) => {
             eprintln!(

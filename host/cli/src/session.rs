@@ -10,9 +10,7 @@ use baton_core::LlmConfig;
 use baton_core::{Clock, RunEvent, RunId, RunState, RunStore, RunSummary, StoreError, SystemClock};
 use baton_core::{KvQuota, KvStore};
 use baton_engine::Engine;
-use baton_runtime::{
-    Call, Digest, DirGrant, Grants, KvAccess, Limits, LlmAccess, LlmTarget, PluginInfo, PluginSet,
-};
+use baton_runtime::{Call, Digest, DirGrant, Grants, KvAccess, Limits, PluginInfo, PluginSet};
 use baton_store::SledStore;
 
 /// How long a command waits for another `host` process to release the state store.
@@ -224,7 +222,14 @@ impl Session {
             global,
             workflow.plugins.values().any(|p| p.limits.fuel.is_some()),
         )?;
-        let host_config = crate::config::HostConfig::load(global)?;
+        // The host configuration matters only to a workflow that uses a model.
+        let uses_llm =
+            workflow.llm.is_some() || workflow.plugins.values().any(|p| p.grants.llm.is_some());
+        let host_config = if uses_llm {
+            crate::config::HostConfig::load(global)?
+        } else {
+            crate::config::HostConfig::default()
+        };
         let llm = host_config.llm_for(&workflow)?;
         let mut plugins = BTreeMap::new();
         let mut problems = Vec::new();
@@ -481,25 +486,17 @@ fn call_for(
             grants.env.push((name.clone(), value));
         }
     }
-    let llm = decl.grants.llm.as_ref().map(|grant| {
-        let access = crate::config::llm_access(llm, config_path, &decl.name, grant).unwrap_or_else(
-            |problem| {
+    let llm = decl.grants.llm.as_ref().and_then(|grant| {
+        match crate::config::llm_access(llm, config_path, &decl.name, grant) {
+            Ok(access) => Some(Arc::new(access)),
+            Err(problem) => {
                 problems.push(format!(
                     "{}: plugins.{}.grants.llm: {problem}",
                     decl.source_position, decl.name
                 ));
-                LlmAccess {
-                    plugin: decl.name.clone(),
-                    grant: grant.clone(),
-                    target: Err(problem),
-                }
-            },
-        );
-        if let Ok(LlmTarget { key: Some(key), .. }) = &access.target {
-            // Never sent to the plugin; scrubbed anyway from whatever it returns.
-            secrets.push(key.clone());
+                None
+            }
         }
-        Arc::new(access)
     });
     let call = Call {
         limits: limits_for(decl),

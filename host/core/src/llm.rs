@@ -12,8 +12,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ids::{RunId, StepKey};
-
 /// The wire protocol a provider speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -337,10 +335,8 @@ pub trait ExchangeJournal: Send + Sync {
 /// What one step's call gets from its run.
 #[derive(Clone, Default)]
 pub struct StepCall {
-    /// The run and step, when the call is part of a run.
-    pub step: Option<(RunId, StepKey)>,
     /// Exchanges the step recorded in an attempt that never finished (the process
-    /// died): a request identical to one of these is answered from the log.
+    /// died): a request identical to an answered one is answered from the log.
     pub recorded: Vec<LlmExchange>,
     /// The plugin's usage in the run so far, shared by the run's concurrent steps.
     pub usage: Arc<Mutex<LlmUsage>>,
@@ -351,7 +347,6 @@ pub struct StepCall {
 impl std::fmt::Debug for StepCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StepCall")
-            .field("step", &self.step)
             .field("recorded", &self.recorded.len())
             .field("journal", &self.journal.is_some())
             .finish_non_exhaustive()

@@ -327,18 +327,10 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                     key, plugin, input, ..
                 } => {
                     let step = StepCall {
-                        step: Some((outcome.state.id.clone(), key.clone())),
                         recorded: outcome
                             .state
                             .step(&key)
-                            .map(|record| {
-                                record
-                                    .llm
-                                    .iter()
-                                    .filter(|e| e.answered())
-                                    .cloned()
-                                    .collect()
-                            })
+                            .map(|record| record.llm.clone())
                             .unwrap_or_default(),
                         usage: usage
                             .entry(plugin.clone())

@@ -96,12 +96,11 @@ impl RuntimeInner {
             match cache.lookup(&self.engine, &digest) {
                 Lookup::Hit(component, description) => {
                     let size = meta.len() as usize;
-                    let outcome = CacheOutcome::Hit;
                     return Ok(prepared(
                         component,
                         digest,
                         size,
-                        outcome,
+                        CacheOutcome::Hit,
                         description,
                         started,
                     ));
@@ -141,12 +140,11 @@ impl RuntimeInner {
         };
         let outcome = match lookup {
             Lookup::Hit(component, description) => {
-                let outcome = CacheOutcome::Hit;
                 return Ok(prepared(
                     component,
                     digest,
                     size,
-                    outcome,
+                    CacheOutcome::Hit,
                     description,
                     started,
                 ));

@@ -72,7 +72,8 @@ pub struct Call {
     pub limits: Limits,
     pub config: Arc<BTreeMap<String, String>>,
     pub grants: Arc<Grants>,
-    /// Values of secret config entries; never shown in outputs, logs or errors.
+    /// Values of secret config entries; never shown in outputs, logs or errors (nor is
+    /// the `llm` provider's key, which is scrubbed without being listed here).
     pub secrets: Arc<Vec<String>>,
     /// The `kv` grant; `None` denies every key-value call.
     pub kv: Option<crate::KvAccess>,
@@ -82,6 +83,24 @@ pub struct Call {
     pub llm: Option<Arc<crate::LlmAccess>>,
     /// What the call gets from its run (recorded exchanges, usage, the journal).
     pub step: StepCall,
+}
+
+impl Call {
+    /// Every value to scrub from what the plugin returns: the secret config values,
+    /// and the key of its `llm` provider (never given to it; scrubbed all the same).
+    fn secret_values(&self) -> std::borrow::Cow<'_, [String]> {
+        let key = self
+            .llm
+            .as_ref()
+            .and_then(|access| access.target.as_ref().ok())
+            .and_then(|target| target.key.clone());
+        match key {
+            None => std::borrow::Cow::Borrowed(self.secrets.as_slice()),
+            Some(key) => {
+                std::borrow::Cow::Owned(self.secrets.iter().cloned().chain([key]).collect())
+            }
+        }
+    }
 }
 
 /// A successful call.
@@ -299,7 +318,8 @@ impl Plugin {
         started: Instant,
     ) -> Result<Invocation, PluginError> {
         let sandboxed = sandboxed_call(&self.runtime, &self.pre, call, Op::Invoke(input)).await;
-        let scrub = |text: String| match redact(&text, &call.secrets) {
+        let secrets = call.secret_values();
+        let scrub = |text: String| match redact(&text, &secrets) {
             std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(clean) => clean,
         };

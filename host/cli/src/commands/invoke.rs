@@ -146,11 +146,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
                 .collect(),
         }),
-        secrets: Arc::new(
-            llm.iter()
-                .filter_map(|a| a.target.as_ref().ok()?.key.clone())
-                .collect(),
-        ),
+        secrets: Arc::default(),
         // `host invoke` keeps no state: a plugin's kv calls are denied.
         kv: None,
         http: (!args.grant_http.is_empty()).then(|| {

@@ -39,10 +39,14 @@ pub(super) enum Failed {
     /// 5xx, timeouts or connection failures, to the last attempt.
     Unavailable { attempts: u32, detail: String },
     /// A 4xx other than 429: retrying would not help.
-    Refused { status: StatusCode, detail: String },
+    Refused {
+        attempts: u32,
+        status: StatusCode,
+        detail: String,
+    },
 }
 
-/// Sends `post`, retrying as the module says. `on_wait` hears of every wait.
+/// Sends `post`, retrying as the module says.
 pub(super) async fn send(post: &Post) -> Result<Answer, Failed> {
     let mut attempt = 0;
     loop {
@@ -93,7 +97,11 @@ pub(super) async fn send(post: &Post) -> Result<Answer, Failed> {
                         retry_after,
                     )
                 } else {
-                    return Err(Failed::Refused { status, detail });
+                    return Err(Failed::Refused {
+                        attempts: attempt,
+                        status,
+                        detail,
+                    });
                 }
             }
         };

@@ -53,6 +53,33 @@ pub struct LlmTarget {
     pub key: Option<String>,
     /// The price of `provider.model`, when configured.
     pub price: Option<Price>,
+    /// The URL requests are posted to: the base URL and the API's path, resolved once.
+    endpoint: url::Url,
+}
+
+impl LlmTarget {
+    /// A target for `provider`; `Err` when its base URL and its API's path do not
+    /// make a URL.
+    pub fn new(
+        name: String,
+        provider: Provider,
+        key: Option<String>,
+        price: Option<Price>,
+    ) -> Result<LlmTarget, String> {
+        let endpoint = url::Url::parse(&format!(
+            "{}/{}",
+            provider.base_url.trim_end_matches('/'),
+            wire::path(provider.api)
+        ))
+        .map_err(|e| format!("the provider {name:?} has a base_url that is not a URL ({e})"))?;
+        Ok(LlmTarget {
+            name,
+            provider,
+            key,
+            price,
+            endpoint,
+        })
+    }
 }
 
 impl std::fmt::Debug for LlmTarget {
@@ -62,6 +89,7 @@ impl std::fmt::Debug for LlmTarget {
             .field("provider", &self.provider)
             .field("key", &self.key.as_ref().map(|_| "[redacted]"))
             .field("price", &self.price)
+            .field("endpoint", &self.endpoint.as_str())
             .finish()
     }
 }
@@ -333,24 +361,10 @@ impl PluginState {
 
         // 5. Send.
         let provider = &target.provider;
-        let (path, body) = wire::request(provider, &ask);
-        let url = match url::Url::parse(&format!(
-            "{}/{path}",
-            provider.base_url.trim_end_matches('/')
-        )) {
-            Ok(url) => url,
-            Err(e) => {
-                reservation.settle(&unanswered(&access, target, &checked, max_tokens));
-                return Err(LlmError::NotConfigured(format!(
-                    "the provider {:?} has a base_url that is not a URL ({e})",
-                    target.name
-                )));
-            }
-        };
         let post = Post {
-            url,
+            url: target.endpoint.clone(),
             headers: wire::key_headers(provider.api, target.key.as_deref()),
-            body: body.to_string().into_bytes(),
+            body: wire::request(provider, &ask).to_string().into_bytes(),
             timeout: access
                 .grant
                 .timeout
@@ -366,7 +380,6 @@ impl PluginState {
         let sent = client::send(&post).await;
         self.host_wait.end();
         let latency_ms = started.elapsed().as_millis() as u64;
-        drop(post);
 
         // What came of it, for the plugin and for the log.
         let secrets: Vec<String> = target.key.iter().cloned().collect();
@@ -390,8 +403,12 @@ impl PluginState {
                             target.name
                         ))),
                     ),
-                    Failed::Refused { status, detail } => (
-                        1,
+                    Failed::Refused {
+                        attempts,
+                        status,
+                        detail,
+                    } => (
+                        attempts,
                         match status.as_u16() {
                             401 | 403 => LlmError::ProviderUnavailable(scrub(format!(
                                 "{} refused the key ({detail}); check the variable named by `key_env` in the host configuration",

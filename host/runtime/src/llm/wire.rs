@@ -56,8 +56,16 @@ pub(super) struct Parsed {
 /// The tool name a structured answer is asked for under with Anthropic's API.
 const ANSWER_TOOL: &str = "answer";
 
-/// The path under the base URL, the headers besides the key, and the body.
-pub(super) fn request(provider: &Provider, ask: &Ask) -> (&'static str, Value) {
+/// Where an API's requests go, under the provider's base URL.
+pub(super) fn path(api: ProviderApi) -> &'static str {
+    match api {
+        ProviderApi::Openai => "chat/completions",
+        ProviderApi::Anthropic => "messages",
+    }
+}
+
+/// The body of a request.
+pub(super) fn request(provider: &Provider, ask: &Ask) -> Value {
     match provider.api {
         ProviderApi::Openai => {
             let messages: Vec<Value> = ask
@@ -80,7 +88,7 @@ pub(super) fn request(provider: &Provider, ask: &Ask) -> (&'static str, Value) {
                     "json_schema": {"name": ANSWER_TOOL, "schema": schema},
                 });
             }
-            ("chat/completions", body)
+            body
         }
         ProviderApi::Anthropic => {
             let system: Vec<&str> = ask
@@ -115,7 +123,7 @@ pub(super) fn request(provider: &Provider, ask: &Ask) -> (&'static str, Value) {
                 }]);
                 body["tool_choice"] = json!({"type": "tool", "name": ANSWER_TOOL});
             }
-            ("messages", body)
+            body
         }
     }
 }
@@ -229,8 +237,8 @@ mod tests {
 
     #[test]
     fn anthropic_takes_system_apart_and_asks_for_the_structure_as_a_tool() {
-        let (path, body) = request(&provider(ProviderApi::Anthropic), &ask());
-        assert_eq!(path, "messages");
+        let body = request(&provider(ProviderApi::Anthropic), &ask());
+        assert_eq!(path(ProviderApi::Anthropic), "messages");
         assert_eq!(body["system"], "Be brief.");
         assert_eq!(body["messages"].as_array().unwrap().len(), 1);
         assert_eq!(body["temperature"], 1.0);
@@ -245,8 +253,8 @@ mod tests {
 
     #[test]
     fn openai_keeps_messages_in_order_and_reads_finish_reasons() {
-        let (path, body) = request(&provider(ProviderApi::Openai), &ask());
-        assert_eq!(path, "chat/completions");
+        let body = request(&provider(ProviderApi::Openai), &ask());
+        assert_eq!(path(ProviderApi::Openai), "chat/completions");
         assert_eq!(body["messages"][0]["role"], "system");
         assert_eq!(body["response_format"]["type"], "json_schema");
         let answer = json!({"model": "m", "choices": [{"message": {"content": "x"}, "finish_reason": "length"}]});
