@@ -91,6 +91,16 @@ pub struct DecisionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
     pub on_timeout: OnTimeout,
+    /// The operators who may decide (the gate's `approvers`); empty means anyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<String>,
+}
+
+impl DecisionRequest {
+    /// Whether `operator` may make this decision.
+    pub fn allows(&self, operator: &str) -> bool {
+        self.approvers.is_empty() || self.approvers.iter().any(|name| name == operator)
+    }
 }
 
 /// How a decision ended.

@@ -414,6 +414,7 @@ mod tests {
                 edit_schema: None,
                 expires_at: None,
                 on_timeout: OnTimeout::Reject,
+                approvers: Vec::new(),
             },
         });
         let waiting = RunState::fold(&run, &events).unwrap();
@@ -453,6 +454,7 @@ mod tests {
                 edit_schema: None,
                 expires_at: None,
                 on_timeout: OnTimeout::Reject,
+                approvers: Vec::new(),
             },
         });
         events.push(RunEvent::DecisionMade {

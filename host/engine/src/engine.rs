@@ -177,6 +177,13 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 status: state.status(),
             });
         }
+        if !record.request.allows(by) {
+            return Err(EngineError::NotAnApprover {
+                id: id.to_string(),
+                operator: by.to_string(),
+                approvers: record.request.approvers.clone(),
+            });
+        }
         let outcome_value = match decision {
             Decision::Approve { choice } => {
                 if choice >= record.request.choices.len() {

@@ -25,6 +25,15 @@ pub enum EngineError {
         choice: usize,
         count: usize,
     },
+    #[error(
+        "{operator} may not decide {id}: its gate allows only {}; ask one of them, or act as one with --as",
+        approvers.join(", ")
+    )]
+    NotAnApprover {
+        id: String,
+        operator: String,
+        approvers: Vec<String>,
+    },
     #[error("decision {id} does not allow edits (the gate sets edit = false)")]
     NotEditable { id: String },
     #[error(

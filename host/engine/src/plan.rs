@@ -307,6 +307,7 @@ fn open_gate(
         edit_schema: gate.edit_schema.clone(),
         expires_at: gate.timeout.map(|t| now + t.as_millis() as u64),
         on_timeout: gate.on_timeout,
+        approvers: gate.approvers.clone(),
     };
     Ok((request, auto))
 }

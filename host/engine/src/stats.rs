@@ -266,6 +266,7 @@ mod tests {
                     edit_schema: None,
                     expires_at: None,
                     on_timeout: OnTimeout::Reject,
+                    approvers: Vec::new(),
                 },
             },
         ];

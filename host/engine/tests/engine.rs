@@ -638,3 +638,31 @@ uses = "asks"
         "the exchange is kept across attempts, not recorded twice"
     );
 }
+
+#[tokio::test]
+async fn only_a_listed_approver_may_decide_and_a_refusal_records_nothing() {
+    let wf = workflow(&GATED.replace(
+        "title = \"Send?\"",
+        "title = \"Send?\"\napprovers = [\"maria\", \"li\"]",
+    ));
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let waiting = start(&engine, json!({})).await;
+    let id = waiting.state.pending().next().unwrap().request.id.clone();
+    let refused = engine
+        .decide(&id, Decision::Approve { choice: 0 }, "bo")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, EngineError::NotAnApprover { ref operator, .. } if operator == "bo"),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("maria, li"), "{refused}");
+    assert_eq!(engine.load(&id.run).unwrap().status(), RunStatus::Waiting);
+    let done = engine
+        .decide(&id, Decision::Approve { choice: 0 }, "li")
+        .await
+        .unwrap();
+    assert_eq!(done.status(), RunStatus::Completed);
+    assert_eq!(done.state.decisions[&id].decided_by.as_deref(), Some("li"));
+}

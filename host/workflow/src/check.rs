@@ -30,6 +30,8 @@ pub struct Workflow {
     /// The workflow's `[llm]` table, laid over the host configuration's, with where
     /// it is written (`workflow.toml:40:1`).
     pub llm: Option<(LlmConfig, String)>,
+    /// `[notify] webhook`: called with a JSON POST when a run starts waiting.
+    pub webhook: Option<url::Url>,
 }
 
 #[derive(Clone, Debug)]
@@ -157,6 +159,8 @@ pub struct Gate {
     pub timeout: Option<Duration>,
     pub on_timeout: OnTimeout,
     pub auto_approve: Option<Expr>,
+    /// Who may decide; empty means any operator.
+    pub approvers: Vec<String>,
 }
 
 const ROOTS: &str = "input, steps, item and index";
@@ -211,6 +215,21 @@ impl Workflow {
                 format!("{}:{line}:{column}", path.display()),
             )
         });
+        let webhook = raw
+            .notify
+            .as_ref()
+            .and_then(|n| n.webhook.as_ref())
+            .and_then(|value| match url::Url::parse(value.get_ref()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+                Ok(_) => {
+                    report.at(value.span(), "notify.webhook must be an http or https URL, e.g. \"https://hooks.slack.com/services/…\"");
+                    None
+                }
+                Err(e) => {
+                    report.at(value.span(), format!("notify.webhook is not a URL: {e}"));
+                    None
+                }
+            });
         check_cycles(&mut report, &steps, &raw.steps);
         report.finish()?;
         Ok(Workflow {
@@ -220,6 +239,7 @@ impl Workflow {
             plugins,
             steps,
             llm,
+            webhook,
         })
     }
 
@@ -779,6 +799,7 @@ fn check_step(
                 ("timeout", s.timeout.is_some()),
                 ("on_timeout", s.on_timeout.is_some()),
                 ("auto_approve", s.auto_approve.is_some()),
+                ("approvers", s.approvers.is_some()),
             ] {
                 if present {
                     report.at(
@@ -928,6 +949,20 @@ fn check_step(
                     None
                 }
             });
+            let approvers = match &s.approvers {
+                None => Vec::new(),
+                Some(list) => {
+                    let names: Vec<String> = list
+                        .get_ref()
+                        .iter()
+                        .map(|n| n.trim().to_string())
+                        .collect();
+                    if names.is_empty() || names.iter().any(String::is_empty) {
+                        report.at(list.span(), format!("step {name:?}: `approvers` names the operators who may decide, e.g. approvers = [\"maria\"]; leave it out to let anyone decide"));
+                    }
+                    names
+                }
+            };
             StepKind::Gate(Box::new(Gate {
                 approve: approve_id?,
                 title: title?,
@@ -940,6 +975,7 @@ fn check_step(
                 timeout,
                 on_timeout,
                 auto_approve,
+                approvers,
             }))
         }
     };

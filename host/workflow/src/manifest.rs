@@ -25,6 +25,17 @@ pub(crate) struct RawWorkflow {
     /// configuration's `[llm]` (e.g. a local Ollama for a demo).
     #[serde(default)]
     pub(crate) llm: Option<Spanned<baton_core::LlmConfig>>,
+    /// Who hears of this workflow's runs, e.g. `[notify] webhook = "https://hooks.example/…"`.
+    #[serde(default)]
+    pub(crate) notify: Option<RawNotify>,
+}
+
+/// `[notify]`: told when a run starts waiting for decisions (by `host serve`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNotify {
+    /// An http(s) URL that receives a JSON POST.
+    pub(crate) webhook: Option<Spanned<String>>,
 }
 
 /// `[plugins.scorer]`.
@@ -189,4 +200,6 @@ pub(crate) struct RawStep {
     pub(crate) on_timeout: Option<Spanned<String>>,
     /// An expression; when true the gate approves its default without a human.
     pub(crate) auto_approve: Option<Spanned<String>>,
+    /// The operators who may decide at this gate, e.g. `["maria", "li"]`; anyone when unset.
+    pub(crate) approvers: Option<Spanned<Vec<String>>>,
 }

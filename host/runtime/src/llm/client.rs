@@ -2,11 +2,10 @@
 //! with backoff on 429, 5xx, timeouts and refused connections. The key travels in a
 //! header built here and appears in nothing this module returns.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http::{HeaderMap, StatusCode};
 use url::Url;
 
 /// Largest response body read from a provider.
@@ -117,62 +116,15 @@ pub(super) async fn send(post: &Post) -> Result<Answer, Failed> {
 
 /// One attempt: connect, send, read the whole body (capped).
 async fn once(post: &Post) -> Result<(StatusCode, HeaderMap, Bytes), String> {
-    let started = Instant::now();
-    let addresses = crate::http::resolve(&post.url, post.timeout)
-        .await
-        .map_err(|e| format!("cannot resolve {}: {e}", host_of(&post.url)))?;
-    let (mut sender, connection) =
-        crate::http::handshake::<Full<Bytes>>(&post.url, &addresses, post.timeout)
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", host_of(&post.url)))?;
-    let mut request = Request::post(post.url.as_str())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::ACCEPT, "application/json")
-        .header(
-            http::header::USER_AGENT,
-            concat!("baton/", env!("CARGO_PKG_VERSION")),
-        );
-    for (name, value) in &post.headers {
-        request = request.header(*name, value);
-    }
-    let mut request = request
-        .body(Full::new(Bytes::from(post.body.clone())))
-        // Never shows a header value: the key is one.
-        .map_err(|_| "cannot build the request (a header value is not valid)".to_string())?;
-    crate::http::address(&mut request, &post.url)
-        .map_err(|e| format!("cannot address {}: {e}", post.url))?;
-    let exchange = async {
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_BODY)
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer: {e}"))?
-            .to_bytes();
-        Ok::<_, String>((parts.status, parts.headers, body))
-    };
-    let mut exchange = std::pin::pin!(exchange);
-    let mut connection = std::pin::pin!(connection);
-    let result = tokio::select! {
-        biased;
-        answer = &mut exchange => answer,
-        done = &mut connection => {
-            done.map_err(|e| e.to_string())?;
-            exchange.await
-        }
-    };
-    tracing::debug!("llm: POST {} in {:?}", post.url, started.elapsed());
-    result
-}
-
-fn host_of(url: &Url) -> String {
-    match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    }
+    crate::http::host::send(crate::http::host::HostRequest {
+        method: http::Method::POST,
+        url: &post.url,
+        headers: &post.headers,
+        body: Bytes::from(post.body.clone()),
+        timeout: post.timeout,
+        max_body: MAX_BODY,
+    })
+    .await
 }
 
 /// The start of a body, for an error message: the provider's own explanation.
