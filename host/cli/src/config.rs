@@ -22,12 +22,62 @@ pub struct HostConfig {
     /// Model providers, the default one, and prices per model.
     #[serde(default)]
     pub llm: LlmConfig,
+    /// Who may use `host serve`, by name: `[operators.maria] token = "…"` (or
+    /// `token_env = "MARIA_TOKEN"`). The name goes into the audit trail.
+    #[serde(default)]
+    pub operators: std::collections::BTreeMap<String, OperatorEntry>,
     /// Where it was read from (or would be).
     #[serde(skip)]
     pub path: PathBuf,
 }
 
+/// One operator's way in to `host serve`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorEntry {
+    /// The token itself (keep the file readable by you alone).
+    pub token: Option<String>,
+    /// The environment variable that holds it.
+    pub token_env: Option<String>,
+}
+
+/// Shortest operator token accepted: guessing one must be hopeless.
+const MIN_TOKEN_CHARS: usize = 16;
+
 impl HostConfig {
+    /// The operators' tokens, read from the file or the environment, as (name, token).
+    pub fn operator_tokens(&self) -> Result<Vec<(String, String)>, Failure> {
+        let mut tokens = Vec::new();
+        let mut problems = Vec::new();
+        for (name, entry) in &self.operators {
+            let at = format!("{}: operators.{name}", self.path.display());
+            let token = match (&entry.token, &entry.token_env) {
+                (Some(token), None) => token.clone(),
+                (None, Some(variable)) => match std::env::var(variable) {
+                    Ok(token) => token,
+                    Err(_) => {
+                        problems.push(format!("{at}.token_env: {variable} is not set in this environment; export it before `host serve`"));
+                        continue;
+                    }
+                },
+                _ => {
+                    problems.push(format!("{at}: give exactly one of `token` or `token_env`"));
+                    continue;
+                }
+            };
+            if token.trim().chars().count() < MIN_TOKEN_CHARS {
+                problems.push(format!("{at}: the token is shorter than {MIN_TOKEN_CHARS} characters; make a long random one, e.g. `openssl rand -hex 24`"));
+                continue;
+            }
+            tokens.push((name.clone(), token.trim().to_string()));
+        }
+        if problems.is_empty() {
+            Ok(tokens)
+        } else {
+            Err(Failure::Usage(problems.join("\n")))
+        }
+    }
+
     /// Reads the host configuration; a file that does not exist is an empty one.
     pub fn load(global: &GlobalArgs) -> Result<HostConfig, Failure> {
         let path = match &global.host_config {

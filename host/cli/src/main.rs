@@ -7,6 +7,7 @@ mod config;
 mod exit;
 mod json_input;
 mod report;
+mod serve;
 mod session;
 mod terminal;
 
@@ -99,6 +100,8 @@ enum Command {
     Expire(commands::expire::ExpireArgs),
     /// Print or export a run's log with its hash chain, or verify every chain
     Audit(commands::audit::AuditArgs),
+    /// Serve the web inbox and the JSON API; while it runs, the other commands go through it
+    Serve(serve::ServeArgs),
     /// Measure a workflow on this machine: plugin loads, runs, durable runs per second, memory
     Bench(commands::bench::Args),
 }
@@ -149,6 +152,7 @@ fn main() -> ExitCode {
             Command::Resume(args) => commands::resume::resume(global, args).await,
             Command::Cancel(args) => commands::resume::cancel(global, args).await,
             Command::Bench(args) => commands::bench::bench(global, args).await,
+            Command::Serve(args) => serve::serve(global, args).await,
         }
     });
     match result {
@@ -166,7 +170,10 @@ impl Cli {
             Command::Audit(args) => args.json,
             Command::Expire(args) => args.json,
             Command::Stats(args) => args.json,
-            Command::Focus(_) | Command::Plugin(PluginCommand::New(_)) | Command::Bench(_) => false,
+            Command::Focus(_)
+            | Command::Plugin(PluginCommand::New(_))
+            | Command::Bench(_)
+            | Command::Serve(_) => false,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

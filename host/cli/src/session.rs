@@ -30,23 +30,36 @@ pub async fn open_store(global: &GlobalArgs) -> Result<Store, Failure> {
     Ok(store)
 }
 
-/// Opens the state store: `--state DIR`, `BATON_STATE`, or the user data directory.
-pub fn open_store_as_is(global: &GlobalArgs) -> Result<Store, Failure> {
-    let dir = match &global.state {
-        Some(dir) => dir.clone(),
+/// Where the state store lives: `--state DIR`, `BATON_STATE`, or the user data directory.
+pub fn state_dir(global: &GlobalArgs) -> Result<PathBuf, Failure> {
+    match &global.state {
+        Some(dir) => Ok(dir.clone()),
         None => dirs::data_dir()
             .map(|d| d.join("baton").join("state"))
             .ok_or_else(|| {
                 Failure::Usage(
                     "cannot find a data directory for the state store; pass --state DIR".into(),
                 )
-            })?,
-    };
+            }),
+    }
+}
+
+/// Opens the state store in [`state_dir`]. When `host serve` holds it, says so and
+/// how to reach the server, rather than that the store is locked.
+pub fn open_store_as_is(global: &GlobalArgs) -> Result<Store, Failure> {
+    let dir = state_dir(global)?;
     tracing::debug!("state store: {}", dir.display());
     // Another command may hold the store for a moment (`host runs` while a run
     // starts); wait a little before telling the user it is in use.
-    let sled =
-        SledStore::open_waiting(&dir, LOCK_WAIT).map_err(|e| Failure::Usage(e.to_string()))?;
+    let sled = SledStore::open_waiting(&dir, LOCK_WAIT).map_err(|e| {
+        match crate::serve::client::Server::find(&dir) {
+            Some(server) => Failure::Usage(format!(
+                "host serve ({}, pid {}) holds the state store {}; this command does not work through it yet: decide in the web inbox at {}, or stop the server first",
+                server.url, server.pid, dir.display(), server.url
+            )),
+            None => Failure::Usage(e.to_string()),
+        }
+    })?;
     Ok(Store {
         sled,
         failpoint: Failpoint::from_env(),

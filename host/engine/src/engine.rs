@@ -554,7 +554,11 @@ fn immediate_events(action: Action, at: u64) -> Vec<RunEvent> {
         Action::Fail { key, error } => vec![RunEvent::StepFailed { at, key, error }],
         Action::OpenGate { key, request, auto } => {
             let id = request.id.clone();
-            let mut events = vec![RunEvent::GateOpened { at, key, request }];
+            let mut events = vec![RunEvent::GateOpened {
+                at,
+                key,
+                request: *request,
+            }];
             if let Some(by) = auto {
                 events.push(RunEvent::DecisionMade {
                     at,

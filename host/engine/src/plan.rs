@@ -30,7 +30,7 @@ pub(crate) enum Action {
     },
     OpenGate {
         key: StepKey,
-        request: DecisionRequest,
+        request: Box<DecisionRequest>,
         auto: Option<String>,
     },
     Run {
@@ -224,7 +224,11 @@ fn plan_unit(
             Err(e) => actions.push(template_failure(&key, "input", e)),
         },
         StepKind::Gate(gate) => match open_gate(workflow, state, gate, &key, &context, now) {
-            Ok((request, auto)) => actions.push(Action::OpenGate { key, request, auto }),
+            Ok((request, auto)) => actions.push(Action::OpenGate {
+                key,
+                request: Box::new(request),
+                auto,
+            }),
             Err((field, message)) => actions.push(template_failure(&key, field, message)),
         },
     }

@@ -44,7 +44,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Option<String>, RunEvent), serde_j
 
 /// One entry of a run's log as evidence: its place, the hash it links back to, its
 /// own hash, and the event.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct AuditEntry {
     pub version: u64,
     /// `None` for entries written before audit chains existed.
@@ -54,7 +54,7 @@ pub struct AuditEntry {
 }
 
 /// The first place where a run's log does not hold together.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BrokenLink {
     pub run: RunId,
     /// The entry where the chain breaks.
@@ -63,7 +63,7 @@ pub struct BrokenLink {
 }
 
 /// What [`SledStore::verify`] found.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Verified {
     pub runs: usize,
     pub events: u64,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
-use crate::session::open_store;
+use crate::serve::client::Access;
 use crate::terminal::{escape_control, shorten};
 
 #[derive(Debug, clap::Args)]
@@ -34,24 +34,91 @@ pub struct AuditArgs {
 }
 
 pub async fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
-    let Some(run) = &args.run else {
-        return verify(&store.sled, args.json);
-    };
-    let entries = store.sled.audit(run).map_err(|e| match e {
+    match Access::open(global).await? {
+        Access::Store(store) => match &args.run {
+            None => report_verified(
+                store
+                    .sled
+                    .verify()
+                    .map_err(|e| Failure::Host(e.to_string()))?,
+                args.json,
+            ),
+            Some(run) => {
+                print_entries(&entries(&store.sled, run)?, args.jsonl);
+                Ok(Exit::Success)
+            }
+        },
+        Access::Server(server) => match &args.run {
+            None => report_verified(
+                server
+                    .json(global, http::Method::GET, "/api/audit/verify", None)
+                    .await?,
+                args.json,
+            ),
+            Some(run) => {
+                let text = server
+                    .request(
+                        global,
+                        http::Method::GET,
+                        &format!("/api/runs/{run}/audit"),
+                        None,
+                    )
+                    .await?;
+                let entries = String::from_utf8_lossy(&text)
+                    .lines()
+                    .map(|line| {
+                        let value: Value = serde_json::from_str(line).map_err(|e| {
+                            Failure::Host(format!("an audit line from the server: {e}"))
+                        })?;
+                        let by = value["by"].as_str().unwrap_or_default().to_string();
+                        let entry = serde_json::from_value(value).map_err(|e| {
+                            Failure::Host(format!("an audit line from the server: {e}"))
+                        })?;
+                        Ok((entry, by))
+                    })
+                    .collect::<Result<Vec<_>, Failure>>()?;
+                print_entries(&entries, args.jsonl);
+                Ok(Exit::Success)
+            }
+        },
+    }
+}
+
+/// A run's audit entries, each with who or what caused it.
+fn entries(
+    store: &baton_store::SledStore,
+    run: &RunId,
+) -> Result<Vec<(AuditEntry, String)>, Failure> {
+    let entries = store.audit(run).map_err(|e| match e {
         baton_core::StoreError::Io(_) => Failure::Host(e.to_string()),
         other => Failure::Usage(other.to_string()),
     })?;
-    for (entry, by) in entries.iter().zip(actors(&entries)) {
-        if args.jsonl {
-            let mut value = json!(entry);
-            value["by"] = json!(by);
-            println!("{value}");
+    let by = actors(&entries);
+    Ok(entries.into_iter().zip(by).collect())
+}
+
+fn entry_json(entry: &AuditEntry, by: &str) -> Value {
+    let mut value = json!(entry);
+    value["by"] = json!(by);
+    value
+}
+
+/// A run's audit entries as JSON lines (`host audit RUN --jsonl`, and the server's export).
+pub fn jsonl(store: &baton_store::SledStore, run: &RunId) -> Result<String, Failure> {
+    Ok(entries(store, run)?
+        .iter()
+        .map(|(entry, by)| format!("{}\n", entry_json(entry, by)))
+        .collect())
+}
+
+fn print_entries(entries: &[(AuditEntry, String)], jsonl: bool) {
+    for (entry, by) in entries {
+        if jsonl {
+            println!("{}", entry_json(entry, by));
         } else {
-            println!("{}", escape_control(&line(entry, &by)));
+            println!("{}", escape_control(&line(entry, by)));
         }
     }
-    Ok(Exit::Success)
 }
 
 /// Who or what caused each entry: the operator who started the run, decided or
@@ -102,8 +169,7 @@ fn line(entry: &AuditEntry, by: &str) -> String {
     )
 }
 
-fn verify(store: &baton_store::SledStore, json: bool) -> Result<Exit, Failure> {
-    let verified = store.verify().map_err(|e| Failure::Host(e.to_string()))?;
+fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, Failure> {
     if json {
         println!("{}", json!(verified));
     } else {

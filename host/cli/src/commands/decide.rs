@@ -9,7 +9,9 @@ use baton_engine::Decision;
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
-use crate::session::{Session, open_store};
+use crate::serve::client::Access;
+use crate::session::Session;
+use serde_json::json;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -102,7 +104,29 @@ async fn decide(
     allow_changed: bool,
     json: bool,
 ) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
+    let store = match Access::open(global).await? {
+        Access::Store(store) => store,
+        Access::Server(server) => {
+            let body = match decision {
+                Decision::Approve { choice } => json!({ "approve": choice }),
+                Decision::Edit { value } => json!({ "edit": value }),
+                Decision::Reject { reason } => json!({ "reject": reason }),
+            };
+            let mut body = body;
+            body["allow_changed"] = json!(allow_changed);
+            server
+                .request(
+                    global,
+                    http::Method::POST,
+                    &format!("/api/decisions/{id}"),
+                    Some(&body),
+                )
+                .await?;
+            let state = Access::Server(server).load_run(global, &id.run).await?;
+            print_outcome(&state, json);
+            return Ok(Exit::Run(state.status()));
+        }
+    };
     let state = crate::commands::load_run(&store, &id.run)?;
     let session = Session::for_run(global, &store, &state, allow_changed).await?;
     let outcome = session

@@ -56,7 +56,38 @@ impl Swept {
         )
     }
 
-    fn json(&self) -> Value {
+    pub fn run(&self) -> &RunId {
+        &self.run
+    }
+
+    /// Read back from [`Swept::json`] (as `host serve` answers `host expire`).
+    fn from_json(value: &Value) -> Option<Swept> {
+        let expired = value["expired"]
+            .as_array()?
+            .iter()
+            .map(|e| {
+                let id = e["decision"].as_str()?.parse().ok()?;
+                let action = match e["on_timeout"].as_str()? {
+                    "approve_default" => OnTimeout::ApproveDefault,
+                    _ => OnTimeout::Reject,
+                };
+                Some((id, action))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let continued = match (value["status"].as_str(), value["error"].as_str()) {
+            (_, Some(error)) => Err(error.to_string()),
+            (Some(status), None) => Ok(serde_json::from_value(json!(status)).ok()?),
+            (None, None) => return None,
+        };
+        Some(Swept {
+            run: value["run"].as_str()?.parse().ok()?,
+            workflow: value["workflow"].as_str()?.to_string(),
+            expired,
+            continued,
+        })
+    }
+
+    pub fn json(&self) -> Value {
         json!({
             "run": self.run.to_string(),
             "workflow": self.workflow,
@@ -71,8 +102,16 @@ impl Swept {
 }
 
 pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failure> {
-    let store = open_store_as_is(global)?;
-    let swept = sweep(global, &store).await?;
+    let swept = match crate::serve::client::Server::find(&crate::session::state_dir(global)?) {
+        Some(server) => {
+            eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
+            let swept: Vec<Value> = server
+                .json(global, http::Method::POST, "/api/expire", None)
+                .await?;
+            swept.iter().filter_map(Swept::from_json).collect()
+        }
+        None => sweep(global, &open_store_as_is(global)?).await?,
+    };
     if args.json {
         println!("{}", Value::Array(swept.iter().map(Swept::json).collect()));
     } else if swept.is_empty() {

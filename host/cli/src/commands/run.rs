@@ -9,7 +9,8 @@ use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::json_input;
 use crate::report;
-use crate::session::{Session, open_store, read_workflow};
+use crate::serve::client::Access;
+use crate::session::{Session, read_workflow};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -45,7 +46,30 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         print!("{}", plan_text(&session));
         return Ok(Exit::Success);
     }
-    let store = open_store(global).await?;
+    let store = match Access::open(global).await? {
+        Access::Store(store) => store,
+        Access::Server(server) => {
+            // The server loads the workflow itself, from the same file.
+            let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
+            let started: Value = server
+                .json(
+                    global,
+                    http::Method::POST,
+                    "/api/runs",
+                    Some(&serde_json::json!({ "workflow": path, "input": input })),
+                )
+                .await?;
+            let run = started["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| {
+                    Failure::Host("host serve did not say which run it started".into())
+                })?;
+            let state = Access::Server(server).load_run(global, &run).await?;
+            print_outcome(&state, args.json);
+            return Ok(Exit::Run(state.status()));
+        }
+    };
     let session = Session::load(global, checked, Some(store.kv())).await?;
     let engine = session.engine(&store);
     let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());

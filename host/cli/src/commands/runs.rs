@@ -1,13 +1,13 @@
 //! `host runs`, `host show` and `host inbox`: reading runs, never changing them.
 
-use baton_core::{DecisionRecord, RunId, RunState, RunStatus, RunStore};
+use baton_core::{DecisionRecord, RunId, RunState, RunStatus};
 use baton_engine::format_time;
 use serde_json::json;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::report;
-use crate::session::open_store;
+use crate::serve::client::Access;
 use crate::terminal::escape_control;
 
 #[derive(Debug, clap::Args)]
@@ -47,10 +47,8 @@ pub struct InboxArgs {
 }
 
 pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
-    let mut summaries = store
-        .summaries()
-        .map_err(|e| Failure::Host(e.to_string()))?;
+    let access = Access::open(global).await?;
+    let mut summaries = access.summaries(global).await?;
     summaries.retain(|s| {
         args.status
             .as_deref()
@@ -86,8 +84,8 @@ pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> 
 }
 
 pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
-    let state = super::load_run(&store, &args.run)?;
+    let access = Access::open(global).await?;
+    let state = access.load_run(global, &args.run).await?;
     if let Some(step) = &args.step {
         let record = state
             .steps
@@ -165,16 +163,14 @@ fn decided_line(record: &DecisionRecord) -> String {
 }
 
 pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
-    let summaries = store
-        .summaries()
-        .map_err(|e| Failure::Host(e.to_string()))?;
+    let access = Access::open(global).await?;
+    let summaries = access.summaries(global).await?;
     let mut states: Vec<RunState> = Vec::new();
     for summary in summaries
         .iter()
         .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
     {
-        states.push(super::load_run(&store, &summary.id)?);
+        states.push(access.load_run(global, &summary.id).await?);
     }
     let mut pending: Vec<&DecisionRecord> = states.iter().flat_map(|s| s.pending()).collect();
     // `Severity` orders critical first.

@@ -1,12 +1,11 @@
 //! `host stats`: what past decisions teach, per gate and per workflow.
 
-use baton_core::RunStore;
 use baton_engine::stats::{WorkflowStats, stats};
 use serde_json::json;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
-use crate::session::open_store;
+use crate::serve::client::Access;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -25,16 +24,14 @@ pub struct StatsArgs {
 }
 
 pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
-    let summaries = store
-        .summaries()
-        .map_err(|e| Failure::Host(e.to_string()))?;
+    let access = Access::open(global).await?;
+    let summaries = access.summaries(global).await?;
     let mut runs = Vec::new();
     for summary in summaries
         .iter()
         .filter(|s| args.workflow.as_ref().is_none_or(|w| &s.workflow == w))
     {
-        runs.push(super::load_run(&store, &summary.id)?);
+        runs.push(access.load_run(global, &summary.id).await?);
     }
     let all = stats(&runs);
     if args.json {
@@ -116,7 +113,7 @@ fn text(w: &WorkflowStats) -> String {
 }
 
 /// `3m 12s`; under a second, `<1s`.
-fn duration(ms: u64) -> String {
+pub fn duration(ms: u64) -> String {
     if ms < 1_000 {
         return "<1s".into();
     }

@@ -1,0 +1,189 @@
+//! The `host` commands' side of `host serve`: finding a running server through the
+//! `server.json` it writes in the state directory, and asking it over HTTP.
+//!
+//! A command authenticates with the token in that file (readable by its owner alone,
+//! who could open the store directly if no server ran) and names its operator as
+//! `--as` or the OS user, as it would on the store; or with `BATON_TOKEN`, an
+//! operator's own token, when set.
+
+use std::path::Path;
+use std::time::Duration;
+
+use baton_core::{RunEvent, RunId, RunState, RunSummary};
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::GlobalArgs;
+use crate::exit::Failure;
+use crate::session::{Store, open_store, state_dir};
+
+/// How long a command waits for the server: a decision may run a slow plugin.
+const TIMEOUT: Duration = Duration::from_secs(600);
+/// Largest answer read (a long run's log).
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
+
+/// A running `host serve`.
+#[derive(Debug)]
+pub struct Server {
+    pub url: url::Url,
+    pub pid: u32,
+    token: String,
+}
+
+impl Server {
+    /// The server that holds the store in `dir`, if one is running.
+    pub fn find(dir: &Path) -> Option<Server> {
+        let text = std::fs::read_to_string(dir.join(super::SERVER_FILE)).ok()?;
+        let value: Value = serde_json::from_str(&text).ok()?;
+        let pid = u32::try_from(value["pid"].as_u64()?).ok()?;
+        if !alive(pid) {
+            // Left behind by a server that was killed; the store is free.
+            return None;
+        }
+        Some(Server {
+            url: value["url"].as_str()?.parse().ok()?,
+            pid,
+            token: value["token"].as_str()?.to_string(),
+        })
+    }
+
+    /// Sends a request; a refusal becomes the command's error with the server's words.
+    pub async fn request(
+        &self,
+        global: &GlobalArgs,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Bytes, Failure> {
+        let url = self
+            .url
+            .join(path)
+            .map_err(|e| Failure::Host(format!("{path}: {e}")))?;
+        let headers = match std::env::var("BATON_TOKEN") {
+            Ok(token) if !token.trim().is_empty() => {
+                vec![("authorization", format!("Bearer {}", token.trim()))]
+            }
+            _ => vec![
+                ("authorization", format!("Bearer {}", self.token)),
+                (
+                    super::auth::OPERATOR_HEADER,
+                    crate::session::operator(global),
+                ),
+            ],
+        };
+        let (status, _, answer) =
+            baton_runtime::http::host::send(baton_runtime::http::host::HostRequest {
+                method,
+                url: &url,
+                headers: &headers,
+                body: body.map(|b| Bytes::from(b.to_string())).unwrap_or_default(),
+                timeout: TIMEOUT,
+                max_body: MAX_ANSWER,
+            })
+            .await
+            .map_err(|e| {
+                Failure::Host(format!(
+                    "host serve at {} (pid {}): {e}",
+                    self.url, self.pid
+                ))
+            })?;
+        if status.is_success() {
+            return Ok(answer);
+        }
+        let message = serde_json::from_slice::<Value>(&answer)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| String::from_utf8_lossy(&answer).into_owned());
+        Err(if status.is_server_error() {
+            Failure::Host(message)
+        } else {
+            Failure::Usage(message)
+        })
+    }
+
+    pub async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        global: &GlobalArgs,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, Failure> {
+        let answer = self.request(global, method, path, body).await?;
+        serde_json::from_slice(&answer).map_err(|e| {
+            Failure::Host(format!(
+                "host serve at {} answered {path} with something unexpected: {e}",
+                self.url
+            ))
+        })
+    }
+}
+
+#[allow(unsafe_code)]
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+        let result = unsafe { libc::kill(pid, 0) };
+        result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Where a command reads and changes runs: the store itself, or the server holding it.
+pub enum Access {
+    Store(Store),
+    Server(Server),
+}
+
+impl Access {
+    /// The running server when there is one (saying so on stderr), else the store,
+    /// with due timeouts applied.
+    pub async fn open(global: &GlobalArgs) -> Result<Access, Failure> {
+        if let Some(server) = Server::find(&state_dir(global)?) {
+            eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
+            return Ok(Access::Server(server));
+        }
+        Ok(Access::Store(open_store(global).await?))
+    }
+
+    pub async fn summaries(&self, global: &GlobalArgs) -> Result<Vec<RunSummary>, Failure> {
+        match self {
+            Access::Store(store) => {
+                baton_core::RunStore::summaries(store).map_err(|e| Failure::Host(e.to_string()))
+            }
+            Access::Server(server) => {
+                server
+                    .json(global, http::Method::GET, "/api/runs", None)
+                    .await
+            }
+        }
+    }
+
+    pub async fn load_run(&self, global: &GlobalArgs, run: &RunId) -> Result<RunState, Failure> {
+        match self {
+            Access::Store(store) => crate::commands::load_run(store, run),
+            Access::Server(server) => {
+                let events: Vec<RunEvent> = server
+                    .json(
+                        global,
+                        http::Method::GET,
+                        &format!("/api/runs/{run}/events"),
+                        None,
+                    )
+                    .await?;
+                RunState::fold(run, &events).ok_or_else(|| {
+                    Failure::Host(format!(
+                        "run {run} has no events; the state store may be damaged"
+                    ))
+                })
+            }
+        }
+    }
+}

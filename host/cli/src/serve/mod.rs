@@ -1,0 +1,493 @@
+//! `host serve`: one process holds the state store and serves the web inbox and a
+//! JSON API over it. Everything that changes state (decisions, new runs, expiries)
+//! goes through one worker, in order, on this thread; reads go to the store directly.
+//! While it runs, the other `host` commands find it through `server.json` in the
+//! state directory and talk to it instead of opening the store.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod pages;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_core::{Clock, DecisionId, RunEvent, RunState, RunStatus, RunStore};
+use baton_engine::{Decision, EngineError};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+use crate::session::{HostClock, Session, Store, open_store, read_workflow, state_dir};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Operators sign in with a token: name them in the host configuration \
+([operators.maria] token = \"...\"), or use the token generated and printed at the first start.\n\n\
+Examples:\n  host serve\n  host serve --bind 127.0.0.1:9000 --public-url https://inbox.example.com"
+)]
+pub struct ServeArgs {
+    /// Where to listen; loopback by default (put a TLS proxy in front to serve others)
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    bind: SocketAddr,
+    /// The address operators reach the inbox at, for the links in webhooks [default: http://BIND]
+    #[arg(long, value_name = "URL")]
+    public_url: Option<url::Url>,
+}
+
+/// The name of the file that tells the `host` commands where the server is.
+pub const SERVER_FILE: &str = "server.json";
+/// The generated operator token, kept for the next start.
+const TOKEN_FILE: &str = "serve-token";
+/// Longest sleep between two looks for due timeouts.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// A change of state, and the answer it gets.
+pub enum Job {
+    Decide {
+        id: DecisionId,
+        decision: Decision,
+        by: String,
+        allow_changed: bool,
+        reply: oneshot::Sender<Result<RunState, ApiError>>,
+    },
+    Start {
+        workflow: PathBuf,
+        input: Value,
+        by: String,
+        reply: oneshot::Sender<Result<RunState, ApiError>>,
+    },
+    Expire {
+        reply: oneshot::Sender<Result<Vec<Value>, ApiError>>,
+    },
+}
+
+/// What every handler shares.
+pub struct Shared {
+    pub store: Arc<Store>,
+    pub auth: auth::Auth,
+    pub jobs: mpsc::Sender<Job>,
+    /// Ticks whenever state changed: the pages' live updates listen here.
+    pub changes: broadcast::Sender<Change>,
+    pub templates: minijinja::Environment<'static>,
+}
+
+/// What changed, for the live pages.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Change {
+    pub run: String,
+    pub status: String,
+    pub pending: usize,
+}
+
+/// An answer that is not a success: its HTTP status and the message.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: axum::http::StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: axum::http::StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Failure> for ApiError {
+    fn from(failure: Failure) -> ApiError {
+        use axum::http::StatusCode;
+        let status = match &failure {
+            Failure::Usage(_) => StatusCode::BAD_REQUEST,
+            Failure::Plugin(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Failure::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, failure.to_string())
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> ApiError {
+        use axum::http::StatusCode;
+        let status = match &error {
+            EngineError::NotAnApprover { .. } => StatusCode::FORBIDDEN,
+            EngineError::NoSuchDecision { .. } => StatusCode::NOT_FOUND,
+            EngineError::AlreadyDecided { .. } | EngineError::Finished { .. } => {
+                StatusCode::CONFLICT
+            }
+            EngineError::NoSuchChoice { .. }
+            | EngineError::NotEditable { .. }
+            | EngineError::InvalidEdit { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            EngineError::Store(_) | EngineError::EmptyRun { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
+
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        (self.status, axum::Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure> {
+    let dir = state_dir(global)?;
+    let store = Arc::new(open_store(global).await?);
+    let operators = operators(global, &dir)?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| {
+            Failure::Usage(format!(
+                "cannot listen on {}: {e}; pick another with --bind",
+                args.bind
+            ))
+        })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Failure::Host(e.to_string()))?;
+    if !bound.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {bound}, beyond this machine, without TLS: tokens cross the network in the clear unless a TLS proxy is in front"
+        );
+    }
+    let public_url = args
+        .public_url
+        .map(|url| url.as_str().trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let local_token = auth::new_token()?;
+    let server_file = dir.join(SERVER_FILE);
+    auth::write_private(
+        &server_file,
+        &json!({
+            "url": format!("http://{bound}"),
+            "pid": std::process::id(),
+            "token": local_token,
+        })
+        .to_string(),
+    )?;
+    let _remove = RemoveOnDrop(server_file.clone());
+    let (jobs, mut queue) = mpsc::channel(64);
+    let (changes, _) = broadcast::channel(256);
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        auth: auth::Auth::new(&operators.tokens, &local_token)?,
+        jobs,
+        changes: changes.clone(),
+        templates: pages::templates()?,
+    });
+    for line in &operators.notes {
+        println!("{line}");
+    }
+    println!(
+        "serving the inbox at {public_url} (state store {}); Ctrl-C stops",
+        dir.display()
+    );
+    let app = api::router(shared.clone()).merge(pages::router(shared.clone()));
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown());
+    let mut server = std::pin::pin!(server.into_future());
+    let worker = Worker {
+        global,
+        store: &store,
+        changes,
+        public_url,
+    };
+    loop {
+        let sleep = tokio::time::sleep(worker.next_sweep());
+        tokio::select! {
+            done = &mut server => {
+                done.map_err(|e| Failure::Host(format!("the server stopped: {e}")))?;
+                break;
+            }
+            Some(job) = queue.recv() => worker.run(job).await,
+            () = sleep => {
+                let swept = worker.sweep().await;
+                if let Err(e) = swept {
+                    eprintln!("warning: applying due timeouts failed: {}", e.message);
+                }
+            }
+        }
+    }
+    store.sync().map_err(|e| Failure::Host(e.to_string()))?;
+    println!("stopped");
+    Ok(Exit::Success)
+}
+
+async fn shutdown() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The operators' tokens, and what to tell the person starting the server.
+struct Operators {
+    tokens: Vec<(String, String)>,
+    notes: Vec<String>,
+}
+
+/// The tokens from the host configuration; when it names no operator, one token for
+/// the OS user, generated at the first start and kept (readable by its owner alone).
+fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Failure> {
+    let config = crate::config::HostConfig::load(global)?;
+    let tokens = config.operator_tokens()?;
+    if !tokens.is_empty() {
+        let names: Vec<&str> = tokens.iter().map(|(name, _)| name.as_str()).collect();
+        return Ok(Operators {
+            notes: vec![format!(
+                "operators from {}: {}",
+                config.path.display(),
+                names.join(", ")
+            )],
+            tokens,
+        });
+    }
+    let name = crate::session::operator(global);
+    let path = dir.join(TOKEN_FILE);
+    let (token, note) = match std::fs::read_to_string(&path) {
+        Ok(token) if !token.trim().is_empty() => (
+            token.trim().to_string(),
+            format!(
+                "operator {name} signs in with the token in {} (name operators in {} to give each their own)",
+                path.display(),
+                config.path.display()
+            ),
+        ),
+        _ => {
+            let token = auth::new_token()?;
+            auth::write_private(&path, &token)?;
+            (
+                token.clone(),
+                format!(
+                    "generated a token for operator {name} (kept in {}): {token}\nsign in at /login?token={token}",
+                    path.display()
+                ),
+            )
+        }
+    };
+    Ok(Operators {
+        tokens: vec![(name, token)],
+        notes: vec![note],
+    })
+}
+
+/// Makes the changes, one at a time.
+struct Worker<'a> {
+    global: &'a GlobalArgs,
+    store: &'a Store,
+    changes: broadcast::Sender<Change>,
+    public_url: String,
+}
+
+impl Worker<'_> {
+    async fn run(&self, job: Job) {
+        match job {
+            Job::Decide {
+                id,
+                decision,
+                by,
+                allow_changed,
+                reply,
+            } => {
+                let result = self.decide(&id, decision, &by, allow_changed).await;
+                let _ = reply.send(result);
+            }
+            Job::Start {
+                workflow,
+                input,
+                by,
+                reply,
+            } => {
+                let result = self.start(&workflow, input, &by).await;
+                let _ = reply.send(result);
+            }
+            Job::Expire { reply } => {
+                let _ = reply.send(self.sweep().await);
+            }
+        }
+    }
+
+    async fn decide(
+        &self,
+        id: &DecisionId,
+        decision: Decision,
+        by: &str,
+        allow_changed: bool,
+    ) -> Result<RunState, ApiError> {
+        let state = baton_engine::load(self.store, &id.run)?;
+        let session = self
+            .session(&crate::session::recorded_workflow(&state), by)
+            .await?;
+        session.guard_code(&session.quiet_engine(self.store), &state, allow_changed)?;
+        let outcome = session
+            .quiet_engine(self.store)
+            .decide(id, decision, by)
+            .await?;
+        self.changed(&session, &outcome.state, &outcome.events);
+        Ok(outcome.state)
+    }
+
+    async fn start(
+        &self,
+        path: &std::path::Path,
+        input: Value,
+        by: &str,
+    ) -> Result<RunState, ApiError> {
+        let session = self.session(path, by).await?;
+        let path = std::fs::canonicalize(path).unwrap_or(path.to_path_buf());
+        let outcome = session
+            .quiet_engine(self.store)
+            .start(
+                input,
+                path.display().to_string(),
+                session.workflow_digest.clone(),
+                session.plugin_digests(),
+            )
+            .await
+            .map_err(|e| ApiError::from(Failure::Host(e.to_string())))?;
+        self.changed(&session, &outcome.state, &outcome.events);
+        Ok(outcome.state)
+    }
+
+    /// The workflow at `path` with its plugins loaded, acting for `by`.
+    async fn session(&self, path: &std::path::Path, by: &str) -> Result<Session, ApiError> {
+        let mut session =
+            Session::load(self.global, read_workflow(path)?, Some(self.store.kv())).await?;
+        session.operator = by.to_string();
+        Ok(session)
+    }
+
+    /// Applies due timeouts; one JSON object per run whose decisions expired.
+    async fn sweep(&self) -> Result<Vec<Value>, ApiError> {
+        let swept = crate::commands::expire::sweep(self.global, self.store).await?;
+        for run in &swept {
+            println!("{}", run.line());
+            if let Ok(state) = baton_engine::load(self.store, run.run()) {
+                self.announce(&state);
+            }
+        }
+        Ok(swept.iter().map(|s| s.json()).collect())
+    }
+
+    /// How long until the next decision is due to expire (at most [`SWEEP_EVERY`]).
+    fn next_sweep(&self) -> Duration {
+        let now = HostClock::from_env().map(|c| c.now()).unwrap_or_default();
+        let next = self
+            .store
+            .summaries()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.status == RunStatus::Waiting)
+            .filter_map(|s| s.expires_at)
+            .min();
+        match next {
+            Some(at) => Duration::from_millis(at.saturating_sub(now)).min(SWEEP_EVERY),
+            None => SWEEP_EVERY,
+        }
+    }
+
+    /// Tells the live pages, and the workflow's webhook when the run started waiting.
+    fn changed(&self, session: &Session, state: &RunState, events: &[RunEvent]) {
+        self.announce(state);
+        let opened = events
+            .iter()
+            .any(|e| matches!(e, RunEvent::GateOpened { .. }));
+        if let (true, RunStatus::Waiting, Some(hook)) =
+            (opened, state.status(), &session.workflow.webhook)
+        {
+            let body = webhook_body(state, &self.public_url);
+            let hook = hook.clone();
+            tokio::spawn(async move { call_webhook(hook, body).await });
+        }
+    }
+
+    fn announce(&self, state: &RunState) {
+        let _ = self.changes.send(Change {
+            run: state.id.to_string(),
+            status: state.status().as_str().to_string(),
+            pending: state.pending().count(),
+        });
+    }
+}
+
+/// What a webhook receives when a run starts waiting: the run, its decisions with a
+/// link to each, and a `text` line a chat channel can show as it is.
+pub fn webhook_body(state: &RunState, public_url: &str) -> Value {
+    let pending: Vec<Value> = state
+        .pending()
+        .map(|d| {
+            json!({
+                "id": d.request.id.to_string(),
+                "title": d.request.title,
+                "reason": d.request.reason,
+                "severity": d.request.severity,
+                "link": format!("{public_url}/?decision={}", pages::encode(&d.request.id.to_string())),
+            })
+        })
+        .collect();
+    let count = pending.len();
+    json!({
+        "event": "run_waiting",
+        "run": state.id.to_string(),
+        "workflow": state.workflow,
+        "decisions": pending,
+        "link": format!("{public_url}/runs/{}", state.id),
+        "text": format!(
+            "{count} decision{} waiting in {}: {public_url}/",
+            if count == 1 { "" } else { "s" },
+            state.workflow
+        ),
+    })
+}
+
+async fn call_webhook(url: url::Url, body: Value) {
+    let sent = baton_runtime::http::host::send(baton_runtime::http::host::HostRequest {
+        method: http::Method::POST,
+        url: &url,
+        headers: &[],
+        body: bytes::Bytes::from(body.to_string()),
+        timeout: Duration::from_secs(10),
+        max_body: 64 * 1024,
+    })
+    .await;
+    match sent {
+        Ok((status, _, _)) if status.is_success() => {
+            tracing::debug!("webhook {} answered {status}", auth_free(&url));
+        }
+        Ok((status, _, _)) => eprintln!("warning: webhook {} answered {status}", auth_free(&url)),
+        Err(e) => eprintln!("warning: webhook {} failed: {e}", auth_free(&url)),
+    }
+}
+
+/// A webhook URL for messages: its path may be a secret (Slack's are), so only the host.
+fn auth_free(url: &url::Url) -> String {
+    format!(
+        "{}://{}/…",
+        url.scheme(),
+        baton_runtime::http::host::host_of(url)
+    )
+}

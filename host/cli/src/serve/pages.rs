@@ -1,0 +1,727 @@
+//! The web inbox: server-rendered pages (minijinja, auto-escaped, so plugin text is
+//! shown as text), one small script for keys and live updates, one stylesheet; all
+//! served from the binary, nothing from elsewhere.
+//!
+//! - `/`: focus, one decision at a time, critical first (`?decision=ID` for one,
+//!   `?skip=ID,ID` for those set aside, `?after=RUN` to say what a run did next);
+//! - `/inbox`, `/runs`, `/runs/{run}`, `/stats`; `/events`: server-sent events.
+//!
+//! Forms post to `/decide` with the session's CSRF token; a refused edit is shown
+//! again with the error beside the field.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use baton_core::{DecisionId, DecisionOutcome, DecisionRecord, RunId, RunState, StepStatus};
+use baton_engine::{Decision, format_time};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::auth::{COOKIE, Identity};
+use super::{ApiError, Shared};
+use crate::report;
+use crate::terminal::escape_control;
+
+const APP_JS: &str = include_str!("assets/app.js");
+const APP_CSS: &str = include_str!("assets/app.css");
+
+/// The pages' templates, built into the binary.
+pub fn templates() -> Result<minijinja::Environment<'static>, crate::exit::Failure> {
+    let mut env = minijinja::Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("assets/base.html")),
+        ("focus.html", include_str!("assets/focus.html")),
+        ("inbox.html", include_str!("assets/inbox.html")),
+        ("runs.html", include_str!("assets/runs.html")),
+        ("run.html", include_str!("assets/run.html")),
+        ("stats.html", include_str!("assets/stats.html")),
+        ("login.html", include_str!("assets/login.html")),
+    ] {
+        env.add_template(name, source).map_err(|e| {
+            crate::exit::Failure::Host(format!("the built-in template {name} does not parse: {e}"))
+        })?;
+    }
+    env.add_filter("urlencode_id", |s: String| encode(&s));
+    Ok(env)
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let signed_in = Router::new()
+        .route("/", get(focus))
+        .route("/decide", post(decide))
+        .route("/inbox", get(inbox))
+        .route("/runs", get(runs))
+        .route("/runs/{run}", get(run))
+        .route("/stats", get(stats))
+        .route("/events", get(events))
+        .route("/logout", post(logout))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            require_session,
+        ));
+    Router::new()
+        .merge(signed_in)
+        .route("/login", get(login_page).post(login))
+        .route(
+            "/assets/app.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    APP_JS,
+                )
+            }),
+        )
+        .route(
+            "/assets/app.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }),
+        )
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(shared)
+}
+
+/// The pages may run only their own script and style, and never inside a frame.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        if let Ok(value) = value.parse() {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+/// Pages need a signed-in operator; anyone else is sent to the sign-in page.
+async fn require_session(
+    State(shared): State<Arc<Shared>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match shared.auth.identify(request.headers()) {
+        Some(who) => {
+            request.extensions_mut().insert(who);
+            next.run(request).await
+        }
+        None if request.uri().path() == "/events"
+            || request.method() != axum::http::Method::GET =>
+        {
+            ApiError::new(StatusCode::UNAUTHORIZED, "sign in first").into_response()
+        }
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+/// Percent-encodes a decision id for a query string.
+pub fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn render(shared: &Shared, name: &str, context: Value) -> Response {
+    match shared
+        .templates
+        .get_template(name)
+        .and_then(|t| t.render(minijinja::value::Serde(&context)))
+    {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot render {name}: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+/// What every page's frame shows.
+fn frame(shared: &Shared, who: &Identity, page: &str) -> Value {
+    json!({
+        "operator": who.operator,
+        "csrf": who.cookie.as_deref().map(|c| shared.auth.csrf(c)).unwrap_or_default(),
+        "page": page,
+    })
+}
+
+fn merge(mut base: Value, more: Value) -> Value {
+    if let (Some(base), Value::Object(more)) = (base.as_object_mut(), more) {
+        base.extend(more);
+    }
+    base
+}
+
+// ---- sign in and out ----
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login_page(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    match query.token {
+        Some(token) => sign_in(&shared, &token),
+        None => render(&shared, "login.html", json!({ "page": "login" })),
+    }
+}
+
+async fn login(State(shared): State<Arc<Shared>>, Form(form): Form<LoginForm>) -> Response {
+    sign_in(&shared, &form.token)
+}
+
+fn sign_in(shared: &Shared, token: &str) -> Response {
+    if !shared.auth.knows(token) {
+        let mut page = render(
+            shared,
+            "login.html",
+            json!({ "page": "login", "error": "That token is not one this server knows." }),
+        );
+        *page.status_mut() = StatusCode::UNAUTHORIZED;
+        return page;
+    }
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000",
+        token.trim()
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+async fn logout(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !shared.auth.allows_change(&who, Some(&form.csrf)) {
+        return ApiError::new(StatusCode::FORBIDDEN, "missing or wrong CSRF token").into_response();
+    }
+    let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+// ---- focus ----
+
+#[derive(Debug, Default, Deserialize)]
+struct FocusQuery {
+    decision: Option<String>,
+    skip: Option<String>,
+    after: Option<String>,
+}
+
+/// What the focus page needs to show one decision.
+#[derive(Debug, Serialize)]
+struct DecisionView {
+    id: String,
+    run: String,
+    workflow: String,
+    title: String,
+    reason: String,
+    severity: &'static str,
+    context: Vec<String>,
+    choices: Vec<ChoiceView>,
+    editable: bool,
+    edit_text: String,
+    expires: Option<String>,
+    approvers: Vec<String>,
+    allowed: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ChoiceView {
+    index: usize,
+    summary: String,
+    fields: Vec<String>,
+    full: String,
+}
+
+fn decision_view(record: &DecisionRecord, workflow: &str, operator: &str) -> DecisionView {
+    let request = &record.request;
+    DecisionView {
+        id: request.id.to_string(),
+        run: request.id.run.to_string(),
+        workflow: workflow.to_string(),
+        title: escape_control(&request.title).into_owned(),
+        reason: escape_control(&request.reason).into_owned(),
+        severity: request.severity.as_str(),
+        context: request
+            .context
+            .as_ref()
+            .map(report::glance)
+            .unwrap_or_default(),
+        choices: request
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(index, value)| ChoiceView {
+                index,
+                summary: report::choice_summary(value),
+                fields: if value.is_object() {
+                    report::glance(value)
+                } else {
+                    Vec::new()
+                },
+                full: pretty(value),
+            })
+            .collect(),
+        editable: request.editable,
+        edit_text: request.choices.first().map(pretty).unwrap_or_default(),
+        expires: request.expires_at.map(format_time),
+        approvers: request.approvers.clone(),
+        allowed: request.allows(operator),
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    escape_control(&serde_json::to_string_pretty(value).unwrap_or_default()).into_owned()
+}
+
+/// What a run did after a decision, in a line: where it stands and what ran.
+fn after_view(state: &RunState) -> Value {
+    let status = state.status();
+    let pending = state.pending().count();
+    let headline = match status {
+        baton_core::RunStatus::Waiting => format!(
+            "waits for {pending} more decision{}",
+            if pending == 1 { "" } else { "s" }
+        ),
+        other => other.as_str().to_string(),
+    };
+    let mut recent: Vec<_> = state
+        .steps
+        .values()
+        .filter(|s| s.status != StepStatus::Waiting)
+        .collect();
+    recent.sort_by_key(|s| std::cmp::Reverse(s.finished_at.unwrap_or(s.started_at)));
+    let last: Vec<String> = recent
+        .iter()
+        .take(3)
+        .map(|s| format!("{} {}", s.key, step_word(s.status)))
+        .collect();
+    json!({
+        "run": state.id.to_string(),
+        "workflow": state.workflow,
+        "status": status.as_str(),
+        "headline": headline,
+        "note": state.finish_note().map(|n| escape_control(n).into_owned()),
+        "last": last,
+    })
+}
+
+fn step_word(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Completed => "done",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Failed => "failed",
+        StepStatus::Running => "interrupted",
+        StepStatus::Waiting => "waiting",
+        StepStatus::Rejected => "rejected",
+    }
+}
+
+struct FocusPage {
+    query: FocusQuery,
+    /// A refused decision: the message, and the operator's edit to show again.
+    error: Option<(String, Option<String>, &'static str)>,
+    status: StatusCode,
+}
+
+async fn focus(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Query(query): Query<FocusQuery>,
+) -> Response {
+    focus_page(
+        &shared,
+        &who,
+        FocusPage {
+            query,
+            error: None,
+            status: StatusCode::OK,
+        },
+    )
+}
+
+fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
+    let pending = match super::api::pending(shared) {
+        Ok(pending) => pending,
+        Err(e) => return e.into_response(),
+    };
+    let skipped: Vec<&str> = page
+        .query
+        .skip
+        .as_deref()
+        .map(|s| s.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    let wanted = page.query.decision.as_deref();
+    let position = pending
+        .iter()
+        .position(|(d, _)| Some(d.request.id.to_string().as_str()) == wanted)
+        .or_else(|| {
+            pending
+                .iter()
+                .position(|(d, _)| !skipped.contains(&d.request.id.to_string().as_str()))
+        });
+    let after = page
+        .query
+        .after
+        .as_deref()
+        .and_then(|run| run.parse::<RunId>().ok())
+        .and_then(|run| baton_engine::load(shared.store.as_ref(), &run).ok())
+        .map(|state| after_view(&state));
+    let mut view = position.map(|i| {
+        let (record, workflow) = &pending[i];
+        decision_view(record, workflow, &who.operator)
+    });
+    let (error, error_field) = match page.error {
+        Some((message, edit, field)) => {
+            if let (Some(view), Some(edit)) = (view.as_mut(), edit) {
+                view.edit_text = edit;
+            }
+            (Some(message), Some(field))
+        }
+        None => (None, None),
+    };
+    let context = merge(
+        frame(shared, who, "focus"),
+        json!({
+            "decision": view,
+            "position": position.map(|i| i + 1),
+            "total": pending.len(),
+            "skipped": skipped.len(),
+            "skip": skipped.join(","),
+            "after": after,
+            "error": error,
+            "error_field": error_field,
+        }),
+    );
+    let mut response = render(shared, "focus.html", context);
+    *response.status_mut() = page.status;
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct DecideForm {
+    csrf: String,
+    decision: String,
+    /// `approve`, `edit` or `reject`.
+    action: String,
+    choice: Option<usize>,
+    value: Option<String>,
+    reason: Option<String>,
+    skip: Option<String>,
+}
+
+async fn decide(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    if !shared.auth.allows_change(&who, Some(&form.csrf)) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token; reload the page",
+        )
+        .into_response();
+    }
+    let again = |message: String, edit: Option<String>, field: &'static str, status| {
+        focus_page(
+            &shared,
+            &who,
+            FocusPage {
+                query: FocusQuery {
+                    decision: Some(form.decision.clone()),
+                    skip: form.skip.clone(),
+                    after: None,
+                },
+                error: Some((message, edit, field)),
+                status,
+            },
+        )
+    };
+    let id: DecisionId = match form.decision.parse() {
+        Ok(id) => id,
+        Err(e) => return again(format!("{e}"), None, "decision", StatusCode::BAD_REQUEST),
+    };
+    let decision = match form.action.as_str() {
+        "approve" => Decision::Approve {
+            choice: form.choice.unwrap_or(0),
+        },
+        "reject" => Decision::Reject {
+            reason: form.reason.clone().filter(|r| !r.trim().is_empty()),
+        },
+        "edit" => {
+            let text = form.value.clone().unwrap_or_default();
+            match serde_json::from_str(&text) {
+                Ok(value) => Decision::Edit { value },
+                Err(e) => {
+                    return again(
+                        format!(
+                            "not valid JSON: line {}, column {}: {e}",
+                            e.line(),
+                            e.column()
+                        ),
+                        Some(text),
+                        "edit",
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    );
+                }
+            }
+        }
+        other => {
+            return again(
+                format!("unknown action {other:?}"),
+                None,
+                "decision",
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    };
+    let field = if form.action == "edit" {
+        "edit"
+    } else {
+        "decision"
+    };
+    match super::api::decide_as(&shared, &who, id.clone(), decision, false).await {
+        Ok(state) => {
+            let mut to = format!("/?after={}", state.id);
+            if let Some(skip) = form.skip.as_deref().filter(|s| !s.is_empty()) {
+                to.push_str(&format!("&skip={}", encode(skip)));
+            }
+            Redirect::to(&to).into_response()
+        }
+        Err(e) => again(e.message, form.value.clone(), field, e.status),
+    }
+}
+
+// ---- inbox, runs, run, stats ----
+
+async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
+    let pending = match super::api::pending(&shared) {
+        Ok(pending) => pending,
+        Err(e) => return e.into_response(),
+    };
+    let items: Vec<DecisionView> = pending
+        .iter()
+        .map(|(d, w)| decision_view(d, w, &who.operator))
+        .collect();
+    render(
+        &shared,
+        "inbox.html",
+        merge(frame(&shared, &who, "inbox"), json!({ "items": items })),
+    )
+}
+
+async fn runs(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
+    let mut summaries = match baton_core::RunStore::summaries(shared.store.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        }
+    };
+    summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
+    let rows: Vec<Value> = summaries
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id.to_string(),
+                "workflow": s.workflow,
+                "status": s.status.as_str(),
+                "started": format_time(s.started_at),
+                "pending": s.pending,
+            })
+        })
+        .collect();
+    render(
+        &shared,
+        "runs.html",
+        merge(frame(&shared, &who, "runs"), json!({ "runs": rows })),
+    )
+}
+
+async fn run(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Path(run): Path<String>,
+) -> Response {
+    let state = match run
+        .parse::<RunId>()
+        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.to_string()))
+        .and_then(|id| baton_engine::load(shared.store.as_ref(), &id).map_err(ApiError::from))
+    {
+        Ok(state) => state,
+        Err(e) => return e.into_response(),
+    };
+    let mut steps: Vec<_> = state.steps.values().collect();
+    steps.sort_by_key(|r| (r.started_at, r.key.clone()));
+    let steps: Vec<Value> = steps
+        .iter()
+        .map(|r| {
+            let decision = state
+                .decisions
+                .values()
+                .find(|d| d.request.id.gate == r.key);
+            json!({
+                "key": r.key.to_string(),
+                "status": step_word(r.status),
+                "at": format_time(r.started_at),
+                "elapsed_ms": r.elapsed_ms,
+                "attempts": r.attempts,
+                "detail": r.error.as_ref().map(|e| escape_control(&format!("{}: {}", e.kind, e.message)).into_owned())
+                    .or_else(|| r.skipped_because.clone()),
+                "output": r.output.as_ref().map(report::glance),
+                "output_full": r.output.as_ref().map(pretty),
+                "llm": (!r.llm.is_empty()).then(|| report::usage_text(&baton_core::LlmUsage::of(&r.llm))),
+                "models": r.llm.iter().map(|e| e.model.clone()).collect::<std::collections::BTreeSet<_>>(),
+                "decision": decision.map(decided_view),
+            })
+        })
+        .collect();
+    let usage = state.llm_usage(None);
+    let context = merge(
+        frame(&shared, &who, "runs"),
+        json!({
+            "run": {
+                "id": state.id.to_string(),
+                "workflow": state.workflow,
+                "status": state.status().as_str(),
+                "started": format_time(state.started_at),
+                "updated": format_time(state.updated_at),
+                "note": state.finish_note().map(|n| escape_control(n).into_owned()),
+                "usage": (usage.calls > 0).then(|| report::usage_text(&usage)),
+                "pending": state.pending().count(),
+            },
+            "steps": steps,
+        }),
+    );
+    render(&shared, "run.html", context)
+}
+
+fn decided_view(record: &DecisionRecord) -> Value {
+    let outcome = match &record.outcome {
+        None => "waiting for a decision".to_string(),
+        Some(DecisionOutcome::Approved { choice: 0 }) => "approved as proposed".to_string(),
+        Some(DecisionOutcome::Approved { choice }) => format!("alternative {choice} approved"),
+        Some(DecisionOutcome::Edited { .. }) => "approved with an edit".to_string(),
+        Some(DecisionOutcome::Rejected { reason: Some(r) }) => {
+            format!("rejected: {}", escape_control(r))
+        }
+        Some(DecisionOutcome::Rejected { reason: None }) => "rejected".to_string(),
+        Some(DecisionOutcome::Expired { action }) => format!("expired ({})", action.as_str()),
+    };
+    json!({
+        "id": record.request.id.to_string(),
+        "title": escape_control(&record.request.title),
+        "outcome": outcome,
+        "by": record.decided_by,
+        "at": record.decided_at.map(format_time),
+        "pending": record.outcome.is_none(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct StatsQuery {
+    workflow: Option<String>,
+}
+
+async fn stats(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Query(query): Query<StatsQuery>,
+) -> Response {
+    let runs = match super::api::states(&shared, query.workflow.as_deref()) {
+        Ok(runs) => runs,
+        Err(e) => return e.into_response(),
+    };
+    let all = baton_engine::stats::stats(&runs);
+    let workflows: Vec<Value> = all
+        .iter()
+        .map(|w| {
+            let mut value = json!(w);
+            value["human_percent"] = json!(format!("{:.0}", 100.0 * w.human_share));
+            if let Some(gates) = value["gates"].as_array_mut() {
+                for gate in gates {
+                    gate["median_wait"] = json!(
+                        gate["median_ms_to_decision"]
+                            .as_u64()
+                            .map(crate::commands::stats::duration)
+                            .unwrap_or_else(|| "-".into())
+                    );
+                }
+            }
+            value
+        })
+        .collect();
+    render(
+        &shared,
+        "stats.html",
+        merge(
+            frame(&shared, &who, "stats"),
+            json!({ "workflows": workflows }),
+        ),
+    )
+}
+
+// ---- live updates ----
+
+/// `change` events, one per change of state, with the run, its status and its
+/// pending decisions; a page refreshes what it shows.
+async fn events(State(shared): State<Arc<Shared>>, _headers: HeaderMap) -> impl IntoResponse {
+    let changes = shared.changes.subscribe();
+    let stream = futures::stream::unfold(changes, |mut changes| async move {
+        let event = match changes.recv().await {
+            Ok(change) => Event::default()
+                .event("change")
+                .json_data(&change)
+                .unwrap_or_else(|_| Event::default().event("change")),
+            // Missed some: one event still tells the page to refresh.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                Event::default().event("change").data("{}")
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, Infallible>(event), changes))
+    });
+    Sse::new(stream.boxed()).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_parses() {
+        let env = super::templates().unwrap();
+        for name in [
+            "focus.html",
+            "inbox.html",
+            "runs.html",
+            "run.html",
+            "stats.html",
+            "login.html",
+        ] {
+            assert!(env.get_template(name).is_ok(), "{name}");
+        }
+    }
+}
