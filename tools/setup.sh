@@ -6,7 +6,8 @@
 #   JavaScript plugins: componentize-js (npm, per plugin from its package-lock.json)
 #   C plugins:          Debian's clang, lld and wasi-libc, wit-bindgen's C generator
 #                       (crates.io), wasm-tools (PyPI)
-#   The tests:          tmux (the `host focus` tests drive it)
+#   The tests:          tmux (the `host focus` tests drive it); chromium and chromedriver
+#                       (the web inbox tests drive a headless browser)
 set -euo pipefail
 
 rustup target add wasm32-wasip2 >/dev/null
@@ -20,6 +21,8 @@ command -v wasm-ld-16 >/dev/null || packages+=(lld-16)
 [ -e /usr/lib/wasm32-wasi/libc.a ] || packages+=(wasi-libc)
 [ -e /usr/lib/llvm-16/lib/clang/16/lib/wasi/libclang_rt.builtins-wasm32.a ] || packages+=(libclang-rt-16-dev-wasm32)
 command -v tmux >/dev/null || packages+=(tmux)
+command -v chromium >/dev/null || packages+=(chromium)
+command -v chromedriver >/dev/null || packages+=(chromium-driver)
 command -v make >/dev/null || packages+=(make)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing ${packages[*]}" >&2

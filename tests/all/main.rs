@@ -21,4 +21,5 @@ mod scaffold;
 mod stats;
 mod timeouts;
 mod ui;
+mod web;
 mod workflow;

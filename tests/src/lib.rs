@@ -308,7 +308,9 @@ impl Scratch {
         run(command, args, None)
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// The `host ARGS...` command as every helper here runs it: this scratch's store,
+    /// cache and configuration, operator `tester`.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(host_binary());
         command
             .args(args)

@@ -72,6 +72,8 @@ pub struct Shared {
     pub jobs: mpsc::Sender<Job>,
     /// Ticks whenever state changed: the pages' live updates listen here.
     pub changes: broadcast::Sender<Change>,
+    /// Becomes true when the server is stopping: live streams end so that it can.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     pub templates: minijinja::Environment<'static>,
 }
 
@@ -175,11 +177,13 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     let _remove = RemoveOnDrop(server_file.clone());
     let (jobs, mut queue) = mpsc::channel(64);
     let (changes, _) = broadcast::channel(256);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         store: store.clone(),
         auth: auth::Auth::new(&operators.tokens, &local_token)?,
         jobs,
         changes: changes.clone(),
+        stopping,
         templates: pages::templates()?,
     });
     for line in &operators.notes {
@@ -190,7 +194,11 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         dir.display()
     );
     let app = api::router(shared.clone()).merge(pages::router(shared.clone()));
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown());
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown().await;
+        // Ends the pages' event streams, which would otherwise hold the server open.
+        let _ = stop.send(true);
+    });
     let mut server = std::pin::pin!(server.into_future());
     let worker = Worker {
         global,

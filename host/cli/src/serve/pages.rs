@@ -705,7 +705,11 @@ async fn events(State(shared): State<Arc<Shared>>, _headers: HeaderMap) -> impl 
         };
         Some((Ok::<_, Infallible>(event), changes))
     });
-    Sse::new(stream.boxed()).keep_alive(KeepAlive::default())
+    let mut stopping = shared.stopping.clone();
+    let stopped = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    Sse::new(stream.take_until(stopped).boxed()).keep_alive(KeepAlive::default())
 }
 
 #[cfg(test)]

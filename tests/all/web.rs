@@ -1,0 +1,748 @@
+//! `host serve` in a real browser: Debian's chromium, headless, driven through
+//! chromedriver (WebDriver) with fantoccini. The server is the real `host` binary on
+//! a real store; runs are started with the real CLI, which goes through the server.
+//! Screenshots of the pages land in `target/screenshots/` (the README's are copies).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use baton_tests::Scratch;
+use baton_tests::model_server::{ModelServer, Reply};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// Score the leads, draft three emails for the top one, decide, queue the one chosen.
+const REVIEW: &str = r##"
+name = "web-review"
+[plugins.scorer]
+source = "{scorer}"
+[plugins.drafter]
+source = "{drafter}"
+[plugins.outbox]
+source = "{outbox}"
+
+[[steps]]
+id = "score"
+uses = "scorer"
+input = "{{ input }}"
+
+[[steps]]
+id = "draft"
+uses = "drafter"
+input = { lead = "{{ steps.score.output.top }}" }
+
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Follow up with {{ steps.score.output.top.lead.contact }}?"
+reason = "Score {{ steps.score.output.top.score }}: {{ steps.score.output.top.reason }}"
+severity = "high"
+choices = "steps.draft.output.variants"
+context = { drafted = "{{ steps.draft.output.drafted_by }}" }
+edit_schema = "#/$defs/email"
+
+[[steps]]
+id = "queue"
+uses = "outbox"
+input = { email = "{{ steps.review.output }}" }
+"##;
+
+const WAITING: i32 = 3;
+
+/// A running `host serve`, stopped (SIGTERM, then waited for) when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(scratch: &Scratch) -> Served {
+        let mut child = scratch
+            .command(&["serve", "--bind", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start host serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("host serve ended before it served")
+                .expect("read host serve's output");
+            if let Some(rest) = line.strip_prefix("serving the inbox at ") {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Served { child, url }
+    }
+
+    /// Stops the server as Ctrl-C would, and waits for it.
+    fn stop(mut self) -> std::process::ExitStatus {
+        terminate(&self.child);
+        let status = self.child.wait().expect("wait for host serve");
+        std::mem::forget(self);
+        status
+    }
+}
+
+/// SIGTERM, as a service manager stops it.
+fn terminate(child: &Child) {
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
+/// The generated operator token `host serve` keeps in the state directory.
+fn generated_token(scratch: &Scratch) -> String {
+    std::fs::read_to_string(scratch.state_dir().join("serve-token"))
+        .expect("host serve kept its generated token")
+        .trim()
+        .to_string()
+}
+
+/// One plain HTTP/1.1 request to the server: (status, body).
+fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(address).expect("connect to host serve");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// chromedriver and a headless chromium session, at phone width.
+struct Browser {
+    driver: Child,
+    client: Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        // fantoccini's client is built on rustls, which needs a process-wide provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = free_port();
+        let driver = std::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "start chromedriver: install Debian's chromium and chromium-driver (.ci/run does)",
+            );
+        let profile = tempfile::tempdir().unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--disable-quic", "--window-size=420,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::rustls()
+                .expect("TLS roots")
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("chromedriver gave no session: {e}"),
+            }
+        };
+        Browser {
+            driver,
+            client,
+            _profile: profile,
+        }
+    }
+
+    async fn sign_in(&self, url: &str, token: &str) {
+        self.client
+            .goto(&format!("{url}/login?token={token}"))
+            .await
+            .unwrap();
+    }
+
+    async fn press(&self, key: char) {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    async fn press_with_ctrl(&self, key: char) {
+        let ctrl = char::from(Key::Control);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: ctrl })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: ctrl });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    /// An element's text as written (not as styled), spaces collapsed.
+    async fn text(&self, css: &str) -> String {
+        self.wait(css).await;
+        let text = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .prop("textContent")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Waits (up to 15 s) for an element to be on the page.
+    async fn wait(&self, css: &str) {
+        let started = Instant::now();
+        while self.client.find(Locator::Css(css)).await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "no {css} on the page after 15 s; it shows:\n{}",
+                self.client.source().await.unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = baton_tests::target_dir().join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+
+    async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    /// chromedriver ends the browser it started; a failed test leaves neither behind.
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        // The browser outlives a killed chromedriver: end it by its own profile.
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(format!("user-data-dir={}", self._profile.path().display()))
+            .status();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A scratch with the review workflow, and `host serve` running on it.
+fn served() -> (Scratch, PathBuf, Served) {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("review.toml", REVIEW);
+    let served = Served::start(&scratch);
+    (scratch, workflow, served)
+}
+
+/// Starts a run through the server with `host run`; returns its id.
+fn start_run(scratch: &Scratch, workflow: &std::path::Path) -> String {
+    let leads = baton_tests::workspace_root().join("examples/leads.json");
+    let out = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            leads.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(WAITING)
+        .stderr_has("through host serve at")
+        .json();
+    out["run"].as_str().unwrap().to_string()
+}
+
+fn show(scratch: &Scratch, run: &str) -> Value {
+    scratch.host(&["show", run, "--json"]).expect_code(0).json()
+}
+
+#[tokio::test]
+async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    assert_eq!(browser.text("#position").await, "1 of 1");
+    assert!(browser.text("#title").await.starts_with("Follow up with"));
+    browser.screenshot("web-focus.png").await;
+    browser.press(char::from(Key::Enter)).await;
+    let after = browser.text("#after").await;
+    assert!(
+        after.contains(&run) && after.contains("completed"),
+        "{after}"
+    );
+    assert!(after.contains("queue done"), "{after}");
+    browser.wait("#empty").await;
+    browser
+        .client
+        .goto(&format!("{}/runs/{run}", served.url))
+        .await
+        .unwrap();
+    assert_eq!(browser.text("#run-status").await, "completed");
+    let timeline = browser.text("#timeline").await;
+    assert!(
+        timeline.contains("approved as proposed by tester"),
+        "{timeline}"
+    );
+    browser.screenshot("web-run.png").await;
+    browser.close().await;
+    let state = show(&scratch, &run);
+    assert_eq!(state["status"], "completed");
+    assert_eq!(
+        state["steps"]["review"]["output"], state["steps"]["draft"]["output"]["variants"][0],
+        "the default was approved"
+    );
+    let decided = scratch.decisions_made(&run);
+    assert_eq!(
+        decided[0]["by"], "tester",
+        "the signed-in operator is in the audit trail"
+    );
+}
+
+#[tokio::test]
+async fn a_digit_picks_that_alternative() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser.wait("#decision").await;
+    browser.press('2').await;
+    browser.wait("#after").await;
+    browser.close().await;
+    let state = show(&scratch, &run);
+    assert_eq!(state["status"], "completed");
+    assert_eq!(
+        state["steps"]["review"]["output"],
+        state["steps"]["draft"]["output"]["variants"][2]
+    );
+    assert_eq!(
+        state["decisions"][format!("{run}/review")]["outcome"]["choice"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_edit_is_shown_beside_the_field_and_a_valid_one_is_approved() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser.wait("#decision").await;
+    browser.press('e').await;
+    let field = browser
+        .client
+        .find(Locator::Id("edit-value"))
+        .await
+        .unwrap();
+    // The field opened with the default in it, focused: replace it with a wrong shape.
+    let set = "const f = document.getElementById('edit-value'); f.value = arguments[0]; f.focus();";
+    browser
+        .client
+        .execute(set, vec![json!("{\"subject\": 42}")])
+        .await
+        .unwrap();
+    browser.press_with_ctrl(char::from(Key::Enter)).await;
+    let error = browser.text("#edit-error").await;
+    assert!(
+        error.contains("does not fit the plugin's output schema"),
+        "{error}"
+    );
+    assert_eq!(
+        browser
+            .client
+            .find(Locator::Id("edit-value"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"subject\": 42}"),
+        "the operator's text is kept to fix"
+    );
+    let _ = field;
+    let state = show(&scratch, &run);
+    assert_eq!(state["status"], "waiting", "nothing was decided");
+    let mut mine = state["steps"]["draft"]["output"]["variants"][0].clone();
+    mine["subject"] = json!("My own subject line");
+    browser
+        .client
+        .execute(set, vec![json!(mine.to_string())])
+        .await
+        .unwrap();
+    browser.press_with_ctrl(char::from(Key::Enter)).await;
+    let after = browser.text("#after").await;
+    assert!(after.contains("completed"), "{after}");
+    browser.close().await;
+    let state = show(&scratch, &run);
+    assert_eq!(
+        state["steps"]["review"]["output"]["subject"],
+        "My own subject line"
+    );
+    assert_eq!(
+        state["decisions"][format!("{run}/review")]["status"],
+        "edited"
+    );
+}
+
+#[tokio::test]
+async fn r_rejects_with_a_reason() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser.wait("#decision").await;
+    browser.press('r').await;
+    let reason = browser
+        .client
+        .find(Locator::Id("reject-reason"))
+        .await
+        .unwrap();
+    reason
+        .send_keys("too pushy for a first touch")
+        .await
+        .unwrap();
+    browser.press(char::from(Key::Enter)).await;
+    let after = browser.text("#after").await;
+    assert!(after.contains("rejected"), "{after}");
+    browser.close().await;
+    let state = show(&scratch, &run);
+    assert_eq!(state["status"], "rejected");
+    let decision = &state["decisions"][format!("{run}/review")];
+    assert_eq!(decision["outcome"]["reason"], "too pushy for a first touch");
+    assert_eq!(decision["decided_by"], "tester");
+}
+
+#[tokio::test]
+async fn a_new_decision_appears_without_a_reload() {
+    let (scratch, workflow, served) = served();
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser.wait("#empty").await;
+    // Give the page's event stream a moment to connect, and mark this page load.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser
+        .client
+        .execute("window.sameLoad = true;", vec![])
+        .await
+        .unwrap();
+    let _run = start_run(&scratch, &workflow);
+    browser.wait("#decision").await;
+    assert!(browser.text("#title").await.starts_with("Follow up with"));
+    assert_eq!(
+        browser
+            .client
+            .execute("return window.sameLoad === true;", vec![])
+            .await
+            .unwrap(),
+        json!(true),
+        "the decision arrived by server-sent event, not by a reload"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_or_csrf_token_are_refused() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    let url = &served.url;
+    let (status, body) = http(url, "GET", "/api/runs", &[], "");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("no valid token"), "{body}");
+    let (status, _) = http(
+        url,
+        "GET",
+        "/api/runs",
+        &[("Authorization", "Bearer not-a-token")],
+        "",
+    );
+    assert_eq!(status, 401);
+    let (status, _) = http(url, "GET", "/", &[], "");
+    assert_eq!(status, 303, "pages send strangers to sign in");
+    let form = format!("csrf=x&decision={run}%2Freview&action=approve");
+    let (status, _) = http(
+        url,
+        "POST",
+        "/decide",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form,
+    );
+    assert_eq!(status, 401);
+    let token = generated_token(&scratch);
+    let cookie = format!("baton_session={token}");
+    let (status, body) = http(
+        url,
+        "POST",
+        "/decide",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &cookie),
+        ],
+        &form,
+    );
+    assert_eq!(
+        status, 403,
+        "a signed-in browser without the form's CSRF token: {body}"
+    );
+    let (status, body) = http(
+        url,
+        "POST",
+        &format!("/api/decisions/{run}/review"),
+        &[("Content-Type", "application/json"), ("Cookie", &cookie)],
+        r#"{"approve": 0}"#,
+    );
+    assert_eq!(
+        status, 403,
+        "the API through the cookie needs the CSRF header: {body}"
+    );
+    // The browser is sent to the sign-in page, and a wrong token is refused there.
+    let browser = Browser::start().await;
+    browser.client.goto(url).await.unwrap();
+    browser.wait("#token").await;
+    browser.sign_in(url, "wrong-token-wrong-token").await;
+    assert!(
+        browser
+            .text(".error")
+            .await
+            .contains("not one this server knows")
+    );
+    browser.close().await;
+    assert_eq!(
+        show(&scratch, &run)["status"],
+        "waiting",
+        "nothing was decided"
+    );
+    let bearer = format!("Bearer {token}");
+    let (status, body) = http(
+        url,
+        "POST",
+        &format!("/api/decisions/{run}/review"),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer),
+        ],
+        r#"{"approve": 1}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "completed"
+    );
+}
+
+#[tokio::test]
+async fn only_the_gates_approvers_may_decide() {
+    let scratch = Scratch::new();
+    scratch.host_config(
+        "[operators.maria]\ntoken = \"maria-token-0123456789\"\n[operators.li]\ntoken = \"li-token-0123456789abc\"\n",
+    );
+    let workflow = scratch.workflow(
+        "review.toml",
+        &REVIEW.replace(
+            "severity = \"high\"",
+            "severity = \"high\"\napprovers = [\"maria\"]",
+        ),
+    );
+    let served = Served::start(&scratch);
+    let run = start_run(&scratch, &workflow);
+    let browser = Browser::start().await;
+    browser.sign_in(&served.url, "li-token-0123456789abc").await;
+    let refusal = browser.text(".decision .error").await;
+    assert!(
+        refusal.contains("Only maria may decide this; you are li"),
+        "{refusal}"
+    );
+    // Enter does nothing: the buttons are disabled for li.
+    browser.press(char::from(Key::Enter)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(browser.client.find(Locator::Id("after")).await.is_err());
+    browser.close().await;
+    let decide = |token: &str| {
+        http(
+            &served.url,
+            "POST",
+            &format!("/api/decisions/{run}/review"),
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &format!("Bearer {token}")),
+            ],
+            r#"{"approve": 0}"#,
+        )
+    };
+    let (status, body) = decide("li-token-0123456789abc");
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("li may not decide") && body.contains("maria"),
+        "{body}"
+    );
+    assert_eq!(show(&scratch, &run)["status"], "waiting");
+    let (status, body) = decide("maria-token-0123456789");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(scratch.decisions_made(&run)[0]["by"], "maria");
+}
+
+#[test]
+fn the_commands_go_through_the_running_server_and_back_to_the_store_when_it_stops() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    let runs = scratch.host(&["runs"]);
+    runs.expect_code(0);
+    assert!(
+        runs.stderr
+            .contains(&format!("through host serve at {}", served.url)),
+        "{}",
+        runs.stderr
+    );
+    assert!(runs.stdout.contains(&run));
+    let inbox = scratch.host(&["inbox", "--ids"]);
+    inbox.expect_code(0);
+    assert_eq!(inbox.stdout.trim(), format!("{run}/review"));
+    // A command that cannot go through the server yet says which server holds the store.
+    scratch
+        .host(&["resume", &run])
+        .expect_code(2)
+        .stderr_has("host serve (http://127.0.0.1:");
+    let done = scratch
+        .host(&[
+            "approve",
+            &format!("{run}/review"),
+            "--choice",
+            "1",
+            "--json",
+        ])
+        .expect_code(0)
+        .stderr_has("through host serve at")
+        .json();
+    assert_eq!(done["status"], "completed");
+    scratch.host(&["audit", "--verify"]).expect_code(0);
+    let stats = scratch.host(&["stats", "--json"]).expect_code(0).json();
+    assert_eq!(stats[0]["gates"][0]["alternative_chosen"], 1);
+    assert!(
+        served.stop().success(),
+        "host serve stops cleanly on SIGTERM"
+    );
+    assert!(!scratch.state_dir().join("server.json").exists());
+    let runs = scratch.host(&["runs"]);
+    runs.expect_code(0);
+    assert!(
+        !runs.stderr.contains("through host serve"),
+        "{}",
+        runs.stderr
+    );
+    assert!(runs.stdout.contains("completed"));
+}
+
+#[test]
+fn timeouts_expire_on_time_while_it_serves_and_the_webhook_hears_of_waiting_runs() {
+    let hook = ModelServer::start(vec![Reply::json(json!({ "ok": true }))]);
+    let scratch = Scratch::new();
+    let text = REVIEW.replace(
+        "severity = \"high\"",
+        "severity = \"high\"\ntimeout = \"2s\"\non_timeout = \"reject\"",
+    ) + &format!("\n[notify]\nwebhook = \"{}/hook\"\n", hook.base_url());
+    let workflow = scratch.workflow("review.toml", &text);
+    let served = Served::start(&scratch);
+    let run = start_run(&scratch, &workflow);
+    let started = Instant::now();
+    let state = loop {
+        let state = show(&scratch, &run);
+        if state["status"] != "waiting" || started.elapsed() > Duration::from_secs(20) {
+            break state;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        state["status"], "rejected",
+        "expired by the server itself: {state}"
+    );
+    let decision = &state["decisions"][format!("{run}/review")];
+    assert_eq!(decision["decided_by"], "timeout");
+    let received = hook.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let body = &received[0].body;
+    assert_eq!(body["event"], "run_waiting");
+    assert_eq!(body["run"], run.as_str());
+    assert_eq!(body["decisions"][0]["id"], format!("{run}/review"));
+    assert_eq!(body["link"], format!("{}/runs/{run}", served.url));
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 decision waiting in web-review")
+    );
+}
