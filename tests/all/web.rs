@@ -207,6 +207,15 @@ impl Browser {
         }
     }
 
+    /// A browser signed in to `served` with the generated token.
+    async fn signed_in(served: &Served, scratch: &Scratch) -> Browser {
+        let browser = Browser::start().await;
+        browser
+            .sign_in(&served.url, &generated_token(scratch))
+            .await;
+        browser
+    }
+
     async fn sign_in(&self, url: &str, token: &str) {
         self.client
             .goto(&format!("{url}/login?token={token}"))
@@ -325,10 +334,7 @@ fn show(scratch: &Scratch, run: &str) -> Value {
 async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
     let (scratch, workflow, served) = served();
     let run = start_run(&scratch, &workflow);
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&served.url, &generated_token(&scratch))
-        .await;
+    let browser = Browser::signed_in(&served, &scratch).await;
     assert_eq!(browser.text("#position").await, "1 of 1");
     assert!(browser.text("#title").await.starts_with("Follow up with"));
     browser.screenshot("web-focus.png").await;
@@ -370,10 +376,7 @@ async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
 async fn a_digit_picks_that_alternative() {
     let (scratch, workflow, served) = served();
     let run = start_run(&scratch, &workflow);
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&served.url, &generated_token(&scratch))
-        .await;
+    let browser = Browser::signed_in(&served, &scratch).await;
     browser.wait("#decision").await;
     browser.press('2').await;
     browser.wait("#after").await;
@@ -394,17 +397,9 @@ async fn a_digit_picks_that_alternative() {
 async fn an_invalid_edit_is_shown_beside_the_field_and_a_valid_one_is_approved() {
     let (scratch, workflow, served) = served();
     let run = start_run(&scratch, &workflow);
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&served.url, &generated_token(&scratch))
-        .await;
+    let browser = Browser::signed_in(&served, &scratch).await;
     browser.wait("#decision").await;
     browser.press('e').await;
-    let field = browser
-        .client
-        .find(Locator::Id("edit-value"))
-        .await
-        .unwrap();
     // The field opened with the default in it, focused: replace it with a wrong shape.
     let set = "const f = document.getElementById('edit-value'); f.value = arguments[0]; f.focus();";
     browser
@@ -431,7 +426,6 @@ async fn an_invalid_edit_is_shown_beside_the_field_and_a_valid_one_is_approved()
         Some("{\"subject\": 42}"),
         "the operator's text is kept to fix"
     );
-    let _ = field;
     let state = show(&scratch, &run);
     assert_eq!(state["status"], "waiting", "nothing was decided");
     let mut mine = state["steps"]["draft"]["output"]["variants"][0].clone();
@@ -460,10 +454,7 @@ async fn an_invalid_edit_is_shown_beside_the_field_and_a_valid_one_is_approved()
 async fn r_rejects_with_a_reason() {
     let (scratch, workflow, served) = served();
     let run = start_run(&scratch, &workflow);
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&served.url, &generated_token(&scratch))
-        .await;
+    let browser = Browser::signed_in(&served, &scratch).await;
     browser.wait("#decision").await;
     browser.press('r').await;
     let reason = browser
@@ -489,10 +480,7 @@ async fn r_rejects_with_a_reason() {
 #[tokio::test]
 async fn a_new_decision_appears_without_a_reload() {
     let (scratch, workflow, served) = served();
-    let browser = Browser::start().await;
-    browser
-        .sign_in(&served.url, &generated_token(&scratch))
-        .await;
+    let browser = Browser::signed_in(&served, &scratch).await;
     browser.wait("#empty").await;
     // Give the page's event stream a moment to connect, and mark this page load.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -672,11 +660,17 @@ fn the_commands_go_through_the_running_server_and_back_to_the_store_when_it_stop
     let inbox = scratch.host(&["inbox", "--ids"]);
     inbox.expect_code(0);
     assert_eq!(inbox.stdout.trim(), format!("{run}/review"));
-    // A command that cannot go through the server yet says which server holds the store.
+    // Resuming a waiting run changes nothing; cancelling another ends it.
     scratch
         .host(&["resume", &run])
-        .expect_code(2)
-        .stderr_has("host serve (http://127.0.0.1:");
+        .expect_code(WAITING)
+        .stderr_has("through host serve at");
+    let other = start_run(&scratch, &workflow);
+    scratch
+        .host(&["cancel", &other])
+        .expect_code(1)
+        .stderr_has("through host serve at");
+    assert_eq!(show(&scratch, &other)["status"], "cancelled");
     let done = scratch
         .host(&[
             "approve",

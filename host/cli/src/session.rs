@@ -54,7 +54,7 @@ pub fn open_store_as_is(global: &GlobalArgs) -> Result<Store, Failure> {
     let sled = SledStore::open_waiting(&dir, LOCK_WAIT).map_err(|e| {
         match crate::serve::client::Server::find(&dir) {
             Some(server) => Failure::Usage(format!(
-                "host serve ({}, pid {}) holds the state store {}; this command does not work through it yet: decide in the web inbox at {}, or stop the server first",
+                "host serve ({}, pid {}) holds the state store {}; decide in the web inbox at {} (or with host approve, which goes through it), or stop the server first",
                 server.url, server.pid, dir.display(), server.url
             )),
             None => Failure::Usage(e.to_string()),
@@ -315,6 +315,26 @@ impl Session {
         let session = Session::open(global, &recorded_workflow(state), Some(store.kv())).await?;
         session.guard_code(&session.engine(store), state, allow_changed)?;
         Ok(session)
+    }
+
+    /// Starts a run of this workflow on `input` (recording the file it came from and
+    /// the code it runs on), and drives it until it ends or waits.
+    pub async fn start(
+        &self,
+        engine: &Engine<'_, Store, PluginSet, HostClock>,
+        input: serde_json::Value,
+    ) -> Result<baton_engine::Outcome, Failure> {
+        let path = &self.workflow.path;
+        let path = std::fs::canonicalize(path).unwrap_or(path.clone());
+        engine
+            .start(
+                input,
+                path.display().to_string(),
+                self.workflow_digest.clone(),
+                self.plugin_digests(),
+            )
+            .await
+            .map_err(|e| Failure::Host(e.to_string()))
     }
 
     /// The engine for runs of this workflow, on `store`, with progress on a terminal.

@@ -114,17 +114,8 @@ async fn decide(
             };
             let mut body = body;
             body["allow_changed"] = json!(allow_changed);
-            server
-                .request(
-                    global,
-                    http::Method::POST,
-                    &format!("/api/decisions/{id}"),
-                    Some(&body),
-                )
-                .await?;
-            let state = Access::Server(server).load_run(global, &id.run).await?;
-            print_outcome(&state, json);
-            return Ok(Exit::Run(state.status()));
+            let path = format!("/api/decisions/{id}");
+            return server.act(global, &path, &body, &id.run, json).await;
         }
     };
     let state = crate::commands::load_run(&store, &id.run)?;

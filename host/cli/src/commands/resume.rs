@@ -5,7 +5,8 @@ use baton_core::RunId;
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
-use crate::session::{HostClock, Session, open_store, operator};
+use crate::serve::client::Access;
+use crate::session::{HostClock, Session, operator};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -32,7 +33,14 @@ pub struct CancelArgs {
 }
 
 pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
+    let store = match Access::open(global).await? {
+        Access::Store(store) => store,
+        Access::Server(server) => {
+            let body = serde_json::json!({ "allow_changed": args.allow_changed });
+            let path = format!("/api/runs/{}/resume", args.run);
+            return server.act(global, &path, &body, &args.run, args.json).await;
+        }
+    };
     let state = crate::commands::load_run(&store, &args.run)?;
     if state.status().is_finished() {
         print_outcome(&state, args.json);
@@ -49,7 +57,14 @@ pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failu
 }
 
 pub async fn cancel(global: &GlobalArgs, args: CancelArgs) -> Result<Exit, Failure> {
-    let store = open_store(global).await?;
+    let store = match Access::open(global).await? {
+        Access::Store(store) => store,
+        Access::Server(server) => {
+            let path = format!("/api/runs/{}/cancel", args.run);
+            let body = serde_json::json!({});
+            return server.act(global, &path, &body, &args.run, args.json).await;
+        }
+    };
     let outcome = baton_engine::cancel(
         &store,
         &HostClock::from_env()?,

@@ -71,17 +71,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         }
     };
     let session = Session::load(global, checked, Some(store.kv())).await?;
-    let engine = session.engine(&store);
-    let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
-    let outcome = engine
-        .start(
-            input,
-            path.display().to_string(),
-            session.workflow_digest.clone(),
-            session.plugin_digests(),
-        )
-        .await
-        .map_err(|e| Failure::Host(e.to_string()))?;
+    let outcome = session.start(&session.engine(&store), input).await?;
     print_outcome(&outcome.state, args.json);
     Ok(Exit::Run(outcome.status()))
 }

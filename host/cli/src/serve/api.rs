@@ -7,6 +7,8 @@
 //! - `GET /api/decisions`: pending decisions, critical first, then oldest first.
 //! - `POST /api/decisions/{run}/{gate}[/{item}]`: decide, with
 //!   `{"approve": N}`, `{"edit": VALUE}` or `{"reject": "reason"}` (or `null`).
+//! - `POST /api/runs/{run}/resume` (`{"allow_changed": true}` to continue on changed
+//!   code), `POST /api/runs/{run}/cancel`.
 //! - `GET /api/stats[?workflow=NAME]`, `GET /api/audit/verify`, `POST /api/expire`.
 //! - `POST /api/runs` `{"workflow": PATH, "input": {...}}`: start a run; for the
 //!   `host` commands of the server's own user only, since it names a file to load.
@@ -34,6 +36,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/runs/{run}", get(run))
         .route("/api/runs/{run}/events", get(events))
         .route("/api/runs/{run}/audit", get(audit))
+        .route("/api/runs/{run}/resume", post(resume))
+        .route("/api/runs/{run}/cancel", post(cancel))
         .route("/api/decisions", get(decisions))
         .route("/api/decisions/{*id}", post(decide))
         .route("/api/stats", get(stats))
@@ -311,4 +315,43 @@ async fn expire(State(shared): State<Arc<Shared>>) -> Answer {
 
 async fn whoami(Extension(who): Extension<Identity>) -> Json<Value> {
     Json(json!({ "operator": who.operator, "via": format!("{:?}", who.via).to_lowercase() }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResumeBody {
+    #[serde(default)]
+    allow_changed: bool,
+}
+
+async fn resume(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Path(run): Path<String>,
+    body: Option<Json<ResumeBody>>,
+) -> Answer {
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Resume {
+        run: run_id(&run)?,
+        allow_changed: body.map(|Json(b)| b.allow_changed).unwrap_or_default(),
+        by: who.operator.clone(),
+        reply,
+    };
+    let state = submit(&shared, job, answer).await?;
+    Ok(Json(state_json(&state)))
+}
+
+async fn cancel(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Path(run): Path<String>,
+) -> Answer {
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Cancel {
+        run: run_id(&run)?,
+        by: who.operator.clone(),
+        reply,
+    };
+    let state = submit(&shared, job, answer).await?;
+    Ok(Json(state_json(&state)))
 }

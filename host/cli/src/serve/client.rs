@@ -101,6 +101,23 @@ impl Server {
         })
     }
 
+    /// Asks the server to act on `run` (decide, resume, cancel), then prints where
+    /// the run stands, as the command would have on the store.
+    pub async fn act(
+        self,
+        global: &GlobalArgs,
+        path: &str,
+        body: &Value,
+        run: &RunId,
+        json: bool,
+    ) -> Result<crate::exit::Exit, Failure> {
+        self.request(global, http::Method::POST, path, Some(body))
+            .await?;
+        let state = Access::Server(self).load_run(global, run).await?;
+        crate::commands::run::print_outcome(&state, json);
+        Ok(crate::exit::Exit::Run(state.status()))
+    }
+
     pub async fn json<T: serde::de::DeserializeOwned>(
         &self,
         global: &GlobalArgs,

@@ -63,6 +63,18 @@ pub enum Job {
     Expire {
         reply: oneshot::Sender<Result<Vec<Value>, ApiError>>,
     },
+    /// `host resume`: continue a run on its recorded workflow.
+    Resume {
+        run: baton_core::RunId,
+        allow_changed: bool,
+        by: String,
+        reply: oneshot::Sender<Result<RunState, ApiError>>,
+    },
+    Cancel {
+        run: baton_core::RunId,
+        by: String,
+        reply: oneshot::Sender<Result<RunState, ApiError>>,
+    },
 }
 
 /// What every handler shares.
@@ -336,7 +348,44 @@ impl Worker<'_> {
             Job::Expire { reply } => {
                 let _ = reply.send(self.sweep().await);
             }
+            Job::Resume {
+                run,
+                allow_changed,
+                by,
+                reply,
+            } => {
+                let _ = reply.send(self.resume(&run, allow_changed, &by).await);
+            }
+            Job::Cancel { run, by, reply } => {
+                let clock = HostClock::from_env();
+                let result = clock.map_err(ApiError::from).and_then(|clock| {
+                    baton_engine::cancel(self.store, &clock, &run, &by).map_err(ApiError::from)
+                });
+                if let Ok(outcome) = &result {
+                    self.announce(&outcome.state);
+                }
+                let _ = reply.send(result.map(|outcome| outcome.state));
+            }
         }
+    }
+
+    async fn resume(
+        &self,
+        run: &baton_core::RunId,
+        allow_changed: bool,
+        by: &str,
+    ) -> Result<RunState, ApiError> {
+        let state = baton_engine::load(self.store, run)?;
+        if state.status().is_finished() {
+            return Ok(state);
+        }
+        let session = self
+            .session(&crate::session::recorded_workflow(&state), by)
+            .await?;
+        session.guard_code(&session.quiet_engine(self.store), &state, allow_changed)?;
+        let outcome = session.quiet_engine(self.store).advance(run).await?;
+        self.changed(&session, &outcome.state, &outcome.events);
+        Ok(outcome.state)
     }
 
     async fn decide(
@@ -366,17 +415,9 @@ impl Worker<'_> {
         by: &str,
     ) -> Result<RunState, ApiError> {
         let session = self.session(path, by).await?;
-        let path = std::fs::canonicalize(path).unwrap_or(path.to_path_buf());
         let outcome = session
-            .quiet_engine(self.store)
-            .start(
-                input,
-                path.display().to_string(),
-                session.workflow_digest.clone(),
-                session.plugin_digests(),
-            )
-            .await
-            .map_err(|e| ApiError::from(Failure::Host(e.to_string())))?;
+            .start(&session.quiet_engine(self.store), input)
+            .await?;
         self.changed(&session, &outcome.state, &outcome.events);
         Ok(outcome.state)
     }
