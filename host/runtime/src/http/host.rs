@@ -79,9 +79,9 @@ pub async fn send(request: HostRequest<'_>) -> Result<(StatusCode, HeaderMap, By
     tracing::debug!("{} {url} in {:?}", request.method, started.elapsed());
     result.map_err(|_| {
         format!(
-            "{} did not answer within {:?}",
+            "{}: no answer within {}",
             host_of(url),
-            request.timeout
+            crate::humantime_short(request.timeout)
         )
     })?
 }
