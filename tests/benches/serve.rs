@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use baton_tests::{host_binary, http, plugin};
+use baton_tests::{http, plugin, release_host_binary};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
@@ -49,7 +49,7 @@ fn benchmarks(c: &mut Criterion) {
     )
     .unwrap();
     let state = scratch.path().join("state");
-    let mut child = Command::new(host_binary())
+    let mut child = Command::new(release_host_binary())
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("BATON_STATE", &state)
         .env("BATON_CACHE_DIR", scratch.path().join("cache"))

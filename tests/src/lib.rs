@@ -44,12 +44,24 @@ fn cargo(args: &[&str]) {
 /// The `host` binary, built in the dev profile.
 pub fn host_binary() -> &'static Path {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
-    HOST.get_or_init(|| {
-        cargo(&["build", "--quiet", "-p", "baton-cli", "--bin", "host"]);
-        target_dir()
-            .join("debug")
-            .join(format!("host{}", std::env::consts::EXE_SUFFIX))
-    })
+    HOST.get_or_init(|| build_host("debug"))
+}
+
+/// The `host` binary, built in the release profile (for benchmarks).
+pub fn release_host_binary() -> &'static Path {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| build_host("release"))
+}
+
+fn build_host(profile: &str) -> PathBuf {
+    let mut args = vec!["build", "--quiet", "-p", "baton-cli", "--bin", "host"];
+    if profile == "release" {
+        args.push("--release");
+    }
+    cargo(&args);
+    target_dir()
+        .join(profile)
+        .join(format!("host{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// A workflow of three echo steps in a row, no gate: the durable-runs figure of the
