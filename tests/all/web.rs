@@ -3,7 +3,6 @@
 //! a real store; runs are started with the real CLI, which goes through the server.
 //! Screenshots of the pages land in `target/screenshots/` (the README's are copies).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -68,19 +67,7 @@ impl Served {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start host serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("host serve ended before it served")
-                .expect("read host serve's output");
-            if let Some(rest) = line.strip_prefix("serving the inbox at ") {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        // Keep draining its output so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let url = baton_tests::served_url(&mut child);
         Served { child, url }
     }
 

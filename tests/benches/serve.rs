@@ -4,7 +4,6 @@
 //!
 //! `cargo bench -p baton-tests --bench serve` (see BENCHMARKS.md for results).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use baton_tests::{http, plugin, release_host_binary};
@@ -59,14 +58,7 @@ fn benchmarks(c: &mut Criterion) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start host serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("host serve served").unwrap();
-        if let Some(rest) = line.strip_prefix("serving the inbox at ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let url = baton_tests::served_url(&mut child);
     let _server = Server(child);
     let server: Value =
         serde_json::from_str(&std::fs::read_to_string(state.join("server.json")).unwrap()).unwrap();

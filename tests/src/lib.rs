@@ -596,6 +596,29 @@ pub fn wat_component(attack: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("cannot wrap the WAT into a component: {e:#}"))
 }
 
+/// Where a `host serve` started with piped stdout serves, once it says so; the rest
+/// of its output is drained so that it never blocks on a full pipe.
+pub fn served_url(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("host serve's stdout is piped");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("host serve ended before it served")
+            .expect("read host serve's output");
+        if let Some(rest) = line.strip_prefix("serving the inbox at ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    url
+}
+
 /// One plain HTTP/1.1 request on a fresh loopback connection (`url` is
 /// `http://HOST:PORT`): the status and the body. For `host serve` in tests and benchmarks.
 pub fn http(

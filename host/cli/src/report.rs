@@ -10,19 +10,28 @@ use serde_json::{Value, json};
 
 use crate::terminal::{escape_control, shorten};
 
+/// A step's status in a word: done, skipped, failed, interrupted, waiting, rejected.
+pub fn step_word(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Completed => "done",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Failed => "failed",
+        StepStatus::Running => "interrupted",
+        StepStatus::Waiting => "waiting",
+        StepStatus::Rejected => "rejected",
+    }
+}
+
 /// One line per step, in the order they started.
 pub fn steps(state: &RunState) -> String {
     let mut records: Vec<&StepRecord> = state.steps.values().collect();
     records.sort_by_key(|r| (r.started_at, r.key.clone()));
     let mut out = String::new();
     for record in records {
+        // A failure stands out in a terminal.
         let status = match record.status {
-            StepStatus::Completed => "done",
-            StepStatus::Skipped => "skipped",
             StepStatus::Failed => "FAILED",
-            StepStatus::Running => "interrupted",
-            StepStatus::Waiting => "waiting",
-            StepStatus::Rejected => "rejected",
+            other => step_word(other),
         };
         let mut detail = match (record.status, record.elapsed_ms) {
             (StepStatus::Completed, Some(ms)) => format!("{ms} ms"),
@@ -225,6 +234,16 @@ pub fn outcome_text(state: &RunState) -> String {
         out.push_str(&decision(record));
     }
     out
+}
+
+/// The whole derived state of a run, as `host show --json` prints it and the server's
+/// `GET /api/runs/{run}` answers: the state with its status, finish note and model use.
+pub fn state_json(state: &RunState) -> Value {
+    let mut value = serde_json::to_value(state).unwrap_or(Value::Null);
+    value["status"] = json!(state.status().as_str());
+    value["error"] = json!(state.finish_note());
+    value["llm"] = json!(state.llm_usage(None));
+    value
 }
 
 pub fn outcome_json(state: &RunState) -> Value {

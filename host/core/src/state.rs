@@ -76,7 +76,7 @@ pub struct StepRecord {
     pub llm: Vec<LlmExchange>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DecisionStatus {
     Pending,
@@ -99,7 +99,7 @@ impl DecisionStatus {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct DecisionRecord {
     pub request: DecisionRequest,
     pub status: DecisionStatus,

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use baton_core::{
-    DecisionId, DecisionRecord, OnTimeout, RunId, RunState, RunStatus, RunStore, Severity,
-};
+use baton_core::{DecisionId, DecisionRecord, OnTimeout, RunId, RunState, RunStatus, Severity};
 use baton_engine::{Decision, EngineError};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal::{
@@ -120,25 +118,12 @@ struct Focus<'a> {
 impl Focus<'_> {
     /// Reads every pending decision from the store, without the skipped ones.
     fn reload(&mut self) -> Result<(), Failure> {
-        let summaries = self
-            .store
-            .summaries()
-            .map_err(|e| Failure::Host(e.to_string()))?;
-        let mut queue = Vec::new();
-        for summary in summaries
-            .iter()
-            .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
-        {
-            let state = super::load_run(self.store, &summary.id)?;
-            queue.extend(
-                state
-                    .pending()
-                    .filter(|d| !self.skipped.contains(&d.request.id))
-                    .cloned(),
-            );
-        }
-        queue.sort_by_key(|d| (d.request.severity, d.opened_at));
-        self.queue = queue;
+        self.queue = baton_engine::inbox(self.store)
+            .map_err(super::engine_failure)?
+            .into_iter()
+            .map(|(record, _)| record)
+            .filter(|d| !self.skipped.contains(&d.request.id))
+            .collect();
         Ok(())
     }
 

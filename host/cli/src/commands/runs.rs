@@ -1,6 +1,6 @@
 //! `host runs`, `host show` and `host inbox`: reading runs, never changing them.
 
-use baton_core::{DecisionRecord, RunId, RunState, RunStatus};
+use baton_core::{DecisionRecord, RunId};
 use baton_engine::format_time;
 use serde_json::json;
 
@@ -112,11 +112,7 @@ pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> 
         return Ok(Exit::Success);
     }
     if args.json {
-        let mut value = serde_json::to_value(&state).map_err(|e| Failure::Host(e.to_string()))?;
-        value["status"] = json!(state.status().as_str());
-        value["error"] = json!(state.finish_note());
-        value["llm"] = json!(state.llm_usage(None));
-        println!("{value}");
+        println!("{}", report::state_json(&state));
         return Ok(Exit::Success);
     }
     let mut out = format!(
@@ -163,18 +159,7 @@ fn decided_line(record: &DecisionRecord) -> String {
 }
 
 pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
-    let access = Access::open(global).await?;
-    let summaries = access.summaries(global).await?;
-    let mut states: Vec<RunState> = Vec::new();
-    for summary in summaries
-        .iter()
-        .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
-    {
-        states.push(access.load_run(global, &summary.id).await?);
-    }
-    let mut pending: Vec<&DecisionRecord> = states.iter().flat_map(|s| s.pending()).collect();
-    // `Severity` orders critical first.
-    pending.sort_by_key(|d| (d.request.severity, d.opened_at));
+    let pending = Access::open(global).await?.inbox(global).await?;
     if args.json {
         println!("{}", json!(pending));
     } else if args.ids {
@@ -190,7 +175,7 @@ pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure
             if pending.len() == 1 { "" } else { "s" }
         );
         for record in pending {
-            println!("{}", report::decision(record));
+            println!("{}", report::decision(&record));
         }
     }
     Ok(Exit::Success)

@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use baton_core::{DecisionId, DecisionRecord, RunId, RunState, RunStatus, RunStore};
+use baton_core::{DecisionId, RunId, RunState, RunStore};
 use baton_engine::Decision;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -86,15 +86,6 @@ fn run_id(text: &str) -> Result<RunId, ApiError> {
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("{text:?}: {e}")))
 }
 
-/// A run's state, as `host show --json` prints it.
-pub fn state_json(state: &RunState) -> Value {
-    let mut value = serde_json::to_value(state).unwrap_or(Value::Null);
-    value["status"] = json!(state.status().as_str());
-    value["error"] = json!(state.finish_note());
-    value["llm"] = json!(state.llm_usage(None));
-    value
-}
-
 async fn runs(State(shared): State<Arc<Shared>>) -> Answer {
     let mut summaries = shared
         .store
@@ -106,7 +97,7 @@ async fn runs(State(shared): State<Arc<Shared>>) -> Answer {
 
 async fn run(State(shared): State<Arc<Shared>>, Path(run): Path<String>) -> Answer {
     let state = baton_engine::load(shared.store.as_ref(), &run_id(&run)?)?;
-    Ok(Json(state_json(&state)))
+    Ok(Json(crate::report::state_json(&state)))
 }
 
 async fn events(State(shared): State<Arc<Shared>>, Path(run): Path<String>) -> Answer {
@@ -132,26 +123,8 @@ async fn audit(
     Ok(([("content-type", "application/x-ndjson")], lines).into_response())
 }
 
-/// Every pending decision, critical first, then oldest first.
-pub fn pending(shared: &Shared) -> Result<Vec<(DecisionRecord, String)>, ApiError> {
-    let summaries = shared
-        .store
-        .summaries()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let mut pending = Vec::new();
-    for summary in summaries
-        .iter()
-        .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
-    {
-        let state = baton_engine::load(shared.store.as_ref(), &summary.id)?;
-        pending.extend(state.pending().map(|d| (d.clone(), state.workflow.clone())));
-    }
-    pending.sort_by_key(|(d, _)| (d.request.severity, d.opened_at));
-    Ok(pending)
-}
-
 async fn decisions(State(shared): State<Arc<Shared>>) -> Answer {
-    let pending = pending(&shared)?;
+    let pending = baton_engine::inbox(shared.store.as_ref())?;
     Ok(Json(json!(
         pending.iter().map(|(d, _)| d).collect::<Vec<_>>()
     )))
@@ -237,7 +210,7 @@ async fn decide(
     let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let allow_changed = body.allow_changed;
     let state = decide_as(&shared, &who, id, body.decision()?, allow_changed).await?;
-    Ok(Json(state_json(&state)))
+    Ok(Json(crate::report::state_json(&state)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -272,7 +245,7 @@ async fn start(
         answer,
     )
     .await?;
-    Ok(Json(state_json(&state)))
+    Ok(Json(crate::report::state_json(&state)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -338,7 +311,7 @@ async fn resume(
         reply,
     };
     let state = submit(&shared, job, answer).await?;
-    Ok(Json(state_json(&state)))
+    Ok(Json(crate::report::state_json(&state)))
 }
 
 async fn cancel(
@@ -353,5 +326,5 @@ async fn cancel(
         reply,
     };
     let state = submit(&shared, job, answer).await?;
-    Ok(Json(state_json(&state)))
+    Ok(Json(crate::report::state_json(&state)))
 }

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use baton_core::{RunEvent, RunId, RunState, RunSummary};
+use baton_core::{DecisionRecord, RunEvent, RunId, RunState, RunSummary};
 use bytes::Bytes;
 use serde_json::Value;
 
@@ -178,6 +178,22 @@ impl Access {
             Access::Server(server) => {
                 server
                     .json(global, http::Method::GET, "/api/runs", None)
+                    .await
+            }
+        }
+    }
+
+    /// Every pending decision, critical first, then oldest first.
+    pub async fn inbox(&self, global: &GlobalArgs) -> Result<Vec<DecisionRecord>, Failure> {
+        match self {
+            Access::Store(store) => Ok(baton_engine::inbox(store)
+                .map_err(crate::commands::engine_failure)?
+                .into_iter()
+                .map(|(record, _)| record)
+                .collect()),
+            Access::Server(server) => {
+                server
+                    .json(global, http::Method::GET, "/api/decisions", None)
                     .await
             }
         }

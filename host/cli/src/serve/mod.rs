@@ -215,6 +215,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     let worker = Worker {
         global,
         store: &store,
+        clock: HostClock::from_env()?,
         changes,
         public_url,
     };
@@ -319,6 +320,7 @@ fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Fa
 struct Worker<'a> {
     global: &'a GlobalArgs,
     store: &'a Store,
+    clock: HostClock,
     changes: broadcast::Sender<Change>,
     public_url: String,
 }
@@ -357,10 +359,8 @@ impl Worker<'_> {
                 let _ = reply.send(self.resume(&run, allow_changed, &by).await);
             }
             Job::Cancel { run, by, reply } => {
-                let clock = HostClock::from_env();
-                let result = clock.map_err(ApiError::from).and_then(|clock| {
-                    baton_engine::cancel(self.store, &clock, &run, &by).map_err(ApiError::from)
-                });
+                let result = baton_engine::cancel(self.store, &self.clock, &run, &by)
+                    .map_err(ApiError::from);
                 if let Ok(outcome) = &result {
                     self.announce(&outcome.state);
                 }
@@ -379,10 +379,8 @@ impl Worker<'_> {
         if state.status().is_finished() {
             return Ok(state);
         }
-        let session = self
-            .session(&crate::session::recorded_workflow(&state), by)
-            .await?;
-        session.guard_code(&session.quiet_engine(self.store), &state, allow_changed)?;
+        let session =
+            Session::for_run_as(self.global, self.store, &state, allow_changed, by).await?;
         let outcome = session.quiet_engine(self.store).advance(run).await?;
         self.changed(&session, &outcome.state, &outcome.events);
         Ok(outcome.state)
@@ -396,10 +394,8 @@ impl Worker<'_> {
         allow_changed: bool,
     ) -> Result<RunState, ApiError> {
         let state = baton_engine::load(self.store, &id.run)?;
-        let session = self
-            .session(&crate::session::recorded_workflow(&state), by)
-            .await?;
-        session.guard_code(&session.quiet_engine(self.store), &state, allow_changed)?;
+        let session =
+            Session::for_run_as(self.global, self.store, &state, allow_changed, by).await?;
         let outcome = session
             .quiet_engine(self.store)
             .decide(id, decision, by)
@@ -414,20 +410,14 @@ impl Worker<'_> {
         input: Value,
         by: &str,
     ) -> Result<RunState, ApiError> {
-        let session = self.session(path, by).await?;
+        let mut session =
+            Session::load(self.global, read_workflow(path)?, Some(self.store.kv())).await?;
+        session.operator = by.to_string();
         let outcome = session
             .start(&session.quiet_engine(self.store), input)
             .await?;
         self.changed(&session, &outcome.state, &outcome.events);
         Ok(outcome.state)
-    }
-
-    /// The workflow at `path` with its plugins loaded, acting for `by`.
-    async fn session(&self, path: &std::path::Path, by: &str) -> Result<Session, ApiError> {
-        let mut session =
-            Session::load(self.global, read_workflow(path)?, Some(self.store.kv())).await?;
-        session.operator = by.to_string();
-        Ok(session)
     }
 
     /// Applies due timeouts; one JSON object per run whose decisions expired.
@@ -444,7 +434,7 @@ impl Worker<'_> {
 
     /// How long until the next decision is due to expire (at most [`SWEEP_EVERY`]).
     fn next_sweep(&self) -> Duration {
-        let now = HostClock::from_env().map(|c| c.now()).unwrap_or_default();
+        let now = self.clock.now();
         let next = self
             .store
             .summaries()

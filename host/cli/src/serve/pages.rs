@@ -319,7 +319,7 @@ fn after_view(state: &RunState) -> Value {
     let last: Vec<String> = recent
         .iter()
         .take(3)
-        .map(|s| format!("{} {}", s.key, step_word(s.status)))
+        .map(|s| format!("{} {}", s.key, report::step_word(s.status)))
         .collect();
     json!({
         "run": state.id.to_string(),
@@ -329,17 +329,6 @@ fn after_view(state: &RunState) -> Value {
         "note": state.finish_note().map(|n| escape_control(n).into_owned()),
         "last": last,
     })
-}
-
-fn step_word(status: StepStatus) -> &'static str {
-    match status {
-        StepStatus::Completed => "done",
-        StepStatus::Skipped => "skipped",
-        StepStatus::Failed => "failed",
-        StepStatus::Running => "interrupted",
-        StepStatus::Waiting => "waiting",
-        StepStatus::Rejected => "rejected",
-    }
 }
 
 struct FocusPage {
@@ -366,9 +355,9 @@ async fn focus(
 }
 
 fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
-    let pending = match super::api::pending(shared) {
+    let pending = match baton_engine::inbox(shared.store.as_ref()) {
         Ok(pending) => pending,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let skipped: Vec<&str> = page
         .query
@@ -520,9 +509,9 @@ async fn decide(
 // ---- inbox, runs, run, stats ----
 
 async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
-    let pending = match super::api::pending(&shared) {
+    let pending = match baton_engine::inbox(shared.store.as_ref()) {
         Ok(pending) => pending,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let items: Vec<DecisionView> = pending
         .iter()
@@ -586,7 +575,7 @@ async fn run(
                 .find(|d| d.request.id.gate == r.key);
             json!({
                 "key": r.key.to_string(),
-                "status": step_word(r.status),
+                "status": report::step_word(r.status),
                 "at": format_time(r.started_at),
                 "elapsed_ms": r.elapsed_ms,
                 "attempts": r.attempts,
@@ -715,8 +704,9 @@ async fn events(State(shared): State<Arc<Shared>>, _headers: HeaderMap) -> impl 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn every_template_parses() {
+    fn every_template_parses_and_renders_escaped() {
         let env = super::templates().unwrap();
+        let hostile = "<script>alert(1)</script>";
         for name in [
             "focus.html",
             "inbox.html",
@@ -725,7 +715,21 @@ mod tests {
             "stats.html",
             "login.html",
         ] {
-            assert!(env.get_template(name).is_ok(), "{name}");
+            let html = env
+                .get_template(name)
+                .and_then(|t| {
+                    t.render(minijinja::value::Serde(serde_json::json!({
+                        "page": name,
+                        "operator": hostile,
+                        "csrf": "c",
+                        "error": hostile,
+                        "items": [], "runs": [], "steps": [], "workflows": [],
+                        "run": { "workflow": hostile, "status": "waiting" },
+                    })))
+                })
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(html.contains("</html>"), "{name}");
+            assert!(!html.contains(hostile), "{name} shows text unescaped");
         }
     }
 }
