@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ./tools/setup.sh
-cargo build -q -p baton-cli
+# `cargo shared-build` (.cargo/config.toml) is `cargo build` with the features the test
+# suite resolves, so that `cargo test --workspace` afterwards reuses this build.
+cargo shared-build -q --bin host
 host=target/debug/host
 export BATON_STATE="${BATON_STATE:-target/demo-state}"
 

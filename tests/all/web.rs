@@ -12,6 +12,7 @@ use baton_tests::{Scratch, http};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 /// Score the leads, draft three emails for the top one, decide, queue the one chosen.
@@ -111,8 +112,6 @@ struct Browser {
 
 impl Browser {
     async fn start() -> Browser {
-        // fantoccini's client is built on rustls, which needs a process-wide provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
         let driver = std::process::Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -138,8 +137,7 @@ impl Browser {
         );
         let started = Instant::now();
         let client = loop {
-            match ClientBuilder::rustls()
-                .expect("TLS roots")
+            match ClientBuilder::new(HttpConnector::new())
                 .capabilities(capabilities.clone())
                 .connect(&format!("http://127.0.0.1:{port}"))
                 .await

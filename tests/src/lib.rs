@@ -54,11 +54,22 @@ pub fn release_host_binary() -> &'static Path {
 }
 
 fn build_host(profile: &str) -> PathBuf {
-    let mut args = vec!["build", "--quiet", "-p", "baton-cli", "--bin", "host"];
     if profile == "release" {
-        args.push("--release");
+        let release = [
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "baton-cli",
+            "--bin",
+            "host",
+        ];
+        cargo(&release);
+    } else {
+        // With the test suite's own features (.cargo/config.toml): nothing to compile
+        // twice.
+        cargo(&["shared-build", "--quiet", "--bin", "host"]);
     }
-    cargo(&args);
     target_dir()
         .join(profile)
         .join(format!("host{}", std::env::consts::EXE_SUFFIX))

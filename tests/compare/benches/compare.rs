@@ -2,8 +2,8 @@
 //! plugin (a fresh sandbox per call), and as an Extism plugin (extism 1.30, the newest
 //! that builds on Rust 1.95), for one lead and for a batch of 1,000 leads.
 //!
-//! `cargo bench -p baton-compare` prints criterion's figures, then a summary table of
-//! medians and ratios (see BENCHMARKS.md).
+//! `cargo bench -p baton-compare --features extism` prints criterion's figures, then a
+//! summary table of medians and ratios (see BENCHMARKS.md).
 //!
 //! Both plugins call the same library, `lead-scoring`, with its default settings, and
 //! are built in release mode: the Baton one for wasm32-wasip2 as a component, the
