@@ -28,14 +28,35 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// The variables besides `CARGO_PKG_*` that `cargo test` sets for a test process.
+const CARGO_TEST_PACKAGE_VARS: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+];
+
 fn cargo(args: &[&str]) {
     if std::env::var_os("BATON_SKIP_BUILD").is_some() {
         return;
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(args)
-        .current_dir(workspace_root())
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(workspace_root());
+    // `cargo test` describes the test's own package to it in the environment. A build
+    // script that declares one of these variables (ring's declares CARGO_MANIFEST_DIR
+    // and CARGO_PKG_NAME) would see it change between this build and one from a shell,
+    // and cargo would rebuild it and everything above it, the host included, each
+    // time.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_") || CARGO_TEST_PACKAGE_VARS.contains(&key.as_ref()) {
+            command.env_remove(key.as_ref());
+        }
+    }
+    let status = command
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo {args:?}: {e}"));
     assert!(status.success(), "cargo {args:?} failed");
