@@ -25,7 +25,7 @@ fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
     // The build script installs what it needs as a new author's would (npm, for
     // JavaScript: from npm's cache once the utm tagger has been built).
     let target = workspace_root().join("target");
-    let status = Command::new(dir.join("build.sh"))
+    let status = baton_tests::clear_cargo_test_env(&mut Command::new(dir.join("build.sh")))
         .env("CARGO_TARGET_DIR", &target)
         .status()
         .unwrap();
@@ -224,7 +224,7 @@ fn the_authors_guides_commands_and_workflows_run() {
         commands.len()
     );
     for block in &commands {
-        let out = Command::new("sh")
+        let out = baton_tests::clear_cargo_test_env(&mut Command::new("sh"))
             .args(["-ec", block])
             .current_dir(scratch.path())
             .env("PATH", &path)

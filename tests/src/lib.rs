@@ -38,6 +38,22 @@ const CARGO_TEST_PACKAGE_VARS: &[&str] = &[
     "CARGO_TARGET_TMPDIR",
 ];
 
+/// Removes from `command`'s environment what `cargo test` says about the test's own
+/// package, for every child that may run cargo (the harness's builds, `host run
+/// --build`, a plugin's build script). A build script that declares one of these
+/// variables (ring's declares CARGO_MANIFEST_DIR and CARGO_PKG_NAME) would see it
+/// change between such a build and one from a shell, and cargo would rebuild it and
+/// everything above it, the host included, each time.
+pub fn clear_cargo_test_env(command: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_") || CARGO_TEST_PACKAGE_VARS.contains(&key.as_ref()) {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+}
+
 fn cargo(args: &[&str]) {
     if std::env::var_os("BATON_SKIP_BUILD").is_some() {
         return;
@@ -45,17 +61,7 @@ fn cargo(args: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command.args(args).current_dir(workspace_root());
-    // `cargo test` describes the test's own package to it in the environment. A build
-    // script that declares one of these variables (ring's declares CARGO_MANIFEST_DIR
-    // and CARGO_PKG_NAME) would see it change between this build and one from a shell,
-    // and cargo would rebuild it and everything above it, the host included, each
-    // time.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_") || CARGO_TEST_PACKAGE_VARS.contains(&key.as_ref()) {
-            command.env_remove(key.as_ref());
-        }
-    }
+    clear_cargo_test_env(&mut command);
     let status = command
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo {args:?}: {e}"));
@@ -356,7 +362,7 @@ impl Scratch {
     /// cache and configuration, operator `tester`.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(host_binary());
-        command
+        clear_cargo_test_env(&mut command)
             .args(args)
             .current_dir(workspace_root())
             .env("BATON_CACHE_DIR", self.cache_dir())
