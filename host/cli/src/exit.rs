@@ -40,6 +40,12 @@ impl From<PluginError> for Failure {
     }
 }
 
+impl From<baton_service::ServiceError> for Failure {
+    fn from(error: baton_service::ServiceError) -> Self {
+        crate::commands::failure(error)
+    }
+}
+
 const PLUGIN_FAILED: u8 = 1;
 const BAD_USAGE: u8 = 2;
 const WAITING: u8 = 3;

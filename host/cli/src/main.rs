@@ -3,12 +3,10 @@
 
 mod build;
 mod commands;
-mod config;
 mod exit;
 mod json_input;
 mod report;
 mod serve;
-mod session;
 mod terminal;
 
 use std::path::PathBuf;
@@ -64,6 +62,9 @@ pub struct GlobalArgs {
         value_name = "NAME"
     )]
     operator: Option<String>,
+    /// Whether the command applies due gate timeouts before it acts (set in `main`).
+    #[arg(skip)]
+    sweep_first: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +97,7 @@ enum Command {
     Cancel(commands::resume::CancelArgs),
     /// What past decisions teach: per gate outcomes and waits, and where a gate could decide by itself
     Stats(commands::stats::StatsArgs),
-    /// Apply every gate timeout that has passed (for cron; every command also does it)
+    /// Apply every gate timeout that has passed (for cron; `host serve` and the commands that show decisions also do it)
     Expire(commands::expire::ExpireArgs),
     /// Print or export a run's log with its hash chain, or verify every chain
     Audit(commands::audit::AuditArgs),
@@ -116,7 +117,22 @@ enum PluginCommand {
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Who applies gate timeouts, and when: `host serve` on a timer while it holds the
+    // store; `host expire` when asked (cron); and, when no server runs, the commands
+    // that show or decide pending decisions, first, so that nothing they show or
+    // decide has already expired. Others (`host run`, `resume`, `cancel`, `audit`)
+    // never load another run's workflow as a side effect.
+    cli.global.sweep_first = matches!(
+        cli.command,
+        Command::Inbox(_)
+            | Command::Focus(_)
+            | Command::Runs(_)
+            | Command::Show(_)
+            | Command::Stats(_)
+            | Command::Approve(_)
+            | Command::Reject(_)
+    );
     terminal::init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -23,7 +23,7 @@ pub enum StoreError {
         expected: u64,
         found: u64,
     },
-    #[error("no run {0}; list runs with `host runs`")]
+    #[error("no run {0}")]
     NoSuchRun(RunId),
     #[error("{0}")]
     Io(String),

@@ -107,8 +107,13 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
 
     /// Continues a run from its log (after a decision, a crash, or a restart).
     pub async fn advance(&self, run: &RunId) -> Result<Outcome, EngineError> {
+        self.advance_from(self.load(run)?).await
+    }
+
+    /// [`Engine::advance`] for a run its caller has just loaded.
+    pub async fn advance_from(&self, state: RunState) -> Result<Outcome, EngineError> {
         let mut outcome = Outcome {
-            state: self.load(run)?,
+            state,
             events: vec![],
         };
         self.drive(&mut outcome).await?;
@@ -146,8 +151,20 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         decision: Decision,
         by: &str,
     ) -> Result<Outcome, EngineError> {
+        self.decide_on(self.load(&id.run)?, id, decision, by).await
+    }
+
+    /// [`Engine::decide`] on `state`, the decision's run as its caller has just loaded it.
+    pub async fn decide_on(
+        &self,
+        state: RunState,
+        id: &DecisionId,
+        decision: Decision,
+        by: &str,
+    ) -> Result<Outcome, EngineError> {
+        debug_assert_eq!(state.id, id.run);
         let mut outcome = Outcome {
-            state: self.load(&id.run)?,
+            state,
             events: vec![],
         };
         self.expire(&mut outcome)?;

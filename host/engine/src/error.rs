@@ -8,7 +8,7 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("run {run} has no events; the state store may be damaged")]
     EmptyRun { run: String },
-    #[error("no decision {id}; pending decisions are listed by `host inbox`")]
+    #[error("no decision {id}")]
     NoSuchDecision { id: String },
     #[error("decision {id} was already decided: {status} by {by} at {at}; a decision is made once")]
     AlreadyDecided {
@@ -26,7 +26,7 @@ pub enum EngineError {
         count: usize,
     },
     #[error(
-        "{operator} may not decide {id}: its gate allows only {}; ask one of them, or act as one with --as",
+        "{operator} may not decide {id}: its gate allows only {}",
         approvers.join(", ")
     )]
     NotAnApprover {

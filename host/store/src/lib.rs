@@ -32,8 +32,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error(
-        "the state store at {} is in use by another `host` process; wait for it to finish (or stop it), \
-         or pass --state DIR to use another store",
+        "the state store at {} is in use by another process; wait for it to finish (or stop it)",
         path.display()
     )]
     InUse { path: PathBuf },
@@ -365,11 +364,13 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_run_says_how_to_list_runs() {
+    fn an_unknown_run_is_named_without_a_front_ends_words() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        let error = store.events(&RunId::generate()).unwrap_err();
-        assert!(error.to_string().contains("host runs"), "{error}");
+        let run = RunId::generate();
+        let error = store.events(&run).unwrap_err();
+        assert!(matches!(error, StoreError::NoSuchRun(_)), "{error}");
+        assert_eq!(error.to_string(), format!("no run {run}"));
     }
 
     fn three_events(store: &SledStore, run: &RunId) {

@@ -1,9 +1,7 @@
 //! `host audit`: a run's log as evidence, with the hash chain that makes tampering
 //! visible, and `--verify` to check every chain in the store.
 
-use std::collections::HashMap;
-
-use baton_core::{RunEvent, RunId, StepKey};
+use baton_core::RunId;
 use baton_engine::format_time;
 use baton_store::AuditEntry;
 use serde_json::{Value, json};
@@ -35,16 +33,10 @@ pub struct AuditArgs {
 
 pub async fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure> {
     match Access::open(global).await? {
-        Access::Store(store) => match &args.run {
-            None => report_verified(
-                store
-                    .sled
-                    .verify()
-                    .map_err(|e| Failure::Host(e.to_string()))?,
-                args.json,
-            ),
+        Access::Local(service) => match &args.run {
+            None => report_verified(service.verify()?, args.json),
             Some(run) => {
-                print_entries(&entries(&store.sled, run)?, args.jsonl);
+                print_entries(&service.audit(run)?, args.jsonl);
                 Ok(Exit::Success)
             }
         },
@@ -84,19 +76,6 @@ pub async fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure
     }
 }
 
-/// A run's audit entries, each with who or what caused it.
-fn entries(
-    store: &baton_store::SledStore,
-    run: &RunId,
-) -> Result<Vec<(AuditEntry, String)>, Failure> {
-    let entries = store.audit(run).map_err(|e| match e {
-        baton_core::StoreError::Io(_) => Failure::Host(e.to_string()),
-        other => Failure::Usage(other.to_string()),
-    })?;
-    let by = actors(&entries);
-    Ok(entries.into_iter().zip(by).collect())
-}
-
 fn entry_json(entry: &AuditEntry, by: &str) -> Value {
     let mut value = json!(entry);
     value["by"] = json!(by);
@@ -104,11 +83,11 @@ fn entry_json(entry: &AuditEntry, by: &str) -> Value {
 }
 
 /// A run's audit entries as JSON lines (`host audit RUN --jsonl`, and the server's export).
-pub fn jsonl(store: &baton_store::SledStore, run: &RunId) -> Result<String, Failure> {
-    Ok(entries(store, run)?
+pub fn jsonl(entries: &[(AuditEntry, String)]) -> String {
+    entries
         .iter()
         .map(|(entry, by)| format!("{}\n", entry_json(entry, by)))
-        .collect())
+        .collect()
 }
 
 fn print_entries(entries: &[(AuditEntry, String)], jsonl: bool) {
@@ -119,30 +98,6 @@ fn print_entries(entries: &[(AuditEntry, String)], jsonl: bool) {
             println!("{}", escape_control(&line(entry, by)));
         }
     }
-}
-
-/// Who or what caused each entry: the operator who started the run, decided or
-/// allowed changed code; `auto-approve` or `timeout` for decisions no one made;
-/// `plugin:NAME` for a step's events; `baton` for what the workflow's rules did.
-fn actors(entries: &[AuditEntry]) -> Vec<String> {
-    let mut plugins: HashMap<StepKey, String> = HashMap::new();
-    entries
-        .iter()
-        .map(|entry| match &entry.event {
-            RunEvent::RunStarted { by, .. }
-            | RunEvent::DecisionMade { by, .. }
-            | RunEvent::RunCancelled { by, .. }
-            | RunEvent::CodeChanged { by, .. } => by.clone(),
-            RunEvent::StepStarted { key, plugin, .. } if !plugin.is_empty() => {
-                plugins.insert(key.clone(), plugin.clone());
-                format!("plugin:{plugin}")
-            }
-            RunEvent::StepCompleted { key, .. } | RunEvent::StepFailed { key, .. } => plugins
-                .get(key)
-                .map_or_else(|| "baton".to_string(), |p| format!("plugin:{p}")),
-            _ => "baton".to_string(),
-        })
-        .collect()
 }
 
 /// `   3  2026-11-21T22:14:03Z  step_completed  plugin:echo  {"key":...}  9f2c4e1a0b7d`

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
-use crate::session::{HostClock, Session, Store, limits_for, read_workflow};
+use baton_service::{LoadedWorkflow, Service, Store, limits_for};
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  \
@@ -46,12 +47,15 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let samples = args.samples as usize;
     let scratch = tempfile::tempdir()
         .map_err(|e| Failure::Host(format!("cannot create a scratch directory: {e}")))?;
-    let store = Store::in_dir(&scratch.path().join("state"))?;
-    let session = Session::load(global, read_workflow(&args.workflow)?, Some(store.kv())).await?;
+    let service = Service::new(
+        Store::scratch(&scratch.path().join("state"))?,
+        crate::commands::service_options(global)?,
+    );
+    let session = service.workflow(&args.workflow).await?;
     let mut figures = Vec::new();
 
     // Loading each plugin from the (warm) cache, in this process.
-    let runtime = crate::commands::runtime(global, false)?;
+    let runtime = service.loader().runtime(false)?;
     for decl in session.workflow.plugins.values() {
         let limits = limits_for(decl);
         let mut times = Vec::with_capacity(samples);
@@ -69,14 +73,11 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     }
 
     // One run to where it stops (finished, or waiting at a gate), in this process.
-    let engine = session.quiet_engine(&store);
     let mut times = Vec::with_capacity(samples);
     let mut stopped = RunStatus::Running;
     for _ in 0..samples {
         let started = Instant::now();
-        let outcome = start_run(&engine, &input)
-            .await
-            .map_err(|e| Failure::Host(e.to_string()))?;
+        let outcome = start_run(&service, &session, &input).await?;
         times.push(started.elapsed());
         stopped = outcome.status();
     }
@@ -87,7 +88,7 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     });
 
     // Durable runs per second, `concurrency` at a time, sharing fsyncs.
-    let (runs, elapsed) = throughput(&session, &store, &input, args.concurrency as usize)?;
+    let (runs, elapsed) = throughput(&service, &session, &input, args.concurrency as usize)?;
     figures.push(Figure {
         what: format!("durable runs, {} at a time", args.concurrency),
         value: format!("{:.0} runs/s", runs as f64 / elapsed.as_secs_f64()),
@@ -109,14 +110,15 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     });
 
     // Memory while 100 runs wait (or sit finished, for a workflow with no gate).
-    let held = Store::in_dir(&scratch.path().join("held"))?;
-    let engine = session.quiet_engine(&held);
+    let held = Service::new(
+        Store::scratch(&scratch.path().join("held"))?,
+        crate::commands::service_options(global)?,
+    );
+    let session = held.workflow(&args.workflow).await?;
     let before = resident_bytes();
     let mut waiting = 0;
     for _ in 0..100 {
-        let outcome = start_run(&engine, &input)
-            .await
-            .map_err(|e| Failure::Host(e.to_string()))?;
+        let outcome = start_run(&held, &session, &input).await?;
         waiting += usize::from(outcome.status() == RunStatus::Waiting);
     }
     let after = resident_bytes();
@@ -135,21 +137,16 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-type BenchEngine<'a> = baton_engine::Engine<'a, Store, baton_runtime::PluginSet, HostClock>;
-
-/// Starts one run of the benchmarked workflow and drives it to where it stops.
+/// Starts one run of the benchmarked workflow and drives it to where it stops,
+/// through the same service call as `host run`.
 async fn start_run(
-    engine: &BenchEngine<'_>,
+    service: &Service,
+    workflow: &Arc<LoadedWorkflow>,
     input: &Value,
-) -> Result<baton_engine::Outcome, baton_engine::EngineError> {
-    engine
-        .start(
-            input.clone(),
-            "bench".into(),
-            "bench".into(),
-            Default::default(),
-        )
-        .await
+) -> Result<baton_service::Acted, Failure> {
+    Ok(service
+        .start(workflow.clone(), input.clone(), "bench")
+        .await?)
 }
 
 fn median(times: &mut [Duration]) -> Duration {
@@ -161,8 +158,8 @@ fn median(times: &mut [Duration]) -> Duration {
 /// runs back to back; returns how many finished and how long it took, or the first
 /// failure (a figure that silently counted fewer runs would mislead).
 fn throughput(
-    session: &Session,
-    store: &Store,
+    service: &Service,
+    session: &Arc<LoadedWorkflow>,
     input: &Value,
     concurrency: usize,
 ) -> Result<(u64, Duration), Failure> {
@@ -173,11 +170,9 @@ fn throughput(
             .enable_all()
             .build()
             .map_err(|e| Failure::Host(format!("cannot start an async runtime: {e}")))?;
-        let engine = session.quiet_engine(store);
         let mut done = 0u64;
         while started.elapsed() < FOR {
-            rt.block_on(start_run(&engine, input))
-                .map_err(|e| Failure::Host(e.to_string()))?;
+            rt.block_on(start_run(service, session, input))?;
             done += 1;
         }
         Ok(done)

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use baton_core::DecisionId;
 use baton_engine::Decision;
 
+use baton_service::wire::DecisionRequest;
+
 use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
 use crate::serve::client::Access;
-use crate::session::Session;
-use serde_json::json;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -104,27 +104,20 @@ async fn decide(
     allow_changed: bool,
     json: bool,
 ) -> Result<Exit, Failure> {
-    let store = match Access::open(global).await? {
-        Access::Store(store) => store,
+    let state = match Access::open(global).await? {
+        Access::Local(service) => {
+            service
+                .decide(id, decision, service.operator(), allow_changed)
+                .await?
+                .outcome
+                .state
+        }
         Access::Server(server) => {
-            let body = match decision {
-                Decision::Approve { choice } => json!({ "approve": choice }),
-                Decision::Edit { value } => json!({ "edit": value }),
-                Decision::Reject { reason } => json!({ "reject": reason }),
-            };
-            let mut body = body;
-            body["allow_changed"] = json!(allow_changed);
+            let body = DecisionRequest::new(decision, allow_changed);
             let path = format!("/api/decisions/{id}");
-            return server.act(global, &path, &body, &id.run, json).await;
+            server.act(global, &path, &body, &id.run).await?
         }
     };
-    let state = crate::commands::load_run(&store, &id.run)?;
-    let session = Session::for_run(global, &store, &state, allow_changed).await?;
-    let outcome = session
-        .engine(&store)
-        .decide(id, decision, &session.operator)
-        .await
-        .map_err(crate::commands::engine_failure)?;
-    print_outcome(&outcome.state, json);
-    Ok(Exit::Run(outcome.status()))
+    print_outcome(&state, json);
+    Ok(Exit::Run(state.status()))
 }

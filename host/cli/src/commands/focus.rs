@@ -5,9 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
-use baton_core::{DecisionId, DecisionRecord, OnTimeout, RunId, RunState, RunStatus, Severity};
+use baton_core::{DecisionId, DecisionRecord, OnTimeout, RunId, RunStatus, Severity};
 use baton_engine::{Decision, EngineError};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal::{
@@ -23,8 +22,9 @@ use serde_json::Value;
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::report::{choice_summary, glance};
-use crate::session::{Session, Store, open_store, recorded_workflow};
+use crate::serve::client::Access;
 use crate::terminal::escape_control;
+use baton_service::{Service, ServiceError};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -44,11 +44,19 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
                 .into(),
         ));
     }
-    let store = open_store(global).await?;
+    let service = match Access::open(global).await? {
+        Access::Local(service) => service,
+        Access::Server(server) => {
+            return Err(Failure::Usage(format!(
+                "host serve ({}, pid {}) holds the state store; decide in its web inbox at {}, or stop it first",
+                server.url, server.pid, server.url
+            )));
+        }
+    }
+    // The screen draws its own progress.
+    .observe(None);
     let mut focus = Focus {
-        global,
-        store: &store,
-        sessions: BTreeMap::new(),
+        service: &service,
         queue: Vec::new(),
         skipped: HashSet::new(),
         decided: 0,
@@ -71,7 +79,12 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
         .map(|d| d.request.id.run.clone())
         .collect();
     for run in &runs {
-        let _ = focus.session_for(run).await;
+        if let Ok(state) = focus.service.run(run) {
+            let _ = focus
+                .service
+                .workflow(std::path::Path::new(&state.workflow_path))
+                .await;
+        }
     }
     let mut terminal = ratatui::init();
     let result = focus.run(&mut terminal).await;
@@ -98,10 +111,8 @@ enum Mode {
 }
 
 struct Focus<'a> {
-    global: &'a GlobalArgs,
-    store: &'a Store,
-    /// The loaded workflow of each run's recorded file.
-    sessions: BTreeMap<PathBuf, Session>,
+    /// Keeps each workflow it loaded, so a decision does not load it again.
+    service: &'a Service,
     /// Pending decisions not skipped, critical first, then oldest.
     queue: Vec<DecisionRecord>,
     skipped: HashSet<DecisionId>,
@@ -118,25 +129,14 @@ struct Focus<'a> {
 impl Focus<'_> {
     /// Reads every pending decision from the store, without the skipped ones.
     fn reload(&mut self) -> Result<(), Failure> {
-        self.queue = baton_engine::inbox(self.store)
-            .map_err(super::engine_failure)?
+        self.queue = self
+            .service
+            .inbox()?
             .into_iter()
             .map(|(record, _)| record)
             .filter(|d| !self.skipped.contains(&d.request.id))
             .collect();
         Ok(())
-    }
-
-    /// Loads the workflow of `run` (once per workflow file); returns its file and the
-    /// run as it stands.
-    async fn session_for(&mut self, run: &RunId) -> Result<(PathBuf, RunState), Failure> {
-        let state = super::load_run(self.store, run)?;
-        let path = recorded_workflow(&state);
-        if !self.sessions.contains_key(&path) {
-            let session = Session::open(self.global, &path, Some(self.store.kv())).await?;
-            self.sessions.insert(path.clone(), session);
-        }
-        Ok((path, state))
     }
 
     async fn run(&mut self, terminal: &mut DefaultTerminal) -> Result<(), Failure> {
@@ -231,22 +231,11 @@ impl Focus<'_> {
     /// and nothing is recorded.
     async fn decide(&mut self, decision: Decision, verb: &str) -> Result<(), Failure> {
         let id = self.queue[0].request.id.clone();
-        let (path, state) = match self.session_for(&id.run).await {
-            Ok(found) => found,
-            Err(failure) => {
-                self.problem = Some(format!("{failure}; press s to skip it here"));
-                return Ok(());
-            }
-        };
-        let session = &self.sessions[&path];
-        let engine = session.quiet_engine(self.store);
-        if let Err(refused) = session.guard_code(&engine, &state, false) {
-            self.problem = Some(format!(
-                "{refused} (with host approve or host reject); press s to skip it here"
-            ));
-            return Ok(());
-        }
-        match engine.decide(&id, decision, &session.operator).await {
+        let decided = self
+            .service
+            .decide(&id, decision, self.service.operator(), false)
+            .await;
+        match decided.map(|acted| acted.outcome) {
             Ok(outcome) => {
                 self.decided += 1;
                 self.drafts.remove(&id);
@@ -264,13 +253,21 @@ impl Focus<'_> {
                 };
                 self.last = Some(format!("{verb} {id}: the run {next}"));
             }
-            Err(EngineError::InvalidEdit { reason }) => {
+            Err(ServiceError::Engine(EngineError::InvalidEdit { reason })) => {
                 self.problem = Some(format!(
                     "the edit does not match the plugin's schema: {}; press e to fix it",
                     escape_control(&reason)
                 ));
             }
-            Err(other) => self.problem = Some(other.to_string()),
+            Err(refused @ ServiceError::ChangedCode { .. }) => {
+                self.problem = Some(format!(
+                    "{refused}; continue it with host approve or host reject --allow-changed, or press s to skip it here"
+                ));
+            }
+            Err(ServiceError::Invalid(problem)) => {
+                self.problem = Some(format!("{problem}; press s to skip it here"));
+            }
+            Err(other) => self.problem = Some(super::failure(other).to_string()),
         }
         self.reload()
     }

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
+use crate::report;
 use crate::terminal::escape_control;
-use crate::{report, session};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -32,7 +32,7 @@ pub struct Args {
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let Some(workflow_path) = &args.workflow else {
-        let runtime = super::runtime(global, false)?;
+        let runtime = super::loader(global).runtime(false)?;
         let plugin = runtime.load(&args.plugin).await?;
         if args.json {
             println!("{}", to_json(&plugin));
@@ -41,7 +41,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         }
         return Ok(Exit::Success);
     };
-    let (workflow, _) = session::read_workflow(workflow_path)?;
+    let (workflow, _) = baton_service::read_workflow(workflow_path)?;
     let decl = declaration(&workflow, &args.plugin).ok_or_else(|| {
         Failure::Usage(format!(
             "{} declares no plugin named {:?} or loaded from that file; it declares: {}",
@@ -55,11 +55,11 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .join(", ")
         ))
     })?;
-    let runtime = super::runtime(global, decl.limits.fuel.is_some())?;
+    let runtime = super::loader(global).runtime(decl.limits.fuel.is_some())?;
     let plugin = runtime
-        .load_with(&decl.source, &session::limits_for(decl))
+        .load_with(&decl.source, &baton_service::limits_for(decl))
         .await?;
-    let missing: Vec<&String> = session::refused_capabilities(decl, plugin.info());
+    let missing: Vec<&String> = baton_service::refused_capabilities(decl, plugin.info());
     if args.json {
         let mut value = to_json(&plugin);
         value["workflow"] = json!({
@@ -84,7 +84,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             report::grants_text(decl)
         ));
         if !missing.is_empty() {
-            let problem = session::capability_problem(decl, plugin.info(), &missing);
+            let problem = baton_service::capability_problem(decl, plugin.info(), &missing);
             text.push_str(&format!("  refused   {problem}\n"));
         }
         print!("{}", escape_control(&text));

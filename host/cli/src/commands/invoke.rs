@@ -114,19 +114,28 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         )));
     }
     let input = read_input(&args)?;
-    let runtime = super::runtime(global, args.fuel.is_some())?;
+    let runtime = super::loader(global).runtime(args.fuel.is_some())?;
     let llm = match &args.grant_llm {
         None => None,
         Some(provider) => {
-            let config = crate::config::HostConfig::load(global)?;
+            let config = baton_service::config::HostConfig::load(global.host_config.as_deref())?;
             let grant = LlmGrant {
                 provider: Some(provider.clone()).filter(|p| !p.is_empty()),
                 ..LlmGrant::default()
             };
-            Some(
-                crate::config::llm_access(&config.llm, &config.path, "plugin", &grant)
-                    .map_err(|problem| Failure::Usage(format!("--grant-llm: {problem}")))?,
-            )
+            Some({
+                let mut notes = Vec::new();
+                let access = baton_service::config::llm_access(
+                    &config.llm,
+                    &config.path,
+                    "plugin",
+                    &grant,
+                    &mut notes,
+                )
+                .map_err(|problem| Failure::Usage(format!("--grant-llm: {problem}")))?;
+                notes.iter().for_each(|note| eprintln!("{note}"));
+                access
+            })
         }
     };
     let call = Call {

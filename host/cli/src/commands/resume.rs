@@ -6,7 +6,7 @@ use crate::GlobalArgs;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
 use crate::serve::client::Access;
-use crate::session::{HostClock, Session, operator};
+use baton_service::wire::ResumeRequest;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -33,45 +33,36 @@ pub struct CancelArgs {
 }
 
 pub async fn resume(global: &GlobalArgs, args: ResumeArgs) -> Result<Exit, Failure> {
-    let store = match Access::open(global).await? {
-        Access::Store(store) => store,
+    let state = match Access::open(global).await? {
+        Access::Local(service) => {
+            service
+                .resume(&args.run, args.allow_changed, service.operator())
+                .await?
+                .outcome
+                .state
+        }
         Access::Server(server) => {
-            let body = serde_json::json!({ "allow_changed": args.allow_changed });
+            let body = ResumeRequest {
+                allow_changed: args.allow_changed,
+            };
             let path = format!("/api/runs/{}/resume", args.run);
-            return server.act(global, &path, &body, &args.run, args.json).await;
+            server.act(global, &path, &body, &args.run).await?
         }
     };
-    let state = crate::commands::load_run(&store, &args.run)?;
-    if state.status().is_finished() {
-        print_outcome(&state, args.json);
-        return Ok(Exit::Run(state.status()));
-    }
-    let session = Session::for_run(global, &store, &state, args.allow_changed).await?;
-    let outcome = session
-        .engine(&store)
-        .advance(&args.run)
-        .await
-        .map_err(crate::commands::engine_failure)?;
-    print_outcome(&outcome.state, args.json);
-    Ok(Exit::Run(outcome.status()))
+    print_outcome(&state, args.json);
+    Ok(Exit::Run(state.status()))
 }
 
 pub async fn cancel(global: &GlobalArgs, args: CancelArgs) -> Result<Exit, Failure> {
-    let store = match Access::open(global).await? {
-        Access::Store(store) => store,
+    let state = match Access::open(global).await? {
+        Access::Local(service) => service.cancel(&args.run, service.operator())?.outcome.state,
         Access::Server(server) => {
             let path = format!("/api/runs/{}/cancel", args.run);
-            let body = serde_json::json!({});
-            return server.act(global, &path, &body, &args.run, args.json).await;
+            server
+                .act(global, &path, &serde_json::json!({}), &args.run)
+                .await?
         }
     };
-    let outcome = baton_engine::cancel(
-        &store,
-        &HostClock::from_env()?,
-        &args.run,
-        &operator(global),
-    )
-    .map_err(crate::commands::engine_failure)?;
-    print_outcome(&outcome.state, args.json);
-    Ok(Exit::Run(outcome.status()))
+    print_outcome(&state, args.json);
+    Ok(Exit::Run(state.status()))
 }

@@ -10,7 +10,8 @@ use crate::exit::{Exit, Failure};
 use crate::json_input;
 use crate::report;
 use crate::serve::client::Access;
-use crate::session::{Session, read_workflow};
+use baton_service::wire::StartRequest;
+use baton_service::{LoadedWorkflow, read_workflow};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -37,26 +38,44 @@ pub struct Args {
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let input = read_input(args.input.as_deref())?;
-    let checked = read_workflow(&args.workflow)?;
+    let (workflow, source) = read_workflow(&args.workflow)?;
     if args.build {
-        crate::build::build_stale(&checked.0)?;
+        crate::build::build_stale(&workflow)?;
     }
     if args.dry_run {
-        let session = Session::load(global, checked, None).await?;
-        print!("{}", plan_text(&session));
+        let loaded = crate::commands::loader(global)
+            .load_checked(workflow, &source, None)
+            .await?;
+        crate::commands::report_load(&loaded);
+        print!("{}", plan_text(&loaded));
         return Ok(Exit::Success);
     }
-    let store = match Access::open(global).await? {
-        Access::Store(store) => store,
+    let state = match Access::open(global).await? {
+        Access::Local(service) => {
+            let loaded = service.workflow(&args.workflow).await?;
+            crate::commands::report_load(&loaded);
+            service
+                .start(loaded, input, service.operator())
+                .await?
+                .outcome
+                .state
+        }
         Access::Server(server) => {
             // The server loads the workflow itself, from the same file.
             let path = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
+            let request = StartRequest {
+                workflow: path,
+                input: Some(input),
+            };
             let started: Value = server
                 .json(
                     global,
                     http::Method::POST,
                     "/api/runs",
-                    Some(&serde_json::json!({ "workflow": path, "input": input })),
+                    Some(
+                        &serde_json::to_value(&request)
+                            .map_err(|e| Failure::Host(e.to_string()))?,
+                    ),
                 )
                 .await?;
             let run = started["id"]
@@ -65,15 +84,11 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .ok_or_else(|| {
                     Failure::Host("host serve did not say which run it started".into())
                 })?;
-            let state = Access::Server(server).load_run(global, &run).await?;
-            print_outcome(&state, args.json);
-            return Ok(Exit::Run(state.status()));
+            Access::Server(server).load_run(global, &run).await?
         }
     };
-    let session = Session::load(global, checked, Some(store.kv())).await?;
-    let outcome = session.start(&session.engine(&store), input).await?;
-    print_outcome(&outcome.state, args.json);
-    Ok(Exit::Run(outcome.status()))
+    print_outcome(&state, args.json);
+    Ok(Exit::Run(state.status()))
 }
 
 pub fn print_outcome(state: &baton_core::RunState, json: bool) {
@@ -93,7 +108,7 @@ fn read_input(path: Option<&std::path::Path>) -> Result<Value, Failure> {
 
 /// `--dry-run`: the steps in file order with what they use and wait for, and what
 /// each plugin may do.
-fn plan_text(session: &Session) -> String {
+fn plan_text(session: &LoadedWorkflow) -> String {
     let workflow = &session.workflow;
     let mut out = format!(
         "workflow {} ({}): checked, {} steps\n\nsteps:\n",

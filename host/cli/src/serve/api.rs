@@ -21,9 +21,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use baton_core::{DecisionId, RunId, RunState, RunStore};
+use baton_core::{DecisionId, RunId, RunState};
 use baton_engine::Decision;
-use serde::Deserialize;
+use baton_service::wire::{DecisionRequest, ResumeRequest, StartRequest};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -87,82 +87,31 @@ fn run_id(text: &str) -> Result<RunId, ApiError> {
 }
 
 async fn runs(State(shared): State<Arc<Shared>>) -> Answer {
-    let mut summaries = shared
-        .store
-        .summaries()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
-    Ok(Json(json!(summaries)))
+    Ok(Json(json!(shared.service.runs()?)))
 }
 
 async fn run(State(shared): State<Arc<Shared>>, Path(run): Path<String>) -> Answer {
-    let state = baton_engine::load(shared.store.as_ref(), &run_id(&run)?)?;
+    let state = shared.service.run(&run_id(&run)?)?;
     Ok(Json(crate::report::state_json(&state)))
 }
 
 async fn events(State(shared): State<Arc<Shared>>, Path(run): Path<String>) -> Answer {
-    let run = run_id(&run)?;
-    let events = shared
-        .store
-        .events(&run)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if events.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no run {run}; `host runs` lists them"),
-        ));
-    }
-    Ok(Json(json!(events)))
+    Ok(Json(json!(shared.service.events(&run_id(&run)?)?)))
 }
 
 async fn audit(
     State(shared): State<Arc<Shared>>,
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
-    let lines = crate::commands::audit::jsonl(&shared.store.sled, &run_id(&run)?)?;
+    let lines = crate::commands::audit::jsonl(&shared.service.audit(&run_id(&run)?)?);
     Ok(([("content-type", "application/x-ndjson")], lines).into_response())
 }
 
 async fn decisions(State(shared): State<Arc<Shared>>) -> Answer {
-    let pending = baton_engine::inbox(shared.store.as_ref())?;
+    let pending = shared.service.inbox()?;
     Ok(Json(json!(
         pending.iter().map(|(d, _)| d).collect::<Vec<_>>()
     )))
-}
-
-/// A decision, as the API takes it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DecideBody {
-    pub approve: Option<usize>,
-    pub edit: Option<Value>,
-    #[serde(default, deserialize_with = "some_or_null")]
-    pub reject: Option<Option<String>>,
-    #[serde(default)]
-    pub allow_changed: bool,
-}
-
-/// `"reject": null` means reject without a reason, not "no rejection".
-fn some_or_null<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-impl DecideBody {
-    pub fn decision(self) -> Result<Decision, ApiError> {
-        match (self.approve, self.edit, self.reject) {
-            (Some(choice), None, None) => Ok(Decision::Approve { choice }),
-            (None, Some(value), None) => Ok(Decision::Edit { value }),
-            (None, None, Some(reason)) => Ok(Decision::Reject {
-                reason: reason.filter(|r| !r.trim().is_empty()),
-            }),
-            _ => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "give exactly one of {\"approve\": N}, {\"edit\": VALUE}, {\"reject\": \"reason\"}",
-            )),
-        }
-    }
 }
 
 /// Hands a decision to the worker and waits for the run to stop again.
@@ -202,29 +151,24 @@ async fn decide(
     State(shared): State<Arc<Shared>>,
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
-    body: Result<Json<DecideBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<DecisionRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Answer {
     let id: DecisionId = id
         .parse()
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("{id:?}: {e}")))?;
     let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     let allow_changed = body.allow_changed;
-    let state = decide_as(&shared, &who, id, body.decision()?, allow_changed).await?;
+    let decision = body
+        .decision()
+        .map_err(|problem| ApiError::new(StatusCode::BAD_REQUEST, problem))?;
+    let state = decide_as(&shared, &who, id, decision, allow_changed).await?;
     Ok(Json(crate::report::state_json(&state)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StartBody {
-    workflow: std::path::PathBuf,
-    #[serde(default)]
-    input: Option<Value>,
 }
 
 async fn start(
     State(shared): State<Arc<Shared>>,
     Extension(who): Extension<Identity>,
-    body: Result<Json<StartBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<StartRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Answer {
     if who.via != Via::Local {
         return Err(ApiError::new(
@@ -248,60 +192,36 @@ async fn start(
     Ok(Json(crate::report::state_json(&state)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 pub struct StatsQuery {
     pub workflow: Option<String>,
 }
 
-/// Every run's state, or one workflow's.
-pub fn states(shared: &Shared, workflow: Option<&str>) -> Result<Vec<RunState>, ApiError> {
-    let summaries = shared
-        .store
-        .summaries()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    summaries
-        .iter()
-        .filter(|s| workflow.is_none_or(|w| s.workflow == w))
-        .map(|s| baton_engine::load(shared.store.as_ref(), &s.id).map_err(ApiError::from))
-        .collect()
-}
-
 async fn stats(State(shared): State<Arc<Shared>>, Query(query): Query<StatsQuery>) -> Answer {
-    let runs = states(&shared, query.workflow.as_deref())?;
-    Ok(Json(json!(baton_engine::stats::stats(&runs))))
+    Ok(Json(json!(
+        shared.service.stats(query.workflow.as_deref())?
+    )))
 }
 
 async fn verify(State(shared): State<Arc<Shared>>) -> Answer {
-    let verified = shared
-        .store
-        .sled
-        .verify()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(Json(json!(verified)))
+    Ok(Json(json!(shared.service.verify()?)))
 }
 
 async fn expire(State(shared): State<Arc<Shared>>) -> Answer {
     let (reply, answer) = oneshot::channel();
     let swept = submit(&shared, Job::Expire { reply }, answer).await?;
-    Ok(Json(Value::Array(swept)))
+    Ok(Json(json!(swept)))
 }
 
 async fn whoami(Extension(who): Extension<Identity>) -> Json<Value> {
     Json(json!({ "operator": who.operator, "via": format!("{:?}", who.via).to_lowercase() }))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResumeBody {
-    #[serde(default)]
-    allow_changed: bool,
-}
-
 async fn resume(
     State(shared): State<Arc<Shared>>,
     Extension(who): Extension<Identity>,
     Path(run): Path<String>,
-    body: Option<Json<ResumeBody>>,
+    body: Option<Json<ResumeRequest>>,
 ) -> Answer {
     let (reply, answer) = oneshot::channel();
     let job = Job::Resume {

@@ -13,9 +13,11 @@ use baton_core::{DecisionRecord, RunEvent, RunId, RunState, RunSummary};
 use bytes::Bytes;
 use serde_json::Value;
 
+use baton_service::Service;
+
 use crate::GlobalArgs;
+use crate::commands::{operator, state_dir};
 use crate::exit::Failure;
-use crate::session::{Store, open_store, state_dir};
 
 /// How long a command waits for the server: a decision may run a slow plugin.
 const TIMEOUT: Duration = Duration::from_secs(600);
@@ -65,10 +67,7 @@ impl Server {
             }
             _ => vec![
                 ("authorization", format!("Bearer {}", self.token)),
-                (
-                    super::auth::OPERATOR_HEADER,
-                    crate::session::operator(global),
-                ),
+                (super::auth::OPERATOR_HEADER, operator(global)),
             ],
         };
         let (status, _, answer) =
@@ -101,21 +100,19 @@ impl Server {
         })
     }
 
-    /// Asks the server to act on `run` (decide, resume, cancel), then prints where
-    /// the run stands, as the command would have on the store.
-    pub async fn act(
+    /// Asks the server to act on `run` (decide, resume, cancel); returns where the
+    /// run stands after.
+    pub async fn act<T: serde::Serialize>(
         self,
         global: &GlobalArgs,
         path: &str,
-        body: &Value,
+        body: &T,
         run: &RunId,
-        json: bool,
-    ) -> Result<crate::exit::Exit, Failure> {
-        self.request(global, http::Method::POST, path, Some(body))
+    ) -> Result<RunState, Failure> {
+        let body = serde_json::to_value(body).map_err(|e| Failure::Host(e.to_string()))?;
+        self.request(global, http::Method::POST, path, Some(&body))
             .await?;
-        let state = Access::Server(self).load_run(global, run).await?;
-        crate::commands::run::print_outcome(&state, json);
-        Ok(crate::exit::Exit::Run(state.status()))
+        Access::Server(self).load_run(global, run).await
     }
 
     pub async fn json<T: serde::de::DeserializeOwned>(
@@ -153,28 +150,31 @@ fn alive(pid: u32) -> bool {
     }
 }
 
-/// Where a command reads and changes runs: the store itself, or the server holding it.
+/// Where a command reads and changes runs: the service on the store itself, or the
+/// server holding the store.
 pub enum Access {
-    Store(Store),
+    Local(Service),
     Server(Server),
 }
 
 impl Access {
-    /// The running server when there is one (saying so on stderr), else the store,
-    /// with due timeouts applied.
+    /// The running server when there is one (saying so on stderr), else the service
+    /// on the store; with `global.sweep_first`, due timeouts are applied first.
     pub async fn open(global: &GlobalArgs) -> Result<Access, Failure> {
         if let Some(server) = Server::find(&state_dir(global)?) {
             eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
             return Ok(Access::Server(server));
         }
-        Ok(Access::Store(open_store(global).await?))
+        let service = crate::commands::service(global)?;
+        if global.sweep_first {
+            crate::commands::expire::sweep_and_say(&service).await?;
+        }
+        Ok(Access::Local(service))
     }
 
     pub async fn summaries(&self, global: &GlobalArgs) -> Result<Vec<RunSummary>, Failure> {
         match self {
-            Access::Store(store) => {
-                baton_core::RunStore::summaries(store).map_err(|e| Failure::Host(e.to_string()))
-            }
+            Access::Local(service) => Ok(service.runs()?),
             Access::Server(server) => {
                 server
                     .json(global, http::Method::GET, "/api/runs", None)
@@ -186,8 +186,8 @@ impl Access {
     /// Every pending decision, critical first, then oldest first.
     pub async fn inbox(&self, global: &GlobalArgs) -> Result<Vec<DecisionRecord>, Failure> {
         match self {
-            Access::Store(store) => Ok(baton_engine::inbox(store)
-                .map_err(crate::commands::engine_failure)?
+            Access::Local(service) => Ok(service
+                .inbox()?
                 .into_iter()
                 .map(|(record, _)| record)
                 .collect()),
@@ -201,7 +201,7 @@ impl Access {
 
     pub async fn load_run(&self, global: &GlobalArgs, run: &RunId) -> Result<RunState, Failure> {
         match self {
-            Access::Store(store) => crate::commands::load_run(store, run),
+            Access::Local(service) => Ok(service.run(run)?),
             Access::Server(server) => {
                 let events: Vec<RunEvent> = server
                     .json(

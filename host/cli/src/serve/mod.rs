@@ -14,14 +14,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_core::{Clock, DecisionId, RunEvent, RunState, RunStatus, RunStore};
+use baton_core::{Clock, DecisionId, RunEvent, RunState, RunStatus};
 use baton_engine::{Decision, EngineError};
+use baton_service::{Acted, Service, ServiceError, Swept};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::GlobalArgs;
+use crate::commands::{operator, state_dir};
 use crate::exit::{Exit, Failure};
-use crate::session::{HostClock, Session, Store, open_store, read_workflow, state_dir};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -61,8 +62,10 @@ pub enum Job {
         reply: oneshot::Sender<Result<RunState, ApiError>>,
     },
     Expire {
-        reply: oneshot::Sender<Result<Vec<Value>, ApiError>>,
+        reply: oneshot::Sender<Result<Vec<Swept>, ApiError>>,
     },
+    /// Continue every run a crash left `running` (queued first, at start).
+    Recover,
     /// `host resume`: continue a run on its recorded workflow.
     Resume {
         run: baton_core::RunId,
@@ -79,7 +82,8 @@ pub enum Job {
 
 /// What every handler shares.
 pub struct Shared {
-    pub store: Arc<Store>,
+    /// Reads go to the service directly; changes go through `jobs`.
+    pub service: Arc<Service>,
     pub auth: auth::Auth,
     pub jobs: mpsc::Sender<Job>,
     /// Ticks whenever state changed: the pages' live updates listen here.
@@ -128,20 +132,47 @@ impl From<Failure> for ApiError {
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> ApiError {
         use axum::http::StatusCode;
-        let status = match &error {
-            EngineError::NotAnApprover { .. } => StatusCode::FORBIDDEN,
-            EngineError::NoSuchDecision { .. } => StatusCode::NOT_FOUND,
-            EngineError::AlreadyDecided { .. } | EngineError::Finished { .. } => {
-                StatusCode::CONFLICT
+        let (status, hint) = match &error {
+            EngineError::NotAnApprover { .. } => (StatusCode::FORBIDDEN, "; ask one of them"),
+            EngineError::NoSuchDecision { .. } => {
+                (StatusCode::NOT_FOUND, "; the inbox lists the pending ones")
+            }
+            EngineError::Store(baton_core::StoreError::NoSuchRun(_)) => {
+                (StatusCode::NOT_FOUND, "; the runs page lists them")
+            }
+            EngineError::AlreadyDecided { .. }
+            | EngineError::Finished { .. }
+            | EngineError::Store(baton_core::StoreError::Conflict { .. }) => {
+                (StatusCode::CONFLICT, "")
             }
             EngineError::NoSuchChoice { .. }
             | EngineError::NotEditable { .. }
-            | EngineError::InvalidEdit { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            | EngineError::InvalidEdit { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ""),
             EngineError::Store(_) | EngineError::EmptyRun { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
+                (StatusCode::INTERNAL_SERVER_ERROR, "")
             }
         };
-        ApiError::new(status, error.to_string())
+        ApiError::new(status, format!("{error}{hint}"))
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> ApiError {
+        use axum::http::StatusCode;
+        match error {
+            ServiceError::Engine(error) => error.into(),
+            ServiceError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, message),
+            ServiceError::ChangedCode { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("{error}; send \"allow_changed\": true to continue on the new code"),
+            ),
+            ServiceError::StoreBusy { message } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+            }
+            ServiceError::Host(message) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+            }
+        }
     }
 }
 
@@ -153,7 +184,8 @@ impl axum::response::IntoResponse for ApiError {
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure> {
     let dir = state_dir(global)?;
-    let store = Arc::new(open_store(global).await?);
+    // Quiet: the server logs what it did, not every step.
+    let service = Arc::new(crate::commands::service(global)?.observe(None));
     let operators = operators(global, &dir)?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -188,10 +220,16 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     )?;
     let _remove = RemoveOnDrop(server_file.clone());
     let (jobs, mut queue) = mpsc::channel(64);
+    // Before anything else: the runs a crash left mid-step. This process holds the
+    // store, so no other can be running them.
+    let _ = jobs.try_send(Job::Recover);
+    // Then the timeouts that passed while no server ran.
+    let (expired, _) = oneshot::channel();
+    let _ = jobs.try_send(Job::Expire { reply: expired });
     let (changes, _) = broadcast::channel(256);
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
-        store: store.clone(),
+        service: service.clone(),
         auth: auth::Auth::new(&operators.tokens, &local_token)?,
         jobs,
         changes: changes.clone(),
@@ -213,9 +251,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     });
     let mut server = std::pin::pin!(server.into_future());
     let worker = Worker {
-        global,
-        store: &store,
-        clock: HostClock::from_env()?,
+        service: &service,
         changes,
         public_url,
     };
@@ -235,7 +271,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
             }
         }
     }
-    store.sync().map_err(|e| Failure::Host(e.to_string()))?;
+    service.sync()?;
     println!("stopped");
     Ok(Exit::Success)
 }
@@ -274,7 +310,7 @@ struct Operators {
 /// The tokens from the host configuration; when it names no operator, one token for
 /// the OS user, generated at the first start and kept (readable by its owner alone).
 fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Failure> {
-    let config = crate::config::HostConfig::load(global)?;
+    let config = baton_service::config::HostConfig::load(global.host_config.as_deref())?;
     let tokens = config.operator_tokens()?;
     if !tokens.is_empty() {
         let names: Vec<&str> = tokens.iter().map(|(name, _)| name.as_str()).collect();
@@ -287,7 +323,7 @@ fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Fa
             tokens,
         });
     }
-    let name = crate::session::operator(global);
+    let name = operator(global);
     let path = dir.join(TOKEN_FILE);
     let (token, note) = match std::fs::read_to_string(&path) {
         Ok(token) if !token.trim().is_empty() => (
@@ -316,17 +352,17 @@ fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Fa
     })
 }
 
-/// Makes the changes, one at a time.
+/// Makes the changes, one at a time, through the one service the server holds for
+/// its whole life (its runtime and the workflows it loaded stay loaded).
 struct Worker<'a> {
-    global: &'a GlobalArgs,
-    store: &'a Store,
-    clock: HostClock,
+    service: &'a Service,
     changes: broadcast::Sender<Change>,
     public_url: String,
 }
 
 impl Worker<'_> {
     async fn run(&self, job: Job) {
+        let service = self.service;
         match job {
             Job::Decide {
                 id,
@@ -335,8 +371,8 @@ impl Worker<'_> {
                 allow_changed,
                 reply,
             } => {
-                let result = self.decide(&id, decision, &by, allow_changed).await;
-                let _ = reply.send(result);
+                let acted = service.decide(&id, decision, &by, allow_changed).await;
+                let _ = reply.send(self.acted(acted));
             }
             Job::Start {
                 workflow,
@@ -344,122 +380,109 @@ impl Worker<'_> {
                 by,
                 reply,
             } => {
-                let result = self.start(&workflow, input, &by).await;
-                let _ = reply.send(result);
+                let acted = match service.workflow(&workflow).await {
+                    Ok(loaded) => {
+                        loaded.notes.iter().for_each(|note| println!("{note}"));
+                        service.start(loaded, input, &by).await
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(self.acted(acted));
             }
             Job::Expire { reply } => {
                 let _ = reply.send(self.sweep().await);
             }
+            Job::Recover => self.recover().await,
             Job::Resume {
                 run,
                 allow_changed,
                 by,
                 reply,
             } => {
-                let _ = reply.send(self.resume(&run, allow_changed, &by).await);
+                let acted = service.resume(&run, allow_changed, &by).await;
+                let _ = reply.send(self.acted(acted));
             }
             Job::Cancel { run, by, reply } => {
-                let result = baton_engine::cancel(self.store, &self.clock, &run, &by)
-                    .map_err(ApiError::from);
-                if let Ok(outcome) = &result {
-                    self.announce(&outcome.state);
-                }
-                let _ = reply.send(result.map(|outcome| outcome.state));
+                let _ = reply.send(self.acted(service.cancel(&run, &by)));
             }
         }
     }
 
-    async fn resume(
-        &self,
-        run: &baton_core::RunId,
-        allow_changed: bool,
-        by: &str,
-    ) -> Result<RunState, ApiError> {
-        let state = baton_engine::load(self.store, run)?;
-        if state.status().is_finished() {
-            return Ok(state);
-        }
-        let session =
-            Session::for_run_as(self.global, self.store, &state, allow_changed, by).await?;
-        let outcome = session.quiet_engine(self.store).advance(run).await?;
-        self.changed(&session, &outcome.state, &outcome.events);
-        Ok(outcome.state)
+    /// Tells the live pages (and the webhook) what an operation did.
+    fn acted(&self, acted: Result<Acted, ServiceError>) -> Result<RunState, ApiError> {
+        let acted = acted?;
+        self.changed(&acted);
+        Ok(acted.outcome.state)
     }
 
-    async fn decide(
-        &self,
-        id: &DecisionId,
-        decision: Decision,
-        by: &str,
-        allow_changed: bool,
-    ) -> Result<RunState, ApiError> {
-        let state = baton_engine::load(self.store, &id.run)?;
-        let session =
-            Session::for_run_as(self.global, self.store, &state, allow_changed, by).await?;
-        let outcome = session
-            .quiet_engine(self.store)
-            .decide(id, decision, by)
-            .await?;
-        self.changed(&session, &outcome.state, &outcome.events);
-        Ok(outcome.state)
-    }
-
-    async fn start(
-        &self,
-        path: &std::path::Path,
-        input: Value,
-        by: &str,
-    ) -> Result<RunState, ApiError> {
-        let mut session =
-            Session::load(self.global, read_workflow(path)?, Some(self.store.kv())).await?;
-        session.operator = by.to_string();
-        let outcome = session
-            .start(&session.quiet_engine(self.store), input)
-            .await?;
-        self.changed(&session, &outcome.state, &outcome.events);
-        Ok(outcome.state)
-    }
-
-    /// Applies due timeouts; one JSON object per run whose decisions expired.
-    async fn sweep(&self) -> Result<Vec<Value>, ApiError> {
-        let swept = crate::commands::expire::sweep(self.global, self.store).await?;
+    /// Applies due timeouts, saying what expired in the server's log.
+    async fn sweep(&self) -> Result<Vec<Swept>, ApiError> {
+        let swept = self.service.sweep().await?;
         for run in &swept {
-            println!("{}", run.line());
-            if let Ok(state) = baton_engine::load(self.store, run.run()) {
+            println!("{}", crate::commands::expire::line(run));
+            if let Ok(state) = self.service.run(&run.run) {
                 self.announce(&state);
             }
         }
-        Ok(swept.iter().map(|s| s.json()).collect())
+        Ok(swept)
+    }
+
+    /// Continues the runs a crash left `running`, saying so in the server's log.
+    async fn recover(&self) {
+        match self.service.recover().await {
+            Ok(recovered) => {
+                for run in recovered {
+                    match (&run.status, &run.error) {
+                        (Some(status), None) => println!(
+                            "continued run {} of workflow {}, which a crash had left running: it is {}",
+                            run.run,
+                            run.workflow,
+                            status.as_str()
+                        ),
+                        _ => eprintln!(
+                            "warning: run {} of workflow {} was left running by a crash and could not continue: {}; `host resume {}` continues it",
+                            run.run,
+                            run.workflow,
+                            run.error.as_deref().unwrap_or("unknown"),
+                            run.run
+                        ),
+                    }
+                    if let Ok(state) = self.service.run(&run.run) {
+                        self.announce(&state);
+                    }
+                }
+            }
+            Err(e) => eprintln!(
+                "warning: looking for runs a crash left running failed: {}",
+                ApiError::from(e).message
+            ),
+        }
     }
 
     /// How long until the next decision is due to expire (at most [`SWEEP_EVERY`]).
     fn next_sweep(&self) -> Duration {
-        let now = self.clock.now();
-        let next = self
-            .store
-            .summaries()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| s.status == RunStatus::Waiting)
-            .filter_map(|s| s.expires_at)
-            .min();
-        match next {
+        let now = self.service.clock().now();
+        match self.service.next_expiry().ok().flatten() {
             Some(at) => Duration::from_millis(at.saturating_sub(now)).min(SWEEP_EVERY),
             None => SWEEP_EVERY,
         }
     }
 
     /// Tells the live pages, and the workflow's webhook when the run started waiting.
-    fn changed(&self, session: &Session, state: &RunState, events: &[RunEvent]) {
+    fn changed(&self, acted: &Acted) {
+        let state = acted.state();
         self.announce(state);
-        let opened = events
+        let opened = acted
+            .outcome
+            .events
             .iter()
             .any(|e| matches!(e, RunEvent::GateOpened { .. }));
-        if let (true, RunStatus::Waiting, Some(hook)) =
-            (opened, state.status(), &session.workflow.webhook)
-        {
+        let hook = acted
+            .workflow
+            .as_ref()
+            .and_then(|w| w.workflow.webhook.clone());
+        if let (true, RunStatus::Waiting, Some(hook)) = (opened, state.status(), hook) {
             let body = webhook_body(state, &self.public_url);
-            let hook = hook.clone();
             tokio::spawn(async move { call_webhook(hook, body).await });
         }
     }

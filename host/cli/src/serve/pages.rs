@@ -355,7 +355,7 @@ async fn focus(
 }
 
 fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
-    let pending = match baton_engine::inbox(shared.store.as_ref()) {
+    let pending = match shared.service.inbox() {
         Ok(pending) => pending,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -379,7 +379,7 @@ fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
         .after
         .as_deref()
         .and_then(|run| run.parse::<RunId>().ok())
-        .and_then(|run| baton_engine::load(shared.store.as_ref(), &run).ok())
+        .and_then(|run| shared.service.run(&run).ok())
         .map(|state| after_view(&state));
     let mut view = position.map(|i| {
         let (record, workflow) = &pending[i];
@@ -509,7 +509,7 @@ async fn decide(
 // ---- inbox, runs, run, stats ----
 
 async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
-    let pending = match baton_engine::inbox(shared.store.as_ref()) {
+    let pending = match shared.service.inbox() {
         Ok(pending) => pending,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -525,13 +525,10 @@ async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Iden
 }
 
 async fn runs(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
-    let mut summaries = match baton_core::RunStore::summaries(shared.store.as_ref()) {
+    let summaries = match shared.service.runs() {
         Ok(s) => s,
-        Err(e) => {
-            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-        }
+        Err(e) => return ApiError::from(e).into_response(),
     };
-    summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
     let rows: Vec<Value> = summaries
         .iter()
         .map(|s| {
@@ -559,7 +556,7 @@ async fn run(
     let state = match run
         .parse::<RunId>()
         .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.to_string()))
-        .and_then(|id| baton_engine::load(shared.store.as_ref(), &id).map_err(ApiError::from))
+        .and_then(|id| shared.service.run(&id).map_err(ApiError::from))
     {
         Ok(state) => state,
         Err(e) => return e.into_response(),
@@ -641,9 +638,9 @@ async fn stats(
     Extension(who): Extension<Identity>,
     Query(query): Query<StatsQuery>,
 ) -> Response {
-    let runs = match super::api::states(&shared, query.workflow.as_deref()) {
+    let runs = match shared.service.states(query.workflow.as_deref()) {
         Ok(runs) => runs,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let all = baton_engine::stats::stats(&runs);
     let workflows: Vec<Value> = all

@@ -13,8 +13,7 @@ use baton_runtime::{LlmAccess, LlmTarget};
 use baton_workflow::Workflow;
 use serde::Deserialize;
 
-use crate::GlobalArgs;
-use crate::exit::Failure;
+use crate::error::ServiceError as Failure;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,14 +73,16 @@ impl HostConfig {
         if problems.is_empty() {
             Ok(tokens)
         } else {
-            Err(Failure::Usage(problems.join("\n")))
+            Err(Failure::Invalid(problems.join("\n")))
         }
     }
 
-    /// Reads the host configuration; a file that does not exist is an empty one.
-    pub fn load(global: &GlobalArgs) -> Result<HostConfig, Failure> {
-        let path = match &global.host_config {
-            Some(path) => path.clone(),
+    /// Reads the host configuration from `path`, or from `config.toml` in the user
+    /// configuration directory; a default file that does not exist is an empty one.
+    pub fn load(path: Option<&Path>) -> Result<HostConfig, Failure> {
+        let explicit = path.is_some();
+        let path = match path {
+            Some(path) => path.to_path_buf(),
             None => match dirs::config_dir() {
                 Some(dir) => dir.join("baton").join("config.toml"),
                 None => return Ok(HostConfig::default()),
@@ -89,14 +90,14 @@ impl HostConfig {
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && global.host_config.is_none() => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 return Ok(HostConfig {
                     path,
                     ..HostConfig::default()
                 });
             }
             Err(e) => {
-                return Err(Failure::Usage(format!(
+                return Err(Failure::Invalid(format!(
                     "cannot read the host configuration {}: {e}",
                     path.display()
                 )));
@@ -114,7 +115,7 @@ impl HostConfig {
                     format!(":{line}")
                 })
                 .unwrap_or_default();
-            Failure::Usage(format!(
+            Failure::Invalid(format!(
                 "{}{at}: {}",
                 path.display(),
                 e.message().trim_end()
@@ -127,7 +128,7 @@ impl HostConfig {
             .map(|(field, problem)| format!("{}: llm.{field}: {problem}", path.display()))
             .collect();
         if !problems.is_empty() {
-            return Err(Failure::Usage(problems.join("\n")));
+            return Err(Failure::Invalid(problems.join("\n")));
         }
         config.path = path.to_path_buf();
         Ok(config)
@@ -159,7 +160,7 @@ impl HostConfig {
             }
         }
         if !problems.is_empty() {
-            return Err(Failure::Usage(problems.join("\n")));
+            return Err(Failure::Invalid(problems.join("\n")));
         }
         Ok(self.llm.overlaid(overlay))
     }
@@ -167,13 +168,14 @@ impl HostConfig {
 
 /// A plugin's `llm` grant resolved against the configuration: the provider, its key
 /// read from the environment, the model's price. No provider configured is not an
-/// error (the plugin is told `not-configured` and may fall back; a note says so on
-/// stderr); a key variable that is not set is.
+/// error (the plugin is told `not-configured` and may fall back; a note in `notes`
+/// says so); a key variable that is not set is.
 pub fn llm_access(
     llm: &LlmConfig,
     config_path: &Path,
     plugin: &str,
     grant: &LlmGrant,
+    notes: &mut Vec<String>,
 ) -> Result<LlmAccess, String> {
     let target = match llm.resolve(grant) {
         Ok((name, provider)) => {
@@ -192,10 +194,10 @@ pub fn llm_access(
             Ok(LlmTarget::new(name, provider, key, price)?)
         }
         Err(why) => {
-            eprintln!(
+            notes.push(format!(
                 "note: plugin {plugin:?} is granted llm, but {why}; it is told `not-configured` (configure a provider in {}, see the README)",
                 config_path.display()
-            );
+            ));
             Err(why)
         }
     };
@@ -212,7 +214,7 @@ mod tests {
 
     fn problem(text: &str) -> String {
         match HostConfig::parse(Path::new("config.toml"), text) {
-            Err(Failure::Usage(message)) => message,
+            Err(Failure::Invalid(message)) => message,
             other => panic!("expected a usage error, got {other:?}"),
         }
     }

@@ -1,0 +1,433 @@
+//! Baton's service layer: what every front end (the `host` commands, `host serve`'s
+//! pages and API, a timer) calls to work with runs. It owns
+//!
+//! - the state [`Store`], its backend chosen when it is opened;
+//! - the process's wasmtime runtimes and a cache of loaded workflows ([`Loader`],
+//!   [`WorkflowCache`]), so a decision does not reload what the last one loaded;
+//! - the clock and the operator's identity;
+//! - the run operations ([`Service::start`], [`Service::decide`], [`Service::resume`],
+//!   [`Service::cancel`], [`Service::sweep`], [`Service::recover`]) and the queries
+//!   ([`Service::runs`], [`Service::inbox`], [`Service::run`], [`Service::stats`],
+//!   [`Service::audit`], [`Service::verify`]).
+//!
+//! Every call returns typed values and never prints: turning them into text, JSON or
+//! pages is the front end's job, and so is telling its user how to go on after an
+//! error. [`wire`] holds the types that cross the command-to-server HTTP wire.
+
+mod clock;
+pub mod config;
+mod error;
+mod store;
+pub mod wire;
+mod workflows;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use baton_core::{
+    Clock, DecisionId, DecisionOutcome, DecisionRecord, RunEvent, RunId, RunState, RunStatus,
+    RunStore, RunSummary, StepKey,
+};
+use baton_engine::{Decision, Engine, EngineError, Outcome};
+use baton_runtime::PluginSet;
+use baton_store::{AuditEntry, Verified};
+
+pub use clock::HostClock;
+pub use error::{Result, ServiceError};
+pub use store::Store;
+pub use wire::{Expired, Recovered, Swept};
+pub use workflows::{
+    Compiled, LoadOptions, LoadedWorkflow, Loader, WorkflowCache, capability_problem, limits_for,
+    read_workflow, refused_capabilities,
+};
+
+/// Called with every event the engine appends (a terminal's progress lines).
+pub type Observer = &'static (dyn Fn(&RunEvent) + Sync);
+
+/// What a service needs besides its store.
+#[derive(Debug)]
+pub struct ServiceOptions {
+    pub load: LoadOptions,
+    /// Who is operating when a call names no one else: recorded as the actor of what
+    /// the service starts and allows.
+    pub operator: String,
+    pub clock: HostClock,
+}
+
+/// The runs of one state store, and everything needed to drive them.
+pub struct Service {
+    store: Store,
+    loader: Loader,
+    workflows: WorkflowCache,
+    clock: HostClock,
+    operator: String,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("store", &self.store)
+            .field("operator", &self.operator)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a run operation did: where the run stands and what was appended, and the
+/// workflow it ran on (none for a cancel, which runs nothing).
+#[derive(Debug)]
+pub struct Acted {
+    pub outcome: Outcome,
+    pub workflow: Option<Arc<LoadedWorkflow>>,
+}
+
+impl Acted {
+    pub fn state(&self) -> &RunState {
+        &self.outcome.state
+    }
+
+    pub fn status(&self) -> RunStatus {
+        self.outcome.status()
+    }
+}
+
+impl Service {
+    pub fn new(store: Store, options: ServiceOptions) -> Service {
+        Service {
+            store,
+            loader: Loader::new(options.load),
+            workflows: WorkflowCache::default(),
+            clock: options.clock,
+            operator: options.operator,
+            observer: None,
+        }
+    }
+
+    /// Calls `observer` with every event the engine appends from now on.
+    pub fn observe(mut self, observer: Option<Observer>) -> Service {
+        self.observer = observer;
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn loader(&self) -> &Loader {
+        &self.loader
+    }
+
+    pub fn clock(&self) -> &HostClock {
+        &self.clock
+    }
+
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+
+    /// The workflow at `path`, loaded, or as loaded before if nothing changed.
+    pub async fn workflow(&self, path: &Path) -> Result<Arc<LoadedWorkflow>> {
+        self.workflows
+            .get(&self.loader, path, &self.store.kv())
+            .await
+    }
+
+    fn engine<'a>(
+        &'a self,
+        workflow: &'a LoadedWorkflow,
+        operator: &'a str,
+    ) -> Engine<'a, Store, PluginSet, HostClock> {
+        Engine {
+            workflow: &workflow.workflow,
+            store: &self.store,
+            runner: &workflow.runner,
+            clock: &self.clock,
+            observer: self.observer,
+            operator,
+        }
+    }
+
+    // ---- run operations ----
+
+    /// Starts a run of `workflow` on `input` for `by` (recording the file it came
+    /// from and the code it runs on), and drives it until it ends or waits.
+    pub async fn start(
+        &self,
+        workflow: Arc<LoadedWorkflow>,
+        input: serde_json::Value,
+        by: &str,
+    ) -> Result<Acted> {
+        let path = &workflow.workflow.path;
+        let path = std::fs::canonicalize(path).unwrap_or(path.clone());
+        let outcome = self
+            .engine(&workflow, by)
+            .start(
+                input,
+                path.display().to_string(),
+                workflow.digest.clone(),
+                workflow.plugin_digests(),
+            )
+            .await?;
+        Ok(Acted {
+            outcome,
+            workflow: Some(workflow),
+        })
+    }
+
+    /// Commits `decision` on `id` for `by` and continues the run at once.
+    pub async fn decide(
+        &self,
+        id: &DecisionId,
+        decision: Decision,
+        by: &str,
+        allow_changed: bool,
+    ) -> Result<Acted> {
+        let state = self.run(&id.run)?;
+        let workflow = self.workflow_for(&state, allow_changed, by).await?;
+        let outcome = self
+            .engine(&workflow, by)
+            .decide_on(state, id, decision, by)
+            .await?;
+        Ok(Acted {
+            outcome,
+            workflow: Some(workflow),
+        })
+    }
+
+    /// Continues a run from its log on the code it started with (or, with
+    /// `allow_changed`, on the code there is now, recorded in its log). A finished
+    /// run is left as it is.
+    pub async fn resume(&self, run: &RunId, allow_changed: bool, by: &str) -> Result<Acted> {
+        let state = self.run(run)?;
+        if state.status().is_finished() {
+            return Ok(Acted {
+                outcome: Outcome {
+                    state,
+                    events: vec![],
+                },
+                workflow: None,
+            });
+        }
+        let workflow = self.workflow_for(&state, allow_changed, by).await?;
+        let outcome = self.engine(&workflow, by).advance_from(state).await?;
+        Ok(Acted {
+            outcome,
+            workflow: Some(workflow),
+        })
+    }
+
+    /// Cancels a run that has not finished. Loads no workflow: nothing runs.
+    pub fn cancel(&self, run: &RunId, by: &str) -> Result<Acted> {
+        let outcome = baton_engine::cancel(&self.store, &self.clock, run, by)?;
+        Ok(Acted {
+            outcome,
+            workflow: None,
+        })
+    }
+
+    /// Applies every gate timeout that has passed: records the expiries of each due
+    /// run (durably, needing no workflow), then continues the run on its recorded
+    /// workflow. A run that cannot continue (its workflow moved or changed) keeps its
+    /// expiries and says why; the sweep goes on with the next.
+    pub async fn sweep(&self) -> Result<Vec<Swept>> {
+        let now = self.clock.now();
+        let due: Vec<RunId> = self
+            .store
+            .summaries()?
+            .into_iter()
+            .filter(|s| s.status == RunStatus::Waiting && s.expires_at.is_some_and(|at| at <= now))
+            .map(|s| s.id)
+            .collect();
+        let mut swept = Vec::new();
+        for run in due {
+            let outcome = baton_engine::expire(&self.store, &self.clock, &run)?;
+            let expired: Vec<Expired> = outcome
+                .events
+                .iter()
+                .filter_map(|event| match event {
+                    RunEvent::DecisionMade {
+                        id,
+                        outcome: DecisionOutcome::Expired { action },
+                        ..
+                    } => Some(Expired {
+                        decision: id.clone(),
+                        on_timeout: *action,
+                    }),
+                    _ => None,
+                })
+                .collect();
+            if expired.is_empty() {
+                continue;
+            }
+            let workflow = outcome.state.workflow.clone();
+            let continued = self.continue_run(outcome.state).await;
+            swept.push(Swept {
+                run,
+                workflow,
+                expired,
+                status: continued.as_ref().ok().copied(),
+                error: continued.err().map(|e| e.to_string()),
+            });
+        }
+        Ok(swept)
+    }
+
+    /// Continues every run a crash left `running`, on the code it started with. Only
+    /// for the process that holds the store (no other can be running them).
+    pub async fn recover(&self) -> Result<Vec<Recovered>> {
+        let running: Vec<RunSummary> = self
+            .store
+            .summaries()?
+            .into_iter()
+            .filter(|s| s.status == RunStatus::Running)
+            .collect();
+        let mut recovered = Vec::new();
+        for summary in running {
+            let continued = match self.run(&summary.id) {
+                Ok(state) => self.continue_run(state).await,
+                Err(e) => Err(e),
+            };
+            recovered.push(Recovered {
+                run: summary.id,
+                workflow: summary.workflow,
+                status: continued.as_ref().ok().copied(),
+                error: continued.err().map(|e| e.to_string()),
+            });
+        }
+        Ok(recovered)
+    }
+
+    /// Continues a run on the code it started with, acting as this service's operator.
+    async fn continue_run(&self, state: RunState) -> Result<RunStatus> {
+        let workflow = self.workflow_for(&state, false, &self.operator).await?;
+        let outcome = self
+            .engine(&workflow, &self.operator)
+            .advance_from(state)
+            .await?;
+        Ok(outcome.status())
+    }
+
+    /// The workflow a run continues on: the file it recorded, loaded (or as loaded
+    /// before). Refused if its code changed since the run started, unless
+    /// `allow_changed`; then the change is recorded in the run's log, by `by`.
+    async fn workflow_for(
+        &self,
+        state: &RunState,
+        allow_changed: bool,
+        by: &str,
+    ) -> Result<Arc<LoadedWorkflow>> {
+        let workflow = self.workflow(Path::new(&state.workflow_path)).await?;
+        let changes = workflow.changes_since(state);
+        if !changes.is_empty() {
+            if !allow_changed {
+                return Err(ServiceError::ChangedCode {
+                    run: state.id.clone(),
+                    changes,
+                });
+            }
+            self.engine(&workflow, by).record_code_change(
+                state,
+                workflow.digest.clone(),
+                workflow.plugin_digests(),
+            )?;
+        }
+        Ok(workflow)
+    }
+
+    // ---- queries ----
+
+    /// Every run's summary, newest first.
+    pub fn runs(&self) -> Result<Vec<RunSummary>> {
+        let mut summaries = self.store.summaries()?;
+        summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
+        Ok(summaries)
+    }
+
+    /// A run, folded from its log.
+    pub fn run(&self, run: &RunId) -> Result<RunState> {
+        Ok(baton_engine::load(&self.store, run)?)
+    }
+
+    /// A run's log.
+    pub fn events(&self, run: &RunId) -> Result<Vec<RunEvent>> {
+        let events = self.store.events(run)?;
+        if events.is_empty() {
+            return Err(EngineError::Store(baton_core::StoreError::NoSuchRun(run.clone())).into());
+        }
+        Ok(events)
+    }
+
+    /// Every pending decision, critical first, then oldest first, with its run's
+    /// workflow name.
+    pub fn inbox(&self) -> Result<Vec<(DecisionRecord, String)>> {
+        Ok(baton_engine::inbox(&self.store)?)
+    }
+
+    /// Every run's state, or one workflow's.
+    pub fn states(&self, workflow: Option<&str>) -> Result<Vec<RunState>> {
+        self.store
+            .summaries()?
+            .iter()
+            .filter(|s| workflow.is_none_or(|w| s.workflow == w))
+            .map(|s| self.run(&s.id))
+            .collect()
+    }
+
+    /// What past decisions teach, per workflow and gate.
+    pub fn stats(&self, workflow: Option<&str>) -> Result<Vec<baton_engine::stats::WorkflowStats>> {
+        Ok(baton_engine::stats::stats(&self.states(workflow)?))
+    }
+
+    /// A run's audit entries, each with who or what caused it.
+    pub fn audit(&self, run: &RunId) -> Result<Vec<(AuditEntry, String)>> {
+        let entries = self.store.audit(run)?;
+        let by = actors(&entries);
+        Ok(entries.into_iter().zip(by).collect())
+    }
+
+    /// Checks every run's hash chain.
+    pub fn verify(&self) -> Result<Verified> {
+        Ok(self.store.verify()?)
+    }
+
+    /// When the next pending decision is due to expire, if any is.
+    pub fn next_expiry(&self) -> Result<Option<u64>> {
+        Ok(self
+            .store
+            .summaries()?
+            .into_iter()
+            .filter(|s| s.status == RunStatus::Waiting)
+            .filter_map(|s| s.expires_at)
+            .min())
+    }
+
+    /// Makes everything appended durable.
+    pub fn sync(&self) -> Result<()> {
+        Ok(self.store.sync()?)
+    }
+}
+
+/// Who or what caused each entry: the operator who started the run, decided or
+/// allowed changed code; `auto-approve` or `timeout` for decisions no one made;
+/// `plugin:NAME` for a step's events; `baton` for what the workflow's rules did.
+fn actors(entries: &[AuditEntry]) -> Vec<String> {
+    let mut plugins: HashMap<StepKey, String> = HashMap::new();
+    entries
+        .iter()
+        .map(|entry| match &entry.event {
+            RunEvent::RunStarted { by, .. }
+            | RunEvent::DecisionMade { by, .. }
+            | RunEvent::RunCancelled { by, .. }
+            | RunEvent::CodeChanged { by, .. } => by.clone(),
+            RunEvent::StepStarted { key, plugin, .. } if !plugin.is_empty() => {
+                plugins.insert(key.clone(), plugin.clone());
+                format!("plugin:{plugin}")
+            }
+            RunEvent::StepCompleted { key, .. } | RunEvent::StepFailed { key, .. } => plugins
+                .get(key)
+                .map_or_else(|| "baton".to_string(), |p| format!("plugin:{p}")),
+            _ => "baton".to_string(),
+        })
+        .collect()
+}

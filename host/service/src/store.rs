@@ -1,0 +1,144 @@
+//! The state store the service works on, with its backend chosen when it is opened:
+//! the embedded sled store in a directory (the default; PostgreSQL comes later behind
+//! the same traits), plus the crash-test failpoint.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_core::{KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError};
+use baton_store::{AuditEntry, OpenError, SledStore, Verified};
+
+use crate::error::{Result, ServiceError};
+
+/// How long opening waits for another process to release the embedded store.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// Where the runs live.
+#[derive(Clone, Debug)]
+enum Backend {
+    Embedded(SledStore),
+}
+
+/// The state store: the backend, and a failpoint when one is set.
+#[derive(Debug)]
+pub struct Store {
+    backend: Backend,
+    failpoint: Option<Failpoint>,
+}
+
+impl Store {
+    /// Opens the embedded store in `dir` (creating it), waiting a little for another
+    /// process that holds it; applies `BATON_FAILPOINT` when it is set.
+    pub fn open_dir(dir: &Path) -> Result<Store> {
+        tracing::debug!("state store: {}", dir.display());
+        let sled = SledStore::open_waiting(dir, LOCK_WAIT).map_err(|e| match e {
+            OpenError::InUse { .. } => ServiceError::StoreBusy {
+                message: e.to_string(),
+            },
+            OpenError::Other { .. } => ServiceError::Host(e.to_string()),
+        })?;
+        Ok(Store {
+            backend: Backend::Embedded(sled),
+            failpoint: Failpoint::from_env(),
+        })
+    }
+
+    /// A store of its own in `dir`, never failing on purpose (for benchmarks).
+    pub fn scratch(dir: &Path) -> Result<Store> {
+        let sled = SledStore::open(dir).map_err(|e| ServiceError::Host(e.to_string()))?;
+        Ok(Store {
+            backend: Backend::Embedded(sled),
+            failpoint: None,
+        })
+    }
+
+    /// The store behind the plugins' `kv` grants.
+    pub fn kv(&self) -> Arc<dyn KvStore> {
+        match &self.backend {
+            Backend::Embedded(sled) => Arc::new(sled.clone()),
+        }
+    }
+
+    /// A run's log as audit entries, each with its hash and the hash it links to.
+    pub fn audit(&self, run: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
+        match &self.backend {
+            Backend::Embedded(sled) => sled.audit(run),
+        }
+    }
+
+    /// Checks every run's hash chain.
+    pub fn verify(&self) -> Result<Verified, StoreError> {
+        match &self.backend {
+            Backend::Embedded(sled) => sled.verify(),
+        }
+    }
+
+    fn backend(&self) -> &dyn RunStore {
+        match &self.backend {
+            Backend::Embedded(sled) => sled,
+        }
+    }
+}
+
+impl RunStore for Store {
+    fn append(
+        &self,
+        run: &RunId,
+        expected: u64,
+        events: &[RunEvent],
+        summary: &RunSummary,
+    ) -> Result<u64, StoreError> {
+        let version = self.backend().append(run, expected, events, summary)?;
+        if let Some(failpoint) = &self.failpoint
+            && failpoint.matches(events)
+        {
+            // The event is on disk, and nothing after it is: die here.
+            self.backend().sync()?;
+            std::process::abort();
+        }
+        Ok(version)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.backend().sync()
+    }
+
+    fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
+        self.backend().events(run)
+    }
+
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.backend().summaries()
+    }
+}
+
+/// A crash on purpose, for the crash-safety tests: `BATON_FAILPOINT=after:<event>:<step>`
+/// (e.g. `after:step_completed:score`) kills the process the moment that event is
+/// on disk and before anything else is, exactly as SIGKILL between two steps would.
+#[derive(Debug)]
+struct Failpoint {
+    event: String,
+    step: String,
+}
+
+impl Failpoint {
+    fn from_env() -> Option<Failpoint> {
+        let spec = std::env::var("BATON_FAILPOINT").ok()?;
+        let mut parts = spec.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("after"), Some(event), Some(step)) => Some(Failpoint {
+                event: event.to_string(),
+                step: step.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn matches(&self, events: &[RunEvent]) -> bool {
+        events.iter().any(|event| {
+            let value = serde_json::to_value(event).unwrap_or_default();
+            value["event"] == self.event.as_str() && value["key"]["step"] == self.step.as_str()
+        })
+    }
+}
