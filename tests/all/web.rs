@@ -690,3 +690,142 @@ fn timeouts_expire_on_time_while_it_serves_and_the_webhook_hears_of_waiting_runs
             .starts_with("1 decision waiting in web-review")
     );
 }
+
+/// A three-step workflow whose middle step takes `millis` of CPU (the hostile
+/// plugin's `slow` mode), so that a test can kill the server in the middle of it.
+fn slow_middle(scratch: &Scratch, millis: u64) -> PathBuf {
+    let hostile = baton_tests::plugin("hostile-guest");
+    scratch.workflow(
+        "slow.toml",
+        &format!(
+            r#"
+name = "slow-middle"
+[plugins.quick]
+source = "{hostile}"
+[plugins.slow]
+source = "{hostile}"
+config = {{ mode = "slow", millis = "{millis}" }}
+limits = {{ timeout = "60s" }}
+
+[[steps]]
+id = "first"
+uses = "quick"
+input = "{{{{ input }}}}"
+
+[[steps]]
+id = "middle"
+uses = "slow"
+input = "{{{{ steps.first.output }}}}"
+
+[[steps]]
+id = "last"
+uses = "quick"
+input = "{{{{ steps.middle.output }}}}"
+"#,
+            hostile = hostile.display()
+        ),
+    )
+}
+
+/// `host serve` with its output in a file, to read what it logged.
+fn serve_logging(scratch: &Scratch, log: &std::path::Path) -> (Child, String) {
+    let file = std::fs::File::create(log).unwrap();
+    let child = scratch
+        .command(&["serve", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start host serve");
+    let started = Instant::now();
+    let url = loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.starts_with("serving the inbox at "))
+        {
+            break line["serving the inbox at ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "host serve did not start: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (child, url)
+}
+
+#[test]
+fn a_server_killed_mid_step_continues_the_run_when_it_starts_again() {
+    let scratch = Scratch::new();
+    let workflow = slow_middle(&scratch, 4000);
+    let log = scratch.path().join("serve.log");
+    let (mut server, _) = serve_logging(&scratch, &log);
+    // `host run` goes through the server and waits for the run to stop.
+    let mut running = scratch
+        .command(&["run", workflow.to_str().unwrap(), "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the slow step has started, then kill the server in the middle of it.
+    let started = Instant::now();
+    let run = loop {
+        let listed = scratch.host(&["runs", "--json"]);
+        let runs: Value = serde_json::from_str(&listed.stdout).unwrap_or(json!([]));
+        if let Some(id) = runs[0]["id"].as_str() {
+            let state = show(&scratch, id);
+            if state["steps"]["middle"]["status"] == "running" {
+                break id.to_string();
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the slow step never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    let _ = running.kill();
+    let _ = running.wait();
+    assert!(
+        scratch.state_dir().join("server.json").exists(),
+        "a killed server leaves its file behind"
+    );
+
+    // Started again, the server continues the run by itself: nobody runs `host resume`.
+    let (restarted, url) = serve_logging(&scratch, &log);
+    let restarted = Served {
+        child: restarted,
+        url,
+    };
+    let started = Instant::now();
+    let state = loop {
+        let state = show(&scratch, &run);
+        if state["status"] != "running" || started.elapsed() > Duration::from_secs(60) {
+            break state;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(state["status"], "completed", "{state}");
+    assert_eq!(
+        state["steps"]["middle"]["attempts"], 2,
+        "the interrupted step ran again: {state}"
+    );
+    assert_eq!(state["steps"]["first"]["attempts"], 1, "{state}");
+    assert_eq!(state["steps"]["last"]["status"], "completed", "{state}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(&format!(
+            "continued run {run} of workflow slow-middle, which a crash had left running: it is completed"
+        )),
+        "{logged}"
+    );
+    scratch.host(&["audit", "--verify"]).expect_code(0);
+    assert!(restarted.stop().success());
+}

@@ -302,7 +302,7 @@ pub fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
     if let Some(kv) = &decl.grants.kv {
         parts.push(format!(
             "kv (quota {}, {} keys)",
-            baton_runtime::human(kv.max_bytes),
+            baton_core::units::bytes(kv.max_bytes),
             kv.max_keys
         ));
     }
@@ -311,8 +311,8 @@ pub fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
         parts.push(format!(
             "http to {} (timeout {}, responses up to {}, {} requests per call)",
             rules.join(", "),
-            baton_runtime::humantime_short(http.timeout),
-            baton_runtime::human(http.max_response),
+            baton_core::units::duration(http.timeout),
+            baton_core::units::bytes(http.max_response),
             http.max_requests
         ));
     }

@@ -19,6 +19,7 @@ mod ids;
 pub mod llm;
 mod state;
 mod traits;
+pub mod units;
 
 pub use event::{
     DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, Severity, StepFailure, Timestamp,

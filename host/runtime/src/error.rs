@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytesize::ByteSize;
+use baton_core::units::{bytes, duration};
 
 /// A plugin failed to load or a call did not produce a valid output.
 #[derive(Debug, thiserror::Error)]
@@ -31,19 +31,19 @@ pub enum ErrorKind {
     Load(#[from] LoadError),
     #[error(
         "was given {} of input, over its input limit of {} (limit `max_input`)",
-        human(*size as u64), human(*limit as u64)
+        bytes(*size as u64), bytes(*limit as u64)
     )]
     InputTooLarge { size: usize, limit: usize },
     #[error("cannot take this input: {0}")]
     InvalidInput(String),
     #[error(
         "was stopped at its timeout of {} (limit `timeout`); raise the timeout or give it less work",
-        humantime_short(*limit)
+        duration(*limit)
     )]
     Timeout { limit: Duration },
     #[error(
         "was stopped at its memory limit of {} (it asked for {}; limit `memory`); raise the limit or give it less data",
-        human(*limit), human(*requested)
+        bytes(*limit), bytes(*requested)
     )]
     MemoryLimit { limit: u64, requested: u64 },
     #[error(
@@ -67,7 +67,7 @@ pub enum ErrorKind {
     },
     #[error(
         "overflowed its stack (limit `stack`, {} for the whole host); look for unbounded recursion",
-        human(*limit as u64)
+        bytes(*limit as u64)
     )]
     StackOverflow { limit: usize },
     #[error("ran out of fuel ({limit} units, limit `fuel`); raise the fuel or give it less work")]
@@ -203,12 +203,12 @@ fn output_too_large(size: Option<usize>, limit: usize) -> String {
     match size {
         Some(size) => format!(
             "returned {} of output, over its output limit of {} (limit `max_output`)",
-            human(size as u64),
-            human(limit as u64)
+            bytes(size as u64),
+            bytes(limit as u64)
         ),
         None => format!(
             "tried to hand the host more than its output limit of {} in one go (limit `max_output`)",
-            human(limit as u64)
+            bytes(limit as u64)
         ),
     }
 }
@@ -228,16 +228,6 @@ fn guest_output_suffix(output: &str) -> String {
     } else {
         format!("\nguest output:\n{output}")
     }
-}
-
-/// `64 MiB`, `1.5 GiB`.
-pub fn human(bytes: u64) -> String {
-    ByteSize::b(bytes).display().iec().to_string()
-}
-
-/// `2s`, `250ms`, `1m 30s`.
-pub fn humantime_short(duration: Duration) -> String {
-    humantime::format_duration(duration).to_string()
 }
 
 #[cfg(test)]

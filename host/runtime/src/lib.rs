@@ -17,8 +17,10 @@
 //! Layout: `engine` (wasmtime configuration, epoch ticker), `cache` (precompiled
 //! artifacts), `load` (file to component, contract checks), `plugin` (describe,
 //! invoke, the sandboxed call), `limits`, `state` (what a store holds), `host/` (one
-//! module per WIT import), `llm` (the `llm` import: providers, budgets, recording),
-//! `http` (outbound requests), `bindings` (generated), `schema`, `error`.
+//! module per import, each on its own context: `log`, `config`, `kv`, `llm`
+//! (providers, budgets, recording), `http` (`wasi:http`'s checks and sending, and the
+//! host's own requests, public as [`outbound`])), `bindings` (generated), `schema`,
+//! `error`.
 
 mod bindings;
 mod cache;
@@ -26,9 +28,7 @@ mod engine;
 mod error;
 mod grants;
 mod host;
-pub mod http;
 mod limits;
-mod llm;
 mod load;
 mod plugin;
 mod runner;
@@ -43,13 +43,20 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 pub use cache::Digest;
-pub use error::{ErrorKind, LoadError, PluginError, human, humantime_short};
+pub use error::{ErrorKind, LoadError, PluginError};
 pub use grants::{DirGrant, Grants, redact};
+pub use host::http::{HttpGrant, HttpRule};
 pub use host::kv::KvAccess;
 pub use host::log::{LogLevel, LogLine, MAX_LOG_BYTES, MAX_LOG_LINES};
-pub use http::{HttpGrant, HttpRule};
+
+/// The host's own HTTP requests (model providers, webhooks, the `host` commands
+/// talking to `host serve`), never a plugin's: one request on a fresh connection, TLS
+/// for `https`, every stage under a timeout, the answer read whole up to a cap.
+pub mod outbound {
+    pub use crate::host::http::own::{HostRequest, host_of, send};
+}
+pub use host::llm::{LlmAccess, LlmTarget};
 pub use limits::Limits;
-pub use llm::{LlmAccess, LlmTarget};
 pub use load::{CONTRACT_VERSION, CacheOutcome, Interfaces};
 pub use plugin::{Call, Invocation, Plugin, PluginInfo, PluginSource};
 pub use runner::PluginSet;

@@ -18,7 +18,10 @@ use baton_core::StepCall;
 use crate::bindings::{self, ToolError, ToolInfo};
 use crate::error::{ErrorKind, LoadError, PluginError};
 use crate::grants::{Grants, redact};
-use crate::host::log::{LogLevel, LogLine};
+use crate::host::config::ConfigCtx;
+use crate::host::kv::KvCtx;
+use crate::host::llm::LlmHost;
+use crate::host::log::{LogBuffer, LogLevel, LogLine};
 use crate::limits::{LimitHit, Limits, MAX_INSTANCES, MAX_MEMORIES, MAX_TABLES};
 use crate::load::{CacheOutcome, Interfaces, Prepared};
 use crate::schema;
@@ -485,7 +488,7 @@ fn new_store(
         call.http.clone(),
         call.llm
             .clone()
-            .map(|access| crate::llm::LlmSession::new(access, call.step.clone())),
+            .map(|access| crate::host::llm::LlmSession::new(access, call.step.clone())),
         guest_output,
     )?;
     let with_llm = state.llm.is_some();
@@ -680,7 +683,12 @@ impl Runtime {
     ) -> wasmtime::Result<()> {
         wasmtime_wasi::p2::add_to_linker_async(linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
-        bindings::Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(linker, |s| s)?;
+        // Each contract import on its own context, projected out of the state.
+        use bindings::baton::plugin::{config, kv, llm, log};
+        log::add_to_linker::<PluginState, HasSelf<LogBuffer>>(linker, |s| &mut s.logs)?;
+        config::add_to_linker::<PluginState, HasSelf<ConfigCtx>>(linker, |s| &mut s.config)?;
+        kv::add_to_linker::<PluginState, HasSelf<KvCtx>>(linker, |s| &mut s.kv)?;
+        llm::add_to_linker::<PluginState, LlmHost>(linker, PluginState::llm_view)?;
         Ok(())
     }
 }

@@ -11,9 +11,11 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::error::ErrorKind;
 use crate::grants::Grants;
-use crate::host::kv::KvAccess;
-use crate::http::{HttpGrant, HttpSandbox, MAX_REQUEST_FIELDS};
-use crate::llm::{HostWait, LlmSession};
+use crate::host::config::ConfigCtx;
+use crate::host::http::{HttpGrant, HttpSandbox, MAX_REQUEST_FIELDS};
+use crate::host::kv::{KvAccess, KvCtx};
+use crate::host::llm::LlmView;
+use crate::host::llm::{HostWait, LlmSession};
 
 use crate::host::log::LogBuffer;
 use crate::limits::{Limiter, Limits};
@@ -26,9 +28,10 @@ pub(crate) struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: Limiter,
-    pub(crate) config: Arc<BTreeMap<String, String>>,
+    /// Each import's own context, projected out by the linker (see `host/`).
+    pub(crate) config: ConfigCtx,
     pub(crate) logs: LogBuffer,
-    pub(crate) kv: Option<KvAccess>,
+    pub(crate) kv: KvCtx,
     http_ctx: WasiHttpCtx,
     pub(crate) http: HttpSandbox,
     /// The `llm` grant for this call; `None` answers every request `not-granted`.
@@ -84,14 +87,25 @@ impl PluginState {
             wasi,
             table,
             limiter: Limiter::new(limits),
-            config,
+            config: ConfigCtx(config),
             logs: LogBuffer::default(),
-            kv,
+            kv: KvCtx(kv),
             http_ctx,
             http: HttpSandbox::new(http),
             llm,
             host_wait: Arc::default(),
         })
+    }
+}
+
+impl PluginState {
+    /// What `llm` may touch: its session, the call's log, the wait clock.
+    pub(crate) fn llm_view(&mut self) -> LlmView<'_> {
+        LlmView {
+            session: self.llm.as_mut(),
+            logs: &mut self.logs,
+            wait: &self.host_wait,
+        }
     }
 }
 
@@ -118,7 +132,7 @@ impl std::fmt::Debug for PluginState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PluginState")
             .field("limiter", &self.limiter)
-            .field("config_keys", &self.config.keys().collect::<Vec<_>>())
+            .field("config_keys", &self.config.0.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }

@@ -356,11 +356,7 @@ mod tests {
         let _first = SledStore::open(dir.path()).unwrap();
         let error = SledStore::open(dir.path()).unwrap_err();
         assert!(matches!(error, OpenError::InUse { .. }), "{error}");
-        assert!(
-            error
-                .to_string()
-                .contains("in use by another `host` process")
-        );
+        assert!(error.to_string().contains("in use by another process"));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use baton_runtime::{Plugin, human};
+use baton_core::units::bytes as human;
+use baton_runtime::Plugin;
 use baton_workflow::{PluginDecl, Workflow};
 use serde_json::json;
 

@@ -110,7 +110,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     if args.memory > MAX_MEMORY {
         return Err(Failure::Usage(format!(
             "--memory {} is more than a 32-bit WebAssembly plugin can use; the most is 4 GiB",
-            baton_runtime::human(args.memory)
+            baton_core::units::bytes(args.memory)
         )));
     }
     let input = read_input(&args)?;
@@ -229,7 +229,7 @@ fn print_logs(plugin: &str, invocation: &Invocation, json: bool, verbose: bool) 
             "[{plugin}] {} log lines dropped: the per-call cap is {} lines and {}",
             invocation.logs_dropped,
             baton_runtime::MAX_LOG_LINES,
-            baton_runtime::human(baton_runtime::MAX_LOG_BYTES as u64)
+            baton_core::units::bytes(baton_runtime::MAX_LOG_BYTES as u64)
         );
     }
 }

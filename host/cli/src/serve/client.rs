@@ -71,7 +71,7 @@ impl Server {
             ],
         };
         let (status, _, answer) =
-            baton_runtime::http::host::send(baton_runtime::http::host::HostRequest {
+            baton_runtime::outbound::send(baton_runtime::outbound::HostRequest {
                 method,
                 url: &url,
                 headers: &headers,

@@ -1,6 +1,8 @@
 //! `host serve`: one process holds the state store and serves the web inbox and a
-//! JSON API over it. Everything that changes state (decisions, new runs, expiries)
-//! goes through one worker, in order, on this thread; reads go to the store directly.
+//! JSON API over it. Everything that changes state (decisions, new runs, expiries,
+//! the runs a crash left running) goes through one worker, in order, on a thread of
+//! its own, which holds the service (and so the runtime and the loaded workflows) for
+//! the server's life; reads go to the service directly.
 //! While it runs, the other `host` commands find it through `server.json` in the
 //! state directory and talk to it instead of opening the store.
 
@@ -219,7 +221,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         .to_string(),
     )?;
     let _remove = RemoveOnDrop(server_file.clone());
-    let (jobs, mut queue) = mpsc::channel(64);
+    let (jobs, queue) = mpsc::channel(64);
     // Before anything else: the runs a crash left mid-step. This process holds the
     // store, so no other can be running them.
     let _ = jobs.try_send(Job::Recover);
@@ -249,28 +251,33 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         // Ends the pages' event streams, which would otherwise hold the server open.
         let _ = stop.send(true);
     });
-    let mut server = std::pin::pin!(server.into_future());
+    // The worker makes every change, in order, on a thread of its own: a step that
+    // keeps the CPU busy never stalls the pages and reads, which stay on this one.
+    let (stop_worker, worker_stopping) = tokio::sync::watch::channel(false);
     let worker = Worker {
-        service: &service,
+        service: service.clone(),
         changes,
         public_url,
     };
-    loop {
-        let sleep = tokio::time::sleep(worker.next_sweep());
-        tokio::select! {
-            done = &mut server => {
-                done.map_err(|e| Failure::Host(format!("the server stopped: {e}")))?;
-                break;
-            }
-            Some(job) = queue.recv() => worker.run(job).await,
-            () = sleep => {
-                let swept = worker.sweep().await;
-                if let Err(e) = swept {
-                    eprintln!("warning: applying due timeouts failed: {}", e.message);
-                }
-            }
-        }
-    }
+    let worker = std::thread::Builder::new()
+        .name("baton-worker".into())
+        .spawn(move || -> Result<(), Failure> {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failure::Host(format!("cannot start the worker's runtime: {e}")))?
+                .block_on(worker.serve(queue, worker_stopping));
+            Ok(())
+        })
+        .map_err(|e| Failure::Host(format!("cannot start the worker thread: {e}")))?;
+    let served = server.await;
+    // The job in hand finishes (a decision is never cut in half); queued ones are
+    // dropped, and their requests told that the server is stopping.
+    let _ = stop_worker.send(true);
+    worker
+        .join()
+        .map_err(|_| Failure::Host("the worker thread panicked".into()))??;
+    served.map_err(|e| Failure::Host(format!("the server stopped: {e}")))?;
     service.sync()?;
     println!("stopped");
     Ok(Exit::Success)
@@ -354,15 +361,39 @@ fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Fa
 
 /// Makes the changes, one at a time, through the one service the server holds for
 /// its whole life (its runtime and the workflows it loaded stay loaded).
-struct Worker<'a> {
-    service: &'a Service,
+struct Worker {
+    service: Arc<Service>,
     changes: broadcast::Sender<Change>,
     public_url: String,
 }
 
-impl Worker<'_> {
+impl Worker {
+    /// Takes jobs until `stopping`, and applies due timeouts when they fall due.
+    async fn serve(
+        self,
+        mut queue: mpsc::Receiver<Job>,
+        mut stopping: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            let sleep = tokio::time::sleep(self.next_sweep());
+            tokio::select! {
+                biased;
+                _ = stopping.changed() => break,
+                job = queue.recv() => match job {
+                    Some(job) => self.run(job).await,
+                    None => break,
+                },
+                () = sleep => {
+                    if let Err(e) = self.sweep().await {
+                        eprintln!("warning: applying due timeouts failed: {}", e.message);
+                    }
+                }
+            }
+        }
+    }
+
     async fn run(&self, job: Job) {
-        let service = self.service;
+        let service = &*self.service;
         match job {
             Job::Decide {
                 id,
@@ -527,7 +558,7 @@ pub fn webhook_body(state: &RunState, public_url: &str) -> Value {
 }
 
 async fn call_webhook(url: url::Url, body: Value) {
-    let sent = baton_runtime::http::host::send(baton_runtime::http::host::HostRequest {
+    let sent = baton_runtime::outbound::send(baton_runtime::outbound::HostRequest {
         method: http::Method::POST,
         url: &url,
         headers: &[],
@@ -550,6 +581,6 @@ fn auth_free(url: &url::Url) -> String {
     format!(
         "{}://{}/…",
         url.scheme(),
-        baton_runtime::http::host::host_of(url)
+        baton_runtime::outbound::host_of(url)
     )
 }

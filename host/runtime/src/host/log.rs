@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::bindings::Level;
 use crate::bindings::baton::plugin::log::Host;
-use crate::state::PluginState;
 
 /// Lines kept per call.
 pub const MAX_LOG_LINES: usize = 1_000;
@@ -69,7 +68,8 @@ impl LogBuffer {
     }
 }
 
-impl Host for PluginState {
+/// `log`'s context is the call's log buffer alone.
+impl Host for LogBuffer {
     fn write(&mut self, level: Level, message: String) {
         let level = match level {
             Level::Debug => LogLevel::Debug,
@@ -77,7 +77,7 @@ impl Host for PluginState {
             Level::Warn => LogLevel::Warn,
             Level::Error => LogLevel::Error,
         };
-        self.logs.push(level, message);
+        self.push(level, message);
     }
 }
 

@@ -55,7 +55,10 @@ pub(super) async fn send(post: &Post) -> Result<Answer, Failed> {
             Err(_) => (
                 Failed::Unavailable {
                     attempts: attempt,
-                    detail: format!("no answer within {}", crate::humantime_short(post.timeout)),
+                    detail: format!(
+                        "no answer within {}",
+                        baton_core::units::duration(post.timeout)
+                    ),
                 },
                 None,
             ),
@@ -116,7 +119,7 @@ pub(super) async fn send(post: &Post) -> Result<Answer, Failed> {
 
 /// One attempt: connect, send, read the whole body (capped).
 async fn once(post: &Post) -> Result<(StatusCode, HeaderMap, Bytes), String> {
-    crate::http::host::send(crate::http::host::HostRequest {
+    crate::host::http::own::send(crate::host::http::own::HostRequest {
         method: http::Method::POST,
         url: &post.url,
         headers: &post.headers,

@@ -70,7 +70,7 @@ where
                                 &refusals,
                                 format!(
                                     "{what}: the response body passed its cap of {} (grant `max_response`) and was cut off",
-                                    crate::human(this.limit)
+                                    baton_core::units::bytes(this.limit)
                                 ),
                             );
                         }

@@ -24,8 +24,7 @@ use serde_json::{Value, json};
 
 use crate::bindings::baton::plugin::llm::{Completion, Host, LlmError, Request, Role, StopReason};
 use crate::grants::redact;
-use crate::host::log::LogLevel;
-use crate::state::PluginState;
+use crate::host::log::{LogBuffer, LogLevel};
 use client::{Failed, Post};
 use wire::{Ask, Stop};
 
@@ -315,9 +314,25 @@ impl Reservation {
     }
 }
 
-impl PluginState {
+/// What `llm` works on: the call's session (its grant, budgets and journal), the
+/// call's log, and the clock of time spent waiting on the host. Nothing else of the
+/// plugin's state is in reach.
+pub(crate) struct LlmView<'a> {
+    pub(crate) session: Option<&'a mut LlmSession>,
+    pub(crate) logs: &'a mut LogBuffer,
+    pub(crate) wait: &'a HostWait,
+}
+
+/// Links `llm` to a [`LlmView`] of the plugin's state.
+pub(crate) struct LlmHost;
+
+impl wasmtime::component::HasData for LlmHost {
+    type Data<'a> = LlmView<'a>;
+}
+
+impl LlmView<'_> {
     fn llm_session(&mut self) -> Result<&mut LlmSession, LlmError> {
-        self.llm.as_mut().ok_or_else(|| {
+        self.session.as_deref_mut().ok_or_else(|| {
             LlmError::NotGranted(
                 "llm is not granted to this plugin; the workflow must grant it: grants = { llm = { tokens_per_run = 6000 } }".into(),
             )
@@ -376,9 +391,9 @@ impl PluginState {
                 .unwrap_or(DEFAULT_RETRIES),
         };
         let started = Instant::now();
-        self.host_wait.begin();
+        self.wait.begin();
         let sent = client::send(&post).await;
-        self.host_wait.end();
+        self.wait.end();
         let latency_ms = started.elapsed().as_millis() as u64;
 
         // What came of it, for the plugin and for the log.
@@ -577,7 +592,7 @@ fn error_text(error: &LlmError) -> String {
     }
 }
 
-impl Host for PluginState {
+impl Host for LlmView<'_> {
     async fn complete(&mut self, request: Request) -> Result<Completion, LlmError> {
         self.complete_request(request).await
     }

@@ -16,7 +16,7 @@
 //! and is recorded, so that when the call then fails, the error names the refusal.
 
 mod body;
-pub mod host;
+pub(crate) mod own;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};

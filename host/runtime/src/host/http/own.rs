@@ -81,7 +81,7 @@ pub async fn send(request: HostRequest<'_>) -> Result<(StatusCode, HeaderMap, By
         format!(
             "{}: no answer within {}",
             host_of(url),
-            crate::humantime_short(request.timeout)
+            baton_core::units::duration(request.timeout)
         )
     })?
 }
