@@ -190,6 +190,78 @@ impl From<DecisionId> for String {
     }
 }
 
+/// A plugin as a workflow names it, e.g. `scorer` in `[plugins.scorer]`: lowercase
+/// letters, digits, `-` or `_`, starting with a letter. It scopes the plugin's kv
+/// data and names it in logs and errors, so it is checked once, where it is made.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PluginName(String);
+
+impl PluginName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PluginName {
+    type Error = IdError;
+    fn try_from(text: String) -> Result<PluginName, IdError> {
+        let mut chars = text.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && text.len() <= 64;
+        if valid {
+            Ok(PluginName(text))
+        } else {
+            Err(IdError(format!(
+                "plugin name {text:?} must be lowercase letters, digits, `-` or `_`, starting with a letter"
+            )))
+        }
+    }
+}
+
+impl FromStr for PluginName {
+    type Err = IdError;
+    fn from_str(text: &str) -> Result<PluginName, IdError> {
+        PluginName::try_from(text.to_string())
+    }
+}
+
+impl From<PluginName> for String {
+    fn from(name: PluginName) -> String {
+        name.0
+    }
+}
+
+impl std::ops::Deref for PluginName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for PluginName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PluginName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether `name` can name an environment variable (a grant, a secret, a key):
+/// ASCII letters, digits and `_`, not starting with a digit. The one check every
+/// place that names a variable uses.
+pub fn is_env_var_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Whether `name` is a tool's name as the contract asks `describe` for it: 1 to 64
 /// lowercase letters, digits or dashes, e.g. `lead-scorer`.
 pub fn is_tool_name(name: &str) -> bool {
@@ -201,6 +273,27 @@ pub fn is_tool_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plugin_names_and_variable_names_are_checked_once() {
+        use super::{PluginName, is_env_var_name};
+        assert_eq!(
+            "lead-scorer_2".parse::<PluginName>().unwrap().as_str(),
+            "lead-scorer_2"
+        );
+        for bad in ["", "Scorer", "2scorer", "a b", "../x"] {
+            let error = bad.parse::<PluginName>().unwrap_err().to_string();
+            assert!(
+                error.contains("must be lowercase letters"),
+                "{bad}: {error}"
+            );
+        }
+        assert!(serde_json::from_str::<PluginName>("\"Bad\"").is_err());
+        assert!(is_env_var_name("ADS_API_TOKEN") && is_env_var_name("_x1"));
+        for bad in ["", "1ABC", "A-B", "A B", "ÄB"] {
+            assert!(!is_env_var_name(bad), "{bad}");
+        }
+    }
+
     #[test]
     fn tool_names_are_short_lowercase_digits_and_dashes() {
         assert!(is_tool_name("lead-scorer"));

@@ -25,7 +25,9 @@ pub use event::{
     DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, Severity, StepFailure, Timestamp,
 };
 pub use http::{HttpGrant, HttpRule};
-pub use ids::{DecisionId, IdError, RunId, StepId, StepKey, is_tool_name};
+pub use ids::{
+    DecisionId, IdError, PluginName, RunId, StepId, StepKey, is_env_var_name, is_tool_name,
+};
 pub use llm::{
     ExchangeJournal, LlmConfig, LlmExchange, LlmGrant, LlmUsage, Price, Provider, ProviderApi,
     StepCall,

@@ -143,7 +143,7 @@ impl LlmConfig {
                 ));
             }
             if let Some(env) = &provider.key_env
-                && (env.is_empty() || !env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                && !crate::is_env_var_name(env)
             {
                 problems.push((
                     field("key_env"),

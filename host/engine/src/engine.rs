@@ -334,7 +334,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                     at,
                     key: key.clone(),
                     attempt: *attempt,
-                    plugin: plugin.clone(),
+                    plugin: plugin.to_string(),
                 }),
                 _ => None,
             })
@@ -343,7 +343,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         // Exchanges with a model arrive here while the steps run; each is committed
         // (synced) before its step's plugin sees the answer.
         let (journal, mut exchanges) = mpsc::unbounded::<Recording>();
-        let mut usage: BTreeMap<String, Arc<Mutex<LlmUsage>>> = BTreeMap::new();
+        let mut usage: BTreeMap<baton_core::PluginName, Arc<Mutex<LlmUsage>>> = BTreeMap::new();
         let mut running: FuturesUnordered<_> = tasks
             .into_iter()
             .filter_map(|t| match t {

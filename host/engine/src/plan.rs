@@ -35,7 +35,7 @@ pub(crate) enum Action {
     },
     Run {
         key: StepKey,
-        plugin: String,
+        plugin: baton_core::PluginName,
         input: Value,
         attempt: u32,
     },
@@ -307,7 +307,7 @@ fn open_gate(
         choices,
         context: gate_context,
         editable: gate.editable,
-        schema_plugin: workflow.gated_plugin(gate).map(str::to_string),
+        schema_plugin: workflow.gated_plugin(gate).map(|p| p.to_string()),
         edit_schema: gate.edit_schema.clone(),
         expires_at: gate.timeout.map(|t| now + t.as_millis() as u64),
         on_timeout: gate.on_timeout,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use baton_core::{PluginRunner, StepCall, StepError};
+use baton_core::{PluginName, PluginRunner, StepCall, StepError};
 use serde_json::Value;
 
 use crate::{Call, Plugin};
@@ -11,11 +11,11 @@ use crate::{Call, Plugin};
 /// Loaded plugins by workflow name, each with its call settings.
 #[derive(Debug, Default)]
 pub struct PluginSet {
-    plugins: BTreeMap<String, (Plugin, Call)>,
+    plugins: BTreeMap<PluginName, (Plugin, Call)>,
 }
 
 impl PluginSet {
-    pub fn new(plugins: BTreeMap<String, (Plugin, Call)>) -> PluginSet {
+    pub fn new(plugins: BTreeMap<PluginName, (Plugin, Call)>) -> PluginSet {
         PluginSet { plugins }
     }
 
@@ -27,7 +27,7 @@ impl PluginSet {
     pub fn digests(&self) -> BTreeMap<String, String> {
         self.plugins
             .iter()
-            .map(|(name, (plugin, _))| (name.clone(), plugin.digest().to_string()))
+            .map(|(name, (plugin, _))| (name.to_string(), plugin.digest().to_string()))
             .collect()
     }
 }

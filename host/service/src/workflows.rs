@@ -168,7 +168,7 @@ impl Loader {
                 Ok(plugin) => {
                     if plugin.source().cache != CacheOutcome::Hit {
                         compiled.push(Compiled {
-                            plugin: decl.name.clone(),
+                            plugin: decl.name.to_string(),
                             time: plugin.source().prepare_time,
                         });
                     }

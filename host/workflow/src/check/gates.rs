@@ -1,0 +1,249 @@
+//! Gates (`approve`): what the operator sees (title, reason, severity, choices,
+//! context), what they may do (edit, within `edit_schema`; who approves), and what
+//! happens when nobody decides (`timeout`, `on_timeout`, `auto_approve`).
+
+use super::steps::FieldScope;
+use super::*;
+
+/// Checks the gate `name` (its raw fields `s`), approving `approve`; its templates'
+/// references go into `deps`.
+pub(super) fn check_gate(
+    report: &mut Reporter,
+    s: &RawStep,
+    name: &str,
+    approve: &Spanned<String>,
+    ids: &BTreeSet<String>,
+    scope: &FieldScope<'_>,
+    deps: &mut BTreeSet<StepId>,
+) -> Option<StepKind> {
+    let expr = |report: &mut Reporter,
+                field: &str,
+                value: &Option<Spanned<String>>,
+                deps: &mut BTreeSet<StepId>| {
+        let value = value.as_ref()?;
+        let parsed = Expr::parse(value.get_ref());
+        scope.field(
+            report,
+            deps,
+            field,
+            value.span(),
+            parsed,
+            "is not a valid expression",
+        )
+    };
+    if s.input.is_some() {
+        report.at(
+            s.id.span(),
+            format!(
+                "step {name:?}: a gate takes no `input`; it decides on the output of `approve`"
+            ),
+        );
+    }
+    let approved = approve.get_ref();
+    if approved == name {
+        report.at(
+            approve.span(),
+            format!("step {name:?} approves itself; name the step whose output is decided on"),
+        );
+    } else if !ids.contains(approved) {
+        report.at(
+            approve.span(),
+            format!(
+                "step {name:?} approves {approved:?}, which is not a step; steps: {}",
+                ids.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    let approve_id = StepId::try_from(approved.clone()).ok();
+    if let Some(approve_id) = &approve_id {
+        deps.insert(approve_id.clone());
+    }
+    let text = |report: &mut Reporter,
+                field: &str,
+                value: &Option<Spanned<String>>,
+                deps: &mut BTreeSet<StepId>| {
+        let value = value.as_ref()?;
+        let parsed = Template::parse_text(value.get_ref());
+        scope.field(
+            report,
+            deps,
+            field,
+            value.span(),
+            parsed,
+            "has a template error",
+        )
+    };
+    let title = text(report, "title", &s.title, deps);
+    if s.title.is_none() {
+        report.at(
+            s.id.span(),
+            format!("gate {name:?} needs a `title`, e.g. title = \"Send this follow-up?\""),
+        );
+    }
+    let reason = text(report, "reason", &s.reason, deps)
+        .unwrap_or(Template::Literal(serde_json::Value::String(String::new())));
+    let choices = expr(report, "choices", &s.choices, deps);
+    let context = match &s.context {
+        Some(value) => Some(scope.field(
+            report,
+            deps,
+            "context",
+            value.span(),
+            Template::parse(value.get_ref()),
+            "has a template error",
+        )?),
+        None => None,
+    };
+    let auto_approve = expr(report, "auto_approve", &s.auto_approve, deps);
+    let severity = match text(report, "severity", &s.severity, deps) {
+        Some(Template::Literal(serde_json::Value::String(fixed)))
+            if Severity::parse(&fixed).is_none() =>
+        {
+            let span = s.severity.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            report.at(span, format!("step {name:?}: severity {fixed:?} is not one of critical, high, monitor, info (or a template giving one, e.g. \"{{{{ item.severity }}}}\")"));
+            Template::Literal(serde_json::Value::String("info".into()))
+        }
+        Some(template) => template,
+        None => Template::Literal(serde_json::Value::String("info".into())),
+    };
+    let on_timeout = match &s.on_timeout {
+        None => OnTimeout::Reject,
+        Some(value) => {
+            match value.get_ref().as_str() {
+                "reject" => OnTimeout::Reject,
+                "approve_default" => OnTimeout::ApproveDefault,
+                other => {
+                    report.at(value.span(), format!("step {name:?}: on_timeout {other:?} is not one of reject, approve_default"));
+                    OnTimeout::Reject
+                }
+            }
+        }
+    };
+    let timeout = s
+        .timeout
+        .as_ref()
+        .and_then(|value| match parse_duration(value.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                report.at(value.span(), format!("step {name:?}: timeout {e}"));
+                None
+            }
+        });
+    if s.on_timeout.is_some() && s.timeout.is_none() {
+        report.at(
+            s.id.span(),
+            format!("step {name:?}: `on_timeout` needs a `timeout`, e.g. timeout = \"48h\""),
+        );
+    }
+    let edit_schema = s.edit_schema.as_ref().and_then(|value| {
+            if value.get_ref().starts_with("#/") {
+                Some(value.get_ref().clone())
+            } else {
+                report.at(value.span(), format!("step {name:?}: edit_schema must be a JSON pointer into the plugin's output schema, e.g. \"#/$defs/email\""));
+                None
+            }
+        });
+    let approvers = match &s.approvers {
+        None => Vec::new(),
+        Some(list) => {
+            let names: Vec<String> = list
+                .get_ref()
+                .iter()
+                .map(|n| n.trim().to_string())
+                .collect();
+            if names.is_empty() || names.iter().any(String::is_empty) {
+                report.at(list.span(), format!("step {name:?}: `approvers` names the operators who may decide, e.g. approvers = [\"maria\"]; leave it out to let anyone decide"));
+            }
+            names
+        }
+    };
+    Some(StepKind::Gate(Box::new(Gate {
+        approve: approve_id?,
+        title: title?,
+        reason,
+        severity,
+        choices,
+        context,
+        editable: s.edit.unwrap_or(true),
+        edit_schema,
+        timeout,
+        on_timeout,
+        auto_approve,
+        approvers,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::StepKind;
+    use super::super::testing::{parse, problems, with_echo};
+    use baton_core::OnTimeout;
+
+    fn gate(fields: &str) -> String {
+        with_echo(&format!(
+            "\n[[steps]]\nid = \"review\"\napprove = \"first\"\n{fields}"
+        ))
+    }
+
+    #[test]
+    fn a_gate_keeps_what_the_operator_sees_and_what_happens_without_them() {
+        let workflow = parse(&gate(
+            "title = \"Send?\"\ntimeout = \"48h\"\non_timeout = \"approve_default\"\nedit_schema = \"#/$defs/email\"\napprovers = [\"maria\"]\n",
+        ))
+        .unwrap();
+        let StepKind::Gate(gate) = &workflow.steps[1].kind else {
+            panic!("not a gate")
+        };
+        assert_eq!(gate.approve.as_str(), "first");
+        assert_eq!(
+            gate.timeout,
+            Some(std::time::Duration::from_secs(48 * 3600))
+        );
+        assert_eq!(gate.on_timeout, OnTimeout::ApproveDefault);
+        assert_eq!(gate.edit_schema.as_deref(), Some("#/$defs/email"));
+        assert_eq!(gate.approvers, vec!["maria".to_string()]);
+        assert!(gate.editable);
+        assert_eq!(
+            workflow.gated_plugin(gate),
+            Some("echo")
+        );
+    }
+
+    #[test]
+    fn each_mistake_in_a_gate_is_named() {
+        for (fields, expected) in [
+            ("", "gate \"review\" needs a `title`"),
+            (
+                "title = \"?\"\nseverity = \"urgent\"",
+                "severity \"urgent\" is not one of critical, high, monitor, info",
+            ),
+            (
+                "title = \"?\"\non_timeout = \"reject\"",
+                "`on_timeout` needs a `timeout`",
+            ),
+            (
+                "title = \"?\"\ntimeout = \"1h\"\non_timeout = \"ignore\"",
+                "on_timeout \"ignore\" is not one of reject, approve_default",
+            ),
+            (
+                "title = \"?\"\nedit_schema = \"$defs/email\"",
+                "edit_schema must be a JSON pointer",
+            ),
+            (
+                "title = \"?\"\napprovers = []",
+                "`approvers` names the operators who may decide",
+            ),
+            (
+                "title = \"?\"\ninput = \"{{ input }}\"",
+                "a gate takes no `input`",
+            ),
+        ] {
+            let found = problems(&gate(fields));
+            assert!(found.contains(expected), "{fields}: {found}");
+        }
+        let itself = problems(&with_echo(
+            "\n[[steps]]\nid = \"review\"\napprove = \"review\"\ntitle = \"?\"\n",
+        ));
+        assert!(itself.contains("approves itself"), "{itself}");
+    }
+}

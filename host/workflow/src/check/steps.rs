@@ -1,0 +1,217 @@
+//! `[[steps]]`: unique ids, tasks (`uses`) and their fields; gates are checked in
+//! `gates`.
+
+use super::references::resolve_references;
+use super::*;
+
+pub(super) fn step_ids(report: &mut Reporter, steps: &[Spanned<RawStep>]) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for step in steps {
+        let id = step.get_ref().id.get_ref();
+        if let Err(e) = StepId::try_from(id.clone()) {
+            report.at(step.get_ref().id.span(), e.to_string());
+        }
+        if !ids.insert(id.clone()) {
+            report.at(
+                step.get_ref().id.span(),
+                format!("step id {id:?} is used twice; step ids must be unique"),
+            );
+        }
+    }
+    ids
+}
+
+/// What a step's templated fields are checked against: its name, the step ids, and
+/// whether `item` and `index` exist in it.
+pub(super) struct FieldScope<'a> {
+    step: &'a str,
+    ids: &'a BTreeSet<String>,
+    has_items: bool,
+}
+
+impl FieldScope<'_> {
+    /// A parsed template or expression, its references recorded as dependencies; or
+    /// `None` with the problem reported at `span` (`problem` says what is wrong).
+    pub(super) fn field<T>(
+        &self,
+        report: &mut Reporter,
+        deps: &mut BTreeSet<StepId>,
+        field: &str,
+        span: std::ops::Range<usize>,
+        parsed: Result<(T, BTreeSet<String>), crate::TemplateError>,
+        problem: &str,
+    ) -> Option<T> {
+        match parsed {
+            Ok((value, refs)) => {
+                deps.extend(resolve_references(
+                    report,
+                    span,
+                    field,
+                    self.step,
+                    &refs,
+                    self.ids,
+                    self.has_items,
+                ));
+                Some(value)
+            }
+            Err(e) => {
+                report.at(
+                    span,
+                    format!("step {:?}: `{field}` {problem}: {e}", self.step),
+                );
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn check_step(
+    report: &mut Reporter,
+    raw: &Spanned<RawStep>,
+    ids: &BTreeSet<String>,
+    raw_plugins: &BTreeMap<String, Spanned<RawPlugin>>,
+    plugins: &BTreeMap<PluginName, PluginDecl>,
+) -> Option<Step> {
+    let s = raw.get_ref();
+    let name = s.id.get_ref().clone();
+    let id = StepId::try_from(name.clone()).ok()?;
+    let mut deps = BTreeSet::new();
+    let has_items = s.for_each.is_some() || s.approve.is_some();
+
+    let scope = FieldScope {
+        step: &name,
+        ids,
+        has_items,
+    };
+    let expr = |report: &mut Reporter,
+                field: &str,
+                value: &Option<Spanned<String>>,
+                deps: &mut BTreeSet<StepId>| {
+        let value = value.as_ref()?;
+        let parsed = Expr::parse(value.get_ref());
+        scope.field(
+            report,
+            deps,
+            field,
+            value.span(),
+            parsed,
+            "is not a valid expression",
+        )
+    };
+    let when = expr(report, "when", &s.when, &mut deps);
+    let for_each = expr(report, "for_each", &s.for_each, &mut deps);
+
+    let kind = match (&s.uses, &s.approve) {
+        (Some(_), Some(approve)) => {
+            report.at(approve.span(), format!("step {name:?} has both `uses` and `approve`; a step is a task (`uses`) or a gate (`approve`), not both"));
+            return None;
+        }
+        (None, None) => {
+            report.at(s.id.span(), format!("step {name:?} needs `uses = \"<plugin>\"` (a task) or `approve = \"<step>\"` (a gate)"));
+            return None;
+        }
+        (Some(uses), None) => {
+            for (field, present) in [
+                ("title", s.title.is_some()),
+                ("reason", s.reason.is_some()),
+                ("severity", s.severity.is_some()),
+                ("choices", s.choices.is_some()),
+                ("context", s.context.is_some()),
+                ("edit", s.edit.is_some()),
+                ("edit_schema", s.edit_schema.is_some()),
+                ("timeout", s.timeout.is_some()),
+                ("on_timeout", s.on_timeout.is_some()),
+                ("auto_approve", s.auto_approve.is_some()),
+                ("approvers", s.approvers.is_some()),
+            ] {
+                if present {
+                    report.at(
+                        s.id.span(),
+                        format!(
+                            "step {name:?}: `{field}` only applies to gates (steps with `approve`)"
+                        ),
+                    );
+                }
+            }
+            if !raw_plugins.contains_key(uses.get_ref()) {
+                report.at(
+                    uses.span(),
+                    format!(
+                        "step {name:?} uses plugin {:?}, which is not declared; declared plugins: {}",
+                        uses.get_ref(),
+                        if plugins.is_empty() { "none (add a [plugins.<name>] table)".to_string() } else { plugins.keys().cloned().collect::<Vec<_>>().join(", ") }
+                    ),
+                );
+            }
+            let input = match &s.input {
+                Some(value) => {
+                    let parsed = Template::parse(value.get_ref());
+                    scope.field(
+                        report,
+                        &mut deps,
+                        "input",
+                        value.span(),
+                        parsed,
+                        "has a template error",
+                    )?
+                }
+                None => Template::parse_text("{{ input }}").ok()?.0,
+            };
+            StepKind::Task {
+                uses: PluginName::try_from(uses.get_ref().clone()).ok()?,
+                input,
+            }
+        }
+        (None, Some(approve)) => {
+            super::gates::check_gate(report, s, &name, approve, ids, &scope, &mut deps)?
+        }
+    };
+    Some(Step {
+        id,
+        kind,
+        when,
+        for_each,
+        depends_on: deps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::StepKind;
+    use super::super::testing::{parse, problems, with_echo};
+
+    #[test]
+    fn a_task_without_input_gets_the_runs_input() {
+        let workflow = parse(&with_echo("")).unwrap();
+        match &workflow.steps[0].kind {
+            StepKind::Task { uses, input } => {
+                assert_eq!(uses.as_str(), "echo");
+                assert!(format!("{input:?}").contains("input"), "{input:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_a_step_is_a_task_or_a_gate() {
+        let twice = problems(&with_echo("\n[[steps]]\nid = \"first\"\nuses = \"echo\"\n"));
+        assert!(twice.contains("step id \"first\" is used twice"), "{twice}");
+        let both = problems(&with_echo(
+            "\n[[steps]]\nid = \"x\"\nuses = \"echo\"\napprove = \"first\"\n",
+        ));
+        assert!(both.contains("has both `uses` and `approve`"), "{both}");
+        let neither = problems(&with_echo("\n[[steps]]\nid = \"x\"\n"));
+        assert!(neither.contains("needs `uses = \"<plugin>\"`"), "{neither}");
+        let undeclared = problems(&with_echo("\n[[steps]]\nid = \"x\"\nuses = \"nope\"\n"));
+        assert!(
+            undeclared
+                .contains("uses plugin \"nope\", which is not declared; declared plugins: echo"),
+            "{undeclared}"
+        );
+        let gate_field = problems(&with_echo("title = \"?\"\n"));
+        assert!(
+            gate_field.contains("`title` only applies to gates"),
+            "{gate_field}"
+        );
+    }
+}
