@@ -9,7 +9,9 @@
 use std::process::ExitCode;
 
 use baton_core::RunStatus;
+use baton_engine::EngineError;
 use baton_runtime::{ErrorKind, LoadError, PluginError};
+use baton_service::ServiceError;
 use serde_json::json;
 
 use crate::terminal::escape_control;
@@ -40,10 +42,39 @@ impl From<PluginError> for Failure {
     }
 }
 
-impl From<baton_service::ServiceError> for Failure {
-    fn from(error: baton_service::ServiceError) -> Self {
-        crate::commands::failure(error)
+impl From<ServiceError> for Failure {
+    fn from(error: ServiceError) -> Self {
+        failure(error)
     }
+}
+
+/// A service error in the command line's words: how the user goes on.
+pub fn failure(error: ServiceError) -> Failure {
+    match error {
+        ServiceError::Invalid(message) | ServiceError::StoreBusy { message } => {
+            Failure::Usage(message)
+        }
+        ServiceError::ChangedCode { .. } => Failure::Usage(format!(
+            "{error}; pass --allow-changed to continue on the new code"
+        )),
+        ServiceError::Engine(error) => engine_failure(error),
+        ServiceError::Host(message) => Failure::Host(message),
+    }
+}
+
+/// Engine errors that the user caused (a wrong id, a second decision, a bad edit)
+/// are usage errors, with the command that helps; the rest are the host's.
+pub fn engine_failure(error: EngineError) -> Failure {
+    let hint = match &error {
+        EngineError::Store(baton_core::StoreError::Io(_)) | EngineError::EmptyRun { .. } => {
+            return Failure::Host(error.to_string());
+        }
+        EngineError::Store(baton_core::StoreError::NoSuchRun(_)) => "; `host runs` lists them",
+        EngineError::NoSuchDecision { .. } => "; `host inbox` lists the pending ones",
+        EngineError::NotAnApprover { .. } => "; ask one of them, or act as one with --as",
+        _ => "",
+    };
+    Failure::Usage(format!("{error}{hint}"))
 }
 
 const PLUGIN_FAILED: u8 = 1;

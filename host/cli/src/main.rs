@@ -1,6 +1,7 @@
 //! `host`: the Baton command line. One module per command under `commands/`; exit
 //! codes are decided in `exit.rs` and nowhere else.
 
+mod access;
 mod build;
 mod commands;
 mod exit;

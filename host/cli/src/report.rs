@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use baton_core::LlmUsage;
 use baton_core::{DecisionRecord, RunEvent, RunState, StepRecord, StepStatus};
 use baton_engine::format_time;
+use baton_store::AuditEntry;
 use serde_json::{Value, json};
 
 use crate::terminal::{escape_control, shorten};
@@ -336,4 +337,48 @@ pub fn grants_text(decl: &baton_workflow::PluginDecl) -> String {
     } else {
         format!("{}; nothing else", parts.join("; "))
     }
+}
+
+/// `expired 01J…/review (on_timeout reject) of workflow W: the run is rejected`.
+pub fn swept_line(swept: &baton_service::Swept) -> String {
+    let decisions: Vec<String> = swept
+        .expired
+        .iter()
+        .map(|e| format!("{} (on_timeout {})", e.decision, e.on_timeout.as_str()))
+        .collect();
+    let next = match (&swept.status, &swept.error) {
+        (_, Some(problem)) => format!(
+            "the run could not continue: {problem}; `host resume {}` continues it",
+            swept.run
+        ),
+        (Some(status), None) => format!("the run is {}", status.as_str()),
+        (None, None) => "the run could not continue".to_string(),
+    };
+    format!(
+        "expired {} of workflow {}: {next}",
+        decisions.join(", "),
+        swept.workflow
+    )
+}
+
+pub fn audit_entry_json(entry: &AuditEntry, by: &str) -> Value {
+    let mut value = json!(entry);
+    value["by"] = json!(by);
+    value
+}
+
+/// A run's audit entries as JSON lines (`host audit RUN --jsonl`, and the server's export).
+pub fn audit_jsonl(entries: &[(AuditEntry, String)]) -> String {
+    entries
+        .iter()
+        .map(|(entry, by)| format!("{}\n", audit_entry_json(entry, by)))
+        .collect()
+}
+
+/// `3m 12s`; under a second, `<1s`.
+pub fn wait_time(ms: u64) -> String {
+    if ms < 1_000 {
+        return "<1s".into();
+    }
+    humantime::format_duration(std::time::Duration::from_secs(ms / 1_000)).to_string()
 }

@@ -7,8 +7,8 @@ use baton_store::AuditEntry;
 use serde_json::{Value, json};
 
 use crate::GlobalArgs;
+use crate::access::Access;
 use crate::exit::{Exit, Failure};
-use crate::serve::client::Access;
 use crate::terminal::{escape_control, shorten};
 
 #[derive(Debug, clap::Args)]
@@ -76,24 +76,10 @@ pub async fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure
     }
 }
 
-fn entry_json(entry: &AuditEntry, by: &str) -> Value {
-    let mut value = json!(entry);
-    value["by"] = json!(by);
-    value
-}
-
-/// A run's audit entries as JSON lines (`host audit RUN --jsonl`, and the server's export).
-pub fn jsonl(entries: &[(AuditEntry, String)]) -> String {
-    entries
-        .iter()
-        .map(|(entry, by)| format!("{}\n", entry_json(entry, by)))
-        .collect()
-}
-
 fn print_entries(entries: &[(AuditEntry, String)], jsonl: bool) {
     for (entry, by) in entries {
         if jsonl {
-            println!("{}", entry_json(entry, by));
+            println!("{}", crate::report::audit_entry_json(entry, by));
         } else {
             println!("{}", escape_control(&line(entry, by)));
         }

@@ -49,7 +49,7 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         .map_err(|e| Failure::Host(format!("cannot create a scratch directory: {e}")))?;
     let service = Service::new(
         Store::scratch(&scratch.path().join("state"))?,
-        crate::commands::service_options(global)?,
+        crate::access::service_options(global)?,
     );
     let session = service.workflow(&args.workflow).await?;
     let mut figures = Vec::new();
@@ -112,7 +112,7 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     // Memory while 100 runs wait (or sit finished, for a workflow with no gate).
     let held = Service::new(
         Store::scratch(&scratch.path().join("held"))?,
-        crate::commands::service_options(global)?,
+        crate::access::service_options(global)?,
     );
     let session = held.workflow(&args.workflow).await?;
     let before = resident_bytes();

@@ -9,9 +9,9 @@ use baton_engine::Decision;
 use baton_service::wire::DecisionRequest;
 
 use crate::GlobalArgs;
+use crate::access::Access;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
-use crate::serve::client::Access;
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -2,12 +2,12 @@
 //! action, recorded as decided by `timeout`, and its run continues at once, as after
 //! an approval. The sweep itself is the service's; this renders it.
 
-use baton_service::{Service, Swept};
+use baton_service::Swept;
 
 use crate::GlobalArgs;
-use crate::commands::state_dir;
+use crate::access::Server;
+use crate::access::state_dir;
 use crate::exit::{Exit, Failure};
-use crate::serve::client::Server;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -23,28 +23,6 @@ pub struct ExpireArgs {
     pub json: bool,
 }
 
-/// `expired 01J…/review (on_timeout reject) of workflow W: the run is rejected`.
-pub fn line(swept: &Swept) -> String {
-    let decisions: Vec<String> = swept
-        .expired
-        .iter()
-        .map(|e| format!("{} (on_timeout {})", e.decision, e.on_timeout.as_str()))
-        .collect();
-    let next = match (&swept.status, &swept.error) {
-        (_, Some(problem)) => format!(
-            "the run could not continue: {problem}; `host resume {}` continues it",
-            swept.run
-        ),
-        (Some(status), None) => format!("the run is {}", status.as_str()),
-        (None, None) => "the run could not continue".to_string(),
-    };
-    format!(
-        "expired {} of workflow {}: {next}",
-        decisions.join(", "),
-        swept.workflow
-    )
-}
-
 pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failure> {
     let swept: Vec<Swept> = match Server::find(&state_dir(global)?) {
         Some(server) => {
@@ -53,7 +31,7 @@ pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failu
                 .json(global, http::Method::POST, "/api/expire", None)
                 .await?
         }
-        None => crate::commands::service(global)?.sweep().await?,
+        None => crate::access::service(global)?.sweep().await?,
     };
     if args.json {
         println!(
@@ -63,19 +41,13 @@ pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failu
     } else if swept.is_empty() {
         println!("no decisions due to expire");
     } else {
-        swept.iter().for_each(|s| println!("{}", line(s)));
+        swept
+            .iter()
+            .for_each(|s| println!("{}", crate::report::swept_line(s)));
     }
     Ok(if swept.iter().any(|s| s.error.is_some()) {
         Exit::CheckFailed
     } else {
         Exit::Success
     })
-}
-
-/// Applies due timeouts before a command acts, saying what expired on stderr.
-pub async fn sweep_and_say(service: &Service) -> Result<(), Failure> {
-    for swept in service.sweep().await? {
-        eprintln!("{}", line(&swept));
-    }
-    Ok(())
 }

@@ -20,9 +20,9 @@ use ratatui::{DefaultTerminal, Frame};
 use serde_json::Value;
 
 use crate::GlobalArgs;
+use crate::access::Access;
 use crate::exit::{Exit, Failure};
 use crate::report::{choice_summary, glance};
-use crate::serve::client::Access;
 use crate::terminal::escape_control;
 use baton_service::{Service, ServiceError};
 
@@ -267,7 +267,7 @@ impl Focus<'_> {
             Err(ServiceError::Invalid(problem)) => {
                 self.problem = Some(format!("{problem}; press s to skip it here"));
             }
-            Err(other) => self.problem = Some(super::failure(other).to_string()),
+            Err(other) => self.problem = Some(crate::exit::failure(other).to_string()),
         }
         self.reload()
     }

@@ -33,7 +33,7 @@ pub struct Args {
 
 pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let Some(workflow_path) = &args.workflow else {
-        let runtime = super::loader(global).runtime(false)?;
+        let runtime = crate::access::loader(global).runtime(false)?;
         let plugin = runtime.load(&args.plugin).await?;
         if args.json {
             println!("{}", to_json(&plugin));
@@ -56,7 +56,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .join(", ")
         ))
     })?;
-    let runtime = super::loader(global).runtime(decl.limits.fuel.is_some())?;
+    let runtime = crate::access::loader(global).runtime(decl.limits.fuel.is_some())?;
     let plugin = runtime
         .load_with(&decl.source, &baton_service::limits_for(decl))
         .await?;

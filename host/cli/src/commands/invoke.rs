@@ -114,7 +114,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         )));
     }
     let input = read_input(&args)?;
-    let runtime = super::loader(global).runtime(args.fuel.is_some())?;
+    let runtime = crate::access::loader(global).runtime(args.fuel.is_some())?;
     let llm = match &args.grant_llm {
         None => None,
         Some(provider) => {

@@ -3,9 +3,9 @@
 use baton_core::RunId;
 
 use crate::GlobalArgs;
+use crate::access::Access;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
-use crate::serve::client::Access;
 use baton_service::wire::ResumeRequest;
 
 #[derive(Debug, clap::Args)]

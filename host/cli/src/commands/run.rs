@@ -6,10 +6,10 @@ use baton_workflow::StepKind;
 use serde_json::Value;
 
 use crate::GlobalArgs;
+use crate::access::Access;
 use crate::exit::{Exit, Failure};
 use crate::json_input;
 use crate::report;
-use crate::serve::client::Access;
 use baton_service::wire::StartRequest;
 use baton_service::{LoadedWorkflow, read_workflow};
 
@@ -43,17 +43,17 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         crate::build::build_stale(&workflow)?;
     }
     if args.dry_run {
-        let loaded = crate::commands::loader(global)
+        let loaded = crate::access::loader(global)
             .load_checked(workflow, &source, None)
             .await?;
-        crate::commands::report_load(&loaded);
+        crate::access::report_load(&loaded);
         print!("{}", plan_text(&loaded));
         return Ok(Exit::Success);
     }
     let state = match Access::open(global).await? {
         Access::Local(service) => {
             let loaded = service.workflow(&args.workflow).await?;
-            crate::commands::report_load(&loaded);
+            crate::access::report_load(&loaded);
             service
                 .start(loaded, input, service.operator())
                 .await?

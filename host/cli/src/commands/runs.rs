@@ -5,9 +5,9 @@ use baton_engine::format_time;
 use serde_json::json;
 
 use crate::GlobalArgs;
+use crate::access::Access;
 use crate::exit::{Exit, Failure};
 use crate::report;
-use crate::serve::client::Access;
 use crate::terminal::escape_control;
 
 #[derive(Debug, clap::Args)]

@@ -4,8 +4,8 @@ use baton_engine::stats::{WorkflowStats, stats};
 use serde_json::json;
 
 use crate::GlobalArgs;
+use crate::access::Access;
 use crate::exit::{Exit, Failure};
-use crate::serve::client::Access;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -82,7 +82,7 @@ fn text(w: &WorkflowStats) -> String {
     for g in &w.gates {
         let wait = g
             .median_ms_to_decision
-            .map(duration)
+            .map(crate::report::wait_time)
             .unwrap_or_else(|| "-".into());
         out.push_str(&format!(
             "  {:<width$}  {:>7}  {:>11}  {:>11}  {:>6}  {:>8}  {:>7}  {:>4}  {:>7}  {:>11}\n",
@@ -110,12 +110,4 @@ fn text(w: &WorkflowStats) -> String {
         }
     }
     out
-}
-
-/// `3m 12s`; under a second, `<1s`.
-pub fn duration(ms: u64) -> String {
-    if ms < 1_000 {
-        return "<1s".into();
-    }
-    humantime::format_duration(std::time::Duration::from_secs(ms / 1_000)).to_string()
 }

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::auth::{CSRF_HEADER, Identity, Via};
-use super::{ApiError, Job, Shared};
+use super::shared::{ApiError, Job, Shared};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -103,7 +103,7 @@ async fn audit(
     State(shared): State<Arc<Shared>>,
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
-    let lines = crate::commands::audit::jsonl(&shared.service.audit(&run_id(&run)?)?);
+    let lines = crate::report::audit_jsonl(&shared.service.audit(&run_id(&run)?)?);
     Ok(([("content-type", "application/x-ndjson")], lines).into_response())
 }
 

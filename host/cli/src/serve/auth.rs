@@ -13,7 +13,7 @@ use crate::exit::Failure;
 /// The session cookie's name.
 pub const COOKIE: &str = "baton_session";
 /// The header a local `host` command names its operator in.
-pub const OPERATOR_HEADER: &str = "x-baton-operator";
+pub use crate::access::OPERATOR_HEADER;
 /// The header a script using the cookie puts the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 

@@ -8,23 +8,23 @@
 
 pub mod api;
 pub mod auth;
-pub mod client;
 pub mod pages;
+pub mod shared;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_core::{Clock, DecisionId, RunEvent, RunState, RunStatus};
-use baton_engine::{Decision, EngineError};
+use baton_core::{Clock, RunEvent, RunState, RunStatus};
 use baton_service::{Acted, Service, ServiceError, Swept};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::GlobalArgs;
-use crate::commands::{operator, state_dir};
+use crate::access::{SERVER_FILE, operator, state_dir};
 use crate::exit::{Exit, Failure};
+use shared::{ApiError, Change, Job, Shared};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -41,153 +41,15 @@ pub struct ServeArgs {
     public_url: Option<url::Url>,
 }
 
-/// The name of the file that tells the `host` commands where the server is.
-pub const SERVER_FILE: &str = "server.json";
 /// The generated operator token, kept for the next start.
 const TOKEN_FILE: &str = "serve-token";
 /// Longest sleep between two looks for due timeouts.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-/// A change of state, and the answer it gets.
-pub enum Job {
-    Decide {
-        id: DecisionId,
-        decision: Decision,
-        by: String,
-        allow_changed: bool,
-        reply: oneshot::Sender<Result<RunState, ApiError>>,
-    },
-    Start {
-        workflow: PathBuf,
-        input: Value,
-        by: String,
-        reply: oneshot::Sender<Result<RunState, ApiError>>,
-    },
-    Expire {
-        reply: oneshot::Sender<Result<Vec<Swept>, ApiError>>,
-    },
-    /// Continue every run a crash left `running` (queued first, at start).
-    Recover,
-    /// `host resume`: continue a run on its recorded workflow.
-    Resume {
-        run: baton_core::RunId,
-        allow_changed: bool,
-        by: String,
-        reply: oneshot::Sender<Result<RunState, ApiError>>,
-    },
-    Cancel {
-        run: baton_core::RunId,
-        by: String,
-        reply: oneshot::Sender<Result<RunState, ApiError>>,
-    },
-}
-
-/// What every handler shares.
-pub struct Shared {
-    /// Reads go to the service directly; changes go through `jobs`.
-    pub service: Arc<Service>,
-    pub auth: auth::Auth,
-    pub jobs: mpsc::Sender<Job>,
-    /// Ticks whenever state changed: the pages' live updates listen here.
-    pub changes: broadcast::Sender<Change>,
-    /// Becomes true when the server is stopping: live streams end so that it can.
-    pub stopping: tokio::sync::watch::Receiver<bool>,
-    pub templates: minijinja::Environment<'static>,
-}
-
-/// What changed, for the live pages.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Change {
-    pub run: String,
-    pub status: String,
-    pub pending: usize,
-}
-
-/// An answer that is not a success: its HTTP status and the message.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: axum::http::StatusCode,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(status: axum::http::StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<Failure> for ApiError {
-    fn from(failure: Failure) -> ApiError {
-        use axum::http::StatusCode;
-        let status = match &failure {
-            Failure::Usage(_) => StatusCode::BAD_REQUEST,
-            Failure::Plugin(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Failure::Host(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError::new(status, failure.to_string())
-    }
-}
-
-impl From<EngineError> for ApiError {
-    fn from(error: EngineError) -> ApiError {
-        use axum::http::StatusCode;
-        let (status, hint) = match &error {
-            EngineError::NotAnApprover { .. } => (StatusCode::FORBIDDEN, "; ask one of them"),
-            EngineError::NoSuchDecision { .. } => {
-                (StatusCode::NOT_FOUND, "; the inbox lists the pending ones")
-            }
-            EngineError::Store(baton_core::StoreError::NoSuchRun(_)) => {
-                (StatusCode::NOT_FOUND, "; the runs page lists them")
-            }
-            EngineError::AlreadyDecided { .. }
-            | EngineError::Finished { .. }
-            | EngineError::Store(baton_core::StoreError::Conflict { .. }) => {
-                (StatusCode::CONFLICT, "")
-            }
-            EngineError::NoSuchChoice { .. }
-            | EngineError::NotEditable { .. }
-            | EngineError::InvalidEdit { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ""),
-            EngineError::Store(_) | EngineError::EmptyRun { .. } => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "")
-            }
-        };
-        ApiError::new(status, format!("{error}{hint}"))
-    }
-}
-
-impl From<ServiceError> for ApiError {
-    fn from(error: ServiceError) -> ApiError {
-        use axum::http::StatusCode;
-        match error {
-            ServiceError::Engine(error) => error.into(),
-            ServiceError::Invalid(message) => ApiError::new(StatusCode::BAD_REQUEST, message),
-            ServiceError::ChangedCode { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("{error}; send \"allow_changed\": true to continue on the new code"),
-            ),
-            ServiceError::StoreBusy { message } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
-            }
-            ServiceError::Host(message) => {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
-            }
-        }
-    }
-}
-
-impl axum::response::IntoResponse for ApiError {
-    fn into_response(self) -> axum::response::Response {
-        (self.status, axum::Json(json!({ "error": self.message }))).into_response()
-    }
-}
-
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure> {
     let dir = state_dir(global)?;
     // Quiet: the server logs what it did, not every step.
-    let service = Arc::new(crate::commands::service(global)?.observe(None));
+    let service = Arc::new(crate::access::service(global)?.observe(None));
     let operators = operators(global, &dir)?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -450,7 +312,7 @@ impl Worker {
     async fn sweep(&self) -> Result<Vec<Swept>, ApiError> {
         let swept = self.service.sweep().await?;
         for run in &swept {
-            println!("{}", crate::commands::expire::line(run));
+            println!("{}", crate::report::swept_line(run));
             if let Ok(state) = self.service.run(&run.run) {
                 self.announce(&state);
             }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::auth::{COOKIE, Identity};
-use super::{ApiError, Shared};
+use super::shared::{ApiError, Shared};
 use crate::report;
 use crate::terminal::escape_control;
 
@@ -653,7 +653,7 @@ async fn stats(
                     gate["median_wait"] = json!(
                         gate["median_ms_to_decision"]
                             .as_u64()
-                            .map(crate::commands::stats::duration)
+                            .map(crate::report::wait_time)
                             .unwrap_or_else(|| "-".into())
                     );
                 }

@@ -203,10 +203,7 @@ mod tests {
         assert_eq!(gate.edit_schema.as_deref(), Some("#/$defs/email"));
         assert_eq!(gate.approvers, vec!["maria".to_string()]);
         assert!(gate.editable);
-        assert_eq!(
-            workflow.gated_plugin(gate),
-            Some("echo")
-        );
+        assert_eq!(workflow.gated_plugin(gate), Some("echo"));
     }
 
     #[test]

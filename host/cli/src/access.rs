@@ -1,23 +1,31 @@
-//! The `host` commands' side of `host serve`: finding a running server through the
-//! `server.json` it writes in the state directory, and asking it over HTTP.
+//! Where the `host` commands and `host serve` reach the runs: the service on the
+//! state store (opened here, with the operator and the options the flags give), or a
+//! running `host serve`, found through the `server.json` it writes in the state
+//! directory and asked over HTTP. Also the service's errors in the command line's
+//! words.
 //!
 //! A command authenticates with the token in that file (readable by its owner alone,
 //! who could open the store directly if no server ran) and names its operator as
 //! `--as` or the OS user, as it would on the store; or with `BATON_TOKEN`, an
 //! operator's own token, when set.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use baton_core::{DecisionRecord, RunEvent, RunId, RunState, RunSummary};
+use baton_service::{
+    HostClock, LoadOptions, Loader, Service, ServiceError, ServiceOptions, Store, Swept,
+};
 use bytes::Bytes;
 use serde_json::Value;
 
-use baton_service::Service;
-
 use crate::GlobalArgs;
-use crate::commands::{operator, state_dir};
 use crate::exit::Failure;
+
+/// The name of the file that tells the `host` commands where the server is.
+pub const SERVER_FILE: &str = "server.json";
+/// Names the operator a request from the server's own user acts for.
+pub const OPERATOR_HEADER: &str = "x-baton-operator";
 
 /// How long a command waits for the server: a decision may run a slow plugin.
 const TIMEOUT: Duration = Duration::from_secs(600);
@@ -35,7 +43,7 @@ pub struct Server {
 impl Server {
     /// The server that holds the store in `dir`, if one is running.
     pub fn find(dir: &Path) -> Option<Server> {
-        let text = std::fs::read_to_string(dir.join(super::SERVER_FILE)).ok()?;
+        let text = std::fs::read_to_string(dir.join(SERVER_FILE)).ok()?;
         let value: Value = serde_json::from_str(&text).ok()?;
         let pid = u32::try_from(value["pid"].as_u64()?).ok()?;
         if !alive(pid) {
@@ -67,7 +75,7 @@ impl Server {
             }
             _ => vec![
                 ("authorization", format!("Bearer {}", self.token)),
-                (super::auth::OPERATOR_HEADER, operator(global)),
+                (OPERATOR_HEADER, operator(global)),
             ],
         };
         let (status, _, answer) =
@@ -165,9 +173,9 @@ impl Access {
             eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
             return Ok(Access::Server(server));
         }
-        let service = crate::commands::service(global)?;
+        let service = service(global)?;
         if global.sweep_first {
-            crate::commands::expire::sweep_and_say(&service).await?;
+            sweep_and_say(&service).await?;
         }
         Ok(Access::Local(service))
     }
@@ -219,4 +227,101 @@ impl Access {
             }
         }
     }
+}
+
+/// Where the state store lives: `--state DIR`, `BATON_STATE`, or the user data directory.
+pub fn state_dir(global: &GlobalArgs) -> Result<PathBuf, Failure> {
+    match &global.state {
+        Some(dir) => Ok(dir.clone()),
+        None => dirs::data_dir()
+            .map(|d| d.join("baton").join("state"))
+            .ok_or_else(|| {
+                Failure::Usage(
+                    "cannot find a data directory for the state store; pass --state DIR".into(),
+                )
+            }),
+    }
+}
+
+/// Who is operating: `--as NAME` (or `BATON_OPERATOR`), else the OS user.
+pub fn operator(global: &GlobalArgs) -> String {
+    global
+        .operator
+        .clone()
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into())
+}
+
+/// Where plugins are cached and which host configuration applies.
+pub fn load_options(global: &GlobalArgs) -> LoadOptions {
+    LoadOptions {
+        cache_dir: if global.no_cache {
+            None
+        } else {
+            global.cache_dir.clone().or_else(default_cache_dir)
+        },
+        host_config: global.host_config.clone(),
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|dir| dir.join("baton").join("components"))
+}
+
+/// Loads workflows without a store (`--dry-run`, `host plugin inspect`).
+pub fn loader(global: &GlobalArgs) -> Loader {
+    Loader::new(load_options(global))
+}
+
+/// The service on the state store in [`state_dir`], with progress lines on a
+/// terminal. When `host serve` holds the store, says so and how to reach it, rather
+/// than that the store is locked.
+pub fn service(global: &GlobalArgs) -> Result<Service, Failure> {
+    let dir = state_dir(global)?;
+    let store = Store::open_dir(&dir).map_err(|e| match e {
+        ServiceError::StoreBusy { .. } => match Server::find(&dir) {
+            Some(server) => Failure::Usage(format!(
+                "host serve ({}, pid {}) holds the state store {}; decide in the web inbox at {} (or with host approve, which goes through it), or stop the server first",
+                server.url, server.pid, dir.display(), server.url
+            )),
+            None => Failure::Usage(format!("{e}, or pass --state DIR to use another store")),
+        },
+        other => other.into(),
+    })?;
+    Ok(Service::new(store, service_options(global)?).observe(crate::report::progress()))
+}
+
+/// The service's options from the global flags and the environment.
+pub fn service_options(global: &GlobalArgs) -> Result<ServiceOptions, Failure> {
+    Ok(ServiceOptions {
+        load: load_options(global),
+        operator: operator(global),
+        clock: HostClock::from_env()?,
+    })
+}
+
+/// Says on stderr which plugins this load compiled (slow the first time) and what
+/// the operator should know about the workflow's grants.
+pub fn report_load(loaded: &baton_service::LoadedWorkflow) {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        for compiled in &loaded.compiled {
+            eprintln!(
+                "  .. compiled plugin {} in {:.1?} (cached for next time)",
+                compiled.plugin, compiled.time
+            );
+        }
+    }
+    for note in &loaded.notes {
+        eprintln!("{note}");
+    }
+}
+
+/// Applies due timeouts before a command acts, saying what expired on stderr.
+pub async fn sweep_and_say(service: &Service) -> Result<(), Failure> {
+    let swept: Vec<Swept> = service.sweep().await?;
+    for swept in &swept {
+        eprintln!("{}", crate::report::swept_line(swept));
+    }
+    Ok(())
 }
