@@ -789,6 +789,11 @@ fn a_server_killed_mid_step_continues_the_run_when_it_starts_again() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
+    // The step's start is written without a sync (only decisions and stopping runs
+    // are synced), and the store writes what it holds every 500 ms: let it, so that
+    // the log shows the interrupted attempt. (Without it the step would still run
+    // again, as a first attempt.) The step has more than two seconds left.
+    std::thread::sleep(Duration::from_millis(1200));
     server.kill().unwrap(); // SIGKILL
     server.wait().unwrap();
     let _ = running.kill();

@@ -285,7 +285,10 @@ pub fn service(global: &GlobalArgs) -> Result<Service, Failure> {
                 "host serve ({}, pid {}) holds the state store {}; decide in the web inbox at {} (or with host approve, which goes through it), or stop the server first",
                 server.url, server.pid, dir.display(), server.url
             )),
-            None => Failure::Usage(format!("{e}, or pass --state DIR to use another store")),
+            None => Failure::Usage(format!(
+                "the state store at {} is in use by another `host` process; wait for it to finish (or stop it), or pass --state DIR to use another store",
+                dir.display()
+            )),
         },
         other => other.into(),
     })?;

@@ -193,9 +193,16 @@ impl From<DecisionId> for String {
 /// A plugin as a workflow names it, e.g. `scorer` in `[plugins.scorer]`: lowercase
 /// letters, digits, `-` or `_`, starting with a letter. It scopes the plugin's kv
 /// data and names it in logs and errors, so it is checked once, where it is made.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PluginName(String);
+
+/// As the string it is (`"scorer"`), the way messages quote a name.
+impl fmt::Debug for PluginName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
 
 impl PluginName {
     pub fn as_str(&self) -> &str {
@@ -288,6 +295,8 @@ mod tests {
             );
         }
         assert!(serde_json::from_str::<PluginName>("\"Bad\"").is_err());
+        let name: PluginName = "scorer".parse().unwrap();
+        assert_eq!(format!("plugin {name:?}"), "plugin \"scorer\"");
         assert!(is_env_var_name("ADS_API_TOKEN") && is_env_var_name("_x1"));
         for bad in ["", "1ABC", "A-B", "A B", "ÄB"] {
             assert!(!is_env_var_name(bad), "{bad}");

@@ -183,8 +183,9 @@ impl Service {
         by: &str,
         allow_changed: bool,
     ) -> Result<Acted> {
-        let state = self.run(&id.run)?;
-        let workflow = self.workflow_for(&state, allow_changed, by).await?;
+        let (workflow, state) = self
+            .workflow_for(self.run(&id.run)?, allow_changed, by)
+            .await?;
         let outcome = self
             .engine(&workflow, by)
             .decide_on(state, id, decision, by)
@@ -209,7 +210,7 @@ impl Service {
                 workflow: None,
             });
         }
-        let workflow = self.workflow_for(&state, allow_changed, by).await?;
+        let (workflow, state) = self.workflow_for(state, allow_changed, by).await?;
         let outcome = self.engine(&workflow, by).advance_from(state).await?;
         Ok(Acted {
             outcome,
@@ -300,7 +301,7 @@ impl Service {
 
     /// Continues a run on the code it started with, acting as this service's operator.
     async fn continue_run(&self, state: RunState) -> Result<RunStatus> {
-        let workflow = self.workflow_for(&state, false, &self.operator).await?;
+        let (workflow, state) = self.workflow_for(state, false, &self.operator).await?;
         let outcome = self
             .engine(&workflow, &self.operator)
             .advance_from(state)
@@ -309,16 +310,17 @@ impl Service {
     }
 
     /// The workflow a run continues on: the file it recorded, loaded (or as loaded
-    /// before). Refused if its code changed since the run started, unless
-    /// `allow_changed`; then the change is recorded in the run's log, by `by`.
+    /// before), with the run as it now stands. Refused if its code changed since the
+    /// run started, unless `allow_changed`; then the change is recorded in the run's
+    /// log, by `by`.
     async fn workflow_for(
         &self,
-        state: &RunState,
+        state: RunState,
         allow_changed: bool,
         by: &str,
-    ) -> Result<Arc<LoadedWorkflow>> {
+    ) -> Result<(Arc<LoadedWorkflow>, RunState)> {
         let workflow = self.workflow(Path::new(&state.workflow_path)).await?;
-        let changes = workflow.changes_since(state);
+        let changes = workflow.changes_since(&state);
         if !changes.is_empty() {
             if !allow_changed {
                 return Err(ServiceError::ChangedCode {
@@ -327,12 +329,14 @@ impl Service {
                 });
             }
             self.engine(&workflow, by).record_code_change(
-                state,
+                &state,
                 workflow.digest.clone(),
                 workflow.plugin_digests(),
             )?;
+            let state = self.run(&state.id)?;
+            return Ok((workflow, state));
         }
-        Ok(workflow)
+        Ok((workflow, state))
     }
 
     // ---- queries ----
