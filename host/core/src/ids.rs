@@ -31,7 +31,7 @@ impl TryFrom<String> for RunId {
         match ulid::Ulid::from_string(&text) {
             Ok(ulid) => Ok(RunId(ulid.to_string())),
             Err(_) => Err(IdError(format!(
-                "{text:?} is not a run id; run ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C (see `host runs`)"
+                "{text:?} is not a run id; run ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C"
             ))),
         }
     }
@@ -156,7 +156,7 @@ impl TryFrom<String> for DecisionId {
     fn try_from(text: String) -> Result<DecisionId, IdError> {
         let bad = || {
             IdError(format!(
-                "{text:?} is not a decision id; decision ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C/review (see `host inbox`)"
+                "{text:?} is not a decision id; decision ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C/review"
             ))
         };
         let mut parts = text.split('/');
@@ -331,14 +331,14 @@ mod tests {
                 .parse::<RunId>()
                 .unwrap_err()
                 .to_string()
-                .contains("host runs")
+                .contains("run ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C")
         );
         assert!(
             "x/y"
                 .parse::<DecisionId>()
                 .unwrap_err()
                 .to_string()
-                .contains("host inbox")
+                .contains("decision ids look like 01JD3KX5N7Q2W8ZB6T4VYR9M1C/review")
         );
         assert!(StepId::try_from("Draft".to_string()).is_err());
         assert!(StepId::try_from("draft_2".to_string()).is_ok());

@@ -198,7 +198,7 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>) -> GateStats {
             kind: "edits_frequent",
             message: format!(
                 "{} of {} decisions at gate {} were edits ({:.0}%): the plugin's proposals are drifting from \
-                 what operators want; compare its proposals with the edits (host show RUN) and tune it",
+                 what operators want; compare its proposals with the edits in the runs' logs and tune it",
                 stats.edited,
                 human,
                 stats.gate,

@@ -19,6 +19,7 @@ host audit --verify            check every run's chain; exit 1 names the first b
 pub struct AuditArgs {
     /// The run whose log to print (not with --verify)
     #[arg(required_unless_present = "verify", conflicts_with = "verify")]
+    #[arg(value_parser = super::run_id)]
     run: Option<RunId>,
     /// One JSON object per event: version, prev (the hash it links to), hash, event
     #[arg(long)]

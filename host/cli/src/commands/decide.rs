@@ -21,6 +21,7 @@ host approve 01JD3KX5N7Q2W8ZB6T4VYR9M1C/review --edit my-email.json"
 )]
 pub struct ApproveArgs {
     /// The decision, as `host inbox` lists it (RUN/gate or RUN/gate/item)
+    #[arg(value_parser = super::decision_id)]
     decision: DecisionId,
     /// Approve an alternative instead of the default (0)
     #[arg(long, value_name = "N", conflicts_with = "edit")]
@@ -42,6 +43,7 @@ pub struct ApproveArgs {
 )]
 pub struct RejectArgs {
     /// The decision, as `host inbox` lists it
+    #[arg(value_parser = super::decision_id)]
     decision: DecisionId,
     /// Why, for the log and for whoever tunes the plugin
     #[arg(long, value_name = "TEXT")]

@@ -13,3 +13,13 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod stats;
+
+/// A run id from the command line; a malformed one says where ids are listed.
+pub fn run_id(text: &str) -> Result<baton_core::RunId, String> {
+    text.parse().map_err(|e| format!("{e} (see `host runs`)"))
+}
+
+/// A decision id from the command line; a malformed one says where they are listed.
+pub fn decision_id(text: &str) -> Result<baton_core::DecisionId, String> {
+    text.parse().map_err(|e| format!("{e} (see `host inbox`)"))
+}

@@ -14,6 +14,7 @@ use baton_service::wire::ResumeRequest;
 never run again; a step that was interrupted runs again.\n\nExample:\n  host resume 01JD3KX5N7Q2W8ZB6T4VYR9M1C"
 )]
 pub struct ResumeArgs {
+    #[arg(value_parser = super::run_id)]
     run: RunId,
     /// Continue even if the workflow or a plugin changed since the run started
     #[arg(long)]
@@ -26,6 +27,7 @@ pub struct ResumeArgs {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  host cancel 01JD3KX5N7Q2W8ZB6T4VYR9M1C")]
 pub struct CancelArgs {
+    #[arg(value_parser = super::run_id)]
     run: RunId,
     /// Print one JSON object with `run`, `status` and `decisions`
     #[arg(long)]

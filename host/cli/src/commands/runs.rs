@@ -24,6 +24,7 @@ pub struct RunsArgs {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  host show 01JD3KX5N7Q2W8ZB6T4VYR9M1C --json | jq '.steps'")]
 pub struct ShowArgs {
+    #[arg(value_parser = super::run_id)]
     run: RunId,
     /// Print only this step's output (e.g. `queue`, or `draft[2]` for one item), as JSON
     #[arg(long, value_name = "STEP")]
