@@ -764,7 +764,9 @@ fn a_server_killed_mid_step_continues_the_run_when_it_starts_again() {
     let scratch = Scratch::new();
     let workflow = slow_middle(&scratch, 4000);
     let log = scratch.path().join("serve.log");
-    let (mut server, _) = serve_logging(&scratch, &log);
+    let (child, url) = serve_logging(&scratch, &log);
+    // Stopped if the test fails before it kills it.
+    let mut server = Served { child, url };
     // `host run` goes through the server and waits for the run to stop.
     let mut running = scratch
         .command(&["run", workflow.to_str().unwrap(), "--json"])
@@ -794,8 +796,9 @@ fn a_server_killed_mid_step_continues_the_run_when_it_starts_again() {
     // the log shows the interrupted attempt. (Without it the step would still run
     // again, as a first attempt.) The step has more than two seconds left.
     std::thread::sleep(Duration::from_millis(1200));
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    std::mem::forget(server);
     let _ = running.kill();
     let _ = running.wait();
     assert!(
@@ -833,4 +836,64 @@ fn a_server_killed_mid_step_continues_the_run_when_it_starts_again() {
     );
     scratch.host(&["audit", "--verify"]).expect_code(0);
     assert!(restarted.stop().success());
+}
+
+#[test]
+fn a_server_file_naming_a_process_that_is_not_the_server_falls_back_to_the_store() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("review.toml", REVIEW);
+    start_run_directly(&scratch, &workflow);
+    // A file left by a server that is gone, naming a pid that is alive (this test's
+    // own, as after a reboot) and a port nobody listens on.
+    let file = scratch.state_dir().join("server.json");
+    let port = free_port();
+    std::fs::write(
+        &file,
+        json!({
+            "url": format!("http://127.0.0.1:{port}"),
+            "pid": std::process::id(),
+            "token": "left-behind",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let runs = scratch.host(&["runs"]);
+    runs.expect_code(0);
+    assert!(runs.stdout.contains("waiting"), "{}", runs.stdout);
+    assert!(
+        runs.stderr.contains("which does not answer")
+            && runs
+                .stderr
+                .contains("the state store was free, so it is used directly"),
+        "{}",
+        runs.stderr
+    );
+    assert!(!file.exists(), "the stale file is removed");
+    // And a cron `host expire` works again.
+    std::fs::write(
+        &file,
+        json!({"url": format!("http://127.0.0.1:{port}"), "pid": std::process::id(), "token": "x"})
+            .to_string(),
+    )
+    .unwrap();
+    scratch
+        .host(&["expire"])
+        .expect_code(0)
+        .stderr_has("is used directly");
+}
+
+/// Starts a run of `workflow` on the store itself (no server); returns its id.
+fn start_run_directly(scratch: &Scratch, workflow: &std::path::Path) -> String {
+    let leads = baton_tests::workspace_root().join("examples/leads.json");
+    let out = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            leads.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(WAITING)
+        .json();
+    out["run"].as_str().unwrap().to_string()
 }

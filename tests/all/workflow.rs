@@ -545,3 +545,66 @@ fn a_second_process_gets_a_clear_message_while_the_store_is_in_use() {
         "{message}"
     );
 }
+
+#[test]
+fn a_cancelled_run_offers_no_decision_anywhere() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
+    let started = scratch
+        .host(&["run", workflow.to_str().unwrap(), "--json"])
+        .expect_code(3)
+        .json();
+    let run = started["run"].as_str().unwrap().to_string();
+    scratch.host(&["cancel", &run]).expect_code(1);
+
+    let runs = scratch.host(&["runs"]);
+    runs.expect_code(0);
+    assert!(runs.stdout.contains("cancelled"), "{}", runs.stdout);
+    assert!(!runs.stdout.contains("pending"), "{}", runs.stdout);
+    let listed = scratch.host(&["runs", "--json"]).expect_code(0).json();
+    assert_eq!(listed[0]["pending"], 0);
+    let shown = scratch.host(&["show", &run]);
+    shown.expect_code(0);
+    assert!(
+        shown.stdout.contains(&format!("{run}/review  withdrawn")),
+        "{}",
+        shown.stdout
+    );
+    assert!(!shown.stdout.contains("host approve"), "{}", shown.stdout);
+    let state = scratch
+        .host(&["show", &run, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        state["decisions"][format!("{run}/review")]["status"],
+        "withdrawn"
+    );
+    let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
+    assert_eq!(inbox, json!([]));
+    scratch
+        .host(&["approve", &format!("{run}/review")])
+        .expect_code(2)
+        .stderr_has("is cancelled; it cannot be changed any more");
+    // Its log is as it was: the withdrawal is derived, never written.
+    scratch.host(&["audit", "--verify"]).expect_code(0);
+}
+
+#[test]
+fn a_store_that_cannot_be_read_says_so_and_how_to_go_on() {
+    let scratch = Scratch::new();
+    let state = scratch.state_dir();
+    std::fs::create_dir_all(&state).unwrap();
+    // sled's configuration, garbled.
+    std::fs::write(state.join("conf"), b"\x00\xffnot a sled configuration\xff").unwrap();
+    let runs = scratch.host(&["runs"]);
+    runs.expect_code(1);
+    assert!(
+        runs.stderr.contains(&format!(
+            "cannot open the state store at {}",
+            state.display()
+        )) && runs.stderr.contains("free space and try again")
+            && runs.stderr.contains("restore it from a backup copy"),
+        "{}",
+        runs.stderr
+    );
+}

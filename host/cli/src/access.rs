@@ -29,6 +29,8 @@ pub const OPERATOR_HEADER: &str = "x-baton-operator";
 
 /// How long a command waits for the server: a decision may run a slow plugin.
 const TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a command waits for a server to show it is there.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 /// Largest answer read (a long run's log).
 const MAX_ANSWER: usize = 256 * 1024 * 1024;
 
@@ -55,6 +57,31 @@ impl Server {
             pid,
             token: value["token"].as_str()?.to_string(),
         })
+    }
+
+    /// Whether the server `server.json` names is really there: it answers, quickly,
+    /// to the token it wrote (a pid reused after a reboot, or a server that hangs,
+    /// does not).
+    pub async fn answers(&self, global: &GlobalArgs) -> Result<(), String> {
+        let url = self.url.join("/api/whoami").map_err(|e| e.to_string())?;
+        let headers = [
+            ("authorization", format!("Bearer {}", self.token)),
+            (OPERATOR_HEADER, operator(global)),
+        ];
+        let (status, _, _) = baton_runtime::outbound::send(baton_runtime::outbound::HostRequest {
+            method: http::Method::GET,
+            url: &url,
+            headers: &headers,
+            body: Bytes::new(),
+            timeout: CHECK_TIMEOUT,
+            max_body: 64 * 1024,
+        })
+        .await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("it answered {status} to its own token"))
+        }
     }
 
     /// Sends a request; a refusal becomes the command's error with the server's words.
@@ -169,11 +196,43 @@ impl Access {
     /// The running server when there is one (saying so on stderr), else the service
     /// on the store; with `global.sweep_first`, due timeouts are applied first.
     pub async fn open(global: &GlobalArgs) -> Result<Access, Failure> {
-        if let Some(server) = Server::find(&state_dir(global)?) {
-            eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
-            return Ok(Access::Server(server));
+        let dir = state_dir(global)?;
+        let mut service = None;
+        if let Some(server) = Server::find(&dir) {
+            match server.answers(global).await {
+                Ok(()) => {
+                    eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
+                    return Ok(Access::Server(server));
+                }
+                Err(why) => {
+                    // Not the server it names. If the store is free, no server holds
+                    // it: the file is stale, and the store is used directly.
+                    let file = dir.join(SERVER_FILE);
+                    let opened = service_on(global, &dir).map_err(|_| {
+                        Failure::Usage(format!(
+                            "{} names host serve at {} (pid {}), which does not answer ({why}), and another process holds the state store {}; stop that process, or if no host serve runs, remove {}",
+                            file.display(),
+                            server.url,
+                            server.pid,
+                            dir.display(),
+                            file.display()
+                        ))
+                    })?;
+                    let _ = std::fs::remove_file(&file);
+                    eprintln!(
+                        "note: {} named host serve at {} (pid {}), which does not answer ({why}); the state store was free, so it is used directly and the stale file is removed",
+                        file.display(),
+                        server.url,
+                        server.pid
+                    );
+                    service = Some(opened);
+                }
+            }
         }
-        let service = service(global)?;
+        let service = match service {
+            Some(service) => service,
+            None => crate::access::service(global)?,
+        };
         if global.sweep_first {
             sweep_and_say(&service).await?;
         }
@@ -279,8 +338,13 @@ pub fn loader(global: &GlobalArgs) -> Loader {
 /// than that the store is locked.
 pub fn service(global: &GlobalArgs) -> Result<Service, Failure> {
     let dir = state_dir(global)?;
-    let store = Store::open_dir(&dir).map_err(|e| match e {
-        ServiceError::StoreBusy { .. } => match Server::find(&dir) {
+    service_on(global, &dir)
+}
+
+/// [`service`] on the store in `dir`.
+fn service_on(global: &GlobalArgs, dir: &Path) -> Result<Service, Failure> {
+    let store = Store::open_dir(dir).map_err(|e| match e {
+        ServiceError::StoreBusy { .. } => match Server::find(dir) {
             Some(server) => Failure::Usage(format!(
                 "host serve ({}, pid {}) holds the state store {}; decide in the web inbox at {} (or with host approve, which goes through it), or stop the server first",
                 server.url, server.pid, dir.display(), server.url

@@ -84,6 +84,9 @@ pub enum DecisionStatus {
     Edited,
     Rejected,
     Expired,
+    /// The run ended (cancelled, failed, or finished another way) before anyone
+    /// decided: nothing is left to decide.
+    Withdrawn,
 }
 
 impl DecisionStatus {
@@ -95,6 +98,7 @@ impl DecisionStatus {
             DecisionStatus::Edited => "edited",
             DecisionStatus::Rejected => "rejected",
             DecisionStatus::Expired => "expired",
+            DecisionStatus::Withdrawn => "withdrawn",
         }
     }
 }
@@ -315,6 +319,14 @@ impl RunState {
             RunEvent::RunRejected { .. } => self.finished = Some((RunStatus::Rejected, None)),
             RunEvent::RunCancelled { by, .. } => {
                 self.finished = Some((RunStatus::Cancelled, Some(format!("cancelled by {by}"))))
+            }
+        }
+        if self.finished.is_some() {
+            // A run that ended asks nobody anything any more.
+            for decision in self.decisions.values_mut() {
+                if decision.status == DecisionStatus::Pending {
+                    decision.status = DecisionStatus::Withdrawn;
+                }
             }
         }
     }

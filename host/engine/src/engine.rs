@@ -173,6 +173,12 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             .decisions
             .get(id)
             .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
+        if record.status == DecisionStatus::Withdrawn {
+            return Err(EngineError::Finished {
+                run: id.run.to_string(),
+                status: state.status(),
+            });
+        }
         if record.status != DecisionStatus::Pending {
             let choice = match &record.outcome {
                 Some(DecisionOutcome::Approved { choice }) => format!(" (choice {choice})"),

@@ -110,10 +110,6 @@ impl Service {
         self
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     pub fn loader(&self) -> &Loader {
         &self.loader
     }

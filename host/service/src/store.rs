@@ -36,7 +36,10 @@ impl Store {
             OpenError::InUse { .. } => ServiceError::StoreBusy {
                 message: e.to_string(),
             },
-            OpenError::Other { .. } => ServiceError::Host(e.to_string()),
+            OpenError::Other { .. } => ServiceError::Host(format!(
+                "{e}; if the disk is full, free space and try again; otherwise the store is damaged: keep a copy of {dir}, then restore it from a backup copy (or move it aside to start with an empty store)",
+                dir = dir.display()
+            )),
         })?;
         Ok(Store {
             backend: Backend::Embedded(sled),

@@ -5,8 +5,7 @@
 use baton_service::Swept;
 
 use crate::GlobalArgs;
-use crate::access::Server;
-use crate::access::state_dir;
+use crate::access::Access;
 use crate::exit::{Exit, Failure};
 
 #[derive(Debug, clap::Args)]
@@ -24,14 +23,13 @@ pub struct ExpireArgs {
 }
 
 pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failure> {
-    let swept: Vec<Swept> = match Server::find(&state_dir(global)?) {
-        Some(server) => {
-            eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
+    let swept: Vec<Swept> = match Access::open(global).await? {
+        Access::Server(server) => {
             server
                 .json(global, http::Method::POST, "/api/expire", None)
                 .await?
         }
-        None => crate::access::service(global)?.sweep().await?,
+        Access::Local(service) => service.sweep().await?,
     };
     if args.json {
         println!(

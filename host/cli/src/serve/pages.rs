@@ -19,7 +19,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use baton_core::{DecisionId, DecisionOutcome, DecisionRecord, RunId, RunState, StepStatus};
+use baton_core::{
+    DecisionId, DecisionOutcome, DecisionRecord, DecisionStatus, RunId, RunState, StepStatus,
+};
 use baton_engine::{Decision, format_time};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -608,6 +610,9 @@ async fn run(
 
 fn decided_view(record: &DecisionRecord) -> Value {
     let outcome = match &record.outcome {
+        None if record.status == DecisionStatus::Withdrawn => {
+            "withdrawn: the run ended before anyone decided".to_string()
+        }
         None => "waiting for a decision".to_string(),
         Some(DecisionOutcome::Approved { choice: 0 }) => "approved as proposed".to_string(),
         Some(DecisionOutcome::Approved { choice }) => format!("alternative {choice} approved"),
@@ -624,7 +629,7 @@ fn decided_view(record: &DecisionRecord) -> Value {
         "outcome": outcome,
         "by": record.decided_by,
         "at": record.decided_at.map(format_time),
-        "pending": record.outcome.is_none(),
+        "pending": record.status == DecisionStatus::Pending,
     })
 }
 
