@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use baton_core::{DecisionOutcome, DecisionRecord, OnTimeout, RunState, StepStatus};
+use baton_core::{
+    DecisionOutcome, DecisionRecord, DecisionStatus, OnTimeout, RunState, StepStatus,
+};
 use serde::Serialize;
 
 /// A gate whose last this-many human decisions were all approved as proposed gets an
@@ -41,6 +43,8 @@ pub struct GateStats {
     pub expired: u32,
     pub auto_approved: u32,
     pub pending: u32,
+    /// Left undecided when their run ended (cancelled, failed): neither made nor pending.
+    pub withdrawn: u32,
     /// Median time from the gate opening to a person's decision, in milliseconds.
     pub median_ms_to_decision: Option<u64>,
     /// How many of the latest human decisions in a row were approved as proposed.
@@ -59,6 +63,7 @@ pub struct Suggestion {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ending {
     Pending,
+    Withdrawn,
     AsProposed,
     Alternative,
     Edited,
@@ -70,6 +75,7 @@ enum Ending {
 fn ending(record: &DecisionRecord) -> Ending {
     let by = record.decided_by.as_deref().unwrap_or("");
     match &record.outcome {
+        None if record.status == DecisionStatus::Withdrawn => Ending::Withdrawn,
         None => Ending::Pending,
         Some(_) if by.starts_with("auto-approve") => Ending::AutoApproved,
         Some(DecisionOutcome::Approved { choice: 0 }) => Ending::AsProposed,
@@ -151,6 +157,7 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>) -> GateStats {
         let ending = ending(record);
         match ending {
             Ending::Pending => stats.pending += 1,
+            Ending::Withdrawn => stats.withdrawn += 1,
             Ending::AsProposed => stats.approved_as_proposed += 1,
             Ending::Alternative => stats.alternative_chosen += 1,
             Ending::Edited => stats.edited += 1,
@@ -166,7 +173,7 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>) -> GateStats {
             waits.push(at.saturating_sub(record.opened_at));
         }
     }
-    stats.decisions = records.len() as u32 - stats.pending;
+    stats.decisions = records.len() as u32 - stats.pending - stats.withdrawn;
     stats.median_ms_to_decision = median(&mut waits);
     // The latest decisions that needed a person, newest first.
     stats.approved_as_proposed_streak = records
@@ -283,6 +290,19 @@ mod tests {
 
     fn approved(choice: usize) -> Option<DecisionOutcome> {
         Some(DecisionOutcome::Approved { choice })
+    }
+
+    #[test]
+    fn a_decision_left_when_its_run_was_cancelled_is_withdrawn_not_pending() {
+        let open = run(None, "", 0, 10);
+        let mut cancelled = open.clone();
+        cancelled.apply(&RunEvent::RunCancelled {
+            at: 20,
+            by: "ana".into(),
+        });
+        let all = stats([&open, &cancelled]);
+        let gate = &all[0].gates[0];
+        assert_eq!((gate.pending, gate.withdrawn, gate.decisions), (1, 1, 0));
     }
 
     #[test]
