@@ -608,3 +608,35 @@ fn a_store_that_cannot_be_read_says_so_and_how_to_go_on() {
         runs.stderr
     );
 }
+
+#[test]
+fn an_incomplete_snapshot_left_behind_is_removed_and_the_store_opens() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
+    let started = scratch
+        .host(&["run", workflow.to_str().unwrap(), "--json"])
+        .expect_code(3)
+        .json();
+    let run = started["run"].as_str().unwrap().to_string();
+    // What a crash or a full disk leaves while the store writes a snapshot: an
+    // empty file, which the store would otherwise read as its newest snapshot.
+    let leftover = scratch.state_dir().join("snap.00000000FFFFFFFF.generating");
+    std::fs::write(&leftover, b"").unwrap();
+    let runs = scratch.host(&["runs"]);
+    runs.expect_code(0);
+    assert!(runs.stdout.contains(&run), "{}", runs.stdout);
+    assert!(
+        runs.stderr.contains(&format!(
+            "note: removed {}, an incomplete snapshot",
+            leftover.display()
+        )),
+        "{}",
+        runs.stderr
+    );
+    assert!(!leftover.exists());
+    // Nothing was lost: the decision is still there and the chain intact.
+    scratch
+        .host(&["approve", &format!("{run}/review")])
+        .expect_code(0);
+    scratch.host(&["audit", "--verify"]).expect_code(0);
+}

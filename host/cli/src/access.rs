@@ -188,7 +188,7 @@ fn alive(pid: u32) -> bool {
 /// Where a command reads and changes runs: the service on the store itself, or the
 /// server holding the store.
 pub enum Access {
-    Local(Service),
+    Local(Box<Service>),
     Server(Server),
 }
 
@@ -236,7 +236,7 @@ impl Access {
         if global.sweep_first {
             sweep_and_say(&service).await?;
         }
-        Ok(Access::Local(service))
+        Ok(Access::Local(Box::new(service)))
     }
 
     pub async fn summaries(&self, global: &GlobalArgs) -> Result<Vec<RunSummary>, Failure> {
@@ -356,6 +356,9 @@ fn service_on(global: &GlobalArgs, dir: &Path) -> Result<Service, Failure> {
         },
         other => other.into(),
     })?;
+    for repair in store.repairs() {
+        eprintln!("note: {repair}");
+    }
     Ok(Service::new(store, service_options(global)?).observe(crate::report::progress()))
 }
 

@@ -56,6 +56,13 @@ impl Store {
         })
     }
 
+    /// What opening the store had to repair, for the operator to read.
+    pub fn repairs(&self) -> &[String] {
+        match &self.backend {
+            Backend::Embedded(sled) => sled.repairs(),
+        }
+    }
+
     /// The store behind the plugins' `kv` grants.
     pub fn kv(&self) -> Arc<dyn KvStore> {
         match &self.backend {

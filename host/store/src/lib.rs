@@ -49,6 +49,8 @@ pub struct SledStore {
     runs: sled::Tree,
     kv: sled::Tree,
     kv_usage: sled::Tree,
+    /// What opening had to repair.
+    repairs: Vec<String>,
 }
 
 impl SledStore {
@@ -73,20 +75,30 @@ impl SledStore {
             reason,
         };
         std::fs::create_dir_all(path).map_err(|e| other(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    OpenError::InUse {
-                        path: path.to_path_buf(),
-                    }
+        let mut repairs = Vec::new();
+        let db = match open_db(path) {
+            // sled writes a snapshot as `snap.<lsn>.generating` and renames it when
+            // it is whole; one left by a crash or a full disk is read as the newest
+            // snapshot, and every open fails. Only an open that failed (so no other
+            // process holds the store) removes them, then tries once more: the store
+            // is rebuilt from its log and the previous snapshot.
+            Err(OpenError::Other { .. }) if !incomplete_snapshots(path).is_empty() => {
+                for file in incomplete_snapshots(path) {
+                    std::fs::remove_file(&file).map_err(|e| {
+                        other(format!(
+                            "cannot remove the incomplete snapshot {}: {e}",
+                            file.display()
+                        ))
+                    })?;
+                    repairs.push(format!(
+                        "removed {}, an incomplete snapshot a crash or a full disk left behind; the store was rebuilt from its log",
+                        file.display()
+                    ));
                 }
-                _ => other(e.to_string()),
-            })?;
+                open_db(path)?
+            }
+            opened => opened?,
+        };
         let log = db.open_tree("log").map_err(|e| other(e.to_string()))?;
         let runs = db.open_tree("runs").map_err(|e| other(e.to_string()))?;
         let kv = db.open_tree("kv").map_err(|e| other(e.to_string()))?;
@@ -98,8 +110,47 @@ impl SledStore {
             runs,
             kv,
             kv_usage,
+            repairs,
         })
     }
+
+    /// What opening the store had to repair, in words for the operator.
+    pub fn repairs(&self) -> &[String] {
+        &self.repairs
+    }
+}
+
+/// The snapshot files sled had not finished writing.
+fn incomplete_snapshots(path: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|file| {
+            file.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"))
+        })
+        .collect()
+}
+
+/// Opens sled in `path`; a lock held by another process is [`OpenError::InUse`].
+fn open_db(path: &Path) -> Result<sled::Db, OpenError> {
+    let other = |reason: String| OpenError::Other {
+        path: path.to_path_buf(),
+        reason,
+    };
+    sled::Config::new().path(path).open().map_err(|e| match &e {
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+        {
+            OpenError::InUse {
+                path: path.to_path_buf(),
+            }
+        }
+        _ => other(e.to_string()),
+    })
 }
 
 /// Coalesces concurrent requests to make the store durable. Each request takes a

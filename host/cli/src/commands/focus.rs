@@ -45,7 +45,7 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
         ));
     }
     let service = match Access::open(global).await? {
-        Access::Local(service) => service,
+        Access::Local(service) => *service,
         Access::Server(server) => {
             return Err(Failure::Usage(format!(
                 "host serve ({}, pid {}) holds the state store; decide in its web inbox at {}, or stop it first",
