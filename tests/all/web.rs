@@ -900,3 +900,41 @@ fn start_run_directly(scratch: &Scratch, workflow: &std::path::Path) -> String {
         .json();
     out["run"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn a_damaged_run_is_named_on_the_pages_and_the_other_decisions_stay() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
+    let runs: Vec<String> = (0..2)
+        .map(|_| {
+            let started = scratch
+                .host(&["run", workflow.to_str().unwrap(), "--json"])
+                .expect_code(WAITING)
+                .json();
+            started["run"].as_str().unwrap().to_string()
+        })
+        .collect();
+    baton_tests::damage_first_entry(&scratch.state_dir(), &runs[1]);
+    let served = Served::start(&scratch);
+    let bearer = format!("Bearer {}", generated_token(&scratch));
+    for page in ["/inbox", "/", "/stats"] {
+        let (status, body) = http(&served.url, "GET", page, &[("Authorization", &bearer)], "");
+        assert_eq!(status, 200, "{page}: {body}");
+        assert!(
+            body.contains("1 run cannot be read and is left out") && body.contains(&runs[1]),
+            "{page}: {body}"
+        );
+    }
+    let (_, inbox) = http(
+        &served.url,
+        "GET",
+        "/inbox",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(
+        inbox.matches("Keep this note?").count(),
+        1,
+        "the readable run's decision, and only it: {inbox}"
+    );
+}

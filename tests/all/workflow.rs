@@ -640,3 +640,53 @@ fn an_incomplete_snapshot_left_behind_is_removed_and_the_store_opens() {
         .expect_code(0);
     scratch.host(&["audit", "--verify"]).expect_code(0);
 }
+
+#[test]
+fn a_run_whose_log_cannot_be_read_is_named_and_the_others_stay_usable() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
+    let runs: Vec<String> = (0..3)
+        .map(|_| {
+            let started = scratch
+                .host(&["run", workflow.to_str().unwrap(), "--json"])
+                .expect_code(3)
+                .json();
+            started["run"].as_str().unwrap().to_string()
+        })
+        .collect();
+    baton_tests::damage_first_entry(&scratch.state_dir(), &runs[1]);
+    let named = format!("warning: run {} of workflow note cannot be read", runs[1]);
+    let inbox = scratch.host(&["inbox", "--json"]);
+    inbox.expect_code(0);
+    let pending: Vec<String> = inbox
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["request"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        pending,
+        vec![format!("{}/review", runs[0]), format!("{}/review", runs[2])]
+    );
+    assert!(inbox.stderr.contains(&named), "{}", inbox.stderr);
+    let stats = scratch.host(&["stats", "--json"]);
+    stats.expect_code(0);
+    assert_eq!(stats.json()[0]["gates"][0]["pending"], 2);
+    assert!(stats.stderr.contains(&named), "{}", stats.stderr);
+    let verify = scratch.host(&["audit", "--verify"]);
+    verify.expect_code(1);
+    assert!(
+        format!("{}{}", verify.stdout, verify.stderr).contains(&runs[1]),
+        "verify names the damaged run: {} {}",
+        verify.stdout,
+        verify.stderr
+    );
+    // Every other run stays usable.
+    scratch
+        .host(&["approve", &format!("{}/review", runs[0])])
+        .expect_code(0);
+    scratch
+        .host(&["reject", &format!("{}/review", runs[2])])
+        .expect_code(1);
+}

@@ -694,3 +694,20 @@ pub fn http(
         .unwrap_or_default();
     (status, body)
 }
+
+/// Overwrites the first entry of `run`'s log in the store at `state` with bytes that
+/// are no entry, as a bad sector would. No `host` process may hold the store. (The
+/// store's key layout: the run id, then the entry's version as 8 big-endian bytes.)
+pub fn damage_first_entry(state: &Path, run: &str) {
+    let db = sled::open(state).expect("open the store");
+    let log = db.open_tree("log").expect("the log tree");
+    let mut key = run.as_bytes().to_vec();
+    key.extend_from_slice(&1u64.to_be_bytes());
+    assert!(
+        log.get(&key).expect("read the log").is_some(),
+        "the store's key layout changed"
+    );
+    log.insert(key, b"\xffnot an entry".to_vec())
+        .expect("write the log");
+    db.flush().expect("flush the store");
+}

@@ -253,11 +253,15 @@ impl Access {
     /// Every pending decision, critical first, then oldest first.
     pub async fn inbox(&self, global: &GlobalArgs) -> Result<Vec<DecisionRecord>, Failure> {
         match self {
-            Access::Local(service) => Ok(service
-                .inbox()?
-                .into_iter()
-                .map(|(record, _)| record)
-                .collect()),
+            Access::Local(service) => {
+                let inbox = service.inbox()?;
+                crate::report::warn_unreadable(&inbox.unreadable);
+                Ok(inbox
+                    .pending
+                    .into_iter()
+                    .map(|(record, _)| record)
+                    .collect())
+            }
             Access::Server(server) => {
                 server
                     .json(global, http::Method::GET, "/api/decisions", None)

@@ -382,3 +382,15 @@ pub fn wait_time(ms: u64) -> String {
     }
     humantime::format_duration(std::time::Duration::from_secs(ms / 1_000)).to_string()
 }
+
+/// Names, on stderr, the runs left out of a list because their logs cannot be read.
+pub fn warn_unreadable(unreadable: &[baton_service::Unreadable]) {
+    for run in unreadable {
+        eprintln!(
+            "warning: run {} of workflow {} cannot be read and is left out ({}); `host audit --verify` names the damage",
+            run.run,
+            run.workflow,
+            escape_control(&run.error)
+        );
+    }
+}

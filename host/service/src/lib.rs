@@ -74,6 +74,38 @@ impl std::fmt::Debug for Service {
     }
 }
 
+/// The pending decisions, and the runs that could not be read to find theirs.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    pub pending: Vec<(DecisionRecord, String)>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Runs' states, and the runs whose logs could not be read.
+#[derive(Debug, Default)]
+pub struct States {
+    pub runs: Vec<RunState>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A run whose log cannot be read (damaged on disk): left out of lists, named.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Unreadable {
+    pub run: RunId,
+    pub workflow: String,
+    pub error: String,
+}
+
+impl Unreadable {
+    fn of(summary: &RunSummary, error: ServiceError) -> Unreadable {
+        Unreadable {
+            run: summary.id.clone(),
+            workflow: summary.workflow.clone(),
+            error: error.to_string(),
+        }
+    }
+}
+
 /// What a run operation did: where the run stands and what was appended, and the
 /// workflow it ran on (none for a cancel, which runs nothing).
 #[derive(Debug)]
@@ -359,24 +391,56 @@ impl Service {
     }
 
     /// Every pending decision, critical first, then oldest first, with its run's
-    /// workflow name.
-    pub fn inbox(&self) -> Result<Vec<(DecisionRecord, String)>> {
-        Ok(baton_engine::inbox(&self.store)?)
-    }
-
-    /// Every run's state, or one workflow's.
-    pub fn states(&self, workflow: Option<&str>) -> Result<Vec<RunState>> {
-        self.store
+    /// workflow name; a run whose log cannot be read is named and left out, so that
+    /// it never hides the others.
+    pub fn inbox(&self) -> Result<Inbox> {
+        let mut inbox = Inbox::default();
+        for summary in self
+            .store
             .summaries()?
-            .iter()
-            .filter(|s| workflow.is_none_or(|w| s.workflow == w))
-            .map(|s| self.run(&s.id))
-            .collect()
+            .into_iter()
+            .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
+        {
+            match self.run(&summary.id) {
+                Ok(state) => inbox
+                    .pending
+                    .extend(state.pending().map(|d| (d.clone(), state.workflow.clone()))),
+                Err(error) => inbox.unreadable.push(Unreadable::of(&summary, error)),
+            }
+        }
+        // `Severity` orders critical first.
+        inbox
+            .pending
+            .sort_by_key(|(d, _)| (d.request.severity, d.opened_at));
+        Ok(inbox)
     }
 
-    /// What past decisions teach, per workflow and gate.
-    pub fn stats(&self, workflow: Option<&str>) -> Result<Vec<baton_engine::stats::WorkflowStats>> {
-        Ok(baton_engine::stats::stats(&self.states(workflow)?))
+    /// Every run's state, or one workflow's; runs whose log cannot be read are named
+    /// and left out.
+    pub fn states(&self, workflow: Option<&str>) -> Result<States> {
+        let mut states = States::default();
+        for summary in self
+            .store
+            .summaries()?
+            .into_iter()
+            .filter(|s| workflow.is_none_or(|w| s.workflow == w))
+        {
+            match self.run(&summary.id) {
+                Ok(state) => states.runs.push(state),
+                Err(error) => states.unreadable.push(Unreadable::of(&summary, error)),
+            }
+        }
+        Ok(states)
+    }
+
+    /// What past decisions teach, per workflow and gate, and the runs left out
+    /// because their logs cannot be read.
+    pub fn stats(
+        &self,
+        workflow: Option<&str>,
+    ) -> Result<(Vec<baton_engine::stats::WorkflowStats>, Vec<Unreadable>)> {
+        let states = self.states(workflow)?;
+        Ok((baton_engine::stats::stats(&states.runs), states.unreadable))
     }
 
     /// A run's audit entries, each with who or what caused it.

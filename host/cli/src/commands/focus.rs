@@ -132,6 +132,7 @@ impl Focus<'_> {
         self.queue = self
             .service
             .inbox()?
+            .pending
             .into_iter()
             .map(|(record, _)| record)
             .filter(|d| !self.skipped.contains(&d.request.id))

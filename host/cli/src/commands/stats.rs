@@ -24,15 +24,25 @@ pub struct StatsArgs {
 }
 
 pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit, Failure> {
-    let access = Access::open(global).await?;
-    let summaries = access.summaries(global).await?;
-    let mut runs = Vec::new();
-    for summary in summaries
-        .iter()
-        .filter(|s| args.workflow.as_ref().is_none_or(|w| &s.workflow == w))
-    {
-        runs.push(access.load_run(global, &summary.id).await?);
-    }
+    let runs = match Access::open(global).await? {
+        Access::Local(service) => {
+            let states = service.states(args.workflow.as_deref())?;
+            crate::report::warn_unreadable(&states.unreadable);
+            states.runs
+        }
+        access @ Access::Server(_) => {
+            let mut runs = Vec::new();
+            for summary in access
+                .summaries(global)
+                .await?
+                .iter()
+                .filter(|s| args.workflow.as_ref().is_none_or(|w| &s.workflow == w))
+            {
+                runs.push(access.load_run(global, &summary.id).await?);
+            }
+            runs
+        }
+    };
     let all = stats(&runs);
     if args.json {
         println!("{}", json!(all));

@@ -108,7 +108,7 @@ async fn audit(
 }
 
 async fn decisions(State(shared): State<Arc<Shared>>) -> Answer {
-    let pending = shared.service.inbox()?;
+    let pending = shared.service.inbox()?.pending;
     Ok(Json(json!(
         pending.iter().map(|(d, _)| d).collect::<Vec<_>>()
     )))
@@ -199,7 +199,7 @@ pub struct StatsQuery {
 
 async fn stats(State(shared): State<Arc<Shared>>, Query(query): Query<StatsQuery>) -> Answer {
     Ok(Json(json!(
-        shared.service.stats(query.workflow.as_deref())?
+        shared.service.stats(query.workflow.as_deref())?.0
     )))
 }
 

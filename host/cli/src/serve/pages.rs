@@ -357,8 +357,8 @@ async fn focus(
 }
 
 fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
-    let pending = match shared.service.inbox() {
-        Ok(pending) => pending,
+    let (pending, unreadable) = match shared.service.inbox() {
+        Ok(inbox) => (inbox.pending, inbox.unreadable),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let skipped: Vec<&str> = page
@@ -407,6 +407,7 @@ fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
             "after": after,
             "error": error,
             "error_field": error_field,
+            "unreadable": unreadable,
         }),
     );
     let mut response = render(shared, "focus.html", context);
@@ -511,8 +512,8 @@ async fn decide(
 // ---- inbox, runs, run, stats ----
 
 async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
-    let pending = match shared.service.inbox() {
-        Ok(pending) => pending,
+    let (pending, unreadable) = match shared.service.inbox() {
+        Ok(inbox) => (inbox.pending, inbox.unreadable),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let items: Vec<DecisionView> = pending
@@ -522,7 +523,10 @@ async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Iden
     render(
         &shared,
         "inbox.html",
-        merge(frame(&shared, &who, "inbox"), json!({ "items": items })),
+        merge(
+            frame(&shared, &who, "inbox"),
+            json!({ "items": items, "unreadable": unreadable }),
+        ),
     )
 }
 
@@ -643,8 +647,8 @@ async fn stats(
     Extension(who): Extension<Identity>,
     Query(query): Query<StatsQuery>,
 ) -> Response {
-    let runs = match shared.service.states(query.workflow.as_deref()) {
-        Ok(runs) => runs,
+    let (runs, unreadable) = match shared.service.states(query.workflow.as_deref()) {
+        Ok(states) => (states.runs, states.unreadable),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let all = baton_engine::stats::stats(&runs);
@@ -671,7 +675,7 @@ async fn stats(
         "stats.html",
         merge(
             frame(&shared, &who, "stats"),
-            json!({ "workflows": workflows }),
+            json!({ "workflows": workflows, "unreadable": unreadable }),
         ),
     )
 }
