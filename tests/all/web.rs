@@ -205,6 +205,29 @@ impl Browser {
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
+    /// The text a person sees in an element: it is displayed, its top is inside the
+    /// window, and the text is as rendered (hidden parts left out).
+    async fn seen(&self, css: &str) -> String {
+        self.wait(css).await;
+        let element = self.client.find(Locator::Css(css)).await.unwrap();
+        assert!(
+            element.is_displayed().await.unwrap(),
+            "{css} is on the page but not displayed"
+        );
+        let on_screen = self
+            .client
+            .execute(
+                "const r = document.querySelector(arguments[0]).getBoundingClientRect();
+                 return r.height > 0 && r.top >= 0 && r.top < window.innerHeight;",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(on_screen, json!(true), "{css} is outside the window");
+        let text = element.text().await.unwrap();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
     /// Waits (up to 15 s) for an element to be on the page.
     async fn wait(&self, css: &str) {
         let started = Instant::now();
@@ -844,8 +867,7 @@ fn a_server_killed_mid_step_continues_the_run_when_it_starts_again() {
 #[test]
 fn a_server_file_naming_a_process_that_is_not_the_server_falls_back_to_the_store() {
     let scratch = Scratch::new();
-    let workflow = scratch.workflow("review.toml", REVIEW);
-    start_run_directly(&scratch, &workflow);
+    scratch.start_note_run();
     // A file left by a server that is gone, naming a pid that is alive (this test's
     // own, as after a reboot) and a port nobody listens on.
     let file = scratch.state_dir().join("server.json");
@@ -885,56 +907,42 @@ fn a_server_file_naming_a_process_that_is_not_the_server_falls_back_to_the_store
         .stderr_has("is used directly");
 }
 
-/// Starts a run of `workflow` on the store itself (no server); returns its id.
-fn start_run_directly(scratch: &Scratch, workflow: &std::path::Path) -> String {
-    let leads = baton_tests::workspace_root().join("examples/leads.json");
-    let out = scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            leads.to_str().unwrap(),
-            "--json",
-        ])
-        .expect_code(WAITING)
-        .json();
-    out["run"].as_str().unwrap().to_string()
-}
-
-#[test]
-fn a_damaged_run_is_named_on_the_pages_and_the_other_decisions_stay() {
+#[tokio::test]
+async fn a_damaged_run_is_named_on_the_pages_and_the_other_decisions_stay() {
     let scratch = Scratch::new();
-    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
-    let runs: Vec<String> = (0..2)
-        .map(|_| {
-            let started = scratch
-                .host(&["run", workflow.to_str().unwrap(), "--json"])
-                .expect_code(WAITING)
-                .json();
-            started["run"].as_str().unwrap().to_string()
-        })
-        .collect();
+    let runs: Vec<String> = (0..2).map(|_| scratch.start_note_run()).collect();
     baton_tests::damage_first_entry(&scratch.state_dir(), &runs[1]);
     let served = Served::start(&scratch);
     let bearer = format!("Bearer {}", generated_token(&scratch));
     for page in ["/inbox", "/", "/stats"] {
         let (status, body) = http(&served.url, "GET", page, &[("Authorization", &bearer)], "");
         assert_eq!(status, 200, "{page}: {body}");
+    }
+    // What a person sees, at phone width: the banner on screen, naming the run, on
+    // every page that would have listed it.
+    let browser = Browser::signed_in(&served, &scratch).await;
+    for page in ["/inbox", "/", "/stats"] {
+        browser
+            .client
+            .goto(&format!("{}{page}", served.url))
+            .await
+            .unwrap();
+        let banner = browser.seen(".damaged").await;
         assert!(
-            body.contains("1 run cannot be read and is left out") && body.contains(&runs[1]),
-            "{page}: {body}"
+            banner.contains("1 run cannot be read and is left out") && banner.contains(&runs[1]),
+            "{page}: {banner}"
         );
     }
-    let (_, inbox) = http(
-        &served.url,
-        "GET",
-        "/inbox",
-        &[("Authorization", &bearer)],
-        "",
-    );
+    browser
+        .client
+        .goto(&format!("{}/inbox", served.url))
+        .await
+        .unwrap();
+    let inbox = browser.seen("main").await;
     assert_eq!(
         inbox.matches("Keep this note?").count(),
         1,
         "the readable run's decision, and only it: {inbox}"
     );
+    browser.close().await;
 }

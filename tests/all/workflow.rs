@@ -549,12 +549,7 @@ fn a_second_process_gets_a_clear_message_while_the_store_is_in_use() {
 #[test]
 fn a_cancelled_run_offers_no_decision_anywhere() {
     let scratch = Scratch::new();
-    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
-    let started = scratch
-        .host(&["run", workflow.to_str().unwrap(), "--json"])
-        .expect_code(3)
-        .json();
-    let run = started["run"].as_str().unwrap().to_string();
+    let run = scratch.start_note_run();
     scratch.host(&["cancel", &run]).expect_code(1);
 
     let runs = scratch.host(&["runs"]);
@@ -612,12 +607,7 @@ fn a_store_that_cannot_be_read_says_so_and_how_to_go_on() {
 #[test]
 fn an_incomplete_snapshot_left_behind_is_removed_and_the_store_opens() {
     let scratch = Scratch::new();
-    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
-    let started = scratch
-        .host(&["run", workflow.to_str().unwrap(), "--json"])
-        .expect_code(3)
-        .json();
-    let run = started["run"].as_str().unwrap().to_string();
+    let run = scratch.start_note_run();
     // What a crash or a full disk leaves while the store writes a snapshot: an
     // empty file, which the store would otherwise read as its newest snapshot.
     let leftover = scratch.state_dir().join("snap.00000000FFFFFFFF.generating");
@@ -644,16 +634,7 @@ fn an_incomplete_snapshot_left_behind_is_removed_and_the_store_opens() {
 #[test]
 fn a_run_whose_log_cannot_be_read_is_named_and_the_others_stay_usable() {
     let scratch = Scratch::new();
-    let workflow = scratch.workflow("note.toml", baton_tests::NOTE_WORKFLOW);
-    let runs: Vec<String> = (0..3)
-        .map(|_| {
-            let started = scratch
-                .host(&["run", workflow.to_str().unwrap(), "--json"])
-                .expect_code(3)
-                .json();
-            started["run"].as_str().unwrap().to_string()
-        })
-        .collect();
+    let runs: Vec<String> = (0..3).map(|_| scratch.start_note_run()).collect();
     baton_tests::damage_first_entry(&scratch.state_dir(), &runs[1]);
     let named = format!("warning: run {} of workflow note cannot be read", runs[1]);
     let inbox = scratch.host(&["inbox", "--json"]);

@@ -378,6 +378,17 @@ impl Scratch {
         command
     }
 
+    /// Starts a run of [`NOTE_WORKFLOW`] on this store, which stops at its gate;
+    /// returns the run's id.
+    pub fn start_note_run(&self) -> String {
+        let workflow = self.workflow("note.toml", NOTE_WORKFLOW);
+        let started = self
+            .host(&["run", workflow.to_str().unwrap(), "--json"])
+            .expect_code(3)
+            .json();
+        started["run"].as_str().unwrap().to_string()
+    }
+
     /// Writes `bytes` to `name` inside the scratch directory.
     pub fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let path = self.dir.path().join(name);

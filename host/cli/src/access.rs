@@ -63,24 +63,14 @@ impl Server {
     /// to the token it wrote (a pid reused after a reboot, or a server that hangs,
     /// does not).
     pub async fn answers(&self, global: &GlobalArgs) -> Result<(), String> {
-        let url = self.url.join("/api/whoami").map_err(|e| e.to_string())?;
         let headers = [
             ("authorization", format!("Bearer {}", self.token)),
             (OPERATOR_HEADER, operator(global)),
         ];
-        let (status, _, _) = baton_runtime::outbound::send(baton_runtime::outbound::HostRequest {
-            method: http::Method::GET,
-            url: &url,
-            headers: &headers,
-            body: Bytes::new(),
-            timeout: CHECK_TIMEOUT,
-            max_body: 64 * 1024,
-        })
-        .await?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("it answered {status} to its own token"))
+        let request = (http::Method::GET, "/api/whoami", Bytes::new());
+        match self.exchange(&headers, request, CHECK_TIMEOUT).await? {
+            (status, _) if status.is_success() => Ok(()),
+            (status, _) => Err(format!("it answered {status} to its own token")),
         }
     }
 
@@ -92,10 +82,6 @@ impl Server {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Bytes, Failure> {
-        let url = self
-            .url
-            .join(path)
-            .map_err(|e| Failure::Host(format!("{path}: {e}")))?;
         let headers = match std::env::var("BATON_TOKEN") {
             Ok(token) if !token.trim().is_empty() => {
                 vec![("authorization", format!("Bearer {}", token.trim()))]
@@ -105,15 +91,9 @@ impl Server {
                 (OPERATOR_HEADER, operator(global)),
             ],
         };
-        let (status, _, answer) =
-            baton_runtime::outbound::send(baton_runtime::outbound::HostRequest {
-                method,
-                url: &url,
-                headers: &headers,
-                body: body.map(|b| Bytes::from(b.to_string())).unwrap_or_default(),
-                timeout: TIMEOUT,
-                max_body: MAX_ANSWER,
-            })
+        let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let (status, answer) = self
+            .exchange(&headers, (method, path, body), TIMEOUT)
             .await
             .map_err(|e| {
                 Failure::Host(format!(
@@ -133,6 +113,27 @@ impl Server {
         } else {
             Failure::Usage(message)
         })
+    }
+
+    /// One request to the server: (method, path, body), every stage under `timeout`.
+    async fn exchange(
+        &self,
+        headers: &[(&'static str, String)],
+        (method, path, body): (http::Method, &str, Bytes),
+        timeout: Duration,
+    ) -> Result<(http::StatusCode, Bytes), String> {
+        let url = self.url.join(path).map_err(|e| format!("{path}: {e}"))?;
+        let (status, _, answer) =
+            baton_runtime::outbound::send(baton_runtime::outbound::HostRequest {
+                method,
+                url: &url,
+                headers,
+                body,
+                timeout,
+                max_body: MAX_ANSWER,
+            })
+            .await?;
+        Ok((status, answer))
     }
 
     /// Asks the server to act on `run` (decide, resume, cancel); returns where the

@@ -71,11 +71,7 @@ impl StepId {
 impl TryFrom<String> for StepId {
     type Error = IdError;
     fn try_from(text: String) -> Result<StepId, IdError> {
-        let mut chars = text.chars();
-        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && text.len() <= 64;
-        if valid {
+        if is_name(&text, &['_']) {
             Ok(StepId(text))
         } else {
             Err(IdError(format!(
@@ -213,11 +209,7 @@ impl PluginName {
 impl TryFrom<String> for PluginName {
     type Error = IdError;
     fn try_from(text: String) -> Result<PluginName, IdError> {
-        let mut chars = text.chars();
-        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-            && text.len() <= 64;
-        if valid {
+        if is_name(&text, &['-', '_']) {
             Ok(PluginName(text))
         } else {
             Err(IdError(format!(
@@ -257,6 +249,15 @@ impl fmt::Display for PluginName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A name in a workflow file: at most 64 lowercase letters, digits and the
+/// `separators`, starting with a letter.
+fn is_name(text: &str, separators: &[char]) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || separators.contains(&c))
+        && text.len() <= 64
 }
 
 /// Whether `name` can name an environment variable (a grant, a secret, a key):

@@ -321,7 +321,14 @@ impl RunState {
                 self.finished = Some((RunStatus::Cancelled, Some(format!("cancelled by {by}"))))
             }
         }
-        if self.finished.is_some() {
+        let ends = matches!(
+            event,
+            RunEvent::RunCompleted { .. }
+                | RunEvent::RunFailed { .. }
+                | RunEvent::RunRejected { .. }
+                | RunEvent::RunCancelled { .. }
+        );
+        if ends {
             // A run that ended asks nobody anything any more.
             for decision in self.decisions.values_mut() {
                 if decision.status == DecisionStatus::Pending {

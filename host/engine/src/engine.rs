@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use baton_core::{
-    Clock, DecisionId, DecisionOutcome, DecisionRecord, DecisionStatus, ExchangeJournal,
-    LlmExchange, LlmUsage, PluginRunner, RunEvent, RunId, RunState, RunStatus, RunStore,
-    RunSummary, StepCall, StepFailure, StepKey, StepStatus,
+    Clock, DecisionId, DecisionOutcome, DecisionStatus, ExchangeJournal, LlmExchange, LlmUsage,
+    PluginRunner, RunEvent, RunId, RunState, RunStatus, RunStore, RunSummary, StepCall,
+    StepFailure, StepKey, StepStatus,
 };
 use baton_workflow::Workflow;
 use futures::StreamExt;
@@ -471,24 +471,6 @@ pub fn load<S: RunStore>(store: &S, run: &RunId) -> Result<RunState, EngineError
     RunState::fold(run, &events).ok_or_else(|| EngineError::EmptyRun {
         run: run.to_string(),
     })
-}
-
-/// Every pending decision in `store`, critical first, then oldest first, each with
-/// its run's workflow name: the inbox that `host inbox`, `host focus` and the web
-/// inbox show.
-pub fn inbox<S: RunStore>(store: &S) -> Result<Vec<(DecisionRecord, String)>, EngineError> {
-    let mut pending = Vec::new();
-    for summary in store
-        .summaries()?
-        .iter()
-        .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
-    {
-        let state = load(store, &summary.id)?;
-        pending.extend(state.pending().map(|d| (d.clone(), state.workflow.clone())));
-    }
-    // `Severity` orders critical first.
-    pending.sort_by_key(|(d, _)| (d.request.severity, d.opened_at));
-    Ok(pending)
 }
 
 /// Cancels a run that has not finished. Needs no workflow: nothing runs.

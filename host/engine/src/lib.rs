@@ -21,5 +21,5 @@ mod error;
 mod plan;
 pub mod stats;
 
-pub use engine::{Decision, Engine, Outcome, cancel, expire, format_time, inbox, load};
+pub use engine::{Decision, Engine, Outcome, cancel, expire, format_time, load};
 pub use error::EngineError;

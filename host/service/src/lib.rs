@@ -29,9 +29,10 @@ use baton_core::{
     Clock, DecisionId, DecisionOutcome, DecisionRecord, RunEvent, RunId, RunState, RunStatus,
     RunStore, RunSummary, StepKey,
 };
-use baton_engine::{Decision, Engine, EngineError, Outcome};
+use baton_engine::{Decision, Engine, Outcome};
 use baton_runtime::PluginSet;
 use baton_store::{AuditEntry, Verified};
+use baton_workflow::Workflow;
 
 pub use clock::HostClock;
 pub use error::{Result, ServiceError};
@@ -89,7 +90,7 @@ pub struct States {
 }
 
 /// A run whose log cannot be read (damaged on disk): left out of lists, named.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Unreadable {
     pub run: RunId,
     pub workflow: String,
@@ -158,6 +159,14 @@ impl Service {
     pub async fn workflow(&self, path: &Path) -> Result<Arc<LoadedWorkflow>> {
         self.workflows
             .get(&self.loader, path, &self.store.kv())
+            .await
+    }
+
+    /// [`Service::workflow`] for a workflow its caller has read and checked with
+    /// [`read_workflow`] (it is not read or checked again).
+    pub async fn workflow_read(&self, read: (Workflow, String)) -> Result<Arc<LoadedWorkflow>> {
+        self.workflows
+            .get_read(&self.loader, read, &self.store.kv())
             .await
     }
 
@@ -381,13 +390,9 @@ impl Service {
         Ok(baton_engine::load(&self.store, run)?)
     }
 
-    /// A run's log.
+    /// A run's log (an unknown run is `NoSuchRun`).
     pub fn events(&self, run: &RunId) -> Result<Vec<RunEvent>> {
-        let events = self.store.events(run)?;
-        if events.is_empty() {
-            return Err(EngineError::Store(baton_core::StoreError::NoSuchRun(run.clone())).into());
-        }
-        Ok(events)
+        Ok(self.store.events(run)?)
     }
 
     /// Every pending decision, critical first, then oldest first, with its run's

@@ -129,16 +129,11 @@ impl Loader {
         Ok(runtime)
     }
 
-    /// Reads and checks the workflow file, then loads every plugin it declares and
-    /// asks each to describe itself, so nothing starts on a workflow that cannot run.
-    /// `kv` backs the plugins' `kv` grants; `None` (a dry run) leaves them unconnected.
-    pub async fn load(&self, path: &Path, kv: Option<Arc<dyn KvStore>>) -> Result<LoadedWorkflow> {
-        let (workflow, source) = read_workflow(path)?;
-        self.load_checked(workflow, &source, kv).await
-    }
-
-    /// [`Loader::load`] for a workflow already read by [`read_workflow`].
-    pub async fn load_checked(
+    /// Loads every plugin a checked workflow (`source` is its text, as read by
+    /// [`read_workflow`]) declares and asks each to describe itself, so nothing starts
+    /// on a workflow that cannot run. `kv` backs the plugins' `kv` grants; `None` (a
+    /// dry run) leaves them unconnected.
+    pub async fn load(
         &self,
         workflow: Workflow,
         source: &str,
@@ -227,40 +222,70 @@ pub struct WorkflowCache {
 
 impl WorkflowCache {
     /// The workflow at `path`, loaded (with `kv` behind its grants) or as loaded
-    /// before when the file's digest and its plugins' files are unchanged. A load
-    /// that fails is not kept: the next call tries again.
+    /// before when the file's digest and its plugins' files are unchanged: a hit reads
+    /// the file and stats the plugins, and parses nothing. A load that fails is not
+    /// kept: the next call tries again.
     pub async fn get(
         &self,
         loader: &Loader,
         path: &Path,
         kv: &Arc<dyn KvStore>,
     ) -> Result<Arc<LoadedWorkflow>> {
-        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let (workflow, source) = read_workflow(path)?;
+        let source = read_source(path)?;
+        if let Some(loaded) = self.kept(path, &source) {
+            return Ok(loaded);
+        }
+        let workflow = parse(path, &source)?;
+        self.load(loader, workflow, &source, kv).await
+    }
+
+    /// [`WorkflowCache::get`] for a workflow its caller has read and checked.
+    pub async fn get_read(
+        &self,
+        loader: &Loader,
+        (workflow, source): (Workflow, String),
+        kv: &Arc<dyn KvStore>,
+    ) -> Result<Arc<LoadedWorkflow>> {
+        match self.kept(&workflow.path, &source) {
+            Some(loaded) => Ok(loaded),
+            None => self.load(loader, workflow, &source, kv).await,
+        }
+    }
+
+    /// The workflow at `path` as loaded before, if its text is still `source` and
+    /// its plugin files are unchanged.
+    fn kept(&self, path: &Path, source: &str) -> Option<Arc<LoadedWorkflow>> {
         let digest = Digest::of(source.as_bytes()).to_string();
         let kept = self
             .loaded
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
+            .get(&cache_key(path))
             .cloned();
-        if let Some(loaded) = kept
-            && loaded.digest == digest
-            && loaded
-                .workflow
-                .plugins
-                .values()
-                .map(|decl| Stamp::of(&decl.source))
-                .eq(loaded.stamps.iter().cloned())
-        {
-            tracing::debug!("workflow {} as loaded before", key.display());
-            return Ok(loaded);
+        let unchanged = kept.as_ref().is_some_and(|loaded| {
+            loaded.digest == digest
+                && loaded
+                    .workflow
+                    .plugins
+                    .values()
+                    .map(|decl| Stamp::of(&decl.source))
+                    .eq(loaded.stamps.iter().cloned())
+        });
+        if unchanged {
+            tracing::debug!("workflow {} as loaded before", path.display());
         }
-        let loaded = Arc::new(
-            loader
-                .load_checked(workflow, &source, Some(kv.clone()))
-                .await?,
-        );
+        kept.filter(|_| unchanged)
+    }
+
+    async fn load(
+        &self,
+        loader: &Loader,
+        workflow: Workflow,
+        source: &str,
+        kv: &Arc<dyn KvStore>,
+    ) -> Result<Arc<LoadedWorkflow>> {
+        let key = cache_key(&workflow.path);
+        let loaded = Arc::new(loader.load(workflow, source, Some(kv.clone())).await?);
         self.loaded
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -269,17 +294,28 @@ impl WorkflowCache {
     }
 }
 
+/// The cache's key for a workflow file: its canonical path.
+fn cache_key(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// Reads and checks a workflow file; returns it with its text.
 pub fn read_workflow(path: &Path) -> Result<(Workflow, String)> {
-    let source = std::fs::read_to_string(path).map_err(|e| {
+    let source = read_source(path)?;
+    Ok((parse(path, &source)?, source))
+}
+
+fn read_source(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
         ServiceError::Invalid(format!(
             "cannot read the workflow file {}: {e}",
             path.display()
         ))
-    })?;
-    let workflow = Workflow::parse(path, &source)
-        .map_err(|problems| ServiceError::Invalid(problems.to_string()))?;
-    Ok((workflow, source))
+    })
+}
+
+fn parse(path: &Path, source: &str) -> Result<Workflow> {
+    Workflow::parse(path, source).map_err(|problems| ServiceError::Invalid(problems.to_string()))
 }
 
 /// The capabilities a plugin asks for that its declaration does not grant.

@@ -44,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     }
     if args.dry_run {
         let loaded = crate::access::loader(global)
-            .load_checked(workflow, &source, None)
+            .load(workflow, &source, None)
             .await?;
         crate::access::report_load(&loaded);
         print!("{}", plan_text(&loaded));
@@ -52,7 +52,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     }
     let state = match Access::open(global).await? {
         Access::Local(service) => {
-            let loaded = service.workflow(&args.workflow).await?;
+            let loaded = service.workflow_read((workflow, source)).await?;
             crate::access::report_load(&loaded);
             service
                 .start(loaded, input, service.operator())

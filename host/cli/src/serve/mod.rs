@@ -19,7 +19,7 @@ use std::time::Duration;
 use baton_core::{Clock, RunEvent, RunState, RunStatus};
 use baton_service::{Acted, Service, ServiceError, Swept};
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 
 use crate::GlobalArgs;
 use crate::access::{SERVER_FILE, operator, state_dir};
@@ -84,12 +84,6 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     )?;
     let _remove = RemoveOnDrop(server_file.clone());
     let (jobs, queue) = mpsc::channel(64);
-    // Before anything else: the runs a crash left mid-step. This process holds the
-    // store, so no other can be running them.
-    let _ = jobs.try_send(Job::Recover);
-    // Then the timeouts that passed while no server ran.
-    let (expired, _) = oneshot::channel();
-    let _ = jobs.try_send(Job::Expire { reply: expired });
     let (changes, _) = broadcast::channel(256);
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
@@ -236,6 +230,10 @@ impl Worker {
         mut queue: mpsc::Receiver<Job>,
         mut stopping: tokio::sync::watch::Receiver<bool>,
     ) {
+        // Before any job: the runs a crash left mid-step (this process holds the
+        // store, so no other can be running them); then the timeouts that passed
+        // while no server ran, which the loop below applies as they fall due.
+        self.recover().await;
         loop {
             let sleep = tokio::time::sleep(self.next_sweep());
             tokio::select! {
@@ -285,7 +283,6 @@ impl Worker {
             Job::Expire { reply } => {
                 let _ = reply.send(self.sweep().await);
             }
-            Job::Recover => self.recover().await,
             Job::Resume {
                 run,
                 allow_changed,

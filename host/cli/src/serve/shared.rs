@@ -31,8 +31,6 @@ pub enum Job {
     Expire {
         reply: oneshot::Sender<Result<Vec<Swept>, ApiError>>,
     },
-    /// Continue every run a crash left `running` (queued first, at start).
-    Recover,
     /// `host resume`: continue a run on its recorded workflow.
     Resume {
         run: baton_core::RunId,

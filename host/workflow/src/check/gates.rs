@@ -16,21 +16,6 @@ pub(super) fn check_gate(
     scope: &FieldScope<'_>,
     deps: &mut BTreeSet<StepId>,
 ) -> Option<StepKind> {
-    let expr = |report: &mut Reporter,
-                field: &str,
-                value: &Option<Spanned<String>>,
-                deps: &mut BTreeSet<StepId>| {
-        let value = value.as_ref()?;
-        let parsed = Expr::parse(value.get_ref());
-        scope.field(
-            report,
-            deps,
-            field,
-            value.span(),
-            parsed,
-            "is not a valid expression",
-        )
-    };
     if s.input.is_some() {
         report.at(
             s.id.span(),
@@ -58,44 +43,23 @@ pub(super) fn check_gate(
     if let Some(approve_id) = &approve_id {
         deps.insert(approve_id.clone());
     }
-    let text = |report: &mut Reporter,
-                field: &str,
-                value: &Option<Spanned<String>>,
-                deps: &mut BTreeSet<StepId>| {
-        let value = value.as_ref()?;
-        let parsed = Template::parse_text(value.get_ref());
-        scope.field(
-            report,
-            deps,
-            field,
-            value.span(),
-            parsed,
-            "has a template error",
-        )
-    };
-    let title = text(report, "title", &s.title, deps);
+    let title = scope.text(report, deps, "title", &s.title);
     if s.title.is_none() {
         report.at(
             s.id.span(),
             format!("gate {name:?} needs a `title`, e.g. title = \"Send this follow-up?\""),
         );
     }
-    let reason = text(report, "reason", &s.reason, deps)
+    let reason = scope
+        .text(report, deps, "reason", &s.reason)
         .unwrap_or(Template::Literal(serde_json::Value::String(String::new())));
-    let choices = expr(report, "choices", &s.choices, deps);
+    let choices = scope.expr(report, deps, "choices", &s.choices);
     let context = match &s.context {
-        Some(value) => Some(scope.field(
-            report,
-            deps,
-            "context",
-            value.span(),
-            Template::parse(value.get_ref()),
-            "has a template error",
-        )?),
+        Some(_) => Some(scope.template(report, deps, "context", &s.context)?),
         None => None,
     };
-    let auto_approve = expr(report, "auto_approve", &s.auto_approve, deps);
-    let severity = match text(report, "severity", &s.severity, deps) {
+    let auto_approve = scope.expr(report, deps, "auto_approve", &s.auto_approve);
+    let severity = match scope.text(report, deps, "severity", &s.severity) {
         Some(Template::Literal(serde_json::Value::String(fixed)))
             if Severity::parse(&fixed).is_none() =>
         {

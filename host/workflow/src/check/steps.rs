@@ -30,19 +30,76 @@ pub(super) struct FieldScope<'a> {
 }
 
 impl FieldScope<'_> {
-    /// A parsed template or expression, its references recorded as dependencies; or
-    /// `None` with the problem reported at `span` (`problem` says what is wrong).
-    pub(super) fn field<T>(
+    /// An expression field (`when`, `for_each`, `choices`, `auto_approve`).
+    pub(super) fn expr(
         &self,
         report: &mut Reporter,
         deps: &mut BTreeSet<StepId>,
         field: &str,
-        span: std::ops::Range<usize>,
-        parsed: Result<(T, BTreeSet<String>), crate::TemplateError>,
+        value: &Option<Spanned<String>>,
+    ) -> Option<Expr> {
+        self.parsed(
+            report,
+            deps,
+            field,
+            value,
+            |v| Expr::parse(v),
+            "is not a valid expression",
+        )
+    }
+
+    /// A text template field (`title`, `reason`, `severity`).
+    pub(super) fn text(
+        &self,
+        report: &mut Reporter,
+        deps: &mut BTreeSet<StepId>,
+        field: &str,
+        value: &Option<Spanned<String>>,
+    ) -> Option<Template> {
+        self.parsed(
+            report,
+            deps,
+            field,
+            value,
+            |v| Template::parse_text(v),
+            "has a template error",
+        )
+    }
+
+    /// A template of any TOML value (`input`, `context`).
+    pub(super) fn template(
+        &self,
+        report: &mut Reporter,
+        deps: &mut BTreeSet<StepId>,
+        field: &str,
+        value: &Option<Spanned<toml::Value>>,
+    ) -> Option<Template> {
+        self.parsed(
+            report,
+            deps,
+            field,
+            value,
+            Template::parse,
+            "has a template error",
+        )
+    }
+
+    /// The field `value` parsed by `parse`, its references recorded as dependencies;
+    /// `None` when the field is absent, or with the problem reported at its span
+    /// (`problem` says what is wrong).
+    fn parsed<V, T>(
+        &self,
+        report: &mut Reporter,
+        deps: &mut BTreeSet<StepId>,
+        field: &str,
+        value: &Option<Spanned<V>>,
+        parse: impl FnOnce(&V) -> Result<(T, BTreeSet<String>), crate::TemplateError>,
         problem: &str,
     ) -> Option<T> {
-        match parsed {
-            Ok((value, refs)) => {
+        let value = value.as_ref()?;
+        let span = value.span();
+        match parse(value.get_ref()) {
+            Ok((parsed, refs)) => {
                 deps.extend(resolve_references(
                     report,
                     span,
@@ -52,7 +109,7 @@ impl FieldScope<'_> {
                     self.ids,
                     self.has_items,
                 ));
-                Some(value)
+                Some(parsed)
             }
             Err(e) => {
                 report.at(
@@ -83,23 +140,8 @@ pub(super) fn check_step(
         ids,
         has_items,
     };
-    let expr = |report: &mut Reporter,
-                field: &str,
-                value: &Option<Spanned<String>>,
-                deps: &mut BTreeSet<StepId>| {
-        let value = value.as_ref()?;
-        let parsed = Expr::parse(value.get_ref());
-        scope.field(
-            report,
-            deps,
-            field,
-            value.span(),
-            parsed,
-            "is not a valid expression",
-        )
-    };
-    let when = expr(report, "when", &s.when, &mut deps);
-    let for_each = expr(report, "for_each", &s.for_each, &mut deps);
+    let when = scope.expr(report, &mut deps, "when", &s.when);
+    let for_each = scope.expr(report, &mut deps, "for_each", &s.for_each);
 
     let kind = match (&s.uses, &s.approve) {
         (Some(_), Some(approve)) => {
@@ -144,17 +186,7 @@ pub(super) fn check_step(
                 );
             }
             let input = match &s.input {
-                Some(value) => {
-                    let parsed = Template::parse(value.get_ref());
-                    scope.field(
-                        report,
-                        &mut deps,
-                        "input",
-                        value.span(),
-                        parsed,
-                        "has a template error",
-                    )?
-                }
+                Some(_) => scope.template(report, &mut deps, "input", &s.input)?,
                 None => Template::parse_text("{{ input }}").ok()?.0,
             };
             StepKind::Task {
