@@ -19,6 +19,7 @@ mod polyglot;
 mod sandbox;
 mod scaffold;
 mod stats;
+mod store;
 mod timeouts;
 mod ui;
 mod web;

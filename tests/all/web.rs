@@ -54,13 +54,13 @@ input = { email = "{{ steps.review.output }}" }
 const WAITING: i32 = 3;
 
 /// A running `host serve`, stopped (SIGTERM, then waited for) when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Served {
-    fn start(scratch: &Scratch) -> Served {
+    pub(crate) fn start(scratch: &Scratch) -> Served {
         let mut child = scratch
             .command(&["serve", "--bind", "127.0.0.1:0"])
             .stdin(Stdio::null())
@@ -72,8 +72,15 @@ impl Served {
         Served { child, url }
     }
 
+    /// Kills the server as a crash or the OOM killer would (SIGKILL), and waits.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
+    }
+
     /// Stops the server as Ctrl-C would, and waits for it.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         terminate(&self.child);
         let status = self.child.wait().expect("wait for host serve");
         std::mem::forget(self);

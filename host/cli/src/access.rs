@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use baton_core::{DecisionRecord, RunEvent, RunId, RunState, RunSummary};
 use baton_service::{
-    HostClock, LoadOptions, Loader, Service, ServiceError, ServiceOptions, Store, Swept,
+    HostClock, LoadOptions, Loader, Purpose, Service, ServiceError, ServiceOptions, Store, Swept,
 };
 use bytes::Bytes;
 use serde_json::Value;
@@ -348,7 +348,12 @@ pub fn service(global: &GlobalArgs) -> Result<Service, Failure> {
 
 /// [`service`] on the store in `dir`.
 fn service_on(global: &GlobalArgs, dir: &Path) -> Result<Service, Failure> {
-    let store = Store::open_dir(dir).map_err(|e| match e {
+    let purpose = if global.salvage {
+        Purpose::Salvage
+    } else {
+        Purpose::Work
+    };
+    let store = Store::open_dir_for(dir, purpose).map_err(|e| match e {
         ServiceError::StoreBusy { .. } => match Server::find(dir) {
             Some(server) => Failure::Usage(format!(
                 "host serve ({}, pid {}) holds the state store {}; decide in the web inbox at {} (or with host approve, which goes through it), or stop the server first",

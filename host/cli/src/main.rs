@@ -66,6 +66,10 @@ pub struct GlobalArgs {
     /// Whether the command applies due gate timeouts before it acts (set in `main`).
     #[arg(skip)]
     sweep_first: bool,
+    /// Whether the command only reads what the store holds, and so may open a store
+    /// that lost data it had acknowledged (set in `main`).
+    #[arg(skip)]
+    salvage: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +106,9 @@ enum Command {
     Expire(commands::expire::ExpireArgs),
     /// Print or export a run's log with its hash chain, or verify every chain
     Audit(commands::audit::AuditArgs),
+    /// Back up, restore or move the state store: export it as JSON Lines, import an export
+    #[command(subcommand)]
+    Store(commands::store::StoreCommand),
     /// Serve the web inbox and the JSON API; while it runs, the other commands go through it
     Serve(serve::ServeArgs),
     /// Measure a workflow on this machine: plugin loads, runs, durable runs per second, memory
@@ -133,6 +140,13 @@ fn main() -> ExitCode {
             | Command::Stats(_)
             | Command::Approve(_)
             | Command::Reject(_)
+    );
+    cli.global.salvage = matches!(
+        &cli.command,
+        Command::Audit(args) if args.verify
+    ) || matches!(
+        cli.command,
+        Command::Store(commands::store::StoreCommand::Export(_))
     );
     terminal::init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -169,6 +183,7 @@ fn main() -> ExitCode {
             Command::Resume(args) => commands::resume::resume(global, args).await,
             Command::Cancel(args) => commands::resume::cancel(global, args).await,
             Command::Bench(args) => commands::bench::bench(global, args).await,
+            Command::Store(command) => commands::store::store(global, command).await,
             Command::Serve(args) => serve::serve(global, args).await,
         }
     });
@@ -190,6 +205,7 @@ impl Cli {
             Command::Focus(_)
             | Command::Plugin(PluginCommand::New(_))
             | Command::Bench(_)
+            | Command::Store(_)
             | Command::Serve(_) => false,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,

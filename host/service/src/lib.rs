@@ -36,7 +36,7 @@ use baton_workflow::Workflow;
 
 pub use clock::HostClock;
 pub use error::{Result, ServiceError};
-pub use store::Store;
+pub use store::{Purpose, Store};
 pub use wire::{Expired, Recovered, Swept};
 pub use workflows::{
     Compiled, LoadOptions, LoadedWorkflow, Loader, WorkflowCache, capability_problem, limits_for,
@@ -469,6 +469,24 @@ impl Service {
             .filter(|s| s.status == RunStatus::Waiting)
             .filter_map(|s| s.expires_at)
             .min())
+    }
+
+    /// Writes the whole store to `out` as JSON Lines (`docs/store-export.md`): each
+    /// run at the version its summary had when read, so it is consistent while runs
+    /// continue.
+    pub fn export(&self, out: &mut dyn std::io::Write) -> Result<baton_store::Exported> {
+        Ok(self
+            .store
+            .export(out, baton_core::Clock::now(&self.clock))?)
+    }
+
+    /// Reads an export into this store, which must be empty; a broken file is
+    /// refused, naming its line, and nothing is written.
+    pub fn import(&self, file: &std::path::Path) -> Result<baton_store::Exported> {
+        self.store.import(file).map_err(|e| match e {
+            baton_store::ImportError::Broken { .. } => ServiceError::Invalid(e.to_string()),
+            baton_store::ImportError::Store(message) => ServiceError::Invalid(message),
+        })
     }
 
     /// Makes everything appended durable.

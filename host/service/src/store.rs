@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_core::{KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError};
-use baton_store::{AuditEntry, OpenError, SledStore, Verified};
+use baton_store::{AuditEntry, Exported, ImportError, OpenError, SledStore, Verified};
 
 use crate::error::{Result, ServiceError};
 
@@ -27,10 +27,24 @@ pub struct Store {
     failpoint: Option<Failpoint>,
 }
 
+/// What a store is opened for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Runs and decisions: refused when the store lost data it had acknowledged.
+    Work,
+    /// Reading what is there (verify, export), even from a store that lost data.
+    Salvage,
+}
+
 impl Store {
-    /// Opens the embedded store in `dir` (creating it), waiting a little for another
-    /// process that holds it; applies `BATON_FAILPOINT` when it is set.
+    /// Opens the embedded store in `dir` (creating it) for work, waiting a little for
+    /// another process that holds it; applies `BATON_FAILPOINT` when it is set.
     pub fn open_dir(dir: &Path) -> Result<Store> {
+        Store::open_dir_for(dir, Purpose::Work)
+    }
+
+    /// [`Store::open_dir`] for `purpose`.
+    pub fn open_dir_for(dir: &Path, purpose: Purpose) -> Result<Store> {
         tracing::debug!("state store: {}", dir.display());
         let sled = SledStore::open_waiting(dir, LOCK_WAIT).map_err(|e| match e {
             OpenError::InUse { .. } => ServiceError::StoreBusy {
@@ -41,6 +55,11 @@ impl Store {
                 dir = dir.display()
             )),
         })?;
+        if let Some(loss) = sled.loss()
+            && purpose == Purpose::Work
+        {
+            return Err(ServiceError::Host(loss.to_string()));
+        }
         Ok(Store {
             backend: Backend::Embedded(sled),
             failpoint: Failpoint::from_env(),
@@ -81,6 +100,20 @@ impl Store {
     pub fn verify(&self) -> Result<Verified, StoreError> {
         match &self.backend {
             Backend::Embedded(sled) => sled.verify(),
+        }
+    }
+
+    /// Writes every run, its log and the plugins' kv data to `out`, as JSON Lines.
+    pub fn export(&self, out: &mut dyn std::io::Write, at: u64) -> Result<Exported, StoreError> {
+        match &self.backend {
+            Backend::Embedded(sled) => sled.export(out, at),
+        }
+    }
+
+    /// Reads an export into this store, which must be empty.
+    pub fn import(&self, file: &Path) -> Result<Exported, ImportError> {
+        match &self.backend {
+            Backend::Embedded(sled) => sled.import(file),
         }
     }
 

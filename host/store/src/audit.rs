@@ -70,6 +70,16 @@ pub struct Verified {
     /// Entries from before audit chains existed, which cannot be checked.
     pub unchained: u64,
     pub broken: Vec<BrokenLink>,
+    /// What the store acknowledged and no longer holds (`ledger.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<crate::Loss>,
+}
+
+impl Verified {
+    /// Whether every chain is intact and nothing acknowledged is missing.
+    pub fn intact(&self) -> bool {
+        self.broken.is_empty() && self.loss.is_none()
+    }
 }
 
 impl SledStore {
@@ -94,7 +104,11 @@ impl SledStore {
     /// Checks every run's chain: each entry's `prev` is the hash of the entry before
     /// it, versions run 1, 2, 3... without a gap, every entry parses, and the log is
     /// as long as the run's summary says. Names the first broken link of each run.
+    ///
+    /// Also compares what it read with what the store acknowledged: fewer runs or
+    /// events than the store's count is a loss, whole runs included.
     pub fn verify(&self) -> Result<Verified, StoreError> {
+        let acknowledged = self.counts();
         let mut verified = Verified::default();
         for summary in self.summaries()? {
             verified.runs += 1;
@@ -102,6 +116,20 @@ impl SledStore {
                 verified.broken.push(broken);
             }
         }
+        let found = crate::Counts {
+            runs: verified.runs as u64,
+            events: verified.events,
+            kv_writes: acknowledged.kv_writes,
+        };
+        verified.loss = match self.loss() {
+            Some(loss) => Some(loss.clone()),
+            None if found.short_of(&acknowledged) => Some(crate::Loss {
+                acknowledged,
+                found,
+                store: self.dir.clone(),
+            }),
+            None => None,
+        };
         Ok(verified)
     }
 
@@ -120,7 +148,15 @@ impl SledStore {
         };
         let mut expected_prev = genesis(run);
         let mut count = 0;
-        for (version, bytes) in self.raw_log(run)? {
+        let log = match self.raw_log(run) {
+            Ok(log) => log,
+            Err(e) => return broken(1, format!("the log cannot be read: {e}")),
+        };
+        // Entries past the summary's version were appended after it was read.
+        for (version, bytes) in log {
+            if version > summary.version {
+                break;
+            }
             count += 1;
             verified.events += 1;
             if version != count {

@@ -8,7 +8,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::SledStore;
 
-fn entry_key(scope: &str, key: &str) -> Vec<u8> {
+pub(crate) fn entry_key(scope: &str, key: &str) -> Vec<u8> {
     let mut bytes = scope.as_bytes().to_vec();
     bytes.push(0);
     bytes.extend_from_slice(key.as_bytes());
@@ -25,7 +25,7 @@ fn usage(bytes: Option<sled::IVec>) -> (u64, u64) {
     }
 }
 
-fn encode_usage(keys: u64, bytes: u64) -> Vec<u8> {
+pub(crate) fn encode_usage(keys: u64, bytes: u64) -> Vec<u8> {
     let mut out = keys.to_be_bytes().to_vec();
     out.extend_from_slice(&bytes.to_be_bytes());
     out
@@ -72,7 +72,10 @@ impl KvStore for SledStore {
             Ok(())
         });
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.tally.kv_written();
+                Ok(())
+            }
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(store_error(e)),
         }
@@ -93,6 +96,9 @@ impl KvStore for SledStore {
                 )?;
                 Ok(true)
             });
+        if matches!(result, Ok(true)) {
+            self.tally.kv_written();
+        }
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => store_error(e),

@@ -17,9 +17,14 @@
 //! message instead of a sled error.
 
 mod audit;
+mod export;
 mod kv;
+mod ledger;
+
+pub use export::{EXPORT_FORMAT, Exported, ImportError};
 
 pub use audit::{AuditEntry, BrokenLink, Verified};
+pub use ledger::{Counts, LEDGER_FILE, Loss};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -49,8 +54,16 @@ pub struct SledStore {
     runs: sled::Tree,
     kv: sled::Tree,
     kv_usage: sled::Tree,
+    /// What this store has written, counted as it writes (`ledger.rs`).
+    tally: Arc<ledger::Tally>,
+    /// Where each group commit records what it made durable.
+    ledger: Arc<ledger::Ledger>,
+    /// What the store had acknowledged and no longer holds, found on open.
+    loss: Option<Loss>,
     /// What opening had to repair.
     repairs: Vec<String>,
+    /// The state directory.
+    dir: PathBuf,
 }
 
 impl SledStore {
@@ -103,6 +116,55 @@ impl SledStore {
         let runs = db.open_tree("runs").map_err(|e| other(e.to_string()))?;
         let kv = db.open_tree("kv").map_err(|e| other(e.to_string()))?;
         let kv_usage = db.open_tree("kv_usage").map_err(|e| other(e.to_string()))?;
+        if db
+            .get(export::IMPORTING_KEY)
+            .map_err(|e| other(e.to_string()))?
+            .is_some()
+        {
+            return Err(other(format!(
+                "an import into this store did not finish; remove {} and import again",
+                path.display()
+            )));
+        }
+        let found = match db
+            .get(ledger::TALLY_KEY)
+            .map_err(|e| other(e.to_string()))?
+        {
+            Some(bytes) => ledger::Counts::decode(&bytes)
+                .ok_or_else(|| other("the store's own count of its writes is malformed".into()))?,
+            // A store from before the count, or one that lost even its first flush.
+            None => count(&runs, &kv).map_err(|e| other(e.to_string()))?,
+        };
+        let (ledger, acknowledged) = ledger::Ledger::open(path).map_err(|e| {
+            other(format!(
+                "cannot open {}: {e}",
+                path.join(ledger::LEDGER_FILE).display()
+            ))
+        })?;
+        let loss = match acknowledged {
+            ledger::Found::Counts(acknowledged) if found.short_of(&acknowledged) => Some(Loss {
+                acknowledged,
+                found,
+                store: path.to_path_buf(),
+            }),
+            ledger::Found::Counts(_) => None,
+            ledger::Found::Missing => {
+                if found != ledger::Counts::default() {
+                    repairs.push(format!(
+                        "{} was missing: from now on it records what the store acknowledges, so a loss is noticed (a loss before now cannot be)",
+                        ledger.path().display()
+                    ));
+                }
+                None
+            }
+            ledger::Found::Unreadable => {
+                repairs.push(format!(
+                    "{} was unreadable and was started again: a loss before now cannot be noticed",
+                    ledger.path().display()
+                ));
+                None
+            }
+        };
         Ok(SledStore {
             db,
             commits: Arc::default(),
@@ -110,14 +172,46 @@ impl SledStore {
             runs,
             kv,
             kv_usage,
+            tally: Arc::new(ledger::Tally::starting_at(found)),
+            ledger: Arc::new(ledger),
+            loss,
             repairs,
+            dir: path.to_path_buf(),
         })
+    }
+
+    /// What the store acknowledged and no longer holds, if anything: a store with a
+    /// loss is for salvage (verify, export) only, and never records a new
+    /// acknowledgement that would hide the loss.
+    pub fn loss(&self) -> Option<&Loss> {
+        self.loss.as_ref()
+    }
+
+    /// How much the store holds by its own count (runs, events, kv writes).
+    pub fn counts(&self) -> Counts {
+        self.tally.now()
     }
 
     /// What opening the store had to repair, in words for the operator.
     pub fn repairs(&self) -> &[String] {
         &self.repairs
     }
+}
+
+/// Counts what a store holds by reading it: for a store without a count of its own.
+fn count(runs: &sled::Tree, kv: &sled::Tree) -> Result<ledger::Counts, StoreError> {
+    let mut counts = ledger::Counts {
+        kv_writes: kv.len() as u64,
+        ..Default::default()
+    };
+    for entry in runs.iter() {
+        let (_, bytes) = entry.map_err(io)?;
+        counts.runs += 1;
+        counts.events += serde_json::from_slice::<RunSummary>(&bytes)
+            .map(|s| s.version)
+            .unwrap_or(0);
+    }
+    Ok(counts)
 }
 
 /// The snapshot files sled had not finished writing.
@@ -252,16 +346,35 @@ impl RunStore for SledStore {
             Ok(found + events.len() as u64)
         });
         match result {
-            Ok(version) => Ok(version),
+            Ok(version) => {
+                self.tally.appended(expected_version == 0, events.len());
+                Ok(version)
+            }
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(io(e)),
         }
     }
 
     /// Group commit: callers that ask while a flush is under way wait for the next
-    /// one, which covers all of them, so concurrent runs share one fsync.
+    /// one, which covers all of them, so concurrent runs share one fsync. Each flush
+    /// carries the store's counts, and then records them in the ledger (`ledger.rs`).
     fn sync(&self) -> Result<(), StoreError> {
-        self.commits.sync(|| self.db.flush().map(drop).map_err(io))
+        if let Some(loss) = &self.loss {
+            return Err(StoreError::Io(loss.to_string()));
+        }
+        self.commits.sync(|| {
+            let counts = self.tally.now();
+            self.db
+                .insert(ledger::TALLY_KEY, counts.encode())
+                .map_err(io)?;
+            self.db.flush().map_err(io)?;
+            self.ledger.record(counts).map_err(|e| {
+                io(format!(
+                    "cannot record the acknowledged writes in {}: {e}",
+                    self.ledger.path().display()
+                ))
+            })
+        })
     }
 
     fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
@@ -399,6 +512,96 @@ mod tests {
             }
         ));
         assert_eq!(store.events(&run).unwrap().len(), 1);
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_whose_files_lost_acknowledged_runs_says_how_many_and_refuses_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let wait = std::time::Duration::from_secs(5);
+        let first = RunId::generate();
+        {
+            let store = SledStore::open(&state).unwrap();
+            store
+                .append(&first, 0, &[started()], &summary(&first, 1))
+                .unwrap();
+            store.sync().unwrap();
+        }
+        let older = dir.path().join("older");
+        copy_dir(&state, &older);
+        {
+            let store = SledStore::open_waiting(&state, wait).unwrap();
+            assert!(store.loss().is_none());
+            for _ in 0..2 {
+                let run = RunId::generate();
+                three_events(&store, &run);
+                store.sync().unwrap();
+            }
+        }
+        // sled's files go back to before the two runs; the ledger stays: exactly what
+        // sled's recovery does when it stops at a damaged record.
+        std::fs::copy(state.join(LEDGER_FILE), older.join(LEDGER_FILE)).unwrap();
+        let store = SledStore::open_waiting(&older, wait).unwrap();
+        let loss = store.loss().expect("the loss is found on open");
+        assert_eq!((loss.acknowledged.runs, loss.found.runs), (3, 1));
+        assert_eq!((loss.acknowledged.events, loss.found.events), (7, 1));
+        assert!(
+            loss.to_string().contains("2 runs, 6 events missing"),
+            "{loss}"
+        );
+        let verified = store.verify().unwrap();
+        assert_eq!(verified.loss.as_ref(), Some(loss));
+        assert!(!verified.intact());
+        // Nothing new is acknowledged over the loss.
+        let run = RunId::generate();
+        store
+            .append(&run, 0, &[started()], &summary(&run, 1))
+            .unwrap();
+        assert!(store.sync().is_err());
+        drop(store);
+        let store = SledStore::open_waiting(&older, wait).unwrap();
+        assert!(
+            store.loss().is_some(),
+            "the loss is still said after reopening"
+        );
+    }
+
+    #[test]
+    fn a_store_from_before_the_ledger_starts_one_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunId::generate();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            three_events(&store, &run);
+            store.sync().unwrap();
+            store.db.remove(ledger::TALLY_KEY).unwrap();
+            store.db.flush().unwrap();
+        }
+        std::fs::remove_file(dir.path().join(LEDGER_FILE)).unwrap();
+        let wait = std::time::Duration::from_secs(5);
+        let store = SledStore::open_waiting(dir.path(), wait).unwrap();
+        assert!(store.loss().is_none());
+        assert_eq!(store.counts().runs, 1);
+        assert_eq!(store.counts().events, 3);
+        assert!(
+            store.repairs()[0].contains("was missing"),
+            "{:?}",
+            store.repairs()
+        );
+        assert!(store.verify().unwrap().intact());
     }
 
     #[test]

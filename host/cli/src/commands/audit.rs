@@ -15,7 +15,7 @@ use crate::terminal::{escape_control, shorten};
 #[command(after_help = "Examples:\n  \
 host audit 01JD3...            the run's events, oldest first, each with its hash\n  \
 host audit 01JD3... --jsonl    export them, one JSON object per line\n  \
-host audit --verify            check every run's chain; exit 1 names the first broken link")]
+host audit --verify            check every chain, and that the store holds all it acknowledged; exit 1 says what is wrong")]
 pub struct AuditArgs {
     /// The run whose log to print (not with --verify)
     #[arg(required_unless_present = "verify", conflicts_with = "verify")]
@@ -26,7 +26,7 @@ pub struct AuditArgs {
     jsonl: bool,
     /// Check every run's hash chain instead of printing one
     #[arg(long)]
-    verify: bool,
+    pub verify: bool,
     /// Print one JSON object instead of text (with --verify)
     #[arg(long)]
     pub json: bool,
@@ -132,13 +132,16 @@ fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, 
             );
         } else {
             println!(
-                "{} of {} runs have a broken chain: their logs were changed after they were written{unchained}",
+                "{} of {} runs have a broken chain: their logs were changed after they were written, or cannot be read{unchained}",
                 verified.broken.len(),
                 verified.runs
             );
         }
+        if let Some(loss) = &verified.loss {
+            println!("{loss}");
+        }
     }
-    if verified.broken.is_empty() {
+    if verified.intact() {
         Ok(Exit::Success)
     } else {
         Ok(Exit::CheckFailed)

@@ -13,6 +13,7 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod stats;
+pub mod store;
 
 /// A run id from the command line; a malformed one says where ids are listed.
 pub fn run_id(text: &str) -> Result<baton_core::RunId, String> {

@@ -12,6 +12,9 @@
 //! - `GET /api/stats[?workflow=NAME]`, `GET /api/audit/verify`, `POST /api/expire`.
 //! - `POST /api/runs` `{"workflow": PATH, "input": {...}}`: start a run; for the
 //!   `host` commands of the server's own user only, since it names a file to load.
+//! - `GET /api/store/export`: the whole store as `host store export` writes it,
+//!   streamed while runs continue; for the server's own user only (it holds every
+//!   plugin's kv data).
 
 use std::sync::Arc;
 
@@ -44,6 +47,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/audit/verify", get(verify))
         .route("/api/expire", post(expire))
         .route("/api/whoami", get(whoami))
+        .route("/api/store/export", get(export))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             require_token,
@@ -163,6 +167,49 @@ async fn decide(
         .map_err(|problem| ApiError::new(StatusCode::BAD_REQUEST, problem))?;
     let state = decide_as(&shared, &who, id, decision, allow_changed).await?;
     Ok(Json(crate::report::state_json(&state)))
+}
+
+/// Streams the export as the service writes it, on a blocking thread, in chunks.
+async fn export(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+) -> Result<Response, ApiError> {
+    if who.via != Via::Local {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "an export holds every run and every plugin's kv data: only `host store export` on the server's machine, as its user, may ask for it",
+        ));
+    }
+    let (chunks, mut receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(8);
+    tokio::task::spawn_blocking(move || {
+        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, ChunkWriter(chunks.clone()));
+        if let Err(e) = shared.service.export(&mut writer) {
+            // The body ends without its `end` line, which the reader reports.
+            let _ = chunks.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/jsonl")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Hands what is written to the response body.
+struct ChunkWriter(tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>);
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(bytes::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::other("the client went away"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 async fn start(

@@ -1,0 +1,243 @@
+//! The state store's promises, on the real store on disk: a loss of acknowledged data
+//! is said, never hidden; an export through a running server imports into an
+//! identical store; a broken export is refused by line.
+
+use std::path::Path;
+
+use baton_tests::{NOTE_WORKFLOW, Scratch};
+use serde_json::Value;
+
+use crate::web::Served;
+
+const KV_WRITER: &str = r#"
+name = "kv-writer"
+[plugins.writer]
+source = "{hostile}"
+grants = { kv = { quota = "4KiB", keys = 20 } }
+config = { mode = "kv", op = "OP", key = "greeting", value = "hello" }
+
+[[steps]]
+id = "write"
+uses = "writer"
+"#;
+
+/// `host --state DIR ARGS...`'s JSON output, expecting `code`.
+fn json_on(scratch: &Scratch, state: &Path, args: &[&str], code: i32) -> Value {
+    let mut all = vec!["--state", state.to_str().unwrap()];
+    all.extend_from_slice(args);
+    scratch.host(&all).expect_code(code).json()
+}
+
+/// Flips one bit in sled's data file at `fraction` of its written length, with the
+/// snapshot removed so that sled replays its log over the flipped bit: sled stops at
+/// the damaged record and drops everything after it, as the issue found.
+fn flip_a_bit(state: &Path, fraction: f64) {
+    let mut written = 0u64;
+    for entry in std::fs::read_dir(state).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(lsn) = name.strip_prefix("snap.") {
+            // The snapshot's name is the log position it covers, in hex.
+            written = written.max(u64::from_str_radix(lsn, 16).unwrap_or(0));
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    assert!(
+        written > 0,
+        "sled wrote no snapshot to find the log's end by"
+    );
+    let at = (written as f64 * fraction) as u64;
+    let mut bytes = std::fs::read(state.join("db")).unwrap();
+    bytes[at as usize] ^= 0x10;
+    std::fs::write(state.join("db"), bytes).unwrap();
+}
+
+#[test]
+fn a_store_that_lost_acknowledged_runs_says_how_many_and_what_is_left_can_be_moved() {
+    let scratch = Scratch::new();
+    let mut runs: Vec<String> = (0..6).map(|_| scratch.start_note_run()).collect();
+    // Four more through a server, which is then killed.
+    let served = Served::start(&scratch);
+    runs.extend((0..4).map(|_| scratch.start_note_run()));
+    served.kill();
+    let state = scratch.state_dir();
+    flip_a_bit(&state, 0.75);
+
+    // Every command that works on runs refuses, and says how much is missing.
+    let listed = scratch.host(&["runs"]);
+    listed.expect_code(1);
+    assert!(
+        listed.stderr.contains("lost data it had acknowledged")
+            && listed.stderr.contains("missing (it acknowledged 10 runs")
+            && listed.stderr.contains("host store import"),
+        "{}",
+        listed.stderr
+    );
+    assert!(!listed.stdout.contains(&runs[0]), "{}", listed.stdout);
+    let verify = scratch.host(&["audit", "--verify"]);
+    verify.expect_code(1);
+    assert!(
+        verify.stdout.contains("lost data it had acknowledged"),
+        "{}",
+        verify.stdout
+    );
+
+    // What is left can be exported and imported into a store that works.
+    let salvage = scratch.path().join("salvage.jsonl");
+    let exported = scratch.host(&["store", "export", "--to", salvage.to_str().unwrap()]);
+    exported.expect_code(0);
+    let kept = std::fs::read_to_string(&salvage)
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with("{\"summary\""))
+        .count();
+    assert!(kept < 10, "a flipped bit lost nothing? {kept} runs kept");
+    let moved = scratch.path().join("moved");
+    let mut import = vec!["--state", moved.to_str().unwrap()];
+    import.extend(["store", "import", salvage.to_str().unwrap()]);
+    scratch.host(&import).expect_code(0);
+    let listed = json_on(&scratch, &moved, &["runs", "--json"], 0);
+    assert_eq!(listed.as_array().unwrap().len(), kept);
+    json_on(&scratch, &moved, &["audit", "--verify", "--json"], 0);
+}
+
+#[test]
+fn an_export_through_a_running_server_imports_into_an_identical_store() {
+    let scratch = Scratch::new();
+    let writer = scratch.workflow("kv.toml", &KV_WRITER.replace("OP", "set"));
+    scratch
+        .host(&["run", writer.to_str().unwrap()])
+        .expect_code(0);
+    let runs: Vec<String> = (0..3).map(|_| scratch.start_note_run()).collect();
+    scratch
+        .host(&["approve", &format!("{}/review", runs[0])])
+        .expect_code(0);
+    scratch.host(&["cancel", &runs[1]]).expect_code(1);
+
+    let served = Served::start(&scratch);
+    // Work goes on while the export is taken.
+    let during = scratch.start_note_run();
+    let file = scratch.path().join("backup.jsonl");
+    let exported = scratch.host(&["store", "export", "--to", file.to_str().unwrap()]);
+    exported.expect_code(0);
+    assert!(
+        exported.stderr.contains("(through host serve")
+            && exported.stderr.contains("exported 5 runs")
+            && exported.stderr.contains("1 plugin kv entries"),
+        "{}",
+        exported.stderr
+    );
+    let state = scratch.state_dir();
+    let before: Vec<Value> = ["runs", "inbox"]
+        .iter()
+        .map(|what| json_on(&scratch, &state, &[what, "--json"], 0))
+        .collect();
+    let audits: Vec<String> = runs
+        .iter()
+        .chain([&during])
+        .map(|run| {
+            scratch
+                .host(&["audit", run, "--jsonl"])
+                .expect_code(0)
+                .stdout
+                .clone()
+        })
+        .collect();
+    served.stop();
+
+    let copy = scratch.path().join("copy");
+    let mut import = vec!["--state", copy.to_str().unwrap()];
+    import.extend(["store", "import", file.to_str().unwrap()]);
+    let imported = scratch.host(&import);
+    imported.expect_code(0);
+    assert!(
+        imported.stdout.contains("imported 5 runs"),
+        "{}",
+        imported.stdout
+    );
+
+    let after: Vec<Value> = ["runs", "inbox"]
+        .iter()
+        .map(|what| json_on(&scratch, &copy, &[what, "--json"], 0))
+        .collect();
+    assert_eq!(before, after);
+    for (run, audit) in runs.iter().chain([&during]).zip(&audits) {
+        let on_copy = scratch.host(&["--state", copy.to_str().unwrap(), "audit", run, "--jsonl"]);
+        assert_eq!(&on_copy.expect_code(0).stdout, audit, "run {run}");
+    }
+    let verified = json_on(&scratch, &copy, &["audit", "--verify", "--json"], 0);
+    assert_eq!(verified["runs"], 5);
+    // An export of the copy is the same file, but for when it was taken.
+    let again = scratch.path().join("again.jsonl");
+    scratch
+        .host(&[
+            "--state",
+            copy.to_str().unwrap(),
+            "store",
+            "export",
+            "--to",
+            again.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    let body = |path: &Path| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(body(&file), body(&again));
+    // The plugin's kv data came along: a run on the copy reads what was written.
+    let reader = scratch.workflow("kv-get.toml", &KV_WRITER.replace("OP", "get"));
+    let run = json_on(
+        &scratch,
+        &copy,
+        &["run", reader.to_str().unwrap(), "--json"],
+        0,
+    );
+    let shown = json_on(
+        &scratch,
+        &copy,
+        &["show", run["run"].as_str().unwrap(), "--json"],
+        0,
+    );
+    assert_eq!(shown["steps"]["write"]["output"]["ok"], "hello");
+}
+
+#[test]
+fn a_broken_export_is_refused_by_line_and_leaves_the_store_empty() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("note.toml", NOTE_WORKFLOW);
+    for _ in 0..2 {
+        scratch
+            .host(&["run", workflow.to_str().unwrap()])
+            .expect_code(3);
+    }
+    let file = scratch.path().join("backup.jsonl");
+    scratch
+        .host(&["store", "export", "--to", file.to_str().unwrap()])
+        .expect_code(0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    // Someone edits what a step produced in the first run.
+    let edited = text.replacen("pay the invoice", "pay the other invoice", 1);
+    assert_ne!(edited, text);
+    let broken = scratch.file("edited.jsonl", edited);
+    let target = scratch.path().join("target");
+    let import = scratch.host(&[
+        "--state",
+        target.to_str().unwrap(),
+        "store",
+        "import",
+        broken.to_str().unwrap(),
+    ]);
+    import.expect_code(2);
+    assert!(
+        import.stderr.contains("edited.jsonl:")
+            && import.stderr.contains("does not link to entry")
+            && import.stderr.contains("nothing was imported"),
+        "{}",
+        import.stderr
+    );
+    let listed = json_on(&scratch, &target, &["runs", "--json"], 0);
+    assert_eq!(listed, serde_json::json!([]));
+}
