@@ -598,7 +598,7 @@ fn a_store_that_cannot_be_read_says_so_and_how_to_go_on() {
             "cannot open the state store at {}",
             state.display()
         )) && runs.stderr.contains("free space and try again")
-            && runs.stderr.contains("restore it from a backup copy"),
+            && runs.stderr.contains("host store import FILE"),
         "{}",
         runs.stderr
     );

@@ -1,5 +1,6 @@
-//! A run's state, derived from its log by folding the events in order. Nothing here
-//! is stored: reading a run means reading its log.
+//! A run's state, derived from its log by folding the events in order. The log is
+//! the truth; a store may keep a snapshot of the folded state ([`RunState::snapshot`])
+//! so that reading a long run folds only what came after it.
 
 use std::collections::BTreeMap;
 
@@ -41,7 +42,7 @@ impl RunStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
     /// Started and not finished: running now, or interrupted by a crash.
@@ -55,7 +56,7 @@ pub enum StepStatus {
     Rejected,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct StepRecord {
     pub key: StepKey,
     pub status: StepStatus,
@@ -72,7 +73,7 @@ pub struct StepRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
     /// The step's exchanges with a model, every attempt's, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub llm: Vec<LlmExchange>,
 }
 
@@ -388,6 +389,101 @@ impl RunState {
     pub fn step(&self, key: &StepKey) -> Option<&StepRecord> {
         self.steps.get(key)
     }
+
+    /// The folded state as bytes a store may keep beside the log, tagged with
+    /// [`FOLD_FORMAT`].
+    pub fn snapshot(&self) -> Vec<u8> {
+        let out = SnapshotOut {
+            fold: FOLD_FORMAT,
+            id: &self.id,
+            version: self.version,
+            workflow: &self.workflow,
+            workflow_path: &self.workflow_path,
+            workflow_digest: &self.workflow_digest,
+            plugin_digests: &self.plugin_digests,
+            input: &self.input,
+            started_at: self.started_at,
+            updated_at: self.updated_at,
+            steps: self.steps.values().collect(),
+            expansions: self.expansions.iter().collect(),
+            decisions: self.decisions.values().collect(),
+            finished: &self.finished,
+        };
+        serde_json::to_vec(&out).unwrap_or_default()
+    }
+
+    /// A state from [`RunState::snapshot`]'s bytes; `None` if they are not one, or
+    /// were written by a fold that worked differently (then the log is folded).
+    pub fn from_snapshot(bytes: &[u8]) -> Option<RunState> {
+        let snapshot: SnapshotIn = serde_json::from_slice(bytes).ok()?;
+        if snapshot.fold != FOLD_FORMAT {
+            return None;
+        }
+        Some(RunState {
+            id: snapshot.id,
+            version: snapshot.version,
+            workflow: snapshot.workflow,
+            workflow_path: snapshot.workflow_path,
+            workflow_digest: snapshot.workflow_digest,
+            plugin_digests: snapshot.plugin_digests,
+            input: snapshot.input,
+            started_at: snapshot.started_at,
+            updated_at: snapshot.updated_at,
+            steps: snapshot
+                .steps
+                .into_iter()
+                .map(|record| (record.key.clone(), record))
+                .collect(),
+            expansions: snapshot.expansions.into_iter().collect(),
+            decisions: snapshot
+                .decisions
+                .into_iter()
+                .map(|record| (record.request.id.clone(), record))
+                .collect(),
+            finished: snapshot.finished,
+        })
+    }
+}
+
+/// How [`RunState::apply`] folds events. Change it whenever a change to `apply`
+/// would fold the same log to a different state: snapshots of the old fold are then
+/// ignored and the logs folded again.
+pub const FOLD_FORMAT: u32 = 1;
+
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    fold: u32,
+    id: &'a RunId,
+    version: u64,
+    workflow: &'a str,
+    workflow_path: &'a str,
+    workflow_digest: &'a str,
+    plugin_digests: &'a BTreeMap<String, String>,
+    input: &'a Value,
+    started_at: Timestamp,
+    updated_at: Timestamp,
+    steps: Vec<&'a StepRecord>,
+    expansions: Vec<(&'a StepId, &'a u32)>,
+    decisions: Vec<&'a DecisionRecord>,
+    finished: &'a Option<(RunStatus, Option<String>)>,
+}
+
+#[derive(serde::Deserialize)]
+struct SnapshotIn {
+    fold: u32,
+    id: RunId,
+    version: u64,
+    workflow: String,
+    workflow_path: String,
+    workflow_digest: String,
+    plugin_digests: BTreeMap<String, String>,
+    input: Value,
+    started_at: Timestamp,
+    updated_at: Timestamp,
+    steps: Vec<StepRecord>,
+    expansions: Vec<(StepId, u32)>,
+    decisions: Vec<DecisionRecord>,
+    finished: Option<(RunStatus, Option<String>)>,
 }
 
 #[cfg(test)]
@@ -451,6 +547,27 @@ mod tests {
         let gate = decided.step(&key("review")).unwrap();
         assert_eq!(gate.status, StepStatus::Completed);
         assert_eq!(gate.output, Some(json!("b")));
+
+        // A snapshot at the gate, plus the events after it, is the same state as
+        // the whole log folded.
+        let mut resumed = RunState::from_snapshot(&waiting.snapshot()).unwrap();
+        assert_eq!(resumed.snapshot(), waiting.snapshot());
+        resumed.apply(&events[2]);
+        assert_eq!(resumed.snapshot(), decided.snapshot());
+        events.push(RunEvent::RunCancelled {
+            at: 4,
+            by: "ana".into(),
+        });
+        let cancelled = RunState::fold(&run, &events).unwrap();
+        let kept = RunState::from_snapshot(&cancelled.snapshot()).unwrap();
+        assert_eq!(kept.status(), RunStatus::Cancelled);
+        assert_eq!(kept.finish_note(), Some("cancelled by ana"));
+        // Bytes that are no snapshot, or one of another fold, are not used.
+        assert!(RunState::from_snapshot(b"{}").is_none());
+        let other_fold = String::from_utf8(cancelled.snapshot())
+            .unwrap()
+            .replace(&format!("\"fold\":{FOLD_FORMAT}"), "\"fold\":0");
+        assert!(RunState::from_snapshot(other_fold.as_bytes()).is_none());
     }
 
     #[test]

@@ -66,6 +66,27 @@ pub trait RunStore: Send + Sync {
     fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError>;
 
     fn summaries(&self) -> Result<Vec<RunSummary>, StoreError>;
+
+    /// The events after the first `version`, in order.
+    fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
+        let mut events = self.events(run)?;
+        Ok(events.split_off((version as usize).min(events.len())))
+    }
+
+    /// The newest snapshot of the run's folded state ([`crate::RunState::snapshot`])
+    /// and the version it covers, if the store keeps one that still matches the log
+    /// (a store discards one that does not). A store without snapshots has none.
+    fn snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let _ = run;
+        Ok(None)
+    }
+
+    /// Keeps `state`, the run folded to `version`, in place of an older snapshot.
+    /// Only a speed-up: the log stays the truth.
+    fn save_snapshot(&self, run: &RunId, version: u64, state: &[u8]) -> Result<(), StoreError> {
+        let _ = (run, version, state);
+        Ok(())
+    }
 }
 
 /// Why a plugin call failed, as the engine needs to know it.

@@ -465,13 +465,44 @@ impl ExchangeJournal for StepJournal {
     }
 }
 
-/// Reads a run's log and folds it.
+/// Reads a run: its newest snapshot and the events after it, or (without a usable
+/// snapshot) its whole log, folded. A read that had to fold many events keeps a
+/// snapshot for the next one.
 pub fn load<S: RunStore>(store: &S, run: &RunId) -> Result<RunState, EngineError> {
-    let events = store.events(run)?;
-    RunState::fold(run, &events).ok_or_else(|| EngineError::EmptyRun {
-        run: run.to_string(),
-    })
+    let (state, folded) = match store.snapshot(run)?.and_then(|(version, bytes)| {
+        RunState::from_snapshot(&bytes).filter(|s| s.version == version && s.id == *run)
+    }) {
+        Some(mut state) => {
+            let events = store.events_after(run, state.version)?;
+            for event in &events {
+                state.apply(event);
+            }
+            (state, events.len() as u64)
+        }
+        None => {
+            let events = store.events(run)?;
+            let state = RunState::fold(run, &events).ok_or_else(|| EngineError::EmptyRun {
+                run: run.to_string(),
+            })?;
+            (state, events.len() as u64)
+        }
+    };
+    if folded >= SNAPSHOT_EVERY {
+        keep_snapshot(store, &state);
+    }
+    Ok(state)
 }
+
+/// Keeps `state` as the run's snapshot; a failure only costs speed.
+fn keep_snapshot<S: RunStore>(store: &S, state: &RunState) {
+    if let Err(e) = store.save_snapshot(&state.id, state.version, &state.snapshot()) {
+        tracing::warn!("cannot keep a snapshot of run {}: {e}", state.id);
+    }
+}
+
+/// A run's folded state is kept every this many events, so that reading a run
+/// applies fewer than this many events to a snapshot instead of folding its log.
+pub const SNAPSHOT_EVERY: u64 = 64;
 
 /// Cancels a run that has not finished. Needs no workflow: nothing runs.
 pub fn cancel<S: RunStore, C: Clock>(
@@ -563,6 +594,9 @@ fn commit<S: RunStore>(
         &events,
         &summary(&outcome.state),
     )?;
+    if expected / SNAPSHOT_EVERY != outcome.state.version / SNAPSHOT_EVERY {
+        keep_snapshot(store, &outcome.state);
+    }
     if durable {
         store.sync()?;
     }

@@ -51,7 +51,7 @@ impl Store {
                 message: e.to_string(),
             },
             OpenError::Other { .. } => ServiceError::Host(format!(
-                "{e}; if the disk is full, free space and try again; otherwise the store is damaged: keep a copy of {dir}, then restore it from a backup copy (or move it aside to start with an empty store)",
+                "{e}; if the disk is full, free space and try again; otherwise the store is damaged: move {dir} aside (keep it), then restore your latest export into an empty store with `host store import FILE`, or start with an empty one",
                 dir = dir.display()
             )),
         })?;
@@ -153,6 +153,18 @@ impl RunStore for Store {
 
     fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
         self.backend().summaries()
+    }
+
+    fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
+        self.backend().events_after(run, version)
+    }
+
+    fn snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        self.backend().snapshot(run)
+    }
+
+    fn save_snapshot(&self, run: &RunId, version: u64, state: &[u8]) -> Result<(), StoreError> {
+        self.backend().save_snapshot(run, version, state)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The audit chain: every log entry carries the BLAKE3 of the entry before it, so
 //! the log of a run can be exported as evidence and checked for tampering.
 
-use baton_core::{RunEvent, RunId, RunStore, RunSummary, StoreError};
+use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::{SledStore, io};
@@ -42,6 +42,69 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Option<String>, RunEvent), serde_j
     }
 }
 
+/// Walks a run's hash chain entry by entry: each entry's `prev` is the hash of the
+/// one before it (the run id's, for the first), and versions run 1, 2, 3... A break
+/// is (the entry where it breaks, why).
+pub(crate) struct Chain {
+    prev: String,
+    count: u64,
+}
+
+impl Chain {
+    pub(crate) fn new(run: &RunId) -> Chain {
+        Chain {
+            prev: genesis(run),
+            count: 0,
+        }
+    }
+
+    /// Checks the next entry: its `prev` (`None` for an entry from before chains)
+    /// and its event.
+    pub(crate) fn next(
+        &mut self,
+        version: u64,
+        bytes: &[u8],
+    ) -> Result<(Option<String>, RunEvent), (u64, String)> {
+        self.count += 1;
+        let count = self.count;
+        if version != count {
+            return Err((
+                count,
+                format!("entry {count} is missing (the next one is {version})"),
+            ));
+        }
+        let decoded = decode(bytes)
+            .map_err(|e| (version, format!("entry {version} does not parse ({e})")))?;
+        if let (Some(prev), _) = &decoded
+            && *prev != self.prev
+        {
+            return Err((
+                version,
+                format!(
+                    "entry {version} does not link to entry {}: that entry was changed, or this one was moved",
+                    version - 1
+                ),
+            ));
+        }
+        self.prev = hash(bytes);
+        Ok(decoded)
+    }
+
+    /// Checks that the chain was as long as the run's summary says.
+    pub(crate) fn end(&self, version: u64) -> Result<(), (u64, String)> {
+        if self.count != version {
+            return Err((
+                self.count + 1,
+                format!(
+                    "the log ends at entry {} but the run's summary counts {version}: entries were removed",
+                    self.count
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One entry of a run's log as evidence: its place, the hash it links back to, its
 /// own hash, and the event.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
@@ -70,6 +133,10 @@ pub struct Verified {
     /// Entries from before audit chains existed, which cannot be checked.
     pub unchained: u64,
     pub broken: Vec<BrokenLink>,
+    /// Runs whose kept snapshot did not match what their log folds to: each was
+    /// replaced by the log's fold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots_rebuilt: Vec<RunId>,
     /// What the store acknowledged and no longer holds (`ledger.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<crate::Loss>,
@@ -139,58 +206,58 @@ impl SledStore {
         verified: &mut Verified,
     ) -> Result<Option<BrokenLink>, StoreError> {
         let run = &summary.id;
-        let broken = |version: u64, reason: String| {
+        let broken = |(version, reason): (u64, String)| {
             Ok(Some(BrokenLink {
                 run: run.clone(),
                 version,
                 reason,
             }))
         };
-        let mut expected_prev = genesis(run);
-        let mut count = 0;
         let log = match self.raw_log(run) {
             Ok(log) => log,
-            Err(e) => return broken(1, format!("the log cannot be read: {e}")),
+            Err(e) => return broken((1, format!("the log cannot be read: {e}"))),
         };
+        let mut chain = Chain::new(run);
+        let mut events = Vec::with_capacity(log.len());
         // Entries past the summary's version were appended after it was read.
         for (version, bytes) in log {
             if version > summary.version {
                 break;
             }
-            count += 1;
             verified.events += 1;
-            if version != count {
-                return broken(
-                    count,
-                    format!("entry {count} is missing (the next one is {version})"),
-                );
-            }
-            match decode(&bytes) {
-                Err(e) => return broken(version, format!("entry {version} does not parse ({e})")),
-                Ok((None, _)) => verified.unchained += 1,
-                Ok((Some(prev), _)) if prev != expected_prev => {
-                    return broken(
-                        version,
-                        format!(
-                            "entry {version} does not link to entry {}: that entry was changed, or this one was moved",
-                            version - 1
-                        ),
-                    );
+            match chain.next(version, &bytes) {
+                Err(at) => return broken(at),
+                Ok((prev, event)) => {
+                    verified.unchained += u64::from(prev.is_none());
+                    events.push(event);
                 }
-                Ok(_) => {}
             }
-            expected_prev = hash(&bytes);
         }
-        if count != summary.version {
-            return broken(
-                count + 1,
-                format!(
-                    "the log ends at entry {count} but the run's summary counts {}: entries were removed",
-                    summary.version
-                ),
-            );
+        if let Err(at) = chain.end(summary.version) {
+            return broken(at);
+        }
+        if self.snapshot_disagrees(run, &events)? {
+            verified.snapshots_rebuilt.push(run.clone());
         }
         Ok(None)
+    }
+
+    /// Whether the run's snapshot (if it has one) differs from what its log folds
+    /// to; one that does is replaced by the log's fold.
+    fn snapshot_disagrees(&self, run: &RunId, events: &[RunEvent]) -> Result<bool, StoreError> {
+        let Some(stored) = self.snapshots.get(run.as_str().as_bytes()).map_err(io)? else {
+            return Ok(false);
+        };
+        let agrees = crate::Kept::parse(&stored)
+            .is_some_and(|kept| (1..=events.len() as u64).contains(&kept.version))
+            && self.snapshot(run)?.is_some_and(|(version, state)| {
+                RunState::fold(run, &events[..version as usize])
+                    .is_some_and(|folded| folded.snapshot() == state)
+            });
+        if !agrees && let Some(folded) = RunState::fold(run, events) {
+            self.save_snapshot(run, folded.version, &folded.snapshot())?;
+        }
+        Ok(!agrees)
     }
 
     pub(crate) fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {

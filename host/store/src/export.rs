@@ -28,7 +28,8 @@ use baton_core::{RunId, RunStore, RunSummary, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::{SledStore, audit, io, ledger, log_key};
+use crate::audit::Chain;
+use crate::{SledStore, io, ledger, log_key};
 
 /// The format version this code writes and reads.
 pub const EXPORT_FORMAT: u64 = 1;
@@ -176,10 +177,10 @@ impl SledStore {
             if version > summary.version {
                 break;
             }
-            chain.next(version, &bytes)?;
+            chain.next(version, &bytes).map_err(|(_, why)| why)?;
             entries.push((version, bytes));
         }
-        chain.end(summary.version)?;
+        chain.end(summary.version).map_err(|(_, why)| why)?;
         Ok(entries)
     }
 
@@ -233,53 +234,6 @@ impl SledStore {
 /// Set while an import writes; a store that still has it on open was left half
 /// imported.
 pub(crate) const IMPORTING_KEY: &[u8] = b"baton.importing";
-
-/// Walks a run's chain entry by entry.
-struct Chain {
-    prev: String,
-    count: u64,
-}
-
-impl Chain {
-    fn new(run: &RunId) -> Chain {
-        Chain {
-            prev: audit::genesis(run),
-            count: 0,
-        }
-    }
-
-    fn next(&mut self, version: u64, bytes: &[u8]) -> Result<(), String> {
-        self.count += 1;
-        if version != self.count {
-            return Err(format!(
-                "entry {} is missing (the next one is {version})",
-                self.count
-            ));
-        }
-        match audit::decode(bytes) {
-            Err(e) => return Err(format!("entry {version} does not parse ({e})")),
-            Ok((Some(prev), _)) if prev != self.prev => {
-                return Err(format!(
-                    "entry {version} does not link to entry {}: one of them was changed",
-                    version - 1
-                ));
-            }
-            Ok(_) => {}
-        }
-        self.prev = audit::hash(bytes);
-        Ok(())
-    }
-
-    fn end(&self, version: u64) -> Result<(), String> {
-        if self.count != version {
-            return Err(format!(
-                "the log ends at entry {} but the run's summary counts {version}",
-                self.count
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// One thing an export holds, as it is to be written.
 enum Item<'a> {
@@ -336,7 +290,7 @@ fn read_export(
             if let Some((id, version, chain)) = current.take() {
                 chain
                     .end(version)
-                    .map_err(|why| format!("run {id}: {why}"))?;
+                    .map_err(|(_, why)| format!("run {id}: {why}"))?;
             }
             Ok(())
         };
@@ -383,7 +337,7 @@ fn read_export(
                 }
                 chain
                     .next(version, raw.get().as_bytes())
-                    .map_err(|why| at(format!("run {run}: {why}")))?;
+                    .map_err(|(_, why)| at(format!("run {run}: {why}")))?;
                 each(Item::Entry(run, version, raw.get().as_bytes())).map_err(at)?;
             }
             Line {

@@ -9,6 +9,12 @@
 //! - tree `runs`: `<run id>` -> the run's `RunSummary` as JSON, rewritten in the same
 //!   transaction as every append, so `host runs` never folds a log.
 //!
+//! - tree `snapshots`: `<run id>` -> the run's folded state at some version
+//!   (`RunState::snapshot`), with that version, the hash of the log entry at it and
+//!   a checksum (`Kept`). Only a speed-up: every read checks the checksum and that
+//!   the entry is still there with that hash, and removes one that fails;
+//!   `host audit --verify` also folds the log and replaces one that differs.
+//!
 //! - trees `kv` and `kv_usage`: plugin key-value data and its quota counters (`kv.rs`).
 //!
 //! An append names the version it expects; if the log has moved on, the transaction
@@ -54,6 +60,7 @@ pub struct SledStore {
     runs: sled::Tree,
     kv: sled::Tree,
     kv_usage: sled::Tree,
+    snapshots: sled::Tree,
     /// What this store has written, counted as it writes (`ledger.rs`).
     tally: Arc<ledger::Tally>,
     /// Where each group commit records what it made durable.
@@ -116,6 +123,9 @@ impl SledStore {
         let runs = db.open_tree("runs").map_err(|e| other(e.to_string()))?;
         let kv = db.open_tree("kv").map_err(|e| other(e.to_string()))?;
         let kv_usage = db.open_tree("kv_usage").map_err(|e| other(e.to_string()))?;
+        let snapshots = db
+            .open_tree("snapshots")
+            .map_err(|e| other(e.to_string()))?;
         if db
             .get(export::IMPORTING_KEY)
             .map_err(|e| other(e.to_string()))?
@@ -172,6 +182,7 @@ impl SledStore {
             runs,
             kv,
             kv_usage,
+            snapshots,
             tally: Arc::new(ledger::Tally::starting_at(found)),
             ledger: Arc::new(ledger),
             loss,
@@ -398,7 +409,74 @@ impl RunStore for SledStore {
             })
             .collect()
     }
+
+    fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
+        self.log
+            .range(log_key(run, version + 1)..log_key(run, u64::MAX))
+            .map(|entry| {
+                let (_, bytes) = entry.map_err(io)?;
+                audit::decode(&bytes).map(|(_, event)| event).map_err(io)
+            })
+            .collect()
+    }
+
+    fn snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let Some(bytes) = self.snapshots.get(run.as_str().as_bytes()).map_err(io)? else {
+            return Ok(None);
+        };
+        if let Some(kept) = Kept::parse(&bytes)
+            && let Some(entry) = self.log.get(log_key(run, kept.version)).map_err(io)?
+            && audit::hash(&entry) == kept.head
+        {
+            return Ok(Some((kept.version, kept.state.to_vec())));
+        }
+        // Damaged, or not of this log: the log is folded instead, and a new
+        // snapshot is kept later.
+        self.snapshots.remove(run.as_str().as_bytes()).map_err(io)?;
+        Ok(None)
+    }
+
+    fn save_snapshot(&self, run: &RunId, version: u64, state: &[u8]) -> Result<(), StoreError> {
+        let Some(entry) = self.log.get(log_key(run, version)).map_err(io)? else {
+            return Ok(());
+        };
+        let mut bytes = Vec::with_capacity(8 + HEAD + 32 + state.len());
+        bytes.extend_from_slice(&version.to_be_bytes());
+        bytes.extend_from_slice(audit::hash(&entry).as_bytes());
+        bytes.extend_from_slice(blake3::hash(state).as_bytes());
+        bytes.extend_from_slice(state);
+        self.snapshots
+            .insert(run.as_str().as_bytes(), bytes)
+            .map_err(io)?;
+        Ok(())
+    }
 }
+
+/// A kept snapshot: `<version, u64 BE><hex BLAKE3 of log entry <version>>
+/// <BLAKE3 of the state><the state>`.
+pub(crate) struct Kept<'a> {
+    pub(crate) version: u64,
+    head: &'a str,
+    state: &'a [u8],
+}
+
+impl Kept<'_> {
+    /// The parts of a kept snapshot whose state is whole.
+    pub(crate) fn parse(bytes: &[u8]) -> Option<Kept<'_>> {
+        let version = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let head = std::str::from_utf8(bytes.get(8..8 + HEAD)?).ok()?;
+        let sum = bytes.get(8 + HEAD..8 + HEAD + 32)?;
+        let state = bytes.get(8 + HEAD + 32..)?;
+        (blake3::hash(state).as_bytes() == sum).then_some(Kept {
+            version,
+            head,
+            state,
+        })
+    }
+}
+
+/// The length of a BLAKE3 hash in hex.
+const HEAD: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -438,7 +516,7 @@ mod tests {
         );
         assert!(flushes > 0);
     }
-    use baton_core::RunStatus;
+    use baton_core::{RunState, RunStatus};
     use serde_json::json;
 
     fn summary(run: &RunId, version: u64) -> RunSummary {
@@ -602,6 +680,41 @@ mod tests {
             store.repairs()
         );
         assert!(store.verify().unwrap().intact());
+    }
+
+    #[test]
+    fn a_snapshot_is_used_only_while_it_matches_the_log_and_verify_rebuilds_one_that_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let run = RunId::generate();
+        three_events(&store, &run);
+        let events = store.events(&run).unwrap();
+        let at_two = RunState::fold(&run, &events[..2]).unwrap();
+        store.save_snapshot(&run, 2, &at_two.snapshot()).unwrap();
+        assert_eq!(store.snapshot(&run).unwrap(), Some((2, at_two.snapshot())));
+        assert_eq!(store.events_after(&run, 2).unwrap(), events[2..].to_vec());
+
+        // One whose bytes changed is removed on read.
+        let key = run.as_str().as_bytes();
+        let mut bytes = store.snapshots.get(key).unwrap().unwrap().to_vec();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 1;
+        store.snapshots.insert(key, bytes).unwrap();
+        assert_eq!(store.snapshot(&run).unwrap(), None);
+        assert!(store.snapshots.get(key).unwrap().is_none());
+
+        // One written whole, but of another state than the log folds to, is found
+        // by verify and replaced by the log's fold.
+        let other = RunState::fold(&run, &events[..1]).unwrap();
+        let forged = String::from_utf8(other.snapshot())
+            .unwrap()
+            .replace("\"version\":1", "\"version\":2");
+        store.save_snapshot(&run, 2, forged.as_bytes()).unwrap();
+        let verified = store.verify().unwrap();
+        assert_eq!(verified.snapshots_rebuilt, vec![run.clone()]);
+        let all = RunState::fold(&run, &events).unwrap();
+        assert_eq!(store.snapshot(&run).unwrap(), Some((3, all.snapshot())));
+        assert!(store.verify().unwrap().snapshots_rebuilt.is_empty());
     }
 
     #[test]

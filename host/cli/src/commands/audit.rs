@@ -137,6 +137,11 @@ fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, 
                 verified.runs
             );
         }
+        for run in &verified.snapshots_rebuilt {
+            println!(
+                "run {run}: the snapshot kept to read it quickly did not match what its log folds to; it was rebuilt from the log"
+            );
+        }
         if let Some(loss) = &verified.loss {
             println!("{loss}");
         }
