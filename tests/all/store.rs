@@ -241,3 +241,114 @@ fn a_broken_export_is_refused_by_line_and_leaves_the_store_empty() {
     let listed = json_on(&scratch, &target, &["runs", "--json"], 0);
     assert_eq!(listed, serde_json::json!([]));
 }
+
+/// Runs inside a private mount namespace (`unshare -rm`), with the state directory on
+/// a small tmpfs that a filler file leaves almost full: runs and decisions until the
+/// disk is full, then the filler removed, three times over. Prints what happened, one
+/// line each: `ACK <run>` (a run that waits at its gate), `DECIDED <run>`,
+/// `FAIL <stderr>`, `FULL <code> <stderr>` (a command on the full disk),
+/// `FREED <code> <stderr>` (once space is freed; the runs are in runs.<cycle>.json),
+/// `VERIFY <code>`, `LEFT <files in the state directory>`.
+const FILL_THE_DISK: &str = r#"
+set -u
+H=$1; WF=$2; MNT=$3; T=$4
+mount -t tmpfs -o size=8m tmpfs "$MNT" || { echo NOMOUNT; exit 0; }
+export BATON_STATE="$MNT/state"
+for cycle in 1 2 3; do
+  "$H" runs >/dev/null 2>&1
+  avail=$(df -k "$MNT" | tail -1 | awk '{print $4}')
+  dd if=/dev/zero of="$MNT/filler" bs=1k count=$((avail - 16)) 2>/dev/null
+  n=0
+  while [ $n -lt 150 ]; do
+    n=$((n+1))
+    "$H" run "$WF" --json >"$T/out" 2>"$T/err"; code=$?
+    if [ $code -ne 3 ]; then echo "FAIL $(tr '\n' ' ' < "$T/err")"; break; fi
+    id=$(sed -n 's/.*"run": *"\([0-9A-Z]*\)".*/\1/p' "$T/out" | head -n 1)
+    echo "ACK $id"
+    if [ $((n % 2)) -eq 0 ]; then
+      if "$H" approve "$id/review" >/dev/null 2>"$T/err"; then echo "DECIDED $id";
+      else echo "FAIL $(tr '\n' ' ' < "$T/err")"; break; fi
+    fi
+  done
+  "$H" runs >/dev/null 2>"$T/err"; echo "FULL $? $(tr '\n' ' ' < "$T/err")"
+  rm -f "$MNT/filler"
+  "$H" runs --json >"$T/runs.$cycle.json" 2>"$T/err"; echo "FREED $? $(tr '\n' ' ' < "$T/err")"
+done
+"$H" audit --verify >/dev/null 2>&1; echo "VERIFY $?"
+echo "LEFT $(ls "$MNT/state" | tr '\n' ' ')"
+"#;
+
+#[test]
+fn a_full_disk_loses_nothing_acknowledged_and_the_store_opens_once_space_is_freed() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("note.toml", NOTE_WORKFLOW);
+    // Compile the plugin into the cache first, outside the small disk.
+    scratch.start_note_run();
+    let mount = scratch.path().join("small-disk");
+    std::fs::create_dir_all(&mount).unwrap();
+    let output = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", FILL_THE_DISK, "sh"])
+        .arg(baton_tests::host_binary())
+        .arg(&workflow)
+        .arg(&mount)
+        .arg(scratch.path())
+        .env("BATON_CACHE_DIR", scratch.cache_dir())
+        .env("BATON_OPERATOR", "tester")
+        .output()
+        .expect("run unshare (util-linux)");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && !said.contains("NOMOUNT"),
+        "this test needs a private mount namespace with a tmpfs (unshare -rm): {said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = said.lines().collect();
+    let with = |tag: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .filter_map(|l| l.strip_prefix(tag))
+            .map(str::trim)
+            .collect()
+    };
+    let failures = with("FAIL ");
+    assert_eq!(failures.len(), 3, "each cycle fills the disk: {said}");
+    for failure in &failures {
+        assert!(
+            failure.contains("no space left on device")
+                && failure.contains("free space and try again"),
+            "a full disk is named, with the way on: {failure}"
+        );
+    }
+    for freed in with("FREED ") {
+        assert!(
+            freed.starts_with('0'),
+            "the store opens once space is freed: {said}"
+        );
+    }
+    // Every run and decision acknowledged before the disk filled is there after.
+    let acknowledged = with("ACK ");
+    let decided = with("DECIDED ");
+    assert!(acknowledged.len() >= 3 && !decided.is_empty(), "{said}");
+    let runs: Value =
+        serde_json::from_str(&std::fs::read_to_string(scratch.path().join("runs.3.json")).unwrap())
+            .unwrap();
+    let status = |id: &str| {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["status"].as_str().unwrap().to_string())
+    };
+    for id in &acknowledged {
+        assert!(
+            status(id).is_some(),
+            "run {id} was acknowledged and is gone: {said}"
+        );
+    }
+    for id in &decided {
+        assert_eq!(status(id).as_deref(), Some("completed"), "run {id}: {said}");
+    }
+    assert_eq!(with("VERIFY "), vec!["0"], "{said}");
+    let left = with("LEFT ").concat();
+    assert!(!left.contains(".generating"), "{left}");
+}

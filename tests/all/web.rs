@@ -940,6 +940,26 @@ async fn a_damaged_run_is_named_on_the_pages_and_the_other_decisions_stay() {
             "{page}: {banner}"
         );
     }
+    // The runs page lists it, marked damaged, not waiting.
+    browser
+        .client
+        .goto(&format!("{}/runs", served.url))
+        .await
+        .unwrap();
+    let banner = browser.seen(".damaged").await;
+    assert!(
+        banner.contains("1 run cannot be read (marked damaged below)") && banner.contains(&runs[1]),
+        "{banner}"
+    );
+    let listed = browser.seen("main .list").await.to_lowercase();
+    let damaged = format!("damaged {}", runs[1].to_lowercase());
+    let waiting = format!("waiting {}", runs[0].to_lowercase());
+    assert!(
+        listed.contains(&damaged)
+            && listed.contains(&waiting)
+            && listed.matches("pending").count() == 1,
+        "the damaged run is marked and offers nothing to decide: {listed}"
+    );
     browser
         .client
         .goto(&format!("{}/inbox", served.url))

@@ -566,6 +566,12 @@ fn a_cancelled_run_offers_no_decision_anywhere() {
         shown.stdout
     );
     assert!(!shown.stdout.contains("host approve"), "{}", shown.stdout);
+    // Its gate step no longer reads as waiting either.
+    assert!(
+        !shown.stdout.contains("waiting") && shown.stdout.contains("withdrawn   review"),
+        "{}",
+        shown.stdout
+    );
     let state = scratch
         .host(&["show", &run, "--json"])
         .expect_code(0)
@@ -655,6 +661,29 @@ fn a_run_whose_log_cannot_be_read_is_named_and_the_others_stay_usable() {
     stats.expect_code(0);
     assert_eq!(stats.json()[0]["gates"][0]["pending"], 2);
     assert!(stats.stderr.contains(&named), "{}", stats.stderr);
+    // `host runs` marks it damaged instead of offering it as waiting.
+    let listed = scratch.host(&["runs"]);
+    listed.expect_code(0);
+    let line = listed
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(runs[1].as_str()))
+        .unwrap_or_default();
+    assert!(
+        line.contains("damaged") && line.contains("cannot be read") && !line.contains("pending"),
+        "{}",
+        listed.stdout
+    );
+    assert!(listed.stderr.contains(&named), "{}", listed.stderr);
+    let json = scratch.host(&["runs", "--json"]).json();
+    let damaged: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("damaged").is_some())
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(damaged, vec![runs[1].as_str()]);
     let verify = scratch.host(&["audit", "--verify"]);
     verify.expect_code(1);
     assert!(

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::terminal::{escape_control, shorten};
 
-/// A step's status in a word: done, skipped, failed, interrupted, waiting, rejected.
+/// A step's status in a word: done, skipped, failed, interrupted, waiting, rejected,
+/// withdrawn.
 pub fn step_word(status: StepStatus) -> &'static str {
     match status {
         StepStatus::Completed => "done",
@@ -20,6 +21,7 @@ pub fn step_word(status: StepStatus) -> &'static str {
         StepStatus::Running => "interrupted",
         StepStatus::Waiting => "waiting",
         StepStatus::Rejected => "rejected",
+        StepStatus::Withdrawn => "withdrawn",
     }
 }
 

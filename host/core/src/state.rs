@@ -54,6 +54,9 @@ pub enum StepStatus {
     Waiting,
     /// A gate whose decision was a rejection: its branch ends here.
     Rejected,
+    /// A gate still waiting when its run ended (cancelled, or failed elsewhere):
+    /// nothing is left to decide.
+    Withdrawn,
 }
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -334,6 +337,11 @@ impl RunState {
             for decision in self.decisions.values_mut() {
                 if decision.status == DecisionStatus::Pending {
                     decision.status = DecisionStatus::Withdrawn;
+                }
+            }
+            for step in self.steps.values_mut() {
+                if step.status == StepStatus::Waiting {
+                    step.status = StepStatus::Withdrawn;
                 }
             }
         }

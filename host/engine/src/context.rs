@@ -30,6 +30,7 @@ pub(crate) fn dep_view(workflow: &Workflow, state: &RunState, dep: &StepId) -> D
                 StepStatus::Running | StepStatus::Waiting => DepView::Pending,
                 StepStatus::Skipped => DepView::NoOutput(format!("step {dep} was skipped")),
                 StepStatus::Rejected => DepView::NoOutput(format!("gate {dep} was rejected")),
+                StepStatus::Withdrawn => DepView::NoOutput(format!("gate {dep} was withdrawn")),
                 StepStatus::Failed => DepView::Failed,
             },
         };
@@ -57,7 +58,7 @@ pub(crate) fn dep_view(workflow: &Workflow, state: &RunState, dep: &StepId) -> D
                     .and_then(|r| r.output.clone())
                     .unwrap_or(Value::Null),
             ),
-            Some(StepStatus::Skipped | StepStatus::Rejected) => {}
+            Some(StepStatus::Skipped | StepStatus::Rejected | StepStatus::Withdrawn) => {}
             Some(StepStatus::Failed) => return DepView::Failed,
             _ => return DepView::Pending,
         }

@@ -656,6 +656,7 @@ pub(crate) fn summary(state: &RunState) -> RunSummary {
         pending: state.pending().count() as u32,
         version: state.version,
         expires_at: state.pending().filter_map(|d| d.request.expires_at).min(),
+        damaged: None,
     }
 }
 

@@ -105,6 +105,20 @@ impl Unreadable {
             error: error.to_string(),
         }
     }
+
+    /// The runs a listing ([`Service::runs`]) found damaged.
+    pub fn in_listing(summaries: &[RunSummary]) -> Vec<Unreadable> {
+        summaries
+            .iter()
+            .filter_map(|s| {
+                Some(Unreadable {
+                    run: s.id.clone(),
+                    workflow: s.workflow.clone(),
+                    error: s.damaged.clone()?,
+                })
+            })
+            .collect()
+    }
 }
 
 /// What a run operation did: where the run stands and what was appended, and the
@@ -379,9 +393,18 @@ impl Service {
     // ---- queries ----
 
     /// Every run's summary, newest first.
+    ///
+    /// Each run that has not finished (the ones an operator acts on) is also read, so
+    /// that one whose log is damaged is marked `damaged` with why, rather than
+    /// offered as waiting; `host audit --verify` checks every run.
     pub fn runs(&self) -> Result<Vec<RunSummary>> {
         let mut summaries = self.store.summaries()?;
         summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
+        for summary in summaries.iter_mut().filter(|s| !s.status.is_finished()) {
+            if let Err(error) = self.run(&summary.id) {
+                summary.damaged = Some(error.to_string());
+            }
+        }
         Ok(summaries)
     }
 

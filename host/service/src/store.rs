@@ -50,6 +50,7 @@ impl Store {
             OpenError::InUse { .. } => ServiceError::StoreBusy {
                 message: e.to_string(),
             },
+            OpenError::DiskFull { .. } => ServiceError::Host(e.to_string()),
             OpenError::Other { .. } => ServiceError::Host(format!(
                 "{e}; if the disk is full, free space and try again; otherwise the store is damaged: move {dir} aside (keep it), then restore your latest export into an empty store with `host store import FILE`, or start with an empty one",
                 dir = dir.display()

@@ -416,6 +416,7 @@ mod tests {
             pending: 1,
             version,
             expires_at: None,
+            damaged: None,
         }
     }
 

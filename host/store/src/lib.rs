@@ -47,6 +47,11 @@ pub enum OpenError {
         path.display()
     )]
     InUse { path: PathBuf },
+    #[error(
+        "the disk holding the state store at {} is full (no space left on device): free space and try again; nothing acknowledged was lost",
+        path.display()
+    )]
+    DiskFull { path: PathBuf },
     #[error("cannot open the state store at {}: {reason}", path.display())]
     Other { path: PathBuf, reason: String },
 }
@@ -251,6 +256,11 @@ fn open_db(path: &Path) -> Result<sled::Db, OpenError> {
             if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
         {
             OpenError::InUse {
+                path: path.to_path_buf(),
+            }
+        }
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            OpenError::DiskFull {
                 path: path.to_path_buf(),
             }
         }
@@ -529,6 +539,7 @@ mod tests {
             pending: 0,
             version,
             expires_at: None,
+            damaged: None,
         }
     }
 

@@ -56,6 +56,7 @@ pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> 
             .is_none_or(|wanted| s.status.as_str() == wanted)
     });
     summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
+    crate::report::warn_unreadable(&baton_service::Unreadable::in_listing(&summaries));
     if args.json {
         println!("{}", json!(summaries));
     } else if summaries.is_empty() {
@@ -67,16 +68,16 @@ pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> 
         );
     } else {
         for s in summaries {
-            let pending = if s.pending > 0 {
-                format!("  {} pending", s.pending)
-            } else {
-                String::new()
+            let (status, pending) = match (&s.damaged, s.pending) {
+                (Some(_), _) => ("damaged", "  cannot be read".to_string()),
+                (None, 0) => (s.status.as_str(), String::new()),
+                (None, n) => (s.status.as_str(), format!("  {n} pending")),
             };
             println!(
                 "{}  {:<20} {:<10} {}{pending}",
                 s.id,
                 s.workflow,
-                s.status.as_str(),
+                status,
                 format_time(s.started_at)
             );
         }

@@ -538,19 +538,24 @@ async fn runs(State(shared): State<Arc<Shared>>, Extension(who): Extension<Ident
     let rows: Vec<Value> = summaries
         .iter()
         .map(|s| {
+            let damaged = s.damaged.is_some();
             json!({
                 "id": s.id.to_string(),
                 "workflow": s.workflow,
-                "status": s.status.as_str(),
+                "status": if damaged { "damaged" } else { s.status.as_str() },
                 "started": format_time(s.started_at),
-                "pending": s.pending,
+                "pending": if damaged { 0 } else { s.pending },
             })
         })
         .collect();
+    let unreadable = baton_service::Unreadable::in_listing(&summaries);
     render(
         &shared,
         "runs.html",
-        merge(frame(&shared, &who, "runs"), json!({ "runs": rows })),
+        merge(
+            frame(&shared, &who, "runs"),
+            json!({ "runs": rows, "unreadable": unreadable, "unreadable_marked": true }),
+        ),
     )
 }
 
