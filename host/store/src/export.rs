@@ -404,21 +404,8 @@ fn read_export(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_core::{KvQuota, KvStore, RunEvent, RunStatus};
-
-    fn summary(run: &RunId, version: u64) -> RunSummary {
-        RunSummary {
-            id: run.clone(),
-            workflow: "w".into(),
-            status: RunStatus::Waiting,
-            started_at: 1,
-            updated_at: 2,
-            pending: 1,
-            version,
-            expires_at: None,
-            damaged: None,
-        }
-    }
+    use crate::tests::summary;
+    use baton_core::{KvQuota, KvStore, RunEvent};
 
     fn filled(dir: &Path) -> SledStore {
         let store = SledStore::open(dir).unwrap();

@@ -489,7 +489,7 @@ impl Kept<'_> {
 const HEAD: usize = 64;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -529,7 +529,7 @@ mod tests {
     use baton_core::{RunState, RunStatus};
     use serde_json::json;
 
-    fn summary(run: &RunId, version: u64) -> RunSummary {
+    pub(crate) fn summary(run: &RunId, version: u64) -> RunSummary {
         RunSummary {
             id: run.clone(),
             workflow: "w".into(),
