@@ -204,6 +204,78 @@ fn an_export_through_a_running_server_imports_into_an_identical_store() {
     assert_eq!(shown["steps"]["write"]["output"]["ok"], "hello");
 }
 
+const FAN_OUT: &str = r#"
+name = "fan-out"
+[plugins.echo]
+source = "{echo}"
+[[steps]]
+id = "list"
+uses = "echo"
+input = "{{ input }}"
+[[steps]]
+id = "review"
+approve = "list"
+for_each = "steps.list.output.items"
+title = "Item {{ item.n }}"
+choices = "[item]"
+"#;
+
+#[test]
+fn the_snapshots_a_long_run_keeps_match_what_its_log_folds_to() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("fan-out.toml", FAN_OUT);
+    let items: Vec<Value> = (0..70).map(|n| serde_json::json!({ "n": n })).collect();
+    let input = scratch.file(
+        "items.json",
+        serde_json::json!({ "items": items }).to_string(),
+    );
+    let started = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(3)
+        .json();
+    let run = started["run"].as_str().unwrap().to_string();
+    for n in [0, 1, 69] {
+        scratch
+            .host(&["approve", &format!("{run}/review/{n}")])
+            .expect_code(3);
+    }
+    scratch
+        .host(&["reject", &format!("{run}/review/2")])
+        .expect_code(3);
+    let verified = scratch
+        .host(&["audit", "--verify", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(verified["snapshots"], 1, "{verified}");
+    assert!(verified.get("snapshots_rebuilt").is_none(), "{verified}");
+    // What is read through the snapshot is what the log says.
+    let shown = scratch
+        .host(&["show", &run, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        shown["decisions"][format!("{run}/review/69")]["status"],
+        "approved"
+    );
+    assert_eq!(
+        shown["decisions"][format!("{run}/review/2")]["status"],
+        "rejected"
+    );
+    let pending = shown["decisions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|d| d["status"] == "pending")
+        .count();
+    assert_eq!(pending, 66);
+}
+
 #[test]
 fn a_broken_export_is_refused_by_line_and_leaves_the_store_empty() {
     let scratch = Scratch::new();

@@ -133,6 +133,9 @@ pub struct Verified {
     /// Entries from before audit chains existed, which cannot be checked.
     pub unchained: u64,
     pub broken: Vec<BrokenLink>,
+    /// Runs whose kept snapshot of folded state was checked against their log.
+    #[serde(default)]
+    pub snapshots: u64,
     /// Runs whose kept snapshot did not match what their log folds to: each was
     /// replaced by the log's fold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -236,17 +239,23 @@ impl SledStore {
         if let Err(at) = chain.end(summary.version) {
             return broken(at);
         }
-        if self.snapshot_disagrees(run, &events)? {
-            verified.snapshots_rebuilt.push(run.clone());
+        match self.snapshot_disagrees(run, &events)? {
+            Some(true) => verified.snapshots_rebuilt.push(run.clone()),
+            Some(false) => verified.snapshots += 1,
+            None => {}
         }
         Ok(None)
     }
 
-    /// Whether the run's snapshot (if it has one) differs from what its log folds
-    /// to; one that does is replaced by the log's fold.
-    fn snapshot_disagrees(&self, run: &RunId, events: &[RunEvent]) -> Result<bool, StoreError> {
+    /// Whether the run's snapshot differs from what its log folds to (`None` if it
+    /// has none); one that does is replaced by the log's fold.
+    fn snapshot_disagrees(
+        &self,
+        run: &RunId,
+        events: &[RunEvent],
+    ) -> Result<Option<bool>, StoreError> {
         let Some(stored) = self.snapshots.get(run.as_str().as_bytes()).map_err(io)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let agrees = crate::Kept::parse(&stored)
             .is_some_and(|kept| (1..=events.len() as u64).contains(&kept.version))
@@ -257,7 +266,7 @@ impl SledStore {
         if !agrees && let Some(folded) = RunState::fold(run, events) {
             self.save_snapshot(run, folded.version, &folded.snapshot())?;
         }
-        Ok(!agrees)
+        Ok(Some(!agrees))
     }
 
     pub(crate) fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {

@@ -125,9 +125,13 @@ fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, 
             0 => String::new(),
             n => format!(" ({n} entries written before audit chains could not be checked)"),
         };
+        let snapshots = match verified.snapshots {
+            0 => String::new(),
+            n => format!("; the {n} snapshots kept to read long runs match their logs"),
+        };
         if verified.broken.is_empty() {
             println!(
-                "verified {} runs, {} events: every chain is intact{unchained}",
+                "verified {} runs, {} events: every chain is intact{unchained}{snapshots}",
                 verified.runs, verified.events
             );
         } else {
