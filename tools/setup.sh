@@ -7,7 +7,8 @@
 #   C plugins:          Debian's clang, lld and wasi-libc, wit-bindgen's C generator
 #                       (crates.io), wasm-tools (PyPI)
 #   The tests:          tmux (the `host focus` tests drive it); chromium and chromedriver
-#                       (the web inbox tests drive a headless browser)
+#                       (the web inbox tests drive a headless browser); PostgreSQL 15's
+#                       server programs (the tests start their own server)
 set -euo pipefail
 
 rustup target add wasm32-wasip2 >/dev/null
@@ -24,6 +25,7 @@ command -v tmux >/dev/null || packages+=(tmux)
 command -v chromium >/dev/null || packages+=(chromium)
 command -v chromedriver >/dev/null || packages+=(chromium-driver)
 command -v make >/dev/null || packages+=(make)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql-15)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing ${packages[*]}" >&2
   sudo=""

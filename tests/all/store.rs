@@ -424,3 +424,158 @@ fn a_full_disk_loses_nothing_acknowledged_and_the_store_opens_once_space_is_free
     let left = with("LEFT ").concat();
     assert!(!left.contains(".generating"), "{left}");
 }
+
+/// The same test on the embedded store and on PostgreSQL.
+macro_rules! on_both_stores {
+    ($(fn $name:ident($scratch:ident: Scratch) $body:block)*) => {
+        $(
+            mod $name {
+                use super::*;
+                fn check($scratch: Scratch) $body
+                #[test]
+                fn embedded() {
+                    check(Scratch::new());
+                }
+                #[test]
+                fn postgres() {
+                    check(Scratch::on_postgres());
+                }
+            }
+        )*
+    };
+}
+
+on_both_stores! {
+    fn a_run_waits_is_decided_once_and_its_chain_verifies(scratch: Scratch) {
+        let runs: Vec<String> = (0..3).map(|_| scratch.start_note_run()).collect();
+        let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
+        assert_eq!(inbox.as_array().unwrap().len(), 3, "{inbox}");
+        scratch
+            .host(&["approve", &format!("{}/review", runs[0])])
+            .expect_code(0);
+        scratch
+            .host(&["approve", &format!("{}/review", runs[0])])
+            .expect_code(2)
+            .stderr_has("was already decided: approved");
+        scratch
+            .host(&["reject", &format!("{}/review", runs[1])])
+            .expect_code(1);
+        scratch.host(&["cancel", &runs[2]]).expect_code(1);
+        let listed = scratch.host(&["runs", "--json"]).expect_code(0).json();
+        let status = |id: &str| {
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == id)
+                .map(|r| r["status"].clone())
+        };
+        assert_eq!(status(&runs[0]), Some("completed".into()));
+        assert_eq!(status(&runs[1]), Some("rejected".into()));
+        assert_eq!(status(&runs[2]), Some("cancelled".into()));
+        let verified = scratch
+            .host(&["audit", "--verify", "--json"])
+            .expect_code(0)
+            .json();
+        assert_eq!(verified["runs"], 3, "{verified}");
+        let audit = scratch.host(&["audit", &runs[0], "--jsonl"]);
+        audit.expect_code(0);
+        assert_eq!(audit.stdout.lines().count(), 6, "{}", audit.stdout);
+    }
+
+    fn plugin_kv_data_persists_and_keeps_its_quota(scratch: Scratch) {
+        let writer = scratch.workflow("kv.toml", &KV_WRITER.replace("OP", "set"));
+        scratch.host(&["run", writer.to_str().unwrap()]).expect_code(0);
+        let reader = scratch.workflow("kv-get.toml", &KV_WRITER.replace("OP", "get"));
+        let run = scratch
+            .host(&["run", reader.to_str().unwrap(), "--json"])
+            .expect_code(0)
+            .json();
+        let shown = scratch
+            .host(&["show", run["run"].as_str().unwrap(), "--json"])
+            .expect_code(0)
+            .json();
+        assert_eq!(shown["steps"]["write"]["output"]["ok"], "hello");
+    }
+}
+
+#[test]
+fn runs_move_from_the_embedded_store_to_postgres_and_back_unchanged() {
+    let scratch = Scratch::new();
+    let writer = scratch.workflow("kv.toml", &KV_WRITER.replace("OP", "set"));
+    scratch
+        .host(&["run", writer.to_str().unwrap()])
+        .expect_code(0);
+    let runs: Vec<String> = (0..2).map(|_| scratch.start_note_run()).collect();
+    scratch
+        .host(&["approve", &format!("{}/review", runs[0])])
+        .expect_code(0);
+    let file = scratch.path().join("embedded.jsonl");
+    scratch
+        .host(&["store", "export", "--to", file.to_str().unwrap()])
+        .expect_code(0);
+
+    let url = baton_tests::postgres().database();
+    let on_pg = |args: &[&str]| {
+        let mut all = vec!["--store", url.as_str()];
+        all.extend_from_slice(args);
+        scratch.host(&all)
+    };
+    on_pg(&["store", "import", file.to_str().unwrap()]).expect_code(0);
+    on_pg(&["audit", "--verify"]).expect_code(0);
+    assert_eq!(
+        on_pg(&["inbox", "--json"]).expect_code(0).json(),
+        scratch.host(&["inbox", "--json"]).expect_code(0).json()
+    );
+    // The waiting run is decided on PostgreSQL, and its chain goes on from the
+    // embedded store's.
+    on_pg(&["approve", &format!("{}/review", runs[1])]).expect_code(0);
+    on_pg(&["audit", "--verify"]).expect_code(0);
+
+    let back = scratch.path().join("postgres.jsonl");
+    on_pg(&["store", "export", "--to", back.to_str().unwrap()]).expect_code(0);
+    let moved = scratch.path().join("moved");
+    scratch
+        .host(&[
+            "--state",
+            moved.to_str().unwrap(),
+            "store",
+            "import",
+            back.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    let verified = json_on(&scratch, &moved, &["audit", "--verify", "--json"], 0);
+    assert_eq!(verified["runs"], 3);
+    let listed = json_on(&scratch, &moved, &["runs", "--json"], 0);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "completed"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn an_unreachable_postgres_store_is_named_without_its_password() {
+    let scratch = Scratch::new();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://baton:hunter2@127.0.0.1:{closed}/baton");
+    let out = scratch.host(&["--store", &url, "runs"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .contains(&format!("postgres://baton:***@127.0.0.1:{closed}/baton"))
+            && !out.stderr.contains("hunter2")
+            && out.stderr.contains("check that the server runs"),
+        "{}",
+        out.stderr
+    );
+    let not_a_url = scratch.host(&["--store", "mysql://x@y/z", "runs"]);
+    not_a_url.expect_code(2).stderr_has("not a PostgreSQL URL");
+}

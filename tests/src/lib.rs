@@ -215,6 +215,9 @@ pub struct Scratch {
     /// A component cache shared by every test that asks for it, instead of the
     /// scratch directory's own.
     shared_cache: bool,
+    /// The PostgreSQL store its commands use (`BATON_STORE`), instead of the
+    /// embedded store in [`Scratch::state_dir`].
+    store: Option<String>,
 }
 
 impl Scratch {
@@ -222,7 +225,22 @@ impl Scratch {
         Scratch {
             dir: tempfile::tempdir().expect("a temporary directory"),
             shared_cache: false,
+            store: None,
         }
+    }
+
+    /// A scratch directory whose `host` commands keep their runs in a new, empty
+    /// database of the tests' PostgreSQL server ([`postgres`]).
+    pub fn on_postgres() -> Scratch {
+        Scratch {
+            store: Some(postgres().database()),
+            ..Scratch::new()
+        }
+    }
+
+    /// The PostgreSQL store's URL, when the scratch uses one.
+    pub fn store_url(&self) -> Option<&str> {
+        self.store.as_deref()
     }
 
     /// A scratch directory whose `host` commands share one component cache in
@@ -374,7 +392,11 @@ impl Scratch {
             .env_remove("BATON_LOG")
             .env_remove("BATON_FAILPOINT")
             .env_remove("BATON_NOW")
+            .env_remove("BATON_STORE")
             .env("RUST_BACKTRACE", "0");
+        if let Some(url) = &self.store {
+            command.env("BATON_STORE", url);
+        }
         command
     }
 
@@ -721,4 +743,152 @@ pub fn damage_first_entry(state: &Path, run: &str) {
     log.insert(key, b"\xffnot an entry".to_vec())
         .expect("write the log");
     db.flush().expect("flush the store");
+}
+
+/// The PostgreSQL server of this test process, started on first use in a temporary
+/// directory on a free loopback port (as the `postgres` user when the tests run as
+/// root, since `initdb` refuses root), and stopped by a watchdog once the test process
+/// is gone. Each test takes a database of its own ([`Postgres::database`]).
+#[derive(Debug)]
+pub struct Postgres {
+    port: u16,
+    bin: PathBuf,
+    next: std::sync::atomic::AtomicU32,
+}
+
+/// The server of [`Postgres`], started once per test process.
+pub fn postgres() -> &'static Postgres {
+    static SERVER: OnceLock<Postgres> = OnceLock::new();
+    SERVER.get_or_init(Postgres::start)
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|bin| bin.join("initdb").exists())
+            .max()
+            .expect("PostgreSQL's server programs (Debian's postgresql-15; tools/setup.sh installs them)");
+        let dir = tempfile::Builder::new()
+            .prefix("baton-postgres-")
+            .tempdir()
+            .expect("a temporary directory")
+            .keep();
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0"));
+        let as_server = |program: &str| {
+            let mut command = if root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(bin.join(program));
+                c
+            } else {
+                Command::new(bin.join(program))
+            };
+            command.stdin(std::process::Stdio::null());
+            command
+        };
+        if root {
+            let chown = Command::new("chown")
+                .args(["postgres"])
+                .arg(&dir)
+                .status()
+                .expect("chown");
+            assert!(chown.success(), "chown the PostgreSQL directory");
+        }
+        let data = dir.join("data");
+        let init = as_server("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "baton", "-E", "UTF8", "--no-sync"])
+            .output()
+            .expect("run initdb");
+        assert!(
+            init.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            dir.display()
+        );
+        let started = as_server("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(["-o", &options, "-w", "-t", "60", "start"])
+            .output()
+            .expect("run pg_ctl");
+        assert!(
+            started.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&started.stderr),
+            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+        );
+        // Stop it once this process is gone, however it ends.
+        let runuser = if root { "runuser -u postgres -- " } else { "" };
+        let watchdog = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            pg_ctl = bin.join("pg_ctl").display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        // Started in the background by a shell that returns at once, so that the
+        // watchdog outlives this process and is nobody's zombie.
+        Command::new("sh")
+            .args(["-c", &format!("({watchdog}) >/dev/null 2>&1 </dev/null &")])
+            .status()
+            .expect("start the PostgreSQL watchdog");
+        Postgres {
+            port,
+            bin,
+            next: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    /// A new, empty database; its URL.
+    pub fn database(&self) -> String {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("baton_{}_{n}", std::process::id());
+        let created = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "baton",
+            ])
+            .args([
+                "-d",
+                "postgres",
+                "-q",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .output()
+            .expect("run psql");
+        assert!(
+            created.status.success(),
+            "create a database: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        self.url(&name)
+    }
+
+    /// The URL of database `name` on this server.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://baton@127.0.0.1:{}/{name}", self.port)
+    }
 }

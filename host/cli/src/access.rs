@@ -353,6 +353,16 @@ fn service_on(global: &GlobalArgs, dir: &Path) -> Result<Service, Failure> {
     } else {
         Purpose::Work
     };
+    if let Some(url) = global.store.as_deref().filter(|u| !u.trim().is_empty()) {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Failure::Usage(format!(
+                "--store {}: not a PostgreSQL URL; use postgres://USER@HOST/DB (or leave it out for the embedded store in --state)",
+                baton_store::hide_password(url)
+            )));
+        }
+        let store = Store::open_postgres(url)?;
+        return Ok(Service::new(store, service_options(global)?).observe(crate::report::progress()));
+    }
     let store = Store::open_dir_for(dir, purpose).map_err(|e| match e {
         ServiceError::StoreBusy { .. } => match Server::find(dir) {
             Some(server) => Failure::Usage(format!(

@@ -49,6 +49,9 @@ pub struct GlobalArgs {
     /// Where runs and decisions are kept [default: the user data dir, e.g. ~/.local/share/baton/state]
     #[arg(long, global = true, env = "BATON_STATE", value_name = "DIR")]
     state: Option<PathBuf>,
+    /// Keep runs and decisions in PostgreSQL instead (postgres://USER[:PASSWORD]@HOST[:PORT]/DB), shared by every host process pointed at it
+    #[arg(long, global = true, env = "BATON_STORE", value_name = "URL")]
+    store: Option<String>,
     /// Compile plugins on every load instead of using the cache
     #[arg(long, global = true)]
     no_cache: bool,

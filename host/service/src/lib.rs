@@ -161,6 +161,11 @@ impl Service {
         &self.loader
     }
 
+    /// The store the service works on.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn clock(&self) -> &HostClock {
         &self.clock
     }

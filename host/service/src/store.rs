@@ -1,13 +1,16 @@
 //! The state store the service works on, with its backend chosen when it is opened:
-//! the embedded sled store in a directory (the default; PostgreSQL comes later behind
-//! the same traits), plus the crash-test failpoint.
+//! the embedded sled store in a directory (the default), or PostgreSQL (`--store
+//! postgres://…`), behind the same traits; plus the crash-test failpoint.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use baton_core::{KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError};
-use baton_store::{AuditEntry, Exported, ImportError, OpenError, SledStore, Verified};
+use baton_store::{
+    AuditEntry, Export, Exported, ImportError, OpenError, PgStore, SledStore, StoreBackend,
+    Verified,
+};
 
 use crate::error::{Result, ServiceError};
 
@@ -18,6 +21,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(3);
 #[derive(Clone, Debug)]
 enum Backend {
     Embedded(SledStore),
+    Postgres(PgStore),
 }
 
 /// The state store: the backend, and a failpoint when one is set.
@@ -37,6 +41,17 @@ pub enum Purpose {
 }
 
 impl Store {
+    /// Connects to the PostgreSQL store at `url` (a `postgres://` URL), bringing its
+    /// schema up to date; applies `BATON_FAILPOINT` when it is set.
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let pg = PgStore::connect(url).map_err(ServiceError::Host)?;
+        tracing::debug!("state store: {}", pg.url());
+        Ok(Store {
+            backend: Backend::Postgres(pg),
+            failpoint: Failpoint::from_env(),
+        })
+    }
+
     /// Opens the embedded store in `dir` (creating it) for work, waiting a little for
     /// another process that holds it; applies `BATON_FAILPOINT` when it is set.
     pub fn open_dir(dir: &Path) -> Result<Store> {
@@ -80,6 +95,7 @@ impl Store {
     pub fn repairs(&self) -> &[String] {
         match &self.backend {
             Backend::Embedded(sled) => sled.repairs(),
+            Backend::Postgres(_) => &[],
         }
     }
 
@@ -87,40 +103,61 @@ impl Store {
     pub fn kv(&self) -> Arc<dyn KvStore> {
         match &self.backend {
             Backend::Embedded(sled) => Arc::new(sled.clone()),
+            Backend::Postgres(pg) => Arc::new(pg.clone()),
         }
     }
 
     /// A run's log as audit entries, each with its hash and the hash it links to.
     pub fn audit(&self, run: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
-        match &self.backend {
-            Backend::Embedded(sled) => sled.audit(run),
-        }
+        self.admin().audit(run)
     }
 
     /// Checks every run's hash chain.
     pub fn verify(&self) -> Result<Verified, StoreError> {
-        match &self.backend {
-            Backend::Embedded(sled) => sled.verify(),
-        }
+        self.admin().verify()
     }
 
     /// Writes every run, its log and the plugins' kv data to `out`, as JSON Lines.
     pub fn export(&self, out: &mut dyn std::io::Write, at: u64) -> Result<Exported, StoreError> {
-        match &self.backend {
-            Backend::Embedded(sled) => sled.export(out, at),
-        }
+        self.admin().export(out, at)
     }
 
     /// Reads an export into this store, which must be empty.
     pub fn import(&self, file: &Path) -> Result<Exported, ImportError> {
+        self.admin().import(file)
+    }
+
+    /// The schema migrations opening applied, and the schema version now; `None`
+    /// for the embedded store, which has no schema.
+    pub fn schema(&self) -> Option<(Vec<i32>, i32)> {
         match &self.backend {
-            Backend::Embedded(sled) => sled.import(file),
+            Backend::Embedded(_) => None,
+            Backend::Postgres(pg) => Some(pg.schema()),
+        }
+    }
+
+    /// Where the store is, for messages.
+    pub fn location(&self) -> String {
+        self.admin().location()
+    }
+
+    /// Whether several processes may use the store at once (PostgreSQL), rather
+    /// than one holding it (the embedded store).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    fn admin(&self) -> &dyn StoreBackend {
+        match &self.backend {
+            Backend::Embedded(sled) => sled,
+            Backend::Postgres(pg) => pg,
         }
     }
 
     fn backend(&self) -> &dyn RunStore {
         match &self.backend {
             Backend::Embedded(sled) => sled,
+            Backend::Postgres(pg) => pg,
         }
     }
 }

@@ -152,9 +152,36 @@ impl Verified {
     }
 }
 
-impl SledStore {
+/// What every backend offers beyond the run store traits, written once over a few
+/// primitives each backend provides (its entries, summaries, kv data and snapshots
+/// as stored): a run's audit trail, the check of every chain, export and import.
+pub trait StoreBackend: RunStore {
+    /// A run's log entries as stored, in version order.
+    fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Every run's summary as stored: (run id, bytes).
+    fn raw_summaries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Every plugin kv entry: (scope, key, value).
+    fn raw_kv(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError>;
+    /// A run's kept snapshot as stored ([`crate::Kept`]'s layout).
+    fn raw_snapshot(&self, run: &RunId) -> Result<Option<Vec<u8>>, StoreError>;
+    /// What the store counts it holds (runs, events, kv writes).
+    fn counts(&self) -> crate::Counts;
+    /// What the store acknowledged and no longer holds, found when it was opened.
+    fn lost(&self) -> Option<crate::Loss>;
+    /// Where the store is, for messages (a directory, or a URL without password).
+    fn location(&self) -> String;
+    /// Whether it holds no run and no kv data.
+    fn is_empty(&self) -> Result<bool, StoreError>;
+    /// Writes what `replay` hands over (an import, checked already) all or nothing,
+    /// with `counted` its totals, and makes it durable.
+    fn write_import(
+        &self,
+        replay: &mut crate::export::Replay<'_>,
+        counted: &crate::Exported,
+    ) -> Result<(), crate::ImportError>;
+
     /// A run's log with its hash chain.
-    pub fn audit(&self, run: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit(&self, run: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         let mut entries = Vec::new();
         for (version, bytes) in self.raw_log(run)? {
             let (prev, event) = crate::audit::decode(&bytes).map_err(io)?;
@@ -177,7 +204,7 @@ impl SledStore {
     ///
     /// Also compares what it read with what the store acknowledged: fewer runs or
     /// events than the store's count is a loss, whole runs included.
-    pub fn verify(&self) -> Result<Verified, StoreError> {
+    fn verify(&self) -> Result<Verified, StoreError> {
         let acknowledged = self.counts();
         let mut verified = Verified::default();
         for summary in self.summaries()? {
@@ -191,12 +218,12 @@ impl SledStore {
             events: verified.events,
             kv_writes: acknowledged.kv_writes,
         };
-        verified.loss = match self.loss() {
-            Some(loss) => Some(loss.clone()),
+        verified.loss = match self.lost() {
+            Some(loss) => Some(loss),
             None if found.short_of(&acknowledged) => Some(crate::Loss {
                 acknowledged,
                 found,
-                store: self.dir.clone(),
+                store: self.location(),
             }),
             None => None,
         };
@@ -254,7 +281,7 @@ impl SledStore {
         run: &RunId,
         events: &[RunEvent],
     ) -> Result<Option<bool>, StoreError> {
-        let Some(stored) = self.snapshots.get(run.as_str().as_bytes()).map_err(io)? else {
+        let Some(stored) = self.raw_snapshot(run)? else {
             return Ok(None);
         };
         let agrees = crate::Kept::parse(&stored)
@@ -268,8 +295,10 @@ impl SledStore {
         }
         Ok(Some(!agrees))
     }
+}
 
-    pub(crate) fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+impl SledStore {
+    pub(crate) fn log_entries(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let prefix = run.as_str().as_bytes();
         let mut entries = Vec::new();
         for entry in self.log.scan_prefix(prefix) {

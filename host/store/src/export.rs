@@ -89,9 +89,12 @@ pub enum ImportError {
     Store(String),
 }
 
-impl SledStore {
+impl<S: crate::StoreBackend + ?Sized> Export for S {}
+
+/// Export and import, for every backend.
+pub trait Export: crate::StoreBackend {
     /// Writes the whole store to `out` (see the module's documentation).
-    pub fn export(&self, out: &mut dyn Write, exported_at: u64) -> Result<Exported, StoreError> {
+    fn export(&self, out: &mut dyn Write, exported_at: u64) -> Result<Exported, StoreError> {
         let write = |out: &mut dyn Write, line: &[u8]| -> Result<(), StoreError> {
             out.write_all(line)
                 .and_then(|()| out.write_all(b"\n"))
@@ -104,9 +107,7 @@ impl SledStore {
         .map_err(io)?;
         write(out, &header)?;
         let mut exported = Exported::default();
-        for entry in self.runs.iter() {
-            let (key, summary_bytes) = entry.map_err(io)?;
-            let id = String::from_utf8_lossy(&key).into_owned();
+        for (id, summary_bytes) in self.raw_summaries()? {
             let summary = match serde_json::from_slice::<RunSummary>(&summary_bytes) {
                 Ok(summary) => summary,
                 Err(e) => {
@@ -116,7 +117,7 @@ impl SledStore {
                     continue;
                 }
             };
-            let entries = match self.chain_up_to(&summary) {
+            let entries = match chain_up_to(self, &summary) {
                 Ok(entries) => entries,
                 Err(why) => {
                     exported.skipped.push((summary.id.to_string(), why));
@@ -140,14 +141,10 @@ impl SledStore {
             exported.runs += 1;
             exported.events += summary.version;
         }
-        for entry in self.kv.iter() {
-            let (key, value) = entry.map_err(io)?;
-            let Some(split) = key.iter().position(|b| *b == 0) else {
-                continue;
-            };
+        for (scope, key, value) in self.raw_kv()? {
             let kv = Kv {
-                scope: String::from_utf8_lossy(&key[..split]).into_owned(),
-                key: String::from_utf8_lossy(&key[split + 1..]).into_owned(),
+                scope,
+                key,
                 value: base64::engine::general_purpose::STANDARD.encode(&value),
             };
             write(
@@ -165,42 +162,41 @@ impl SledStore {
         Ok(exported)
     }
 
-    /// A run's entries 1..=summary.version, checked link by link; why not, if the
-    /// log cannot be read or does not hold together.
-    fn chain_up_to(&self, summary: &RunSummary) -> Result<Vec<(u64, Vec<u8>)>, String> {
-        let mut chain = Chain::new(&summary.id);
-        let mut entries = Vec::with_capacity(summary.version as usize);
-        for (version, bytes) in self
-            .raw_log(&summary.id)
-            .map_err(|e| format!("its log cannot be read: {e}"))?
-        {
-            if version > summary.version {
-                break;
-            }
-            chain.next(version, &bytes).map_err(|(_, why)| why)?;
-            entries.push((version, bytes));
-        }
-        chain.end(summary.version).map_err(|(_, why)| why)?;
-        Ok(entries)
-    }
-
     /// Reads an export into this store, which must be empty: checks the whole file
     /// first (format, every chain, the counts at its end) and writes nothing if any
     /// line is wrong; then writes it all and makes it durable.
-    pub fn import(&self, file: &Path) -> Result<Exported, ImportError> {
+    fn import(&self, file: &Path) -> Result<Exported, ImportError> {
         let name = file.display().to_string();
-        if !self.runs.is_empty() || !self.kv.is_empty() {
+        if !self
+            .is_empty()
+            .map_err(|e| ImportError::Store(e.to_string()))?
+        {
             return Err(ImportError::Store(format!(
-                "the state store at {} is not empty: import only into an empty store (pass --state with a new directory)",
-                self.dir.display()
+                "the state store at {} is not empty: import only into an empty store (pass --state with a new directory, or --store with an empty database)",
+                self.location()
             )));
         }
         let counted = read_export(file, &name, &mut |_| Ok(()))?;
+        self.write_import(
+            &mut |each| read_export(file, &name, each).map(drop),
+            &counted,
+        )?;
+        Ok(counted)
+    }
+}
+
+impl SledStore {
+    /// [`crate::StoreBackend::write_import`] for sled: marked as under way until done.
+    pub(crate) fn write_import_here(
+        &self,
+        replay: &mut crate::export::Replay<'_>,
+        counted: &Exported,
+    ) -> Result<(), ImportError> {
         self.db
             .insert(IMPORTING_KEY, b"1".as_slice())
             .map_err(|e| ImportError::Store(e.to_string()))?;
         let mut usage: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
-        read_export(file, &name, &mut |item| {
+        replay(&mut |item| {
             match item {
                 Item::Summary(id, bytes) => self.runs.insert(id.as_str().as_bytes(), bytes),
                 Item::Entry(id, version, bytes) => self.log.insert(log_key(&id, version), bytes),
@@ -226,17 +222,45 @@ impl SledStore {
             events: counted.events,
             kv_writes: counted.kv,
         });
-        self.sync().map_err(|e| ImportError::Store(e.to_string()))?;
-        Ok(counted)
+        self.sync().map_err(|e| ImportError::Store(e.to_string()))
     }
+}
+
+/// A run's entries 1..=summary.version, checked link by link; why not, if the
+/// log cannot be read or does not hold together.
+fn chain_up_to<S: crate::StoreBackend + ?Sized>(
+    store: &S,
+    summary: &RunSummary,
+) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    let mut chain = Chain::new(&summary.id);
+    let mut entries = Vec::with_capacity(summary.version as usize);
+    for (version, bytes) in store
+        .raw_log(&summary.id)
+        .map_err(|e| format!("its log cannot be read: {e}"))?
+    {
+        if version > summary.version {
+            break;
+        }
+        chain.next(version, &bytes).map_err(|(_, why)| why)?;
+        entries.push((version, bytes));
+    }
+    chain.end(summary.version).map_err(|(_, why)| why)?;
+    Ok(entries)
 }
 
 /// Set while an import writes; a store that still has it on open was left half
 /// imported.
 pub(crate) const IMPORTING_KEY: &[u8] = b"baton.importing";
 
+/// Takes each item of an import in turn.
+pub type Sink<'s> = dyn FnMut(Item<'_>) -> Result<(), String> + 's;
+
+/// Hands every item of an import (checked already) to a sink, in the file's order.
+pub type Replay<'r> = dyn FnMut(&mut Sink<'_>) -> Result<(), ImportError> + 'r;
+
 /// One thing an export holds, as it is to be written.
-enum Item<'a> {
+#[derive(Debug)]
+pub enum Item<'a> {
     Summary(RunId, &'a [u8]),
     Entry(RunId, u64, &'a [u8]),
     Kv(String, String, Vec<u8>),
@@ -404,6 +428,7 @@ fn read_export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StoreBackend;
     use crate::tests::summary;
     use baton_core::{KvQuota, KvStore, RunEvent};
 

@@ -81,8 +81,8 @@ impl Counts {
 pub struct Loss {
     pub acknowledged: Counts,
     pub found: Counts,
-    /// The state directory.
-    pub store: PathBuf,
+    /// Where the store is (its directory).
+    pub store: String,
 }
 
 impl std::fmt::Display for Loss {
@@ -104,7 +104,7 @@ impl std::fmt::Display for Loss {
              Its files were damaged or replaced (a flipped bit, a lost write, a missing snapshot). \
              To restore: move the directory aside and `host store import` your latest export into an empty one; \
              to keep what is left: `host store export --to FILE` from this store, then import that into an empty one",
-            self.store.display(),
+            self.store,
             missing.join(", "),
             a.runs,
             a.events,

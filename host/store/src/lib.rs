@@ -26,11 +26,13 @@ mod audit;
 mod export;
 mod kv;
 mod ledger;
+mod postgres;
 
-pub use export::{EXPORT_FORMAT, Exported, ImportError};
+pub use export::{EXPORT_FORMAT, Export, Exported, ImportError, Item};
 
-pub use audit::{AuditEntry, BrokenLink, Verified};
+pub use audit::{AuditEntry, BrokenLink, StoreBackend, Verified};
 pub use ledger::{Counts, LEDGER_FILE, Loss};
+pub use postgres::{PgStore, hide_password};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -160,7 +162,7 @@ impl SledStore {
             ledger::Found::Counts(acknowledged) if found.short_of(&acknowledged) => Some(Loss {
                 acknowledged,
                 found,
-                store: path.to_path_buf(),
+                store: path.display().to_string(),
             }),
             ledger::Found::Counts(_) => None,
             ledger::Found::Missing => {
@@ -201,11 +203,6 @@ impl SledStore {
     /// acknowledgement that would hide the loss.
     pub fn loss(&self) -> Option<&Loss> {
         self.loss.as_ref()
-    }
-
-    /// How much the store holds by its own count (runs, events, kv writes).
-    pub fn counts(&self) -> Counts {
-        self.tally.now()
     }
 
     /// What opening the store had to repair, in words for the operator.
@@ -450,11 +447,7 @@ impl RunStore for SledStore {
         let Some(entry) = self.log.get(log_key(run, version)).map_err(io)? else {
             return Ok(());
         };
-        let mut bytes = Vec::with_capacity(8 + HEAD + 32 + state.len());
-        bytes.extend_from_slice(&version.to_be_bytes());
-        bytes.extend_from_slice(audit::hash(&entry).as_bytes());
-        bytes.extend_from_slice(blake3::hash(state).as_bytes());
-        bytes.extend_from_slice(state);
+        let bytes = Kept::encode(version, &audit::hash(&entry), state);
         self.snapshots
             .insert(run.as_str().as_bytes(), bytes)
             .map_err(io)?;
@@ -462,15 +455,87 @@ impl RunStore for SledStore {
     }
 }
 
+impl StoreBackend for SledStore {
+    fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.log_entries(run)
+    }
+
+    fn raw_summaries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.runs
+            .iter()
+            .map(|entry| {
+                let (key, bytes) = entry.map_err(io)?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), bytes.to_vec()))
+            })
+            .collect()
+    }
+
+    fn raw_kv(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        let mut entries = Vec::new();
+        for entry in self.kv.iter() {
+            let (key, value) = entry.map_err(io)?;
+            if let Some(split) = key.iter().position(|b| *b == 0) {
+                entries.push((
+                    String::from_utf8_lossy(&key[..split]).into_owned(),
+                    String::from_utf8_lossy(&key[split + 1..]).into_owned(),
+                    value.to_vec(),
+                ));
+            }
+        }
+        Ok(entries)
+    }
+
+    fn raw_snapshot(&self, run: &RunId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .snapshots
+            .get(run.as_str().as_bytes())
+            .map_err(io)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn counts(&self) -> Counts {
+        self.tally.now()
+    }
+
+    fn lost(&self) -> Option<Loss> {
+        self.loss.clone()
+    }
+
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.runs.is_empty() && self.kv.is_empty())
+    }
+
+    fn write_import(
+        &self,
+        replay: &mut crate::export::Replay<'_>,
+        counted: &Exported,
+    ) -> Result<(), ImportError> {
+        self.write_import_here(replay, counted)
+    }
+}
+
 /// A kept snapshot: `<version, u64 BE><hex BLAKE3 of log entry <version>>
 /// <BLAKE3 of the state><the state>`.
 pub(crate) struct Kept<'a> {
     pub(crate) version: u64,
-    head: &'a str,
-    state: &'a [u8],
+    pub(crate) head: &'a str,
+    pub(crate) state: &'a [u8],
 }
 
 impl Kept<'_> {
+    pub(crate) fn encode(version: u64, head: &str, state: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(8 + HEAD + 32 + state.len());
+        bytes.extend_from_slice(&version.to_be_bytes());
+        bytes.extend_from_slice(head.as_bytes());
+        bytes.extend_from_slice(blake3::hash(state).as_bytes());
+        bytes.extend_from_slice(state);
+        bytes
+    }
+
     /// The parts of a kept snapshot whose state is whole.
     pub(crate) fn parse(bytes: &[u8]) -> Option<Kept<'_>> {
         let version = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
@@ -526,6 +591,7 @@ pub(crate) mod tests {
         );
         assert!(flushes > 0);
     }
+    use crate::StoreBackend;
     use baton_core::{RunState, RunStatus};
     use serde_json::json;
 

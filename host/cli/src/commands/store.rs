@@ -31,6 +31,14 @@ Exit codes: 0 imported, 2 the file or the store cannot be used (the message says
 Example:\n  host --state ~/baton-restored store import backup.jsonl"
     )]
     Import(ImportArgs),
+    /// Bring a PostgreSQL store's schema up to date (every command also does, when it connects)
+    #[command(
+        after_help = "Migrations are versioned and applied in order, each in a transaction, under an advisory lock, so that hosts starting together apply each once. A database whose schema is newer than this host knows is refused.
+
+Example:
+  host store migrate --store postgres://baton@db.internal/baton"
+    )]
+    Migrate,
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +58,7 @@ pub async fn store(global: &GlobalArgs, command: StoreCommand) -> Result<Exit, F
     match command {
         StoreCommand::Export(args) => export(global, args).await,
         StoreCommand::Import(args) => import(global, args).await,
+        StoreCommand::Migrate => migrate(global),
     }
 }
 
@@ -142,7 +151,7 @@ async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Failure> 
         Access::Local(service) => service,
         Access::Server(server) => {
             return Err(Failure::Usage(format!(
-                "host serve ({}, pid {}) holds this state store; import into an empty store no server holds: pass --state NEW_DIR (or stop the server)",
+                "host serve ({}, pid {}) holds this state store; import into an empty store no server holds: pass --state NEW_DIR or --store with an empty database (or stop the server)",
                 server.url, server.pid
             )));
         }
@@ -157,6 +166,35 @@ async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Failure> 
     );
     for (run, why) in &imported.skipped {
         eprintln!("note: the export had left out run {run}: {why}");
+    }
+    Ok(Exit::Success)
+}
+
+fn migrate(global: &GlobalArgs) -> Result<Exit, Failure> {
+    if global.store.is_none() {
+        return Err(Failure::Usage(
+            "the embedded store has no schema to migrate; pass --store postgres://… (or set BATON_STORE)".into(),
+        ));
+    }
+    let service = crate::access::service(global)?;
+    let store = service.store();
+    if let Some((applied, version)) = store.schema() {
+        match applied.as_slice() {
+            [] => println!(
+                "the PostgreSQL store at {} is up to date (schema version {version})",
+                store.location()
+            ),
+            applied => println!(
+                "applied migration{} {} to the PostgreSQL store at {}; schema version {version}",
+                if applied.len() == 1 { "" } else { "s" },
+                applied
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                store.location()
+            ),
+        }
     }
     Ok(Exit::Success)
 }

@@ -1,0 +1,823 @@
+//! The PostgreSQL store: the same run logs (with their hash chains), summaries,
+//! snapshots and plugin kv data as the embedded store, in tables that any number of
+//! `host` processes on any number of machines share.
+//!
+//! - `baton_runs`: one row per run: its summary as stored (text, copied byte for byte
+//!   by export), and the columns queries need (`version`, `status`, `workflow`,
+//!   `started_at`).
+//! - `baton_log`: `(run, version)` -> the entry's bytes (`{"prev": …, "event": …}`).
+//! - `baton_snapshots`, `baton_kv`, `baton_kv_usage`: as in sled (`lib.rs`, `kv.rs`).
+//! - `baton_schema`: the migrations applied, by version (`MIGRATIONS`).
+//!
+//! An append is one transaction: the run's row is locked (`FOR UPDATE`), its version
+//! compared with the one the caller read (the same optimistic concurrency as sled's:
+//! a writer that read an older version gets `StoreError::Conflict` and writes
+//! nothing), the entries chained to the last one, and the summary rewritten. A commit
+//! is durable when it returns, so `sync` has nothing left to do.
+//!
+//! The traits are synchronous (the engine calls them between plugin calls); the client
+//! is asynchronous. So the store owns a small runtime of its own that holds the
+//! connection, and each call hands its work to that runtime and waits for the answer
+//! on a channel, which works from inside another runtime too.
+
+use std::sync::Arc;
+
+use baton_core::{KvError, KvQuota, KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError};
+use futures::future::BoxFuture;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+use crate::export::Item;
+use crate::{Counts, Exported, ImportError, Kept, Loss, StoreBackend, audit};
+
+/// The schema, one migration per version, applied in order, each in a transaction.
+/// Never change a migration that has shipped: add the next one.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE baton_runs (
+    id text PRIMARY KEY,
+    version bigint NOT NULL,
+    status text NOT NULL,
+    workflow text NOT NULL,
+    started_at bigint NOT NULL,
+    summary text NOT NULL
+);
+CREATE INDEX baton_runs_status ON baton_runs (status);
+CREATE TABLE baton_log (
+    run text NOT NULL,
+    version bigint NOT NULL,
+    entry text NOT NULL,
+    PRIMARY KEY (run, version)
+);
+CREATE TABLE baton_snapshots (
+    run text PRIMARY KEY,
+    data bytea NOT NULL
+);
+CREATE TABLE baton_kv (
+    scope text NOT NULL,
+    key text NOT NULL,
+    value bytea NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+CREATE TABLE baton_kv_usage (
+    scope text PRIMARY KEY,
+    keys bigint NOT NULL,
+    bytes bigint NOT NULL
+);
+"#,
+)];
+
+/// Serialises migrations between processes that start at once.
+const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
+
+/// Runs and kv data in PostgreSQL.
+#[derive(Clone)]
+pub struct PgStore {
+    client: Arc<tokio::sync::Mutex<Client>>,
+    /// The migrations connecting applied.
+    applied: Vec<i32>,
+    runtime: Arc<Runtime>,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgStore({})", self.shown)
+    }
+}
+
+/// The store's own runtime, shut down without waiting when the store goes (which may
+/// be inside another runtime, where waiting is not allowed).
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`.
+pub fn hide_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` and brings the schema up to date (each migration in a
+    /// transaction, under an advisory lock, so that processes starting together apply
+    /// it once). A database whose schema is newer than this host knows is refused.
+    pub fn connect(url: &str) -> Result<PgStore, String> {
+        let shown = hide_password(url);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("baton-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the PostgreSQL client: {e}"))?;
+        // Dropped without waiting, whichever way this returns.
+        let runtime = Runtime(Some(runtime));
+        let Some(handle) = runtime.0.as_ref().map(|r| r.handle().clone()) else {
+            return Err("cannot start the PostgreSQL client".into());
+        };
+        let url = url.to_string();
+        let connected = {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            handle.spawn(async move {
+                let result = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    tokio_postgres::connect(&url, NoTls),
+                )
+                .await;
+                let result = match result {
+                    Ok(Ok((client, connection))) => {
+                        tokio::spawn(async move {
+                            if let Err(e) = connection.await {
+                                tracing::warn!("PostgreSQL connection ended: {e}");
+                            }
+                        });
+                        Ok(client)
+                    }
+                    Ok(Err(e)) => Err(describe(&e)),
+                    Err(_) => Err("no answer within 10 s".to_string()),
+                };
+                let _ = tx.send(result);
+            });
+            rx.recv()
+                .map_err(|_| "the PostgreSQL client stopped".to_string())?
+        };
+        let client = connected.map_err(|e| {
+            format!(
+                "cannot connect to the PostgreSQL store at {shown}: {e}; check that the server runs and accepts connections there, and the user, password and database in the URL"
+            )
+        })?;
+        let mut store = PgStore {
+            client: Arc::new(tokio::sync::Mutex::new(client)),
+            applied: Vec::new(),
+            runtime: Arc::new(runtime),
+            shown,
+        };
+        store.applied = store.migrate().map_err(|e| e.to_string())?;
+        Ok(store)
+    }
+
+    /// Applies the migrations this database lacks; returns their versions.
+    pub fn migrate(&self) -> Result<Vec<i32>, StoreError> {
+        self.call(|client| {
+            Box::pin(async move {
+                let mut client = client.lock().await;
+                client
+                    .batch_execute(
+                        "CREATE TABLE IF NOT EXISTS baton_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                    )
+                    .await
+                    .or_else(|e| {
+                        // Two processes creating it at once: the other one won.
+                        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    })?;
+                let mut applied = Vec::new();
+                for (version, sql) in MIGRATIONS {
+                    let tx = client.transaction().await?;
+                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                        .await?;
+                    let done = tx
+                        .query_opt("SELECT 1 FROM baton_schema WHERE version = $1", &[version])
+                        .await?
+                        .is_some();
+                    if !done {
+                        tx.batch_execute(sql).await?;
+                        tx.execute("INSERT INTO baton_schema (version) VALUES ($1)", &[version])
+                            .await?;
+                        applied.push(*version);
+                    }
+                    tx.commit().await?;
+                }
+                let newest: Option<i32> = client
+                    .query_one("SELECT max(version) FROM baton_schema", &[])
+                    .await?
+                    .get(0);
+                let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+                if newest.unwrap_or(0) > known {
+                    return Err(Failure::Refused(format!(
+                        "its schema is version {}, newer than this host knows ({known}): use the Baton that upgraded it, or a newer one",
+                        newest.unwrap_or(0)
+                    )));
+                }
+                Ok(applied)
+            })
+        })
+    }
+
+    /// Runs `work` on the store's runtime and waits for it.
+    fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Arc<tokio::sync::Mutex<Client>>) -> BoxFuture<'static, Result<T, Failure>>
+        + Send
+        + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let client = self.client.clone();
+        let Some(runtime) = self.runtime.0.as_ref() else {
+            return Err(StoreError::Io("the PostgreSQL client stopped".into()));
+        };
+        runtime.spawn(async move {
+            let _ = tx.send(work(client).await);
+        });
+        match rx.recv() {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Failure::Store(e))) => Err(e),
+            Ok(Err(Failure::Refused(why))) => Err(StoreError::Io(why)),
+            Ok(Err(Failure::Db(e))) => Err(StoreError::Io(format!(
+                "the PostgreSQL store at {}: {}",
+                self.shown,
+                describe(&e)
+            ))),
+            Err(_) => Err(StoreError::Io("the PostgreSQL client stopped".into())),
+        }
+    }
+
+    /// The URL, without its password.
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    /// The migrations that connecting applied, and the schema version now.
+    pub fn schema(&self) -> (Vec<i32>, i32) {
+        (
+            self.applied.clone(),
+            MIGRATIONS.last().map_or(0, |(v, _)| *v),
+        )
+    }
+}
+
+/// What went wrong in a call on the store's runtime.
+enum Failure {
+    Db(tokio_postgres::Error),
+    Store(StoreError),
+    Refused(String),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Failure {
+        Failure::Db(e)
+    }
+}
+
+/// A client error in words: the server's message when it sent one.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+fn number(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn decode(bytes: &[u8]) -> Result<RunEvent, Failure> {
+    audit::decode(bytes)
+        .map(|(_, event)| event)
+        .map_err(|e| Failure::Store(crate::io(e)))
+}
+
+impl RunStore for PgStore {
+    fn append(
+        &self,
+        run: &RunId,
+        expected_version: u64,
+        events: &[RunEvent],
+        summary: &RunSummary,
+    ) -> Result<u64, StoreError> {
+        let run = run.clone();
+        let events = events.to_vec();
+        let summary_text = serde_json::to_string(summary).map_err(crate::io)?;
+        let (status, workflow, started_at) = (
+            summary.status.as_str().to_string(),
+            summary.workflow.clone(),
+            number(summary.started_at),
+        );
+        self.call(move |client| {
+            Box::pin(async move {
+                let mut client = client.lock().await;
+                let tx = client.transaction().await?;
+                let found = tx
+                    .query_opt(
+                        "SELECT version FROM baton_runs WHERE id = $1 FOR UPDATE",
+                        &[&run.as_str()],
+                    )
+                    .await?
+                    .map_or(0, |row| row.get::<_, i64>(0) as u64);
+                if found != expected_version {
+                    return Err(Failure::Store(StoreError::Conflict {
+                        run,
+                        expected: expected_version,
+                        found,
+                    }));
+                }
+                let mut prev = match found {
+                    0 => audit::genesis(&run),
+                    _ => match tx
+                        .query_opt(
+                            "SELECT entry FROM baton_log WHERE run = $1 AND version = $2",
+                            &[&run.as_str(), &number(found)],
+                        )
+                        .await?
+                    {
+                        Some(row) => audit::hash(row.get::<_, &str>(0).as_bytes()),
+                        None => audit::genesis(&run),
+                    },
+                };
+                let insert = tx
+                    .prepare("INSERT INTO baton_log (run, version, entry) VALUES ($1, $2, $3)")
+                    .await?;
+                for (offset, event) in events.iter().enumerate() {
+                    let entry = audit::encode(&prev, event)
+                        .map_err(|e| Failure::Store(crate::io(e)))?;
+                    prev = audit::hash(&entry);
+                    let text = String::from_utf8(entry).map_err(|e| Failure::Store(crate::io(e)))?;
+                    let version = number(found + offset as u64 + 1);
+                    if let Err(e) = tx.execute(&insert, &[&run.as_str(), &version, &text]).await {
+                        // Another writer created the run first.
+                        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                            return Err(Failure::Store(StoreError::Conflict {
+                                run,
+                                expected: expected_version,
+                                found: expected_version + 1,
+                            }));
+                        }
+                        return Err(e.into());
+                    }
+                }
+                let version = found + events.len() as u64;
+                tx.execute(
+                    "INSERT INTO baton_runs (id, version, status, workflow, started_at, summary) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (id) DO UPDATE SET version = $2, status = $3, summary = $6",
+                    &[
+                        &run.as_str(),
+                        &number(version),
+                        &status,
+                        &workflow,
+                        &started_at,
+                        &summary_text,
+                    ],
+                )
+                .await?;
+                tx.commit().await.map_err(|e| {
+                    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                        Failure::Store(StoreError::Conflict {
+                            run: run.clone(),
+                            expected: expected_version,
+                            found: expected_version + 1,
+                        })
+                    } else {
+                        e.into()
+                    }
+                })?;
+                Ok(version)
+            })
+        })
+    }
+
+    /// A commit is durable when it returns.
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
+        let events = self.events_after(run, 0)?;
+        if events.is_empty() {
+            return Err(StoreError::NoSuchRun(run.clone()));
+        }
+        Ok(events)
+    }
+
+    fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
+        let run = run.clone();
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                client
+                    .query(
+                        "SELECT entry FROM baton_log WHERE run = $1 AND version > $2 ORDER BY version",
+                        &[&run.as_str(), &number(version)],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| decode(row.get::<_, &str>(0).as_bytes()))
+                    .collect()
+            })
+        })
+    }
+
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.raw_summaries()?
+            .into_iter()
+            .map(|(_, bytes)| serde_json::from_slice(&bytes).map_err(crate::io))
+            .collect()
+    }
+
+    fn snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let Some(bytes) = self.raw_snapshot(run)? else {
+            return Ok(None);
+        };
+        if let Some(kept) = Kept::parse(&bytes)
+            && let Some(entry) = self.entry(run, kept.version)?
+            && audit::hash(&entry) == kept.head
+        {
+            return Ok(Some((kept.version, kept.state.to_vec())));
+        }
+        let run = run.clone();
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                client
+                    .execute(
+                        "DELETE FROM baton_snapshots WHERE run = $1",
+                        &[&run.as_str()],
+                    )
+                    .await?;
+                Ok(None)
+            })
+        })
+    }
+
+    fn save_snapshot(&self, run: &RunId, version: u64, state: &[u8]) -> Result<(), StoreError> {
+        let Some(entry) = self.entry(run, version)? else {
+            return Ok(());
+        };
+        let data = Kept::encode(version, &audit::hash(&entry), state);
+        let run = run.clone();
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                client
+                    .execute(
+                        "INSERT INTO baton_snapshots (run, data) VALUES ($1, $2) ON CONFLICT (run) DO UPDATE SET data = $2",
+                        &[&run.as_str(), &data],
+                    )
+                    .await?;
+                Ok(())
+            })
+        })
+    }
+}
+
+impl PgStore {
+    /// One log entry's bytes.
+    fn entry(&self, run: &RunId, version: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let run = run.clone();
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query_opt(
+                        "SELECT entry FROM baton_log WHERE run = $1 AND version = $2",
+                        &[&run.as_str(), &number(version)],
+                    )
+                    .await?
+                    .map(|row| row.get::<_, String>(0).into_bytes()))
+            })
+        })
+    }
+}
+
+impl StoreBackend for PgStore {
+    fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let run = run.clone();
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query(
+                        "SELECT version, entry FROM baton_log WHERE run = $1 ORDER BY version",
+                        &[&run.as_str()],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        (
+                            row.get::<_, i64>(0) as u64,
+                            row.get::<_, String>(1).into_bytes(),
+                        )
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    fn raw_summaries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.call(|client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query(
+                        "SELECT id, summary FROM baton_runs ORDER BY id COLLATE \"C\"",
+                        &[],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| (row.get(0), row.get::<_, String>(1).into_bytes()))
+                    .collect())
+            })
+        })
+    }
+
+    fn raw_kv(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        self.call(|client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query(
+                        "SELECT scope, key, value FROM baton_kv ORDER BY scope COLLATE \"C\", key COLLATE \"C\"",
+                        &[],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| (row.get(0), row.get(1), row.get(2)))
+                    .collect())
+            })
+        })
+    }
+
+    fn raw_snapshot(&self, run: &RunId) -> Result<Option<Vec<u8>>, StoreError> {
+        let run = run.clone();
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query_opt(
+                        "SELECT data FROM baton_snapshots WHERE run = $1",
+                        &[&run.as_str()],
+                    )
+                    .await?
+                    .map(|row| row.get(0)))
+            })
+        })
+    }
+
+    /// What the tables hold. PostgreSQL's own log keeps what it acknowledged, so
+    /// there is no separate record to compare with.
+    fn counts(&self) -> Counts {
+        self.call(|client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                let row = client
+                    .query_one(
+                        "SELECT count(*), coalesce(sum(version), 0)::bigint, (SELECT count(*) FROM baton_kv) FROM baton_runs",
+                        &[],
+                    )
+                    .await?;
+                Ok(Counts {
+                    runs: row.get::<_, i64>(0) as u64,
+                    events: row.get::<_, i64>(1) as u64,
+                    kv_writes: row.get::<_, i64>(2) as u64,
+                })
+            })
+        })
+        .unwrap_or_default()
+    }
+
+    fn lost(&self) -> Option<Loss> {
+        None
+    }
+
+    fn location(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        self.call(|client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query_one(
+                        "SELECT NOT EXISTS (SELECT 1 FROM baton_runs) AND NOT EXISTS (SELECT 1 FROM baton_kv)",
+                        &[],
+                    )
+                    .await?
+                    .get(0))
+            })
+        })
+    }
+
+    /// One transaction for the whole import: it is all there, or none of it.
+    fn write_import(
+        &self,
+        replay: &mut crate::export::Replay<'_>,
+        _counted: &Exported,
+    ) -> Result<(), ImportError> {
+        let mut runs: Vec<(String, i64, String, String, i64, String)> = Vec::new();
+        let mut entries: Vec<(String, i64, String)> = Vec::new();
+        let mut kv: Vec<(String, String, Vec<u8>)> = Vec::new();
+        replay(&mut |item| {
+            match item {
+                Item::Summary(id, bytes) => {
+                    let summary: RunSummary =
+                        serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                    runs.push((
+                        id.to_string(),
+                        number(summary.version),
+                        summary.status.as_str().to_string(),
+                        summary.workflow,
+                        number(summary.started_at),
+                        String::from_utf8_lossy(bytes).into_owned(),
+                    ));
+                }
+                Item::Entry(id, version, bytes) => entries.push((
+                    id.to_string(),
+                    number(version),
+                    String::from_utf8_lossy(bytes).into_owned(),
+                )),
+                Item::Kv(scope, key, value) => kv.push((scope, key, value)),
+            }
+            Ok(())
+        })?;
+        self.call(move |client| {
+            Box::pin(async move {
+                let mut client = client.lock().await;
+                let tx = client.transaction().await?;
+                let insert = tx
+                    .prepare("INSERT INTO baton_runs (id, version, status, workflow, started_at, summary) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .await?;
+                for (id, version, status, workflow, started_at, summary) in &runs {
+                    tx.execute(&insert, &[id, version, status, workflow, started_at, summary])
+                        .await?;
+                }
+                let insert = tx
+                    .prepare("INSERT INTO baton_log (run, version, entry) VALUES ($1, $2, $3)")
+                    .await?;
+                for (run, version, entry) in &entries {
+                    tx.execute(&insert, &[run, version, entry]).await?;
+                }
+                let mut usage: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+                let insert = tx
+                    .prepare("INSERT INTO baton_kv (scope, key, value) VALUES ($1, $2, $3)")
+                    .await?;
+                for (scope, key, value) in &kv {
+                    tx.execute(&insert, &[scope, key, value]).await?;
+                    let counts = usage.entry(scope.as_str()).or_default();
+                    counts.0 += 1;
+                    counts.1 += (key.len() + value.len()) as i64;
+                }
+                for (scope, (keys, bytes)) in usage {
+                    tx.execute(
+                        "INSERT INTO baton_kv_usage (scope, keys, bytes) VALUES ($1, $2, $3)",
+                        &[&scope, &keys, &bytes],
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .map_err(|e| ImportError::Store(e.to_string()))
+    }
+}
+
+fn kv_error(e: StoreError) -> KvError {
+    match e {
+        StoreError::Io(message) => KvError::Store(message),
+        other => KvError::Store(other.to_string()),
+    }
+}
+
+impl KvStore for PgStore {
+    fn kv_get(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query_opt(
+                        "SELECT value FROM baton_kv WHERE scope = $1 AND key = $2",
+                        &[&scope, &key],
+                    )
+                    .await?
+                    .map(|row| row.get(0)))
+            })
+        })
+        .map_err(kv_error)
+    }
+
+    fn kv_set(&self, scope: &str, key: &str, value: &[u8], quota: KvQuota) -> Result<(), KvError> {
+        let (scope, key, value) = (scope.to_string(), key.to_string(), value.to_vec());
+        let refused = self.call(move |client| {
+            Box::pin(async move {
+                let mut client = client.lock().await;
+                let tx = client.transaction().await?;
+                tx.execute(
+                    "INSERT INTO baton_kv_usage (scope, keys, bytes) VALUES ($1, 0, 0) ON CONFLICT DO NOTHING",
+                    &[&scope],
+                )
+                .await?;
+                let row = tx
+                    .query_one(
+                        "SELECT keys, bytes FROM baton_kv_usage WHERE scope = $1 FOR UPDATE",
+                        &[&scope],
+                    )
+                    .await?;
+                let (keys, bytes) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64);
+                let old: Option<Vec<u8>> = tx
+                    .query_opt(
+                        "SELECT value FROM baton_kv WHERE scope = $1 AND key = $2",
+                        &[&scope, &key],
+                    )
+                    .await?
+                    .map(|row| row.get(0));
+                let old_size = old.as_ref().map_or(0, |v| (key.len() + v.len()) as u64);
+                let new_keys = keys + u64::from(old.is_none());
+                let new_bytes = bytes - old_size.min(bytes) + (key.len() + value.len()) as u64;
+                if new_keys > quota.max_keys {
+                    return Ok(Some(format!("key quota reached: {} keys allowed", quota.max_keys)));
+                }
+                if new_bytes > quota.max_bytes {
+                    return Ok(Some(format!(
+                        "byte quota reached: {new_bytes} bytes would exceed {} bytes",
+                        quota.max_bytes
+                    )));
+                }
+                tx.execute(
+                    "INSERT INTO baton_kv (scope, key, value) VALUES ($1, $2, $3) ON CONFLICT (scope, key) DO UPDATE SET value = $3",
+                    &[&scope, &key, &value],
+                )
+                .await?;
+                tx.execute(
+                    "UPDATE baton_kv_usage SET keys = $2, bytes = $3 WHERE scope = $1",
+                    &[&scope, &number(new_keys), &number(new_bytes)],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(None)
+            })
+        })
+        .map_err(kv_error)?;
+        match refused {
+            Some(why) => Err(KvError::Quota(why)),
+            None => Ok(()),
+        }
+    }
+
+    fn kv_delete(&self, scope: &str, key: &str) -> Result<bool, KvError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.call(move |client| {
+            Box::pin(async move {
+                let mut client = client.lock().await;
+                let tx = client.transaction().await?;
+                let Some(row) = tx
+                    .query_opt(
+                        "DELETE FROM baton_kv WHERE scope = $1 AND key = $2 RETURNING value",
+                        &[&scope, &key],
+                    )
+                    .await?
+                else {
+                    return Ok(false);
+                };
+                let size = (key.len() + row.get::<_, &[u8]>(0).len()) as i64;
+                tx.execute(
+                    "UPDATE baton_kv_usage SET keys = greatest(keys - 1, 0), bytes = greatest(bytes - $2, 0) WHERE scope = $1",
+                    &[&scope, &size],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+        })
+        .map_err(kv_error)
+    }
+
+    fn kv_list(&self, scope: &str, prefix: &str, limit: usize) -> Result<Vec<String>, KvError> {
+        let (scope, prefix) = (scope.to_string(), prefix.to_string());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                Ok(client
+                    .query(
+                        "SELECT key FROM baton_kv WHERE scope = $1 AND starts_with(key, $2) ORDER BY key COLLATE \"C\" LIMIT $3",
+                        &[&scope, &prefix, &limit],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect())
+            })
+        })
+        .map_err(kv_error)
+    }
+}
