@@ -16,7 +16,9 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  \
     host bench examples/lead-followup/workflow.toml --input examples/leads.json\n\n\
-    Each figure is a median. `host run` is timed as whole processes; the rest in this one.")]
+    Each figure is a median. `host run` is timed as whole processes; the rest in this one. \
+    With --store postgres://…, the runs go to that database (use an empty one); otherwise to a \
+    scratch embedded store.")]
 pub struct Args {
     /// The workflow to measure
     #[arg(value_name = "WORKFLOW.toml")]
@@ -47,10 +49,13 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     let samples = args.samples as usize;
     let scratch = tempfile::tempdir()
         .map_err(|e| Failure::Host(format!("cannot create a scratch directory: {e}")))?;
-    let service = Service::new(
-        Store::scratch(&scratch.path().join("state"))?,
-        crate::access::service_options(global)?,
-    );
+    // The runs go to a scratch embedded store, or to the PostgreSQL store named
+    // with --store (use an empty database: the runs stay there).
+    let store = match global.store.as_deref() {
+        Some(url) => Store::open_postgres(url)?,
+        None => Store::scratch(&scratch.path().join("state"))?,
+    };
+    let service = Service::new(store, crate::access::service_options(global)?);
     let session = service.workflow(&args.workflow).await?;
     let mut figures = Vec::new();
 
