@@ -579,3 +579,166 @@ fn an_unreachable_postgres_store_is_named_without_its_password() {
     let not_a_url = scratch.host(&["--store", "mysql://x@y/z", "runs"]);
     not_a_url.expect_code(2).stderr_has("not a PostgreSQL URL");
 }
+
+/// `host ARGS...` in the background, on this scratch's store, its output kept.
+fn spawn(scratch: &Scratch, args: &[&str]) -> std::process::Child {
+    scratch
+        .command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start host")
+}
+
+/// Waits for `child` to exit by itself (at most `limit`); its stderr.
+fn finished(mut child: std::process::Child, limit: std::time::Duration) -> String {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            assert!(status.success(), "{status}: {stderr}");
+            return stderr;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {limit:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn workers_drive_queued_runs_to_their_gates_each_run_once() {
+    let scratch = Scratch::on_postgres();
+    let workflow = scratch.workflow("note.toml", NOTE_WORKFLOW);
+    let mut queued = Vec::new();
+    for _ in 0..8 {
+        let out = scratch
+            .host(&["run", workflow.to_str().unwrap(), "--enqueue", "--json"])
+            .expect_code(0)
+            .json();
+        assert_eq!(out["status"], "queued");
+        queued.push(out["run"].as_str().unwrap().to_string());
+    }
+    let listed = scratch.host(&["runs", "--json"]).expect_code(0).json();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "running"),
+        "{listed}"
+    );
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            spawn(
+                &scratch,
+                &[
+                    "worker",
+                    "--until-idle",
+                    "--poll",
+                    "100ms",
+                    "--concurrency",
+                    "3",
+                ],
+            )
+        })
+        .collect();
+    let said: Vec<String> = workers
+        .into_iter()
+        .map(|w| finished(w, std::time::Duration::from_secs(120)))
+        .collect();
+    let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
+    assert_eq!(inbox.as_array().unwrap().len(), 8, "{inbox}\n{said:?}");
+    // Each run was driven once: one start of its step, by one of the workers.
+    for run in &queued {
+        let audit = scratch.host(&["audit", run, "--jsonl"]);
+        audit.expect_code(0);
+        assert_eq!(
+            audit.stdout.matches("\"step_started\"").count(),
+            1,
+            "{}",
+            audit.stdout
+        );
+        let reports = said
+            .iter()
+            .filter(|s| s.contains(&format!("run {run} (note): waits for 1 decision")))
+            .count();
+        assert_eq!(reports, 1, "{said:?}");
+    }
+    for run in &queued {
+        scratch
+            .host(&["approve", &format!("{run}/review")])
+            .expect_code(0);
+    }
+    scratch.host(&["audit", "--verify"]).expect_code(0);
+}
+
+const SLOW_STEP: &str = r#"
+name = "slow"
+[plugins.slow]
+source = "{hostile}"
+config = { mode = "slow", millis = "3000" }
+limits = { timeout = "60s" }
+
+[[steps]]
+id = "work"
+uses = "slow"
+input = { note = "pay the invoice" }
+
+[[steps]]
+id = "review"
+approve = "work"
+title = "Keep this note?"
+"#;
+
+#[test]
+fn a_run_whose_driver_was_killed_is_taken_over_once_its_lease_runs_out() {
+    let scratch = Scratch::on_postgres();
+    let workflow = scratch.workflow("slow.toml", SLOW_STEP);
+    let mut driver = spawn(
+        &scratch,
+        &["run", workflow.to_str().unwrap(), "--lease", "1s"],
+    );
+    // Kill it in the middle of its step.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let run = loop {
+        let listed = scratch.host(&["runs", "--json"]).json();
+        if let Some(run) = listed.as_array().and_then(|runs| runs.first()) {
+            let run = run["id"].as_str().unwrap().to_string();
+            let shown = scratch.host(&["show", &run, "--json"]).json();
+            if shown["steps"]["work"]["status"] == "running" {
+                break run;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started its step"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    driver.kill().unwrap();
+    driver.wait().unwrap();
+    let worker = spawn(
+        &scratch,
+        &["worker", "--until-idle", "--poll", "200ms", "--lease", "1s"],
+    );
+    let said = finished(worker, std::time::Duration::from_secs(60));
+    assert!(
+        said.contains(&format!("run {run} (slow): waits for 1 decision")),
+        "{said}"
+    );
+    let shown = scratch
+        .host(&["show", &run, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(shown["status"], "waiting");
+    assert_eq!(shown["steps"]["work"]["attempts"], 2, "{shown}");
+    scratch.host(&["audit", "--verify"]).expect_code(0);
+}

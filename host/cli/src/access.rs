@@ -360,7 +360,7 @@ fn service_on(global: &GlobalArgs, dir: &Path) -> Result<Service, Failure> {
                 baton_store::hide_password(url)
             )));
         }
-        let store = Store::open_postgres(url)?;
+        let store = Store::open_postgres(url, global.lease)?;
         return Ok(Service::new(store, service_options(global)?).observe(crate::report::progress()));
     }
     let store = Store::open_dir_for(dir, purpose).map_err(|e| match e {

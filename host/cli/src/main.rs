@@ -52,6 +52,9 @@ pub struct GlobalArgs {
     /// Keep runs and decisions in PostgreSQL instead (postgres://USER[:PASSWORD]@HOST[:PORT]/DB), shared by every host process pointed at it
     #[arg(long, global = true, env = "BATON_STORE", value_name = "URL")]
     store: Option<String>,
+    /// On a shared store: how long a run this process drives stays its own without renewal (renewed every third of it while the process lives; a killed process's runs go to a worker after it)
+    #[arg(long, global = true, env = "BATON_LEASE", value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    lease: std::time::Duration,
     /// Compile plugins on every load instead of using the cache
     #[arg(long, global = true)]
     no_cache: bool,
@@ -114,6 +117,8 @@ enum Command {
     Store(commands::store::StoreCommand),
     /// Serve the web inbox and the JSON API; while it runs, the other commands go through it
     Serve(serve::ServeArgs),
+    /// Drive runs of a shared store (PostgreSQL), on any machine: claim runnable runs under a lease, run them to their next gate or end
+    Worker(commands::worker::WorkerArgs),
     /// Measure a workflow on this machine: plugin loads, runs, durable runs per second, memory
     Bench(commands::bench::Args),
 }
@@ -188,6 +193,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => commands::bench::bench(global, args).await,
             Command::Store(command) => commands::store::store(global, command).await,
             Command::Serve(args) => serve::serve(global, args).await,
+            Command::Worker(args) => commands::worker::worker(global, args).await,
         }
     });
     match result {
@@ -209,6 +215,7 @@ impl Cli {
             | Command::Plugin(PluginCommand::New(_))
             | Command::Bench(_)
             | Command::Store(_)
+            | Command::Worker(_)
             | Command::Serve(_) => false,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,

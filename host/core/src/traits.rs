@@ -23,6 +23,16 @@ pub enum StoreError {
         expected: u64,
         found: u64,
     },
+    /// Another process drives the run (a shared store's lease): it may not be
+    /// changed here until that process lets go or its lease runs out.
+    #[error(
+        "run {run} is being driven by {by} (its lease runs {left_ms} ms more); wait for it to finish, or for the lease to run out if that process is gone"
+    )]
+    Held {
+        run: RunId,
+        by: String,
+        left_ms: u64,
+    },
     #[error("no run {0}")]
     NoSuchRun(RunId),
     #[error("{0}")]

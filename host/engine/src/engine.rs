@@ -78,6 +78,31 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         workflow_digest: String,
         plugin_digests: BTreeMap<String, String>,
     ) -> Result<Outcome, EngineError> {
+        let mut outcome = self.create(input, workflow_path, workflow_digest, plugin_digests)?;
+        self.drive(&mut outcome).await?;
+        Ok(outcome)
+    }
+
+    /// Creates a run and advances nothing: someone else (a worker) will. Synced.
+    pub fn enqueue(
+        &self,
+        input: Value,
+        workflow_path: String,
+        workflow_digest: String,
+        plugin_digests: BTreeMap<String, String>,
+    ) -> Result<Outcome, EngineError> {
+        let outcome = self.create(input, workflow_path, workflow_digest, plugin_digests)?;
+        self.store.sync()?;
+        Ok(outcome)
+    }
+
+    fn create(
+        &self,
+        input: Value,
+        workflow_path: String,
+        workflow_digest: String,
+        plugin_digests: BTreeMap<String, String>,
+    ) -> Result<Outcome, EngineError> {
         let run = RunId::generate();
         let started = RunEvent::RunStarted {
             at: self.clock.now(),
@@ -93,12 +118,10 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         // to a crash before then never reported anything to anyone.
         self.store
             .append(&run, 0, std::slice::from_ref(&started), &summary(&state))?;
-        let mut outcome = Outcome {
+        Ok(Outcome {
             state,
             events: vec![started],
-        };
-        self.drive(&mut outcome).await?;
-        Ok(outcome)
+        })
     }
 
     pub fn load(&self, run: &RunId) -> Result<RunState, EngineError> {

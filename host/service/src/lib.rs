@@ -231,6 +231,41 @@ impl Service {
         })
     }
 
+    /// Creates a run of `workflow` and leaves it for a worker to drive (shared store
+    /// only); returns where it stands: started, nothing run yet.
+    pub fn enqueue(
+        &self,
+        workflow: Arc<LoadedWorkflow>,
+        input: serde_json::Value,
+        by: &str,
+    ) -> Result<Acted> {
+        let shared = self.store.shared()?;
+        let path = &workflow.workflow.path;
+        let path = std::fs::canonicalize(path).unwrap_or(path.clone());
+        let outcome = self.engine(&workflow, by).enqueue(
+            input,
+            path.display().to_string(),
+            workflow.digest.clone(),
+            workflow.plugin_digests(),
+        )?;
+        shared.release(&outcome.state.id)?;
+        Ok(Acted {
+            outcome,
+            workflow: Some(workflow),
+        })
+    }
+
+    /// Takes up to `limit` runnable runs for this process to drive (shared store
+    /// only): new runs left for workers, and runs whose driver is gone.
+    pub fn claim(&self, limit: usize) -> Result<Vec<RunId>> {
+        Ok(self.store.shared()?.claim(limit)?)
+    }
+
+    /// Lets go of a run this process claimed and could not drive.
+    pub fn release(&self, run: &RunId) -> Result<()> {
+        Ok(self.store.shared()?.release(run)?)
+    }
+
     /// Commits `decision` on `id` for `by` and continues the run at once.
     pub async fn decide(
         &self,

@@ -43,8 +43,10 @@ pub enum Purpose {
 impl Store {
     /// Connects to the PostgreSQL store at `url` (a `postgres://` URL), bringing its
     /// schema up to date; applies `BATON_FAILPOINT` when it is set.
-    pub fn open_postgres(url: &str) -> Result<Store> {
-        let pg = PgStore::connect(url).map_err(ServiceError::Host)?;
+    /// Runs this process drives are held under a lease of `lease`, renewed while it
+    /// lives ([`baton_store::PgStore`]).
+    pub fn open_postgres(url: &str, lease: Duration) -> Result<Store> {
+        let pg = PgStore::connect(url, lease).map_err(ServiceError::Host)?;
         tracing::debug!("state store: {}", pg.url());
         Ok(Store {
             backend: Backend::Postgres(pg),
@@ -145,6 +147,16 @@ impl Store {
     /// than one holding it (the embedded store).
     pub fn is_shared(&self) -> bool {
         matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// The shared store, for what only it can do (claims, leases).
+    pub fn shared(&self) -> Result<&PgStore> {
+        match &self.backend {
+            Backend::Postgres(pg) => Ok(pg),
+            Backend::Embedded(_) => Err(ServiceError::Invalid(
+                "workers and queued runs need a shared store: pass --store postgres://… (or set BATON_STORE)".into(),
+            )),
+        }
     }
 
     fn admin(&self) -> &dyn StoreBackend {

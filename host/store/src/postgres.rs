@@ -9,6 +9,16 @@
 //! - `baton_snapshots`, `baton_kv`, `baton_kv_usage`: as in sled (`lib.rs`, `kv.rs`).
 //! - `baton_schema`: the migrations applied, by version (`MIGRATIONS`).
 //!
+//! **Leases.** A run that is being driven (status `running`) belongs to one process
+//! at a time: every append by a process takes or renews the run's lease
+//! (`lease_owner`, `lease_until`, on the database's clock) and refuses with
+//! `StoreError::Held` while another process's lease is live; an append that leaves
+//! the run waiting or finished lets go of it. Each process renews the leases it holds
+//! every third of the lease, so a killed process's runs become free once its leases
+//! run out, and `claim` (a worker's) takes free runnable runs with
+//! `FOR UPDATE SKIP LOCKED`. Together with the version check, a process whose lease
+//! ran out can never append after another took over.
+//!
 //! An append is one transaction: the run's row is locked (`FOR UPDATE`), its version
 //! compared with the one the caller read (the same optimistic concurrency as sled's:
 //! a writer that read an older version gets `StoreError::Conflict` and writes
@@ -32,9 +42,10 @@ use crate::{Counts, Exported, ImportError, Kept, Loss, StoreBackend, audit};
 
 /// The schema, one migration per version, applied in order, each in a transaction.
 /// Never change a migration that has shipped: add the next one.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE baton_runs (
     id text PRIMARY KEY,
     version bigint NOT NULL,
@@ -66,15 +77,33 @@ CREATE TABLE baton_kv_usage (
     bytes bigint NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+ALTER TABLE baton_runs ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;
+CREATE INDEX baton_runs_runnable ON baton_runs (started_at) WHERE status = 'running';
+"#,
+    ),
+];
 
 /// Serialises migrations between processes that start at once.
 const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
+
+/// The database's clock, in milliseconds since the epoch: leases are compared on one
+/// clock whichever machines hold them.
+const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// How long a lease lasts unless renewed.
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs and kv data in PostgreSQL.
 #[derive(Clone)]
 pub struct PgStore {
     client: Arc<tokio::sync::Mutex<Client>>,
+    /// Who this process is in leases: `host@<machine>:<pid>:<random>`.
+    owner: Arc<str>,
+    lease_ms: i64,
     /// The migrations connecting applied.
     applied: Vec<i32>,
     runtime: Arc<Runtime>,
@@ -118,7 +147,7 @@ impl PgStore {
     /// Connects to `url` and brings the schema up to date (each migration in a
     /// transaction, under an advisory lock, so that processes starting together apply
     /// it once). A database whose schema is newer than this host knows is refused.
-    pub fn connect(url: &str) -> Result<PgStore, String> {
+    pub fn connect(url: &str, lease: std::time::Duration) -> Result<PgStore, String> {
         let shown = hide_password(url);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -162,13 +191,36 @@ impl PgStore {
                 "cannot connect to the PostgreSQL store at {shown}: {e}; check that the server runs and accepts connections there, and the user, password and database in the URL"
             )
         })?;
+        let lease_ms = i64::try_from(lease.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(100);
         let mut store = PgStore {
             client: Arc::new(tokio::sync::Mutex::new(client)),
+            owner: owner_name().into(),
+            lease_ms,
             applied: Vec::new(),
             runtime: Arc::new(runtime),
             shown,
         };
         store.applied = store.migrate().map_err(|e| e.to_string())?;
+        // Renew this process's leases every third of a lease, for as long as it lives.
+        let (client, owner) = (store.client.clone(), store.owner.clone());
+        handle.spawn(async move {
+            let every = std::time::Duration::from_millis((lease_ms / 3).max(50) as u64);
+            loop {
+                tokio::time::sleep(every).await;
+                let client = client.lock().await;
+                let renewed = client
+                    .execute(
+                        &format!("UPDATE baton_runs SET lease_until = {NOW_MS} + $2 WHERE lease_owner = $1 AND status = 'running'"),
+                        &[&&*owner, &lease_ms],
+                    )
+                    .await;
+                if let Err(e) = renewed {
+                    tracing::warn!("cannot renew leases: {e}");
+                }
+            }
+        });
         Ok(store)
     }
 
@@ -251,6 +303,63 @@ impl PgStore {
         }
     }
 
+    /// Takes up to `limit` runnable runs (running, and no live lease: new runs
+    /// left for workers, or runs whose driver is gone) under this process's lease,
+    /// oldest first, skipping rows another worker is claiming at the same moment.
+    pub fn claim(&self, limit: usize) -> Result<Vec<RunId>, StoreError> {
+        let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |client| {
+            Box::pin(async move {
+                let mut client = client.lock().await;
+                let tx = client.transaction().await?;
+                let ids: Vec<String> = tx
+                    .query(
+                        &format!("SELECT id FROM baton_runs WHERE status = 'running' AND (lease_owner IS NULL OR lease_until < {NOW_MS}) ORDER BY started_at LIMIT $1 FOR UPDATE SKIP LOCKED"),
+                        &[&limit],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect();
+                if !ids.is_empty() {
+                    tx.execute(
+                        &format!("UPDATE baton_runs SET lease_owner = $2, lease_until = {NOW_MS} + $3 WHERE id = ANY($1)"),
+                        &[&ids, &&*owner, &lease_ms],
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(ids
+                    .into_iter()
+                    .filter_map(|id| id.parse().ok())
+                    .collect())
+            })
+        })
+    }
+
+    /// Lets go of `run` if this process holds it, so that a worker may take it at once.
+    pub fn release(&self, run: &RunId) -> Result<(), StoreError> {
+        let (run, owner) = (run.clone(), self.owner.clone());
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                client
+                    .execute(
+                        "UPDATE baton_runs SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                        &[&run.as_str(), &&*owner],
+                    )
+                    .await?;
+                Ok(())
+            })
+        })
+    }
+
+    /// Who this process is in leases.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     /// The URL, without its password.
     pub fn url(&self) -> &str {
         &self.shown
@@ -263,6 +372,18 @@ impl PgStore {
             MIGRATIONS.last().map_or(0, |(v, _)| *v),
         )
     }
+}
+
+/// `host@<machine>:<pid>:<4 random hex>`: unique per process, readable in messages.
+fn owner_name() -> String {
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    let random = blake3::hash(
+        format!("{}{:?}", std::process::id(), std::time::SystemTime::now()).as_bytes(),
+    )
+    .to_hex();
+    format!("host@{machine}:{}:{}", std::process::id(), &random[..4])
 }
 
 /// What went wrong in a call on the store's runtime.
@@ -312,17 +433,30 @@ impl RunStore for PgStore {
             summary.workflow.clone(),
             number(summary.started_at),
         );
+        let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
         self.call(move |client| {
             Box::pin(async move {
                 let mut client = client.lock().await;
                 let tx = client.transaction().await?;
-                let found = tx
+                let row = tx
                     .query_opt(
-                        "SELECT version FROM baton_runs WHERE id = $1 FOR UPDATE",
+                        &format!("SELECT version, lease_owner, lease_until - {NOW_MS} FROM baton_runs WHERE id = $1 FOR UPDATE"),
                         &[&run.as_str()],
                     )
-                    .await?
-                    .map_or(0, |row| row.get::<_, i64>(0) as u64);
+                    .await?;
+                let found = row.as_ref().map_or(0, |row| row.get::<_, i64>(0) as u64);
+                if let Some(row) = &row
+                    && let (Some(by), Some(left)) =
+                        (row.get::<_, Option<String>>(1), row.get::<_, Option<i64>>(2))
+                    && left > 0
+                    && by != *owner
+                {
+                    return Err(Failure::Store(StoreError::Held {
+                        run,
+                        by,
+                        left_ms: left as u64,
+                    }));
+                }
                 if found != expected_version {
                     return Err(Failure::Store(StoreError::Conflict {
                         run,
@@ -365,9 +499,16 @@ impl RunStore for PgStore {
                     }
                 }
                 let version = found + events.len() as u64;
+                // Driving it takes (or renews) the lease; leaving it waiting or
+                // finished lets go.
+                let (holder, lease) = if status == "running" {
+                    (Some(&*owner), Some(lease_ms))
+                } else {
+                    (None, None)
+                };
                 tx.execute(
-                    "INSERT INTO baton_runs (id, version, status, workflow, started_at, summary) VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (id) DO UPDATE SET version = $2, status = $3, summary = $6",
+                    &format!("INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, {NOW_MS} + $8)
+                     ON CONFLICT (id) DO UPDATE SET version = $2, status = $3, summary = $6, lease_owner = $7, lease_until = {NOW_MS} + $8"),
                     &[
                         &run.as_str(),
                         &number(version),
@@ -375,6 +516,8 @@ impl RunStore for PgStore {
                         &workflow,
                         &started_at,
                         &summary_text,
+                        &holder,
+                        &lease,
                     ],
                 )
                 .await?;

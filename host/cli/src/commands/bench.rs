@@ -52,7 +52,7 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     // The runs go to a scratch embedded store, or to the PostgreSQL store named
     // with --store (use an empty database: the runs stay there).
     let store = match global.store.as_deref() {
-        Some(url) => Store::open_postgres(url)?,
+        Some(url) => Store::open_postgres(url, global.lease)?,
         None => Store::scratch(&scratch.path().join("state"))?,
     };
     let service = Service::new(store, crate::access::service_options(global)?);

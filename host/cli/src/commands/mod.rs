@@ -14,6 +14,7 @@ pub mod run;
 pub mod runs;
 pub mod stats;
 pub mod store;
+pub mod worker;
 
 /// A run id from the command line; a malformed one says where ids are listed.
 pub fn run_id(text: &str) -> Result<baton_core::RunId, String> {

@@ -31,6 +31,9 @@ pub struct Args {
     /// First rebuild the plugins whose sources changed, with their `build` command
     #[arg(long)]
     build: bool,
+    /// On a shared store (--store postgres://…): create the run and leave it for a `host worker` to drive; exits 0 once it is queued
+    #[arg(long)]
+    enqueue: bool,
     /// Print one JSON object with `run`, `status` and `decisions`
     #[arg(long)]
     pub json: bool,
@@ -51,6 +54,31 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         return Ok(Exit::Success);
     }
     let state = match Access::open(global).await? {
+        Access::Local(service) if args.enqueue => {
+            let loaded = service.workflow_read((workflow, source)).await?;
+            crate::access::report_load(&loaded);
+            let state = service
+                .enqueue(loaded, input, service.operator())?
+                .outcome
+                .state;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"run": state.id.to_string(), "workflow": state.workflow, "status": "queued"})
+                );
+            } else {
+                println!(
+                    "run {} ({}): queued; a `host worker` on this store will drive it",
+                    state.id, state.workflow
+                );
+            }
+            return Ok(Exit::Success);
+        }
+        Access::Server(_) if args.enqueue => {
+            return Err(Failure::Usage(
+                "--enqueue needs a shared store: pass --store postgres://… (host serve holds an embedded store)".into(),
+            ));
+        }
         Access::Local(service) => {
             let loaded = service.workflow_read((workflow, source)).await?;
             crate::access::report_load(&loaded);

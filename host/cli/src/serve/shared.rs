@@ -107,9 +107,8 @@ impl From<EngineError> for ApiError {
             }
             EngineError::AlreadyDecided { .. }
             | EngineError::Finished { .. }
-            | EngineError::Store(baton_core::StoreError::Conflict { .. }) => {
-                (StatusCode::CONFLICT, "")
-            }
+            | EngineError::Store(baton_core::StoreError::Conflict { .. })
+            | EngineError::Store(baton_core::StoreError::Held { .. }) => (StatusCode::CONFLICT, ""),
             EngineError::NoSuchChoice { .. }
             | EngineError::NotEditable { .. }
             | EngineError::InvalidEdit { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ""),

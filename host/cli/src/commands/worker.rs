@@ -1,0 +1,144 @@
+//! `host worker`: drives runs kept in a shared store (PostgreSQL), on any machine.
+//! It claims runnable runs (queued with `host run --enqueue`, or left by a process
+//! that died) under its lease, drives each until it finishes or waits at a gate, and
+//! claims more. Its lease is renewed while it lives; if it is killed, its runs go to
+//! another worker once the lease runs out, and a step whose output was not committed
+//! runs again (at-least-once, as after any crash).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use baton_core::{RunId, RunStatus};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+use crate::GlobalArgs;
+use crate::exit::{Exit, Failure};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Needs a shared store: --store postgres://… (or BATON_STORE). Run as many \
+workers as you like, on as many machines; each run is driven by one at a time.\n\n\
+Stops on Ctrl-C or SIGTERM once the runs it is driving stop (finish or wait at a gate).\n\n\
+Example:\n  host worker --store postgres://baton@db.internal/baton --concurrency 8"
+)]
+pub struct WorkerArgs {
+    /// Runs driven at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    concurrency: u32,
+    /// How often to look for runnable runs while there is nothing to do
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    poll: Duration,
+    /// Stop once no run is left running anywhere in the store (for scripts and tests)
+    #[arg(long)]
+    until_idle: bool,
+}
+
+pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failure> {
+    if global.store.is_none() {
+        return Err(Failure::Usage(
+            "host worker drives runs of a shared store: pass --store postgres://… (or set BATON_STORE)".into(),
+        ));
+    }
+    let service = crate::access::service(global)?;
+    let shared = service.store().shared()?;
+    eprintln!(
+        "worker {} on {}: driving up to {} runs at once",
+        shared.owner(),
+        shared.url(),
+        args.concurrency
+    );
+    let concurrency = args.concurrency as usize;
+    let mut active = FuturesUnordered::new();
+    // Runs this worker could not drive: it keeps holding them (its lease is renewed
+    // with the others) so that no worker spins on them, and says why once.
+    let mut parked: HashSet<RunId> = HashSet::new();
+    let mut stop = Box::pin(stopped());
+    let mut stopping = false;
+    loop {
+        let mut claimed = 0;
+        if !stopping && active.len() < concurrency {
+            match service.claim(concurrency - active.len()) {
+                Ok(runs) => {
+                    claimed = runs.len();
+                    for run in runs {
+                        let service = &service;
+                        active.push(async move {
+                            let result = service.resume(&run, false, service.operator()).await;
+                            (run, result)
+                        });
+                    }
+                }
+                Err(e) => eprintln!("cannot claim runs: {e}; trying again"),
+            }
+        }
+        if active.is_empty() {
+            if stopping {
+                break;
+            }
+            if args.until_idle && claimed == 0 && running(&service)? == parked.len() {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(args.poll) => {}
+                () = &mut stop => stopping = true,
+            }
+            continue;
+        }
+        tokio::select! {
+            Some((run, result)) = active.next() => match result {
+                Ok(acted) => {
+                    let state = acted.state();
+                    let pending = state.pending().count();
+                    let status = match state.status() {
+                        RunStatus::Waiting => format!("waits for {pending} decision{}", if pending == 1 { "" } else { "s" }),
+                        other => other.as_str().to_string(),
+                    };
+                    eprintln!("run {run} ({}): {status}", state.workflow);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "run {run} cannot be driven here: {}; this worker holds it while it runs (`host resume {run}` says more)",
+                        crate::exit::failure(e)
+                    );
+                    parked.insert(run);
+                }
+            },
+            () = tokio::time::sleep(args.poll), if active.len() < concurrency && !stopping => {}
+            () = &mut stop, if !stopping => {
+                stopping = true;
+                eprintln!("stopping once the {} runs being driven stop", active.len());
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// How many runs of the store are running (being driven, or waiting for a driver).
+fn running(service: &baton_service::Service) -> Result<usize, Failure> {
+    Ok(service
+        .runs()?
+        .iter()
+        .filter(|s| s.status == RunStatus::Running)
+        .count())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
