@@ -742,3 +742,46 @@ fn a_run_whose_driver_was_killed_is_taken_over_once_its_lease_runs_out() {
     assert_eq!(shown["steps"]["work"]["attempts"], 2, "{shown}");
     scratch.host(&["audit", "--verify"]).expect_code(0);
 }
+
+/// Polls `host inbox --json` until it lists `count` decisions (at most `limit`).
+fn wait_for_decisions(scratch: &Scratch, count: usize, limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let inbox = scratch.host(&["inbox", "--json"]);
+        if inbox.code == Some(0) && inbox.json().as_array().map(Vec::len) == Some(count) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} decisions never came: {}{}",
+            inbox.stdout,
+            inbox.stderr
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_worker_carries_on_after_postgres_restarts() {
+    let server = baton_tests::Postgres::dedicated();
+    let scratch = Scratch::on_database(server.database());
+    let workflow = scratch.workflow("note.toml", NOTE_WORKFLOW);
+    let enqueue = || {
+        scratch
+            .host(&["run", workflow.to_str().unwrap(), "--enqueue"])
+            .expect_code(0);
+    };
+    (0..3).for_each(|_| enqueue());
+    let mut worker = spawn(&scratch, &["worker", "--poll", "200ms", "--lease", "2s"]);
+    wait_for_decisions(&scratch, 3, std::time::Duration::from_secs(60));
+    server.restart();
+    (0..3).for_each(|_| enqueue());
+    wait_for_decisions(&scratch, 6, std::time::Duration::from_secs(90));
+    // SIGTERM: it stops once its runs stop.
+    let _ = std::process::Command::new("kill")
+        .arg(worker.id().to_string())
+        .status();
+    let status = worker.wait().unwrap();
+    assert!(status.success(), "{status}");
+    scratch.host(&["audit", "--verify"]).expect_code(0);
+}

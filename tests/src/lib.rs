@@ -238,6 +238,14 @@ impl Scratch {
         }
     }
 
+    /// A scratch directory whose `host` commands keep their runs at `url`.
+    pub fn on_database(url: String) -> Scratch {
+        Scratch {
+            store: Some(url),
+            ..Scratch::new()
+        }
+    }
+
     /// The PostgreSQL store's URL, when the scratch uses one.
     pub fn store_url(&self) -> Option<&str> {
         self.store.as_deref()
@@ -754,6 +762,9 @@ pub struct Postgres {
     port: u16,
     bin: PathBuf,
     next: std::sync::atomic::AtomicU32,
+    data: PathBuf,
+    dir: PathBuf,
+    root: bool,
 }
 
 /// The server of [`Postgres`], started once per test process.
@@ -763,6 +774,42 @@ pub fn postgres() -> &'static Postgres {
 }
 
 impl Postgres {
+    /// A server of its own, for a test that restarts it.
+    pub fn dedicated() -> Postgres {
+        Postgres::start()
+    }
+
+    /// Restarts the server (`pg_ctl restart -m fast`): every connection is cut.
+    pub fn restart(&self) {
+        let mut command = if self.root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"])
+                .arg(self.bin.join("pg_ctl"));
+            c
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            self.port,
+            self.dir.display()
+        );
+        let restarted = command
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-o", &options, "-m", "fast", "-w", "-t", "60", "restart"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run pg_ctl");
+        assert!(
+            restarted.status.success(),
+            "pg_ctl restart: {}",
+            String::from_utf8_lossy(&restarted.stderr)
+        );
+    }
+
     fn start() -> Postgres {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
@@ -854,6 +901,9 @@ impl Postgres {
             port,
             bin,
             next: std::sync::atomic::AtomicU32::new(0),
+            data,
+            dir,
+            root,
         }
     }
 

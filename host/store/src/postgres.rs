@@ -101,6 +101,8 @@ pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30
 #[derive(Clone)]
 pub struct PgStore {
     client: Arc<tokio::sync::Mutex<Client>>,
+    /// Where to connect again when the connection is lost.
+    url: Arc<str>,
     /// Who this process is in leases: `host@<machine>:<pid>:<random>`.
     owner: Arc<str>,
     lease_ms: i64,
@@ -160,28 +162,12 @@ impl PgStore {
         let Some(handle) = runtime.0.as_ref().map(|r| r.handle().clone()) else {
             return Err("cannot start the PostgreSQL client".into());
         };
-        let url = url.to_string();
+        let url: Arc<str> = url.into();
         let connected = {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let url = url.clone();
             handle.spawn(async move {
-                let result = tokio::time::timeout(
-                    std::time::Duration::from_secs(10),
-                    tokio_postgres::connect(&url, NoTls),
-                )
-                .await;
-                let result = match result {
-                    Ok(Ok((client, connection))) => {
-                        tokio::spawn(async move {
-                            if let Err(e) = connection.await {
-                                tracing::warn!("PostgreSQL connection ended: {e}");
-                            }
-                        });
-                        Ok(client)
-                    }
-                    Ok(Err(e)) => Err(describe(&e)),
-                    Err(_) => Err("no answer within 10 s".to_string()),
-                };
-                let _ = tx.send(result);
+                let _ = tx.send(open_connection(&url).await);
             });
             rx.recv()
                 .map_err(|_| "the PostgreSQL client stopped".to_string())?
@@ -196,6 +182,7 @@ impl PgStore {
             .max(100);
         let mut store = PgStore {
             client: Arc::new(tokio::sync::Mutex::new(client)),
+            url,
             owner: owner_name().into(),
             lease_ms,
             applied: Vec::new(),
@@ -204,11 +191,15 @@ impl PgStore {
         };
         store.applied = store.migrate().map_err(|e| e.to_string())?;
         // Renew this process's leases every third of a lease, for as long as it lives.
-        let (client, owner) = (store.client.clone(), store.owner.clone());
+        let (client, owner, url) = (store.client.clone(), store.owner.clone(), store.url.clone());
         handle.spawn(async move {
             let every = std::time::Duration::from_millis((lease_ms / 3).max(50) as u64);
             loop {
                 tokio::time::sleep(every).await;
+                if let Err(e) = reconnect_if_lost(&client, &url).await {
+                    tracing::warn!("cannot renew leases: {e}");
+                    continue;
+                }
                 let client = client.lock().await;
                 let renewed = client
                     .execute(
@@ -283,11 +274,15 @@ impl PgStore {
         + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let client = self.client.clone();
+        let (client, url) = (self.client.clone(), self.url.clone());
         let Some(runtime) = self.runtime.0.as_ref() else {
             return Err(StoreError::Io("the PostgreSQL client stopped".into()));
         };
         runtime.spawn(async move {
+            if let Err(e) = reconnect_if_lost(&client, &url).await {
+                let _ = tx.send(Err(Failure::Refused(e)));
+                return;
+            }
             let _ = tx.send(work(client).await);
         });
         match rx.recv() {
@@ -371,6 +366,60 @@ impl PgStore {
             self.applied.clone(),
             MIGRATIONS.last().map_or(0, |(v, _)| *v),
         )
+    }
+}
+
+/// Connects, and drives the connection on the current runtime.
+async fn open_connection(url: &str) -> Result<Client, String> {
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio_postgres::connect(url, NoTls),
+    )
+    .await
+    {
+        Ok(Ok((client, connection))) => {
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!("PostgreSQL connection ended: {e}");
+                }
+            });
+            Ok(client)
+        }
+        Ok(Err(e)) => Err(describe(&e)),
+        Err(_) => Err("no answer within 10 s".to_string()),
+    }
+}
+
+/// When the connection was lost (the server restarted, the network dropped), connects
+/// again, waiting 100 ms, 200 ms, 400 ms… up to 5 s between tries, for at most a
+/// minute. What was committed before is there; a call that was under way when the
+/// connection went failed, and its caller decides (a run's driver stops, and the run
+/// is taken up again once its lease runs out).
+async fn reconnect_if_lost(client: &tokio::sync::Mutex<Client>, url: &str) -> Result<(), String> {
+    let mut client = client.lock().await;
+    if !client.is_closed() {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut wait = std::time::Duration::from_millis(100);
+    loop {
+        match open_connection(url).await {
+            Ok(fresh) => {
+                tracing::info!("connected to PostgreSQL again");
+                *client = fresh;
+                return Ok(());
+            }
+            Err(e) if tokio::time::Instant::now() + wait > deadline => {
+                return Err(format!(
+                    "lost the connection to the PostgreSQL store at {} and could not connect again within a minute: {e}",
+                    hide_password(url)
+                ));
+            }
+            Err(_) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
     }
 }
 
