@@ -483,6 +483,18 @@ on_both_stores! {
         assert_eq!(audit.stdout.lines().count(), 6, "{}", audit.stdout);
     }
 
+    fn a_decision_through_host_serve_continues_the_run(scratch: Scratch) {
+        let run = scratch.start_note_run();
+        let served = Served::start(&scratch);
+        let approved = scratch.host(&["approve", &format!("{run}/review")]);
+        approved.expect_code(0);
+        assert!(approved.stderr.contains("(through host serve"), "{}", approved.stderr);
+        served.stop();
+        let shown = scratch.host(&["show", &run, "--json"]).expect_code(0).json();
+        assert_eq!(shown["status"], "completed");
+        scratch.host(&["audit", "--verify"]).expect_code(0);
+    }
+
     fn plugin_kv_data_persists_and_keeps_its_quota(scratch: Scratch) {
         let writer = scratch.workflow("kv.toml", &KV_WRITER.replace("OP", "set"));
         scratch.host(&["run", writer.to_str().unwrap()]).expect_code(0);

@@ -366,14 +366,22 @@ impl Service {
     }
 
     /// Continues every run a crash left `running`, on the code it started with. Only
-    /// for the process that holds the store (no other can be running them).
+    /// for the process that holds the store (no other can be running them); on a
+    /// shared store, only the runs nobody drives, claimed first.
     pub async fn recover(&self) -> Result<Vec<Recovered>> {
-        let running: Vec<RunSummary> = self
+        let mut running: Vec<RunSummary> = self
             .store
             .summaries()?
             .into_iter()
             .filter(|s| s.status == RunStatus::Running)
             .collect();
+        // On a shared store, only the runs nobody drives (claimed under this
+        // process's lease); the others belong to their drivers.
+        if self.store.is_shared() && !running.is_empty() {
+            let claimed: std::collections::HashSet<RunId> =
+                self.claim(running.len())?.into_iter().collect();
+            running.retain(|s| claimed.contains(&s.id));
+        }
         let mut recovered = Vec::new();
         for summary in running {
             let continued = match self.run(&summary.id) {

@@ -50,6 +50,9 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     let dir = state_dir(global)?;
     // Quiet: the server logs what it did, not every step.
     let service = Arc::new(crate::access::service(global)?.observe(None));
+    // Its token and address live here, also when the runs are in PostgreSQL.
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::Usage(format!("cannot create {}: {e}", dir.display())))?;
     let operators = operators(global, &dir)?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
