@@ -92,7 +92,75 @@ const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
 
 /// The database's clock, in milliseconds since the epoch: leases are compared on one
 /// clock whichever machines hold them.
-const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+/// The database's clock (below), for `concat!` into statements prepared once per
+/// connection.
+macro_rules! now_ms {
+    () => {
+        "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+    };
+}
+
+const NOW_MS: &str = now_ms!();
+
+/// The statements every append and read of a run uses, prepared once per connection.
+const LOCK_RUN: &str = concat!(
+    "SELECT version, lease_owner, lease_until - ",
+    now_ms!(),
+    " FROM baton_runs WHERE id = $1 FOR UPDATE"
+);
+const ENTRY: &str = "SELECT entry FROM baton_log WHERE run = $1 AND version = $2";
+const INSERT_ENTRY: &str = "INSERT INTO baton_log (run, version, entry) VALUES ($1, $2, $3)";
+const UPSERT_RUN: &str = concat!(
+    "INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, ",
+    now_ms!(),
+    " + $8) ON CONFLICT (id) DO UPDATE SET version = $2, status = $3, summary = $6, lease_owner = $7, lease_until = ",
+    now_ms!(),
+    " + $8"
+);
+const ENTRIES_AFTER: &str =
+    "SELECT entry FROM baton_log WHERE run = $1 AND version > $2 ORDER BY version";
+const SNAPSHOT: &str = "SELECT data FROM baton_snapshots WHERE run = $1";
+
+/// The connection, and the statements prepared on it.
+struct Conn {
+    client: Client,
+    prepared: std::collections::HashMap<&'static str, tokio_postgres::Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            prepared: Default::default(),
+        }
+    }
+
+    /// `sql`, prepared on this connection the first time.
+    async fn statement(
+        &mut self,
+        sql: &'static str,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).await?;
+        self.prepared.insert(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
 
 /// How long a lease lasts unless renewed.
 pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -100,7 +168,7 @@ pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30
 /// Runs and kv data in PostgreSQL.
 #[derive(Clone)]
 pub struct PgStore {
-    client: Arc<tokio::sync::Mutex<Client>>,
+    client: Arc<tokio::sync::Mutex<Conn>>,
     /// Where to connect again when the connection is lost.
     url: Arc<str>,
     /// Who this process is in leases: `host@<machine>:<pid>:<random>`.
@@ -181,7 +249,7 @@ impl PgStore {
             .unwrap_or(i64::MAX)
             .max(100);
         let mut store = PgStore {
-            client: Arc::new(tokio::sync::Mutex::new(client)),
+            client: Arc::new(tokio::sync::Mutex::new(Conn::new(client))),
             url,
             owner: owner_name().into(),
             lease_ms,
@@ -269,7 +337,7 @@ impl PgStore {
     /// Runs `work` on the store's runtime and waits for it.
     fn call<T: Send + 'static>(
         &self,
-        work: impl FnOnce(Arc<tokio::sync::Mutex<Client>>) -> BoxFuture<'static, Result<T, Failure>>
+        work: impl FnOnce(Arc<tokio::sync::Mutex<Conn>>) -> BoxFuture<'static, Result<T, Failure>>
         + Send
         + 'static,
     ) -> Result<T, StoreError> {
@@ -395,7 +463,7 @@ async fn open_connection(url: &str) -> Result<Client, String> {
 /// minute. What was committed before is there; a call that was under way when the
 /// connection went failed, and its caller decides (a run's driver stops, and the run
 /// is taken up again once its lease runs out).
-async fn reconnect_if_lost(client: &tokio::sync::Mutex<Client>, url: &str) -> Result<(), String> {
+async fn reconnect_if_lost(client: &tokio::sync::Mutex<Conn>, url: &str) -> Result<(), String> {
     let mut client = client.lock().await;
     if !client.is_closed() {
         return Ok(());
@@ -406,7 +474,8 @@ async fn reconnect_if_lost(client: &tokio::sync::Mutex<Client>, url: &str) -> Re
         match open_connection(url).await {
             Ok(fresh) => {
                 tracing::info!("connected to PostgreSQL again");
-                *client = fresh;
+                // Its prepared statements went with the old connection.
+                *client = Conn::new(fresh);
                 return Ok(());
             }
             Err(e) if tokio::time::Instant::now() + wait > deadline => {
@@ -486,17 +555,20 @@ impl RunStore for PgStore {
         self.call(move |client| {
             Box::pin(async move {
                 let mut client = client.lock().await;
+                let (lock_run, entry, insert, upsert) = (
+                    client.statement(LOCK_RUN).await?,
+                    client.statement(ENTRY).await?,
+                    client.statement(INSERT_ENTRY).await?,
+                    client.statement(UPSERT_RUN).await?,
+                );
                 let tx = client.transaction().await?;
-                let row = tx
-                    .query_opt(
-                        &format!("SELECT version, lease_owner, lease_until - {NOW_MS} FROM baton_runs WHERE id = $1 FOR UPDATE"),
-                        &[&run.as_str()],
-                    )
-                    .await?;
+                let row = tx.query_opt(&lock_run, &[&run.as_str()]).await?;
                 let found = row.as_ref().map_or(0, |row| row.get::<_, i64>(0) as u64);
                 if let Some(row) = &row
-                    && let (Some(by), Some(left)) =
-                        (row.get::<_, Option<String>>(1), row.get::<_, Option<i64>>(2))
+                    && let (Some(by), Some(left)) = (
+                        row.get::<_, Option<String>>(1),
+                        row.get::<_, Option<i64>>(2),
+                    )
                     && left > 0
                     && by != *owner
                 {
@@ -516,24 +588,19 @@ impl RunStore for PgStore {
                 let mut prev = match found {
                     0 => audit::genesis(&run),
                     _ => match tx
-                        .query_opt(
-                            "SELECT entry FROM baton_log WHERE run = $1 AND version = $2",
-                            &[&run.as_str(), &number(found)],
-                        )
+                        .query_opt(&entry, &[&run.as_str(), &number(found)])
                         .await?
                     {
                         Some(row) => audit::hash(row.get::<_, &str>(0).as_bytes()),
                         None => audit::genesis(&run),
                     },
                 };
-                let insert = tx
-                    .prepare("INSERT INTO baton_log (run, version, entry) VALUES ($1, $2, $3)")
-                    .await?;
                 for (offset, event) in events.iter().enumerate() {
-                    let entry = audit::encode(&prev, event)
-                        .map_err(|e| Failure::Store(crate::io(e)))?;
+                    let entry =
+                        audit::encode(&prev, event).map_err(|e| Failure::Store(crate::io(e)))?;
                     prev = audit::hash(&entry);
-                    let text = String::from_utf8(entry).map_err(|e| Failure::Store(crate::io(e)))?;
+                    let text =
+                        String::from_utf8(entry).map_err(|e| Failure::Store(crate::io(e)))?;
                     let version = number(found + offset as u64 + 1);
                     if let Err(e) = tx.execute(&insert, &[&run.as_str(), &version, &text]).await {
                         // Another writer created the run first.
@@ -556,8 +623,7 @@ impl RunStore for PgStore {
                     (None, None)
                 };
                 tx.execute(
-                    &format!("INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, {NOW_MS} + $8)
-                     ON CONFLICT (id) DO UPDATE SET version = $2, status = $3, summary = $6, lease_owner = $7, lease_until = {NOW_MS} + $8"),
+                    &upsert,
                     &[
                         &run.as_str(),
                         &number(version),
@@ -603,12 +669,10 @@ impl RunStore for PgStore {
         let run = run.clone();
         self.call(move |client| {
             Box::pin(async move {
-                let client = client.lock().await;
+                let mut client = client.lock().await;
+                let entries_after = client.statement(ENTRIES_AFTER).await?;
                 client
-                    .query(
-                        "SELECT entry FROM baton_log WHERE run = $1 AND version > $2 ORDER BY version",
-                        &[&run.as_str(), &number(version)],
-                    )
+                    .query(&entries_after, &[&run.as_str(), &number(version)])
                     .await?
                     .iter()
                     .map(|row| decode(row.get::<_, &str>(0).as_bytes()))
@@ -676,12 +740,10 @@ impl PgStore {
         let run = run.clone();
         self.call(move |client| {
             Box::pin(async move {
-                let client = client.lock().await;
+                let mut client = client.lock().await;
+                let entry = client.statement(ENTRY).await?;
                 Ok(client
-                    .query_opt(
-                        "SELECT entry FROM baton_log WHERE run = $1 AND version = $2",
-                        &[&run.as_str(), &number(version)],
-                    )
+                    .query_opt(&entry, &[&run.as_str(), &number(version)])
                     .await?
                     .map(|row| row.get::<_, String>(0).into_bytes()))
             })
@@ -751,12 +813,10 @@ impl StoreBackend for PgStore {
         let run = run.clone();
         self.call(move |client| {
             Box::pin(async move {
-                let client = client.lock().await;
+                let mut client = client.lock().await;
+                let snapshot = client.statement(SNAPSHOT).await?;
                 Ok(client
-                    .query_opt(
-                        "SELECT data FROM baton_snapshots WHERE run = $1",
-                        &[&run.as_str()],
-                    )
+                    .query_opt(&snapshot, &[&run.as_str()])
                     .await?
                     .map(|row| row.get(0)))
             })
