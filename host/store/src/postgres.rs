@@ -35,7 +35,11 @@ use std::sync::Arc;
 use baton_core::{KvError, KvQuota, KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError};
 use futures::future::BoxFuture;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls};
+
+/// A statement's parameter, moved onto the store's runtime.
+type Param = Box<dyn ToSql + Send + Sync>;
 
 use crate::export::Item;
 use crate::{Counts, Exported, ImportError, Kept, Loss, StoreBackend, audit};
@@ -529,12 +533,6 @@ fn number(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn decode(bytes: &[u8]) -> Result<RunEvent, Failure> {
-    audit::decode(bytes)
-        .map(|(_, event)| event)
-        .map_err(|e| Failure::Store(crate::io(e)))
-}
-
 impl RunStore for PgStore {
     fn append(
         &self,
@@ -666,19 +664,18 @@ impl RunStore for PgStore {
     }
 
     fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
-        let run = run.clone();
-        self.call(move |client| {
-            Box::pin(async move {
-                let mut client = client.lock().await;
-                let entries_after = client.statement(ENTRIES_AFTER).await?;
-                client
-                    .query(&entries_after, &[&run.as_str(), &number(version)])
-                    .await?
-                    .iter()
-                    .map(|row| decode(row.get::<_, &str>(0).as_bytes()))
-                    .collect()
-            })
+        self.rows(
+            ENTRIES_AFTER,
+            vec![Box::new(run.to_string()), Box::new(number(version))],
+            |row| row.get::<_, String>(0),
+        )?
+        .iter()
+        .map(|entry| {
+            audit::decode(entry.as_bytes())
+                .map(|(_, event)| event)
+                .map_err(crate::io)
         })
+        .collect()
     }
 
     fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
@@ -737,15 +734,34 @@ impl RunStore for PgStore {
 impl PgStore {
     /// One log entry's bytes.
     fn entry(&self, run: &RunId, version: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let run = run.clone();
+        let rows = self.rows(
+            ENTRY,
+            vec![Box::new(run.to_string()), Box::new(number(version))],
+            |row| row.get::<_, String>(0).into_bytes(),
+        )?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// One read: `sql` (prepared once per connection) with `params`, each row
+    /// through `map`.
+    fn rows<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        params: Vec<Param>,
+        map: fn(&tokio_postgres::Row) -> T,
+    ) -> Result<Vec<T>, StoreError> {
         self.call(move |client| {
             Box::pin(async move {
                 let mut client = client.lock().await;
-                let entry = client.statement(ENTRY).await?;
+                let statement = client.statement(sql).await?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
                 Ok(client
-                    .query_opt(&entry, &[&run.as_str(), &number(version)])
+                    .query(&statement, &params)
                     .await?
-                    .map(|row| row.get::<_, String>(0).into_bytes()))
+                    .iter()
+                    .map(map)
+                    .collect())
             })
         })
     }
@@ -753,74 +769,37 @@ impl PgStore {
 
 impl StoreBackend for PgStore {
     fn raw_log(&self, run: &RunId) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let run = run.clone();
-        self.call(move |client| {
-            Box::pin(async move {
-                let client = client.lock().await;
-                Ok(client
-                    .query(
-                        "SELECT version, entry FROM baton_log WHERE run = $1 ORDER BY version",
-                        &[&run.as_str()],
-                    )
-                    .await?
-                    .iter()
-                    .map(|row| {
-                        (
-                            row.get::<_, i64>(0) as u64,
-                            row.get::<_, String>(1).into_bytes(),
-                        )
-                    })
-                    .collect())
-            })
-        })
+        self.rows(
+            "SELECT version, entry FROM baton_log WHERE run = $1 ORDER BY version",
+            vec![Box::new(run.to_string())],
+            |row| {
+                (
+                    row.get::<_, i64>(0) as u64,
+                    row.get::<_, String>(1).into_bytes(),
+                )
+            },
+        )
     }
 
     fn raw_summaries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.call(|client| {
-            Box::pin(async move {
-                let client = client.lock().await;
-                Ok(client
-                    .query(
-                        "SELECT id, summary FROM baton_runs ORDER BY id COLLATE \"C\"",
-                        &[],
-                    )
-                    .await?
-                    .iter()
-                    .map(|row| (row.get(0), row.get::<_, String>(1).into_bytes()))
-                    .collect())
-            })
-        })
+        self.rows(
+            "SELECT id, summary FROM baton_runs ORDER BY id COLLATE \"C\"",
+            vec![],
+            |row| (row.get(0), row.get::<_, String>(1).into_bytes()),
+        )
     }
 
     fn raw_kv(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
-        self.call(|client| {
-            Box::pin(async move {
-                let client = client.lock().await;
-                Ok(client
-                    .query(
-                        "SELECT scope, key, value FROM baton_kv ORDER BY scope COLLATE \"C\", key COLLATE \"C\"",
-                        &[],
-                    )
-                    .await?
-                    .iter()
-                    .map(|row| (row.get(0), row.get(1), row.get(2)))
-                    .collect())
-            })
-        })
+        self.rows(
+            "SELECT scope, key, value FROM baton_kv ORDER BY scope COLLATE \"C\", key COLLATE \"C\"",
+            vec![],
+            |row| (row.get(0), row.get(1), row.get(2)),
+        )
     }
 
     fn raw_snapshot(&self, run: &RunId) -> Result<Option<Vec<u8>>, StoreError> {
-        let run = run.clone();
-        self.call(move |client| {
-            Box::pin(async move {
-                let mut client = client.lock().await;
-                let snapshot = client.statement(SNAPSHOT).await?;
-                Ok(client
-                    .query_opt(&snapshot, &[&run.as_str()])
-                    .await?
-                    .map(|row| row.get(0)))
-            })
-        })
+        let rows = self.rows(SNAPSHOT, vec![Box::new(run.to_string())], |row| row.get(0))?;
+        Ok(rows.into_iter().next())
     }
 
     /// What the tables hold. PostgreSQL's own log keeps what it acknowledged, so
@@ -951,19 +930,12 @@ fn kv_error(e: StoreError) -> KvError {
 
 impl KvStore for PgStore {
     fn kv_get(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        let (scope, key) = (scope.to_string(), key.to_string());
-        self.call(move |client| {
-            Box::pin(async move {
-                let client = client.lock().await;
-                Ok(client
-                    .query_opt(
-                        "SELECT value FROM baton_kv WHERE scope = $1 AND key = $2",
-                        &[&scope, &key],
-                    )
-                    .await?
-                    .map(|row| row.get(0)))
-            })
-        })
+        self.rows(
+            "SELECT value FROM baton_kv WHERE scope = $1 AND key = $2",
+            vec![Box::new(scope.to_string()), Box::new(key.to_string())],
+            |row| row.get(0),
+        )
+        .map(|rows| rows.into_iter().next())
         .map_err(kv_error)
     }
 
@@ -1054,22 +1026,15 @@ impl KvStore for PgStore {
     }
 
     fn kv_list(&self, scope: &str, prefix: &str, limit: usize) -> Result<Vec<String>, KvError> {
-        let (scope, prefix) = (scope.to_string(), prefix.to_string());
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.call(move |client| {
-            Box::pin(async move {
-                let client = client.lock().await;
-                Ok(client
-                    .query(
-                        "SELECT key FROM baton_kv WHERE scope = $1 AND starts_with(key, $2) ORDER BY key COLLATE \"C\" LIMIT $3",
-                        &[&scope, &prefix, &limit],
-                    )
-                    .await?
-                    .iter()
-                    .map(|row| row.get(0))
-                    .collect())
-            })
-        })
+        self.rows(
+            "SELECT key FROM baton_kv WHERE scope = $1 AND starts_with(key, $2) ORDER BY key COLLATE \"C\" LIMIT $3",
+            vec![
+                Box::new(scope.to_string()),
+                Box::new(prefix.to_string()),
+                Box::new(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ],
+            |row| row.get(0),
+        )
         .map_err(kv_error)
     }
 }

@@ -53,7 +53,7 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
     // Runs this worker could not drive: it keeps holding them (its lease is renewed
     // with the others) so that no worker spins on them, and says why once.
     let mut parked: HashSet<RunId> = HashSet::new();
-    let mut stop = Box::pin(stopped());
+    let mut stop = Box::pin(crate::serve::shutdown());
     let mut stopping = false;
     loop {
         let mut claimed = 0;
@@ -121,24 +121,4 @@ fn running(service: &baton_service::Service) -> Result<usize, Failure> {
         .iter()
         .filter(|s| s.status == RunStatus::Running)
         .count())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn stopped() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -142,7 +142,8 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     Ok(Exit::Success)
 }
 
-async fn shutdown() {
+/// Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown() {
     #[cfg(unix)]
     {
         let mut term =
