@@ -96,6 +96,14 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
                     };
                     eprintln!("run {run} ({}): {status}", state.workflow);
                 }
+                // The store or the machine failed (a lost connection, say): let go,
+                // so that this worker or another tries again.
+                Err(e) if !e.is_callers() => {
+                    eprintln!("run {run}: {}; let go, to be tried again", crate::exit::failure(e));
+                    if let Err(e) = service.release(&run) {
+                        eprintln!("run {run}: cannot let go ({e}); its lease runs out instead");
+                    }
+                }
                 Err(e) => {
                     eprintln!(
                         "run {run} cannot be driven here: {}; this worker holds it while it runs (`host resume {run}` says more)",
