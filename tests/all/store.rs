@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use baton_tests::{NOTE_WORKFLOW, Scratch};
+use baton_tests::{FAN_OUT, NOTE_WORKFLOW, Scratch};
 use serde_json::Value;
 
 use crate::web::Served;
@@ -203,22 +203,6 @@ fn an_export_through_a_running_server_imports_into_an_identical_store() {
     );
     assert_eq!(shown["steps"]["write"]["output"]["ok"], "hello");
 }
-
-const FAN_OUT: &str = r#"
-name = "fan-out"
-[plugins.echo]
-source = "{echo}"
-[[steps]]
-id = "list"
-uses = "echo"
-input = "{{ input }}"
-[[steps]]
-id = "review"
-approve = "list"
-for_each = "steps.list.output.items"
-title = "Item {{ item.n }}"
-choices = "[item]"
-"#;
 
 #[test]
 fn the_snapshots_a_long_run_keeps_match_what_its_log_folds_to() {

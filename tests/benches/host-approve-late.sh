@@ -14,25 +14,7 @@ cargo build -q -p echo-guest --target wasm32-wasip2 --release
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 export BATON_STATE="$scratch/state" BATON_CACHE_DIR="$scratch/cache" BATON_OPERATOR=bench
-cat > "$scratch/fan-out.toml" <<TOML
-name = "fan-out"
-[plugins.echo]
-source = "$PWD/target/wasm32-wasip2/release/echo_guest.wasm"
-[[steps]]
-id = "list"
-uses = "echo"
-input = "{{ input }}"
-[[steps]]
-id = "review"
-approve = "list"
-for_each = "steps.list.output.items"
-title = "Item {{ item.n }}"
-choices = "[item]"
-[[steps]]
-id = "after"
-uses = "echo"
-input = { decided = "{{ steps.review.output | length }}" }
-TOML
+sed "s#{echo}#$PWD/target/wasm32-wasip2/release/echo_guest.wasm#" tests/workflows/fan-out.toml > "$scratch/fan-out.toml"
 python3 -c "import json; print(json.dumps({'items': [{'n': n, 'note': 'pay the invoice'} for n in range(1000)]}))" > "$scratch/items.json"
 "$host" run "$scratch/fan-out.toml" --input "$scratch/items.json" --json > "$scratch/run.json" 2>/dev/null || [ $? -eq 3 ]
 run=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["run"])' < "$scratch/run.json")

@@ -12,30 +12,10 @@ use baton_core::{DecisionId, RunStatus, StepKey, SystemClock};
 use baton_engine::{Decision, Engine};
 use baton_runtime::{Call, PluginSet, Runtime, RuntimeOptions};
 use baton_store::SledStore;
-use baton_tests::plugin;
+use baton_tests::{FAN_OUT, plugin};
 use baton_workflow::Workflow;
 
 const ITEMS: u32 = 1_000;
-
-const FAN_OUT: &str = r#"
-name = "fan-out"
-[plugins.echo]
-source = "{echo}"
-[[steps]]
-id = "list"
-uses = "echo"
-input = "{{ input }}"
-[[steps]]
-id = "review"
-approve = "list"
-for_each = "steps.list.output.items"
-title = "Item {{ item.n }}"
-choices = "[item]"
-[[steps]]
-id = "after"
-uses = "echo"
-input = { decided = "{{ steps.review.output | length }}" }
-"#;
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();

@@ -122,6 +122,10 @@ uses = "echo"
 input = "{{ steps.two.output }}"
 "#;
 
+/// A gate that fans out over the run's `items` (`tests/workflows/fan-out.toml`);
+/// `{echo}` is the echo plugin's path (see [`Scratch::workflow`]).
+pub const FAN_OUT: &str = include_str!("../workflows/fan-out.toml");
+
 /// The guest crates the tests use, built once for wasm32-wasip2 in release.
 const GUESTS: &[&str] = &[
     "lead-scorer",

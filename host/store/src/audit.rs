@@ -164,6 +164,12 @@ pub trait StoreBackend: RunStore {
     fn raw_kv(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError>;
     /// A run's kept snapshot as stored ([`crate::Kept`]'s layout).
     fn raw_snapshot(&self, run: &RunId) -> Result<Option<Vec<u8>>, StoreError>;
+    /// One log entry as stored.
+    fn raw_entry(&self, run: &RunId, version: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keeps `bytes` ([`crate::Kept`]'s layout) as the run's snapshot.
+    fn put_snapshot(&self, run: &RunId, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// Forgets the run's snapshot.
+    fn drop_snapshot(&self, run: &RunId) -> Result<(), StoreError>;
     /// What the store counts it holds (runs, events, kv writes).
     fn counts(&self) -> crate::Counts;
     /// What the store acknowledged and no longer holds, found when it was opened.
@@ -179,6 +185,34 @@ pub trait StoreBackend: RunStore {
         replay: &mut crate::export::Replay<'_>,
         counted: &crate::Exported,
     ) -> Result<(), crate::ImportError>;
+
+    /// [`RunStore::snapshot`] for every backend: the kept state if its checksum
+    /// holds and the log entry it was taken at is still there with that hash;
+    /// otherwise it is dropped (the log is folded instead, and a new one kept later).
+    fn checked_snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let Some(bytes) = self.raw_snapshot(run)? else {
+            return Ok(None);
+        };
+        if let Some(kept) = crate::Kept::parse(&bytes)
+            && let Some(entry) = self.raw_entry(run, kept.version)?
+            && hash(&entry) == kept.head
+        {
+            return Ok(Some((kept.version, kept.state.to_vec())));
+        }
+        self.drop_snapshot(run)?;
+        Ok(None)
+    }
+
+    /// [`RunStore::save_snapshot`] for every backend: the state, tagged with the
+    /// hash of the log entry it was taken at.
+    fn keep_snapshot(&self, run: &RunId, version: u64, state: &[u8]) -> Result<(), StoreError> {
+        match self.raw_entry(run, version)? {
+            Some(entry) => {
+                self.put_snapshot(run, crate::Kept::encode(version, &hash(&entry), state))
+            }
+            None => Ok(()),
+        }
+    }
 
     /// A run's log with its hash chain.
     fn audit(&self, run: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
@@ -250,12 +284,9 @@ pub trait StoreBackend: RunStore {
         let mut chain = Chain::new(run);
         let mut events = Vec::with_capacity(log.len());
         // Entries past the summary's version were appended after it was read.
-        for (version, bytes) in log {
-            if version > summary.version {
-                break;
-            }
+        for (version, bytes) in log.iter().filter(|(v, _)| *v <= summary.version) {
             verified.events += 1;
-            match chain.next(version, &bytes) {
+            match chain.next(*version, bytes) {
                 Err(at) => return broken(at),
                 Ok((prev, event)) => {
                     verified.unchained += u64::from(prev.is_none());
@@ -266,7 +297,7 @@ pub trait StoreBackend: RunStore {
         if let Err(at) = chain.end(summary.version) {
             return broken(at);
         }
-        match self.snapshot_disagrees(run, &events)? {
+        match self.snapshot_disagrees(run, &log, &events)? {
             Some(true) => verified.snapshots_rebuilt.push(run.clone()),
             Some(false) => verified.snapshots += 1,
             None => {}
@@ -276,22 +307,24 @@ pub trait StoreBackend: RunStore {
 
     /// Whether the run's snapshot differs from what its log folds to (`None` if it
     /// has none); one that does is replaced by the log's fold.
+    /// (`log` is the run's entries as read, which `events` were decoded from.)
     fn snapshot_disagrees(
         &self,
         run: &RunId,
+        log: &[(u64, Vec<u8>)],
         events: &[RunEvent],
     ) -> Result<Option<bool>, StoreError> {
         let Some(stored) = self.raw_snapshot(run)? else {
             return Ok(None);
         };
-        let agrees = crate::Kept::parse(&stored)
-            .is_some_and(|kept| (1..=events.len() as u64).contains(&kept.version))
-            && self.snapshot(run)?.is_some_and(|(version, state)| {
-                RunState::fold(run, &events[..version as usize])
-                    .is_some_and(|folded| folded.snapshot() == state)
-            });
+        let agrees = crate::Kept::parse(&stored).is_some_and(|kept| {
+            (1..=events.len() as u64).contains(&kept.version)
+                && hash(&log[kept.version as usize - 1].1) == kept.head
+                && RunState::fold(run, &events[..kept.version as usize])
+                    .is_some_and(|folded| folded.snapshot() == kept.state)
+        });
         if !agrees && let Some(folded) = RunState::fold(run, events) {
-            self.save_snapshot(run, folded.version, &folded.snapshot())?;
+            self.keep_snapshot(run, folded.version, &folded.snapshot())?;
         }
         Ok(Some(!agrees))
     }

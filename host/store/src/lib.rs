@@ -428,30 +428,11 @@ impl RunStore for SledStore {
     }
 
     fn snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        let Some(bytes) = self.snapshots.get(run.as_str().as_bytes()).map_err(io)? else {
-            return Ok(None);
-        };
-        if let Some(kept) = Kept::parse(&bytes)
-            && let Some(entry) = self.log.get(log_key(run, kept.version)).map_err(io)?
-            && audit::hash(&entry) == kept.head
-        {
-            return Ok(Some((kept.version, kept.state.to_vec())));
-        }
-        // Damaged, or not of this log: the log is folded instead, and a new
-        // snapshot is kept later.
-        self.snapshots.remove(run.as_str().as_bytes()).map_err(io)?;
-        Ok(None)
+        self.checked_snapshot(run)
     }
 
     fn save_snapshot(&self, run: &RunId, version: u64, state: &[u8]) -> Result<(), StoreError> {
-        let Some(entry) = self.log.get(log_key(run, version)).map_err(io)? else {
-            return Ok(());
-        };
-        let bytes = Kept::encode(version, &audit::hash(&entry), state);
-        self.snapshots
-            .insert(run.as_str().as_bytes(), bytes)
-            .map_err(io)?;
-        Ok(())
+        self.keep_snapshot(run, version, state)
     }
 }
 
@@ -491,6 +472,28 @@ impl StoreBackend for SledStore {
             .get(run.as_str().as_bytes())
             .map_err(io)?
             .map(|v| v.to_vec()))
+    }
+
+    fn raw_entry(&self, run: &RunId, version: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .log
+            .get(log_key(run, version))
+            .map_err(io)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn put_snapshot(&self, run: &RunId, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.snapshots
+            .insert(run.as_str().as_bytes(), bytes)
+            .map(drop)
+            .map_err(io)
+    }
+
+    fn drop_snapshot(&self, run: &RunId) -> Result<(), StoreError> {
+        self.snapshots
+            .remove(run.as_str().as_bytes())
+            .map(drop)
+            .map_err(io)
     }
 
     fn counts(&self) -> Counts {

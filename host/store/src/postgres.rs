@@ -42,7 +42,7 @@ use tokio_postgres::{Client, NoTls};
 type Param = Box<dyn ToSql + Send + Sync>;
 
 use crate::export::Item;
-use crate::{Counts, Exported, ImportError, Kept, Loss, StoreBackend, audit};
+use crate::{Counts, Exported, ImportError, Loss, StoreBackend, audit};
 
 /// The schema, one migration per version, applied in order, each in a transaction.
 /// Never change a migration that has shipped: add the next one.
@@ -686,60 +686,19 @@ impl RunStore for PgStore {
     }
 
     fn snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        let Some(bytes) = self.raw_snapshot(run)? else {
-            return Ok(None);
-        };
-        if let Some(kept) = Kept::parse(&bytes)
-            && let Some(entry) = self.entry(run, kept.version)?
-            && audit::hash(&entry) == kept.head
-        {
-            return Ok(Some((kept.version, kept.state.to_vec())));
-        }
-        let run = run.clone();
-        self.call(move |client| {
-            Box::pin(async move {
-                let client = client.lock().await;
-                client
-                    .execute(
-                        "DELETE FROM baton_snapshots WHERE run = $1",
-                        &[&run.as_str()],
-                    )
-                    .await?;
-                Ok(None)
-            })
-        })
+        self.checked_snapshot(run)
     }
 
     fn save_snapshot(&self, run: &RunId, version: u64, state: &[u8]) -> Result<(), StoreError> {
-        let Some(entry) = self.entry(run, version)? else {
-            return Ok(());
-        };
-        let data = Kept::encode(version, &audit::hash(&entry), state);
-        let run = run.clone();
-        self.call(move |client| {
-            Box::pin(async move {
-                let client = client.lock().await;
-                client
-                    .execute(
-                        "INSERT INTO baton_snapshots (run, data) VALUES ($1, $2) ON CONFLICT (run) DO UPDATE SET data = $2",
-                        &[&run.as_str(), &data],
-                    )
-                    .await?;
-                Ok(())
-            })
-        })
+        self.keep_snapshot(run, version, state)
     }
 }
 
 impl PgStore {
-    /// One log entry's bytes.
-    fn entry(&self, run: &RunId, version: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let rows = self.rows(
-            ENTRY,
-            vec![Box::new(run.to_string()), Box::new(number(version))],
-            |row| row.get::<_, String>(0).into_bytes(),
-        )?;
-        Ok(rows.into_iter().next())
+    /// One write outside a transaction: `sql` (prepared once per connection) with
+    /// `params`.
+    fn write(&self, sql: &'static str, params: Vec<Param>) -> Result<(), StoreError> {
+        self.rows(sql, params, |_| ()).map(drop)
     }
 
     /// One read: `sql` (prepared once per connection) with `params`, each row
@@ -794,6 +753,29 @@ impl StoreBackend for PgStore {
             "SELECT scope, key, value FROM baton_kv ORDER BY scope COLLATE \"C\", key COLLATE \"C\"",
             vec![],
             |row| (row.get(0), row.get(1), row.get(2)),
+        )
+    }
+
+    fn raw_entry(&self, run: &RunId, version: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let rows = self.rows(
+            ENTRY,
+            vec![Box::new(run.to_string()), Box::new(number(version))],
+            |row| row.get::<_, String>(0).into_bytes(),
+        )?;
+        Ok(rows.into_iter().next())
+    }
+
+    fn put_snapshot(&self, run: &RunId, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.write(
+            "INSERT INTO baton_snapshots (run, data) VALUES ($1, $2) ON CONFLICT (run) DO UPDATE SET data = $2",
+            vec![Box::new(run.to_string()), Box::new(bytes)],
+        )
+    }
+
+    fn drop_snapshot(&self, run: &RunId) -> Result<(), StoreError> {
+        self.write(
+            "DELETE FROM baton_snapshots WHERE run = $1",
+            vec![Box::new(run.to_string())],
         )
     }
 

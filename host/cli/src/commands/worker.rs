@@ -122,10 +122,14 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
     Ok(Exit::Success)
 }
 
-/// How many runs of the store are running (being driven, or waiting for a driver).
+/// How many runs of the store are running (being driven, or waiting for a driver),
+/// from their summaries alone: this is asked on every idle poll.
 fn running(service: &baton_service::Service) -> Result<usize, Failure> {
+    use baton_core::RunStore;
     Ok(service
-        .runs()?
+        .store()
+        .summaries()
+        .map_err(baton_service::ServiceError::from)?
         .iter()
         .filter(|s| s.status == RunStatus::Running)
         .count())
