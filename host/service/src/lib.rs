@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use baton_core::{
     Clock, DecisionId, DecisionOutcome, DecisionRecord, RunEvent, RunId, RunState, RunStatus,
-    RunStore, RunSummary, StepKey,
+    RunStore, RunSummary, StepKey, StoreError,
 };
 use baton_engine::{Decision, Engine, Outcome};
 use baton_runtime::PluginSet;
@@ -274,17 +274,31 @@ impl Service {
         by: &str,
         allow_changed: bool,
     ) -> Result<Acted> {
-        let (workflow, state) = self
-            .workflow_for(self.run(&id.run)?, allow_changed, by)
-            .await?;
-        let outcome = self
-            .engine(&workflow, by)
-            .decide_on(state, id, decision, by)
-            .await?;
-        Ok(Acted {
-            outcome,
-            workflow: Some(workflow),
-        })
+        // Another process may commit on the run between this one's read and its
+        // append (a decision on the same gate sent to another server, say): the
+        // append is refused, and the decision is tried again on the run as it now
+        // stands, where it is made, or refused as already decided.
+        let mut tries = 0;
+        loop {
+            let (workflow, state) = self
+                .workflow_for(self.run(&id.run)?, allow_changed, by)
+                .await?;
+            match self
+                .engine(&workflow, by)
+                .decide_on(state, id, decision.clone(), by)
+                .await
+            {
+                Err(baton_engine::EngineError::Store(StoreError::Conflict { .. })) if tries < 3 => {
+                    tries += 1;
+                }
+                outcome => {
+                    return Ok(Acted {
+                        outcome: outcome?,
+                        workflow: Some(workflow),
+                    });
+                }
+            }
+        }
     }
 
     /// Continues a run from its log on the code it started with (or, with
@@ -322,7 +336,21 @@ impl Service {
     /// run (durably, needing no workflow), then continues the run on its recorded
     /// workflow. A run that cannot continue (its workflow moved or changed) keeps its
     /// expiries and says why; the sweep goes on with the next.
+    ///
+    /// On a shared store only the process holding the sweep duty does this (one of
+    /// all the servers and commands sharing it, for a lease at a time); the others
+    /// find nothing to do. [`Service::expire_due`] sweeps whoever holds the duty.
     pub async fn sweep(&self) -> Result<Vec<Swept>> {
+        if self.store.is_shared() && !self.store.shared()?.hold_duty("sweep")? {
+            return Ok(Vec::new());
+        }
+        self.expire_due().await
+    }
+
+    /// [`Service::sweep`], now, whoever holds the sweep duty (`host expire`): an
+    /// expiry is still recorded once, since every append is checked against the
+    /// run's version.
+    pub async fn expire_due(&self) -> Result<Vec<Swept>> {
         let now = self.clock.now();
         let due: Vec<RunId> = self
             .store
@@ -333,7 +361,15 @@ impl Service {
             .collect();
         let mut swept = Vec::new();
         for run in due {
-            let outcome = baton_engine::expire(&self.store, &self.clock, &run)?;
+            let outcome = match baton_engine::expire(&self.store, &self.clock, &run) {
+                Ok(outcome) => outcome,
+                // Another process changed it meanwhile (decided it, or is driving
+                // it): the next sweep looks again.
+                Err(baton_engine::EngineError::Store(
+                    StoreError::Conflict { .. } | StoreError::Held { .. },
+                )) => continue,
+                Err(e) => return Err(e.into()),
+            };
             let expired: Vec<Expired> = outcome
                 .events
                 .iter()

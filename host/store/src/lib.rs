@@ -32,7 +32,7 @@ pub use export::{EXPORT_FORMAT, Export, Exported, ImportError, Item};
 
 pub use audit::{AuditEntry, BrokenLink, StoreBackend, Verified};
 pub use ledger::{Counts, LEDGER_FILE, Loss};
-pub use postgres::{DEFAULT_LEASE, PgStore, hide_password};
+pub use postgres::{DEFAULT_LEASE, Notice, PgStore, hide_password};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};

@@ -89,7 +89,24 @@ ALTER TABLE baton_runs ADD COLUMN lease_owner text, ADD COLUMN lease_until bigin
 CREATE INDEX baton_runs_runnable ON baton_runs (started_at) WHERE status = 'running';
 "#,
     ),
+    (
+        3,
+        r#"
+CREATE TABLE baton_duties (
+    name text PRIMARY KEY,
+    owner text NOT NULL,
+    until_ms bigint NOT NULL
+);
+CREATE TABLE baton_settings (
+    name text PRIMARY KEY,
+    value text NOT NULL
+);
+"#,
+    ),
 ];
+
+/// The channel of [`Notice`]s.
+const CHANNEL: &str = "baton_runs";
 
 /// Serialises migrations between processes that start at once.
 const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
@@ -183,6 +200,44 @@ pub struct PgStore {
     runtime: Arc<Runtime>,
     /// The URL without its password, for messages.
     shown: String,
+    /// What this process changed, to be announced to the others ([`Notice`]).
+    outbox: tokio::sync::mpsc::UnboundedSender<String>,
+    /// What every process (this one too) announced.
+    notices: tokio::sync::broadcast::Sender<Notice>,
+    /// How many of this process's notices have not gone out yet.
+    unsent: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A hint that a run changed, sent with `NOTIFY` after the change committed (never
+/// inside the transaction, where it would serialise every commit on the
+/// notification queue): servers refresh their live pages, workers look for work.
+/// Hints can be lost (a connection drops); whoever relies on one also polls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// `run` is now `status` (`running` with no lease: waiting for a worker),
+    /// changed by the process `by`.
+    Changed {
+        run: String,
+        status: String,
+        by: String,
+    },
+    /// The listening connection was lost and is back: anything may have changed.
+    Reconnected,
+}
+
+impl Notice {
+    fn payload(run: &str, status: &str, by: &str) -> String {
+        format!("{run} {status} {by}")
+    }
+
+    fn parse(payload: &str) -> Option<Notice> {
+        let mut parts = payload.splitn(3, ' ');
+        Some(Notice::Changed {
+            run: parts.next()?.to_string(),
+            status: parts.next()?.to_string(),
+            by: parts.next()?.to_string(),
+        })
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -193,10 +248,21 @@ impl std::fmt::Debug for PgStore {
 
 /// The store's own runtime, shut down without waiting when the store goes (which may
 /// be inside another runtime, where waiting is not allowed).
-struct Runtime(Option<tokio::runtime::Runtime>);
+/// Before that, it gives the notices this process queued up to half a second to go
+/// out, so that a short command's change shows on the live pages at once.
+struct Runtime(
+    Option<tokio::runtime::Runtime>,
+    Arc<std::sync::atomic::AtomicUsize>,
+);
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        while self.1.load(std::sync::atomic::Ordering::Acquire) > 0
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         if let Some(runtime) = self.0.take() {
             runtime.shutdown_background();
         }
@@ -230,7 +296,8 @@ impl PgStore {
             .build()
             .map_err(|e| format!("cannot start the PostgreSQL client: {e}"))?;
         // Dropped without waiting, whichever way this returns.
-        let runtime = Runtime(Some(runtime));
+        let unsent_count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let runtime = Runtime(Some(runtime), unsent_count.clone());
         let Some(handle) = runtime.0.as_ref().map(|r| r.handle().clone()) else {
             return Err("cannot start the PostgreSQL client".into());
         };
@@ -252,14 +319,27 @@ impl PgStore {
         let lease_ms = i64::try_from(lease.as_millis())
             .unwrap_or(i64::MAX)
             .max(100);
+        let (outbox, unsent) = tokio::sync::mpsc::unbounded_channel();
+        let (notices, _) = tokio::sync::broadcast::channel(1024);
+        let owner: Arc<str> = owner_name().into();
+        handle.spawn(listen(
+            url.clone(),
+            owner.clone(),
+            notices.clone(),
+            unsent,
+            unsent_count.clone(),
+        ));
         let mut store = PgStore {
             client: Arc::new(tokio::sync::Mutex::new(Conn::new(client))),
             url,
-            owner: owner_name().into(),
+            owner,
             lease_ms,
             applied: Vec::new(),
             runtime: Arc::new(runtime),
             shown,
+            outbox,
+            notices,
+            unsent: unsent_count,
         };
         store.applied = store.migrate().map_err(|e| e.to_string())?;
         // Renew this process's leases every third of a lease, for as long as it lives.
@@ -411,13 +491,82 @@ impl PgStore {
         self.call(move |client| {
             Box::pin(async move {
                 let client = client.lock().await;
+                // Free to take: the workers hear of it as it commits.
                 client
                     .execute(
-                        "UPDATE baton_runs SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+                        &format!(
+                            "WITH freed AS (UPDATE baton_runs SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 RETURNING id, status) \
+                             SELECT pg_notify('{CHANNEL}', id || ' ' || status || ' ' || $2) FROM freed"
+                        ),
                         &[&run.as_str(), &&*owner],
                     )
                     .await?;
                 Ok(())
+            })
+        })
+    }
+
+    /// Tells the other processes (after the commit, never inside it) that `run` is
+    /// now `status`.
+    fn announce(&self, run: &RunId, status: &str) {
+        self.unsent
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if self
+            .outbox
+            .send(Notice::payload(run.as_str(), status, &self.owner))
+            .is_err()
+        {
+            self.unsent
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    /// What every process (this one too) announces from now on: a hint to refresh or
+    /// to look for work, never the only way to find it.
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    /// Whether this process holds the duty `name` (applying due timeouts, say) for
+    /// the next lease, taking it when it is free or its holder's time ran out: one
+    /// process of all those sharing the store does it at a time.
+    pub fn hold_duty(&self, name: &str) -> Result<bool, StoreError> {
+        let (name, owner, lease_ms) = (name.to_string(), self.owner.clone(), self.lease_ms);
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                let held = client
+                    .query_opt(
+                        &format!(
+                            "INSERT INTO baton_duties (name, owner, until_ms) VALUES ($1, $2, {NOW_MS} + $3) \
+                             ON CONFLICT (name) DO UPDATE SET owner = $2, until_ms = {NOW_MS} + $3 \
+                             WHERE baton_duties.owner = $2 OR baton_duties.until_ms < {NOW_MS} RETURNING owner"
+                        ),
+                        &[&name, &&*owner, &lease_ms],
+                    )
+                    .await?;
+                Ok(held.is_some())
+            })
+        })
+    }
+
+    /// The setting `name` every process sharing the store sees, set to `fresh` by
+    /// whichever asks first (a server's signing key, say).
+    pub fn setting(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        let (name, fresh) = (name.to_string(), fresh.to_string());
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                client
+                    .execute(
+                        "INSERT INTO baton_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                        &[&name, &fresh],
+                    )
+                    .await?;
+                Ok(client
+                    .query_one("SELECT value FROM baton_settings WHERE name = $1", &[&name])
+                    .await?
+                    .get(0))
             })
         })
     }
@@ -459,6 +608,85 @@ async fn open_connection(url: &str) -> Result<Client, String> {
         }
         Ok(Err(e)) => Err(describe(&e)),
         Err(_) => Err("no answer within 10 s".to_string()),
+    }
+}
+
+/// Listens for [`Notice`]s on a connection of its own, and sends this process's
+/// (batched: whatever queued while the last batch went out, in one statement), off
+/// the connection that commits. Connects again with backoff when the connection is
+/// lost, and says [`Notice::Reconnected`] then. Ends when the store goes.
+async fn listen(
+    url: Arc<str>,
+    owner: Arc<str>,
+    notices: tokio::sync::broadcast::Sender<Notice>,
+    mut unsent: tokio::sync::mpsc::UnboundedReceiver<String>,
+    unsent_count: Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use futures::StreamExt;
+    let mut wait = std::time::Duration::from_millis(100);
+    let mut first = true;
+    loop {
+        let connected = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio_postgres::connect(&url, NoTls),
+        )
+        .await;
+        let Ok(Ok((client, mut connection))) = connected else {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            continue;
+        };
+        wait = std::time::Duration::from_millis(100);
+        let heard = notices.clone();
+        let mut driver = tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = message
+                    && let Some(notice) = Notice::parse(n.payload())
+                {
+                    let _ = heard.send(notice);
+                }
+            }
+        });
+        if client
+            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .await
+            .is_err()
+        {
+            driver.abort();
+            continue;
+        }
+        if !first {
+            let _ = notices.send(Notice::Reconnected);
+        }
+        first = false;
+        loop {
+            tokio::select! {
+                payload = unsent.recv() => {
+                    let Some(payload) = payload else {
+                        driver.abort();
+                        return;
+                    };
+                    let mut batch = vec![payload];
+                    while let Ok(more) = unsent.try_recv() {
+                        batch.push(more);
+                    }
+                    let sent = client
+                        .execute(
+                            &format!("SELECT pg_notify('{CHANNEL}', p) FROM unnest($1::text[]) AS p"),
+                            &[&batch],
+                        )
+                        .await;
+                    unsent_count.fetch_sub(batch.len(), std::sync::atomic::Ordering::AcqRel);
+                    if let Err(e) = sent {
+                        tracing::debug!("{owner}: notices not sent ({}); they are hints", describe(&e));
+                        break;
+                    }
+                }
+                _ = &mut driver => break,
+            }
+        }
+        driver.abort();
     }
 }
 
@@ -550,7 +778,8 @@ impl RunStore for PgStore {
             number(summary.started_at),
         );
         let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
-        self.call(move |client| {
+        let announced = (run.clone(), status.clone());
+        let version = self.call(move |client| {
             Box::pin(async move {
                 let mut client = client.lock().await;
                 let (lock_run, entry, insert, upsert) = (
@@ -647,7 +876,9 @@ impl RunStore for PgStore {
                 })?;
                 Ok(version)
             })
-        })
+        })?;
+        self.announce(&announced.0, &announced.1);
+        Ok(version)
     }
 
     /// A commit is durable when it returns.

@@ -29,7 +29,7 @@ pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failu
                 .json(global, http::Method::POST, "/api/expire", None)
                 .await?
         }
-        Access::Local(service) => service.sweep().await?,
+        Access::Local(service) => service.expire_due().await?,
     };
     if args.json {
         println!(

@@ -1,6 +1,7 @@
 //! `host worker`: drives runs kept in a shared store (PostgreSQL), on any machine.
 //! It claims runnable runs (queued with `host run --enqueue`, or left by a process
-//! that died) under its lease, drives each until it finishes or waits at a gate, and
+//! that died) under its lease, looking when another process announces one (`NOTIFY`)
+//! and every `--poll` in case an announcement was lost, drives each until it finishes or waits at a gate, and
 //! claims more. Its lease is renewed while it lives; if it is killed, its runs go to
 //! another worker once the lease runs out, and a step whose output was not committed
 //! runs again (at-least-once, as after any crash).
@@ -9,6 +10,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use baton_core::{RunId, RunStatus};
+use baton_store::Notice;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -48,6 +50,8 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
         shared.url(),
         args.concurrency
     );
+    let own = shared.owner().to_string();
+    let mut notices = shared.notices();
     let concurrency = args.concurrency as usize;
     let mut active = FuturesUnordered::new();
     // Runs this worker could not drive: it keeps holding them (its lease is renewed
@@ -81,6 +85,7 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
             }
             tokio::select! {
                 () = tokio::time::sleep(args.poll) => {}
+                () = work_announced(&mut notices, &own) => {}
                 () = &mut stop => stopping = true,
             }
             continue;
@@ -113,6 +118,7 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
                 }
             },
             () = tokio::time::sleep(args.poll), if active.len() < concurrency && !stopping => {}
+            () = work_announced(&mut notices, &own), if active.len() < concurrency && !stopping => {}
             () = &mut stop, if !stopping => {
                 stopping = true;
                 eprintln!("stopping once the {} runs being driven stop", active.len());
@@ -120,6 +126,21 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
         }
     }
     Ok(Exit::Success)
+}
+
+/// Returns when another process announces a run that waits for a worker (queued,
+/// decided, or let go), or that it may have missed some: a hint to claim now rather
+/// than at the next poll.
+async fn work_announced(notices: &mut tokio::sync::broadcast::Receiver<Notice>, own: &str) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match notices.recv().await {
+            Ok(Notice::Changed { status, by, .. }) if status == "running" && by != own => return,
+            Ok(Notice::Changed { .. }) => {}
+            Ok(Notice::Reconnected) | Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => std::future::pending().await,
+        }
+    }
 }
 
 /// How many runs of the store are running (being driven, or waiting for a driver),

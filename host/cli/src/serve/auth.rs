@@ -46,14 +46,24 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(operators: &[(String, String)], local_token: &str) -> Result<Auth, Failure> {
+    /// `csrf_key`: the key every server sharing the store signs forms with (so a
+    /// form one server served may be sent to another); `None` for a key of this
+    /// server's own, new at every start.
+    pub fn new(
+        operators: &[(String, String)],
+        local_token: &str,
+        csrf_key: Option<[u8; 32]>,
+    ) -> Result<Auth, Failure> {
         Ok(Auth {
             operators: operators
                 .iter()
                 .map(|(name, token)| (name.clone(), blake3::hash(token.as_bytes())))
                 .collect(),
             local: blake3::hash(local_token.as_bytes()),
-            csrf_key: random_bytes()?,
+            csrf_key: match csrf_key {
+                Some(key) => key,
+                None => random_bytes()?,
+            },
         })
     }
 

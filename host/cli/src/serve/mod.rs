@@ -53,7 +53,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     // Its token and address live here, also when the runs are in PostgreSQL.
     std::fs::create_dir_all(&dir)
         .map_err(|e| Failure::Usage(format!("cannot create {}: {e}", dir.display())))?;
-    let operators = operators(global, &dir)?;
+    let operators = operators(global, &dir, &service)?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| {
@@ -91,18 +91,28 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         service: service.clone(),
-        auth: auth::Auth::new(&operators.tokens, &local_token)?,
+        auth: auth::Auth::new(&operators.tokens, &local_token, shared_key(&service)?)?,
         jobs,
         changes: changes.clone(),
         stopping,
         templates: pages::templates()?,
     });
+    // On a shared store, what the other servers and the workers change shows here
+    // live too.
+    if let Ok(store) = service.store().shared() {
+        tokio::spawn(relay(
+            store.notices(),
+            store.owner().to_string(),
+            service.clone(),
+            changes.clone(),
+        ));
+    }
     for line in &operators.notes {
         println!("{line}");
     }
     println!(
         "serving the inbox at {public_url} (state store {}); Ctrl-C stops",
-        dir.display()
+        service.store().location()
     );
     let app = api::router(shared.clone()).merge(pages::router(shared.clone()));
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -142,6 +152,43 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
     Ok(Exit::Success)
 }
 
+/// Tells the live pages what other processes sharing the store changed (this
+/// server's own changes are told by its worker as they happen).
+async fn relay(
+    mut notices: broadcast::Receiver<baton_store::Notice>,
+    own: String,
+    service: Arc<Service>,
+    changes: broadcast::Sender<Change>,
+) {
+    use baton_store::Notice;
+    loop {
+        let (run, status) = match notices.recv().await {
+            Ok(Notice::Changed { run, status, by }) if by != own => (run, status),
+            Ok(Notice::Changed { .. }) => continue,
+            // Anything may have changed: the pages refresh.
+            Ok(Notice::Reconnected) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                (String::new(), String::new())
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let service = service.clone();
+        let id = run.clone();
+        let pending = tokio::task::spawn_blocking(move || {
+            id.parse()
+                .ok()
+                .and_then(|id| service.run(&id).ok())
+                .map_or(0, |state| state.pending().count())
+        })
+        .await
+        .unwrap_or(0);
+        let _ = changes.send(Change {
+            run,
+            status,
+            pending,
+        });
+    }
+}
+
 /// Ctrl-C or SIGTERM.
 pub(crate) async fn shutdown() {
     #[cfg(unix)]
@@ -174,9 +221,31 @@ struct Operators {
     notes: Vec<String>,
 }
 
+/// On a shared store, the key every server signs forms with, made by the first.
+fn shared_key(service: &Service) -> Result<Option<[u8; 32]>, Failure> {
+    let Ok(store) = service.store().shared() else {
+        return Ok(None);
+    };
+    let key = store
+        .setting("serve.csrf-key", &auth::new_token()?)
+        .map_err(|e| Failure::Host(e.to_string()))?;
+    blake3::Hash::from_hex(key.trim())
+        .map(|key| Some(*key.as_bytes()))
+        .map_err(|e| {
+            Failure::Host(format!(
+                "the shared store's serve.csrf-key setting is not a key ({e})"
+            ))
+        })
+}
+
 /// The tokens from the host configuration; when it names no operator, one token for
-/// the OS user, generated at the first start and kept (readable by its owner alone).
-fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Failure> {
+/// the OS user, generated at the first start and kept (readable by its owner alone;
+/// on a shared store, in the store, so that every server accepts it).
+fn operators(
+    global: &GlobalArgs,
+    dir: &std::path::Path,
+    service: &Service,
+) -> Result<Operators, Failure> {
     let config = baton_service::config::HostConfig::load(global.host_config.as_deref())?;
     let tokens = config.operator_tokens()?;
     if !tokens.is_empty() {
@@ -191,6 +260,26 @@ fn operators(global: &GlobalArgs, dir: &std::path::Path) -> Result<Operators, Fa
         });
     }
     let name = operator(global);
+    if let Ok(store) = service.store().shared() {
+        let fresh = auth::new_token()?;
+        let token = store
+            .setting(&format!("serve.token.{name}"), &fresh)
+            .map_err(|e| Failure::Host(e.to_string()))?;
+        let note = if token == fresh {
+            format!(
+                "generated a token for operator {name} (kept in the shared store, for every server): {token}\nsign in at /login?token={token}"
+            )
+        } else {
+            format!(
+                "operator {name} signs in with the token the first server generated (kept in the shared store, setting serve.token.{name}; name operators in {} to give each their own)",
+                config.path.display()
+            )
+        };
+        return Ok(Operators {
+            tokens: vec![(name, token)],
+            notes: vec![note],
+        });
+    }
     let path = dir.join(TOKEN_FILE);
     let (token, note) = match std::fs::read_to_string(&path) {
         Ok(token) if !token.trim().is_empty() => (
@@ -248,7 +337,7 @@ impl Worker {
                     None => break,
                 },
                 () = sleep => {
-                    if let Err(e) = self.sweep().await {
+                    if let Err(e) = self.sweep(false).await {
                         eprintln!("warning: applying due timeouts failed: {}", e.message);
                     }
                 }
@@ -285,7 +374,7 @@ impl Worker {
                 let _ = reply.send(self.acted(acted));
             }
             Job::Expire { reply } => {
-                let _ = reply.send(self.sweep().await);
+                let _ = reply.send(self.sweep(true).await);
             }
             Job::Resume {
                 run,
@@ -309,9 +398,15 @@ impl Worker {
         Ok(acted.outcome.state)
     }
 
-    /// Applies due timeouts, saying what expired in the server's log.
-    async fn sweep(&self) -> Result<Vec<Swept>, ApiError> {
-        let swept = self.service.sweep().await?;
+    /// Applies due timeouts, saying what expired in the server's log: when they
+    /// fall due, if this server holds the sweep duty; `now` (`host expire`), whoever
+    /// holds it.
+    async fn sweep(&self, now: bool) -> Result<Vec<Swept>, ApiError> {
+        let swept = if now {
+            self.service.expire_due().await?
+        } else {
+            self.service.sweep().await?
+        };
         for run in &swept {
             println!("{}", crate::report::swept_line(run));
             if let Ok(state) = self.service.run(&run.run) {
