@@ -32,9 +32,8 @@ fn decided_by(scratch: &Scratch, run: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-#[test]
-fn any_command_applies_an_expired_approve_default_and_the_run_continues() {
-    let scratch = Scratch::new();
+on_both_stores! {
+    fn any_command_applies_an_expired_approve_default_and_the_run_continues(scratch = Scratch::new) {
     let decision = waiting_run(&scratch, "note.toml", "48h", "approve_default");
     let run = decision.split('/').next().unwrap();
 
@@ -61,10 +60,10 @@ fn any_command_applies_an_expired_approve_default_and_the_run_continues() {
     assert_eq!(decisions[0].1["outcome"]["outcome"], "expired");
     assert_eq!(decisions[0].1["outcome"]["action"], "approve_default");
 }
+}
 
-#[test]
-fn host_expire_rejects_what_is_due_and_a_late_approval_is_refused() {
-    let scratch = Scratch::new();
+on_both_stores! {
+    fn host_expire_rejects_what_is_due_and_a_late_approval_is_refused(scratch = Scratch::new) {
     let soon = waiting_run(&scratch, "soon.toml", "1h", "reject");
     let later = waiting_run(&scratch, "later.toml", "72h", "reject");
 
@@ -97,10 +96,10 @@ fn host_expire_rejects_what_is_due_and_a_late_approval_is_refused() {
     let run = later.split('/').next().unwrap();
     assert_eq!(decided_by(&scratch, run)[0].0, "tester");
 }
+}
 
-#[test]
-fn an_expiry_whose_workflow_changed_is_recorded_and_the_run_waits_for_resume() {
-    let scratch = Scratch::new();
+on_both_stores! {
+    fn an_expiry_whose_workflow_changed_is_recorded_and_the_run_waits_for_resume(scratch = Scratch::new) {
     let decision = waiting_run(&scratch, "note.toml", "1h", "approve_default");
     let run = decision.split('/').next().unwrap();
     // Someone edits the workflow while the decision waits.
@@ -125,6 +124,7 @@ fn an_expiry_whose_workflow_changed_is_recorded_and_the_run_waits_for_resume() {
     scratch
         .host(&["resume", run, "--allow-changed"])
         .expect_code(0);
+}
 }
 
 #[test]

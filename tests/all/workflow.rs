@@ -64,9 +64,8 @@ fn decision_id(decision: &Value) -> String {
     decision["request"]["id"].as_str().unwrap().to_string()
 }
 
-#[test]
-fn the_lead_followup_waits_at_its_gate_with_three_grounded_choices() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn the_lead_followup_waits_at_its_gate_with_three_grounded_choices(scratch = Scratch::with_shared_cache) {
     let (run, decision) = run_to_gate(&scratch);
     let request = &decision["request"];
     assert_eq!(request["severity"], "high");
@@ -101,10 +100,10 @@ fn the_lead_followup_waits_at_its_gate_with_three_grounded_choices() {
         .json();
     assert_eq!(runs[0]["id"], run.as_str());
 }
+}
 
-#[test]
-fn approving_the_default_queues_it_and_completes_the_run() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn approving_the_default_queues_it_and_completes_the_run(scratch = Scratch::with_shared_cache) {
     let (run, decision) = run_to_gate(&scratch);
     let default_subject = decision["request"]["choices"][0]["subject"]
         .as_str()
@@ -139,10 +138,10 @@ fn approving_the_default_queues_it_and_completes_the_run() {
         "tester"
     );
 }
+}
 
-#[test]
-fn approving_an_alternative_passes_that_alternative_on() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn approving_an_alternative_passes_that_alternative_on(scratch = Scratch::with_shared_cache) {
     let (run, decision) = run_to_gate(&scratch);
     let third = decision["request"]["choices"][2]["subject"]
         .as_str()
@@ -161,10 +160,10 @@ fn approving_an_alternative_passes_that_alternative_on() {
         .expect_code(2)
         .stderr_has("already decided");
 }
+}
 
-#[test]
-fn an_invalid_edit_is_refused_and_a_valid_one_is_what_later_steps_see() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn an_invalid_edit_is_refused_and_a_valid_one_is_what_later_steps_see(scratch = Scratch::with_shared_cache) {
     let (run, decision) = run_to_gate(&scratch);
     let id = decision_id(&decision);
     let bad = scratch.file(
@@ -205,10 +204,10 @@ fn an_invalid_edit_is_refused_and_a_valid_one_is_what_later_steps_see() {
         .unwrap();
     assert_eq!(record["status"], "edited");
 }
+}
 
-#[test]
-fn a_rejection_ends_the_branch_and_a_second_decision_says_who_decided() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn a_rejection_ends_the_branch_and_a_second_decision_says_who_decided(scratch = Scratch::with_shared_cache) {
     let (run, decision) = run_to_gate(&scratch);
     let id = decision_id(&decision);
     let out = scratch
@@ -224,10 +223,10 @@ fn a_rejection_ends_the_branch_and_a_second_decision_says_who_decided() {
             "decision {id} was already decided: rejected (wrong tone) by tester at"
         ));
 }
+}
 
-#[test]
-fn a_cancelled_run_takes_no_more_decisions() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn a_cancelled_run_takes_no_more_decisions(scratch = Scratch::with_shared_cache) {
     let (run, decision) = run_to_gate(&scratch);
     let out = scratch
         .host(&["cancel", &run, "--json"])
@@ -240,10 +239,10 @@ fn a_cancelled_run_takes_no_more_decisions() {
         .stderr_has("is cancelled; it cannot be changed any more");
     scratch.host(&["cancel", &run]).expect_code(2);
 }
+}
 
-#[test]
-fn a_false_condition_skips_the_steps_that_depend_on_it() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn a_false_condition_skips_the_steps_that_depend_on_it(scratch = Scratch::with_shared_cache) {
     let empty = scratch.file("none.json", r#"{"leads": []}"#);
     let out = scratch
         .host(&[
@@ -266,6 +265,7 @@ fn a_false_condition_skips_the_steps_that_depend_on_it() {
     );
     assert_eq!(step(&state, "review")["status"], "skipped");
     assert_eq!(step(&state, "queue")["status"], "skipped");
+}
 }
 
 const PER_LEAD: &str = r#"
@@ -300,9 +300,8 @@ for_each = "steps.review.output"
 input = { email = "{{ item }}" }
 "#;
 
-#[test]
-fn for_each_gates_ask_once_per_item_and_a_rejection_drops_only_that_item() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn for_each_gates_ask_once_per_item_and_a_rejection_drops_only_that_item(scratch = Scratch::with_shared_cache) {
     let workflow = scratch.workflow("per-lead.toml", PER_LEAD);
     let out = run_on_leads(&scratch, workflow.to_str().unwrap(), WAITING);
     let ids: Vec<String> = out["decisions"]
@@ -330,6 +329,7 @@ fn for_each_gates_ask_once_per_item_and_a_rejection_drops_only_that_item() {
         state["expansions"]
     );
 }
+}
 
 const PARALLEL: &str = r#"
 name = "parallel"
@@ -353,9 +353,8 @@ uses = "slow"
 input = { left = "{{ steps.left.output }}", right = "{{ steps.right.output }}" }
 "#;
 
-#[test]
-fn independent_steps_run_concurrently_and_their_join_waits_for_both() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn independent_steps_run_concurrently_and_their_join_waits_for_both(scratch = Scratch::with_shared_cache) {
     let workflow = scratch.workflow("parallel.toml", PARALLEL);
     let out = scratch
         .host(&["run", workflow.to_str().unwrap(), "--json"])
@@ -380,6 +379,7 @@ fn independent_steps_run_concurrently_and_their_join_waits_for_both() {
         join["output"],
         json!({"left": {"side": "left"}, "right": {"side": "right"}})
     );
+}
 }
 
 const CHAIN: &str = r#"
@@ -494,9 +494,8 @@ fn a_host_killed_between_two_steps_resumes_without_running_the_first_again() {
     );
 }
 
-#[test]
-fn a_run_refuses_to_continue_on_changed_code_unless_allowed() {
-    let scratch = Scratch::with_shared_cache();
+on_both_stores! {
+    fn a_run_refuses_to_continue_on_changed_code_unless_allowed(scratch = Scratch::with_shared_cache) {
     let workflow = scratch.workflow("gate.toml", &PER_LEAD.replace("leads[:3]", "leads[:1]"));
     let out = run_on_leads(&scratch, workflow.to_str().unwrap(), WAITING);
     let id = decision_id(&out["decisions"][0]);
@@ -512,6 +511,7 @@ fn a_run_refuses_to_continue_on_changed_code_unless_allowed() {
     scratch
         .host(&["approve", &id, "--allow-changed"])
         .expect_code(0);
+}
 }
 
 #[test]
@@ -546,9 +546,8 @@ fn a_second_process_gets_a_clear_message_while_the_store_is_in_use() {
     );
 }
 
-#[test]
-fn a_cancelled_run_offers_no_decision_anywhere() {
-    let scratch = Scratch::new();
+on_both_stores! {
+    fn a_cancelled_run_offers_no_decision_anywhere(scratch = Scratch::new) {
     let run = scratch.start_note_run();
     scratch.host(&["cancel", &run]).expect_code(1);
 
@@ -588,6 +587,7 @@ fn a_cancelled_run_offers_no_decision_anywhere() {
         .stderr_has("is cancelled; it cannot be changed any more");
     // Its log is as it was: the withdrawal is derived, never written.
     scratch.host(&["audit", "--verify"]).expect_code(0);
+}
 }
 
 #[test]

@@ -236,9 +236,15 @@ impl Scratch {
     /// A scratch directory whose `host` commands keep their runs in a new, empty
     /// database of the tests' PostgreSQL server ([`postgres`]).
     pub fn on_postgres() -> Scratch {
+        Scratch::new().in_postgres()
+    }
+
+    /// This scratch directory, its `host` commands keeping their runs in a new,
+    /// empty database of the tests' PostgreSQL server.
+    pub fn in_postgres(self) -> Scratch {
         Scratch {
             store: Some(postgres().database()),
-            ..Scratch::new()
+            ..self
         }
     }
 

@@ -338,13 +338,18 @@ impl Service {
     /// expiries and says why; the sweep goes on with the next.
     ///
     /// On a shared store only the process holding the sweep duty does this (one of
-    /// all the servers and commands sharing it, for a lease at a time); the others
-    /// find nothing to do. [`Service::expire_due`] sweeps whoever holds the duty.
+    /// all the servers and commands sharing it at a time, for as long as the sweep
+    /// takes); the others find nothing to do. [`Service::expire_due`] sweeps whoever holds the duty.
     pub async fn sweep(&self) -> Result<Vec<Swept>> {
-        if self.store.is_shared() && !self.store.shared()?.hold_duty("sweep")? {
+        let Ok(shared) = self.store.shared() else {
+            return self.expire_due().await;
+        };
+        if !shared.hold_duty("sweep")? {
             return Ok(Vec::new());
         }
-        self.expire_due().await
+        let swept = self.expire_due().await;
+        shared.release_duty("sweep")?;
+        swept
     }
 
     /// [`Service::sweep`], now, whoever holds the sweep duty (`host expire`): an
@@ -435,13 +440,26 @@ impl Service {
     }
 
     /// Continues a run on the code it started with, acting as this service's operator.
+    /// On a shared store, a run that cannot go on here is let go of, so that
+    /// another process (`host resume`, a worker) may take it at once.
     async fn continue_run(&self, state: RunState) -> Result<RunStatus> {
-        let (workflow, state) = self.workflow_for(state, false, &self.operator).await?;
-        let outcome = self
-            .engine(&workflow, &self.operator)
-            .advance_from(state)
-            .await?;
-        Ok(outcome.status())
+        let run = state.id.clone();
+        let continued = async {
+            let (workflow, state) = self.workflow_for(state, false, &self.operator).await?;
+            let outcome = self
+                .engine(&workflow, &self.operator)
+                .advance_from(state)
+                .await?;
+            Ok(outcome.status())
+        }
+        .await;
+        if continued.is_err()
+            && let Ok(shared) = self.store.shared()
+            && let Err(e) = shared.release(&run)
+        {
+            tracing::warn!("cannot let go of run {run}: {e}");
+        }
+        continued
     }
 
     /// The workflow a run continues on: the file it recorded, loaded (or as loaded

@@ -206,6 +206,44 @@ pub struct PgStore {
     notices: tokio::sync::broadcast::Sender<Notice>,
     /// How many of this process's notices have not gone out yet.
     unsent: Arc<std::sync::atomic::AtomicUsize>,
+    /// Lets go of this process's leases when the last clone goes.
+    _leases: Arc<LetGo>,
+}
+
+/// When the store goes (the process ends, or stops using it), the runs it still
+/// holds are let go at once rather than when their leases run out: a command whose
+/// run could not go on (its code changed, say) leaves it free for the next. Only a
+/// process that is killed leaves its leases to run out.
+struct LetGo {
+    client: Arc<tokio::sync::Mutex<Conn>>,
+    owner: Arc<str>,
+    runtime: Arc<Runtime>,
+}
+
+impl Drop for LetGo {
+    fn drop(&mut self) {
+        let Some(runtime) = self.runtime.0.as_ref() else {
+            return;
+        };
+        let (client, owner) = (self.client.clone(), self.owner.clone());
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            let client = client.lock().await;
+            let freed = client
+                .execute(
+                    &format!(
+                        "WITH freed AS (UPDATE baton_runs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 RETURNING id, status) \
+                         SELECT pg_notify('{CHANNEL}', id || ' ' || status || ' ' || $1) FROM freed"
+                    ),
+                    &[&&*owner],
+                )
+                .await;
+            let _ = tx.send(freed);
+        });
+        if let Ok(Err(e)) = rx.recv_timeout(std::time::Duration::from_secs(2)) {
+            tracing::debug!("could not let go of this process's runs: {}", describe(&e));
+        }
+    }
 }
 
 /// A hint that a run changed, sent with `NOTIFY` after the change committed (never
@@ -329,13 +367,20 @@ impl PgStore {
             unsent,
             unsent_count.clone(),
         ));
+        let client = Arc::new(tokio::sync::Mutex::new(Conn::new(client)));
+        let runtime = Arc::new(runtime);
         let mut store = PgStore {
-            client: Arc::new(tokio::sync::Mutex::new(Conn::new(client))),
+            _leases: Arc::new(LetGo {
+                client: client.clone(),
+                owner: owner.clone(),
+                runtime: runtime.clone(),
+            }),
+            client,
             url,
             owner,
             lease_ms,
             applied: Vec::new(),
-            runtime: Arc::new(runtime),
+            runtime,
             shown,
             outbox,
             notices,
@@ -529,7 +574,9 @@ impl PgStore {
 
     /// Whether this process holds the duty `name` (applying due timeouts, say) for
     /// the next lease, taking it when it is free or its holder's time ran out: one
-    /// process of all those sharing the store does it at a time.
+    /// process of all those sharing the store does it at a time. Holders let go
+    /// when done ([`PgStore::release_duty`]); one that died holds it until its lease
+    /// runs out.
     pub fn hold_duty(&self, name: &str) -> Result<bool, StoreError> {
         let (name, owner, lease_ms) = (name.to_string(), self.owner.clone(), self.lease_ms);
         self.call(move |client| {
@@ -546,6 +593,23 @@ impl PgStore {
                     )
                     .await?;
                 Ok(held.is_some())
+            })
+        })
+    }
+
+    /// Lets go of the duty `name` if this process holds it.
+    pub fn release_duty(&self, name: &str) -> Result<(), StoreError> {
+        let (name, owner) = (name.to_string(), self.owner.clone());
+        self.call(move |client| {
+            Box::pin(async move {
+                let client = client.lock().await;
+                client
+                    .execute(
+                        "DELETE FROM baton_duties WHERE name = $1 AND owner = $2",
+                        &[&name, &&*owner],
+                    )
+                    .await?;
+                Ok(())
             })
         })
     }

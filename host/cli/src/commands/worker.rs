@@ -66,6 +66,7 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
                 Ok(runs) => {
                     claimed = runs.len();
                     for run in runs {
+                        eprintln!("run {run}: driving");
                         let service = &service;
                         active.push(async move {
                             let result = service.resume(&run, false, service.operator()).await;
