@@ -52,6 +52,11 @@ impl Drop for Process {
 /// `host serve` with its own state directory (its address and local token live
 /// there; its runs live in the scratch's PostgreSQL store).
 fn serve(scratch: &Scratch, state: &Path) -> Process {
+    serve_at(scratch, state).0
+}
+
+/// [`serve`], and the address it serves at.
+fn serve_at(scratch: &Scratch, state: &Path) -> (Process, String) {
     let mut child = scratch
         .command(&["serve", "--bind", "127.0.0.1:0", "--lease", "2s"])
         .env("BATON_STATE", state)
@@ -62,7 +67,98 @@ fn serve(scratch: &Scratch, state: &Path) -> Process {
         .expect("start host serve");
     let url = baton_tests::served_url(&mut child);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    Process(child)
+    (Process(child), url)
+}
+
+/// Sends a raw HTTP/1.1 request to `url` (`http://127.0.0.1:PORT`) with the session
+/// cookie, and reads the answer until `until` returns true or the server closes.
+fn http(
+    url: &str,
+    request_line: &str,
+    cookie: &str,
+    body: Option<&str>,
+    until: impl Fn(&str) -> bool,
+) -> String {
+    use std::io::{Read, Write};
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request = format!(
+        "{request_line} HTTP/1.1\r\nHost: {address}\r\nCookie: baton_session={cookie}\r\nConnection: close\r\n"
+    );
+    if let Some(body) = body {
+        request.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body.unwrap_or_default());
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !until(&String::from_utf8_lossy(&answer)) {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn every_server_on_one_database_shows_the_others_changes_live_and_accepts_their_forms() {
+    let scratch = Scratch::on_postgres();
+    let token = "a-long-operator-token-for-ana";
+    scratch.host_config(&format!("[operators.ana]\ntoken = \"{token}\"\n"));
+    let states: Vec<PathBuf> = ["server-a", "server-b"]
+        .iter()
+        .map(|name| scratch.path().join(name))
+        .collect();
+    let (_a, url_a) = serve_at(&scratch, &states[0]);
+    let (_b, url_b) = serve_at(&scratch, &states[1]);
+    let run = scratch.start_note_run();
+
+    // A form signed by server A is accepted by server B.
+    let page = http(&url_a, "GET /", token, None, |text| {
+        text.contains("</html>")
+    });
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF token on server A's page: {page}"))
+        .to_string();
+    assert!(!csrf.is_empty(), "{page}");
+    let out = http(
+        &url_b,
+        "POST /logout",
+        token,
+        Some(&format!("csrf={csrf}")),
+        |text| text.contains("\r\n\r\n"),
+    );
+    assert!(
+        out.starts_with("HTTP/1.1 303") && out.contains("location: /login"),
+        "server B refused server A's form: {out}"
+    );
+
+    // Server B's live stream tells of a decision made through server A.
+    let run_id = run.clone();
+    let listener = std::thread::spawn(move || {
+        http(&url_b, "GET /events", token, None, |text| {
+            text.contains(&run_id) && text.contains("completed")
+        })
+    });
+    // The stream is open before the decision is made.
+    std::thread::sleep(Duration::from_millis(500));
+    approve_through(&scratch, &states[0], "ana", &format!("{run}/review")).unwrap();
+    let heard = listener.join().unwrap();
+    assert!(
+        heard.contains("event: change") && heard.contains(&run) && heard.contains("completed"),
+        "server B's page never heard of the decision made through server A: {heard}"
+    );
 }
 
 /// `host worker`, what it says written to `log`.

@@ -32,6 +32,13 @@ pub struct Args {
     /// Runs at once in the throughput figure
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     concurrency: u32,
+    /// With --store: also durable runs per second through this many `host worker`
+    /// processes, for each number in the list (e.g. 1,2,4)
+    #[arg(long, value_delimiter = ',', value_name = "N,...", value_parser = clap::value_parser!(u32).range(1..=64))]
+    workers: Vec<u32>,
+    /// Runs queued for each worker figure
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    queued: u32,
 }
 
 /// One line of the table.
@@ -138,6 +145,51 @@ pub async fn bench(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         });
     }
 
+    // A decision through a running `host serve`, on the same kind of store.
+    if stopped == RunStatus::Waiting {
+        let mut times = decision_latency(global, &args, &input, scratch.path()).await?;
+        figures.push(Figure {
+            what: "a decision through `host serve`, approved to where the run stops".into(),
+            value: format!("{:.2?}", median(&mut times)),
+            note: format!(
+                "HTTP on loopback; p90 {:.2?}; {}",
+                times[times.len() * 9 / 10],
+                if global.store.is_some() {
+                    "on the PostgreSQL store"
+                } else {
+                    "on the embedded store"
+                }
+            ),
+        });
+    }
+
+    // Durable runs per second through `host worker` processes sharing the store.
+    if !args.workers.is_empty() && global.store.is_none() {
+        return Err(Failure::Usage(
+            "--workers measures `host worker` processes on a shared store: pass --store postgres://… (an empty database)".into(),
+        ));
+    }
+    for &count in &args.workers {
+        for _ in 0..args.queued {
+            service.enqueue(session.clone(), input.clone(), "bench")?;
+        }
+        let elapsed = workers(global, count)?;
+        figures.push(Figure {
+            what: format!(
+                "durable runs through {count} `host worker` process{}",
+                if count == 1 { "" } else { "es" }
+            ),
+            value: format!(
+                "{:.0} runs/s",
+                f64::from(args.queued) / elapsed.as_secs_f64()
+            ),
+            note: format!(
+                "{} queued runs in {elapsed:.2?}, from the workers' start to the last one's exit",
+                args.queued
+            ),
+        });
+    }
+
     print_table(&args.workflow, samples, &figures);
     Ok(Exit::Success)
 }
@@ -195,11 +247,10 @@ fn throughput(
     Ok((runs, started.elapsed()))
 }
 
-/// `host run WORKFLOW --input FILE --state DIR`, as a child process.
+/// `host run WORKFLOW --input FILE --state DIR` (and the --store, if any), as a
+/// child process.
 fn host_run(global: &GlobalArgs, args: &Args, state: &Path) -> Result<(), Failure> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Failure::Host(format!("cannot find the host binary: {e}")))?;
-    let mut command = std::process::Command::new(exe);
+    let mut command = host_command(global)?;
     command
         .arg("run")
         .arg(&args.workflow)
@@ -208,14 +259,7 @@ fn host_run(global: &GlobalArgs, args: &Args, state: &Path) -> Result<(), Failur
     if let Some(input) = &args.input {
         command.arg("--input").arg(input);
     }
-    if let Some(dir) = &global.cache_dir {
-        command.arg("--cache-dir").arg(dir);
-    }
-    if global.no_cache {
-        command.arg("--no-cache");
-    }
     let output = command
-        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| Failure::Host(format!("cannot start `host run`: {e}")))?;
     // 0 completed, 3 waiting: both are a run that got where it stops.
@@ -226,6 +270,127 @@ fn host_run(global: &GlobalArgs, args: &Args, state: &Path) -> Result<(), Failur
             String::from_utf8_lossy(&output.stderr).trim()
         ))),
     }
+}
+
+/// The `host` binary as a child process, with this command's cache and store.
+fn host_command(global: &GlobalArgs) -> Result<std::process::Command, Failure> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::Host(format!("cannot find the host binary: {e}")))?;
+    let mut command = std::process::Command::new(exe);
+    if let Some(dir) = &global.cache_dir {
+        command.arg("--cache-dir").arg(dir);
+    }
+    if global.no_cache {
+        command.arg("--no-cache");
+    }
+    if let Some(url) = &global.store {
+        command.arg("--store").arg(url);
+    }
+    command.stdin(std::process::Stdio::null());
+    Ok(command)
+}
+
+/// Starts `count` `host worker --until-idle` processes on the store and waits for
+/// them all to stop (every queued run driven to where it stops).
+fn workers(global: &GlobalArgs, count: u32) -> Result<Duration, Failure> {
+    let started = Instant::now();
+    let mut children = Vec::new();
+    for _ in 0..count {
+        let child = host_command(global)?
+            .args(["worker", "--until-idle", "--poll", "50ms"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| Failure::Host(format!("cannot start `host worker`: {e}")))?;
+        children.push(child);
+    }
+    for mut child in children {
+        let status = child
+            .wait()
+            .map_err(|e| Failure::Host(format!("`host worker` was lost: {e}")))?;
+        if !status.success() {
+            return Err(Failure::Host(format!(
+                "`host worker` failed while benchmarking ({status}); run it by hand to see why"
+            )));
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// Starts `host serve` on a state directory of its own (and the --store, if any),
+/// starts runs through it, and times approving each one's first decision through
+/// its API: the request, the decision committed, and the run driven on.
+async fn decision_latency(
+    global: &GlobalArgs,
+    args: &Args,
+    input: &Value,
+    scratch: &Path,
+) -> Result<Vec<Duration>, Failure> {
+    let state = scratch.join("served");
+    let mut child = host_command(global)?
+        .args(["serve", "--bind", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| Failure::Host(format!("cannot start `host serve`: {e}")))?;
+    let timed = async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let server = loop {
+            if let Some(server) = crate::access::Server::find(&state)
+                && server.answers(global).await.is_ok()
+            {
+                break server;
+            }
+            if Instant::now() > deadline {
+                return Err(Failure::Host(
+                    "`host serve` did not start within a minute".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let workflow = std::fs::canonicalize(&args.workflow).unwrap_or(args.workflow.clone());
+        let start = serde_json::to_value(baton_service::wire::StartRequest {
+            workflow,
+            input: Some(input.clone()),
+        })
+        .map_err(|e| Failure::Host(e.to_string()))?;
+        let approve = serde_json::to_value(baton_service::wire::DecisionRequest::new(
+            baton_engine::Decision::Approve { choice: 0 },
+            false,
+        ))
+        .map_err(|e| Failure::Host(e.to_string()))?;
+        let mut times = Vec::with_capacity(args.samples as usize);
+        for _ in 0..args.samples {
+            let started: Value = server
+                .json(global, http::Method::POST, "/api/runs", Some(&start))
+                .await?;
+            let Some(decision) = started["decisions"]
+                .as_object()
+                .and_then(|d| d.keys().next().cloned())
+            else {
+                return Err(Failure::Host(format!(
+                    "a run started through `host serve` did not wait at a gate: {started}"
+                )));
+            };
+            let at = Instant::now();
+            server
+                .request(
+                    global,
+                    http::Method::POST,
+                    &format!("/api/decisions/{decision}"),
+                    Some(&approve),
+                )
+                .await?;
+            times.push(at.elapsed());
+        }
+        times.sort();
+        Ok(times)
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    timed
 }
 
 /// This process's resident set, from /proc (Linux); `None` elsewhere.
