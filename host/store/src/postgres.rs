@@ -19,11 +19,15 @@
 //! `FOR UPDATE SKIP LOCKED`. Together with the version check, a process whose lease
 //! ran out can never append after another took over.
 //!
-//! An append is one transaction: the run's row is locked (`FOR UPDATE`), its version
-//! compared with the one the caller read (the same optimistic concurrency as sled's:
-//! a writer that read an older version gets `StoreError::Conflict` and writes
-//! nothing), the entries chained to the last one, and the summary rewritten. A commit
-//! is durable when it returns, so `sync` has nothing left to do.
+//! An append is one call of the function `baton_append` (migration 4), so one round
+//! trip and one commit: the run's row is locked (`FOR UPDATE`), the lease checked, its
+//! version compared with the one the caller read (the same optimistic concurrency as
+//! sled's: a writer that read an older version gets `StoreError::Conflict` and writes
+//! nothing), the entries written and the summary rewritten. The entries are chained
+//! here, onto the newest entry's hash, which this process knows from its last read or
+//! write of the run (or reads first): the entry at a version never changes, and the
+//! version check refuses an append onto any other. A commit is durable when it
+//! returns, so `sync` has nothing left to do.
 //!
 //! The traits are synchronous (the engine calls them between plugin calls); the client
 //! is asynchronous. So the store owns a small runtime of its own that holds the
@@ -103,6 +107,45 @@ CREATE TABLE baton_settings (
 );
 "#,
     ),
+    (
+        4,
+        r#"
+CREATE FUNCTION baton_append(
+    p_run text, p_expected bigint, p_entries text[], p_status text, p_workflow text,
+    p_started_at bigint, p_summary text, p_owner text, p_lease_ms bigint
+) RETURNS TABLE (outcome text, found bigint, holder text, left_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cur record;
+    now_ms bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+    driving boolean := p_status = 'running';
+BEGIN
+    SELECT version, lease_owner, lease_until INTO cur FROM baton_runs WHERE id = p_run FOR UPDATE;
+    IF FOUND THEN
+        IF cur.lease_owner IS NOT NULL AND cur.lease_until > now_ms AND cur.lease_owner <> p_owner THEN
+            RETURN QUERY SELECT 'held'::text, cur.version, cur.lease_owner, cur.lease_until - now_ms;
+            RETURN;
+        END IF;
+        IF cur.version <> p_expected THEN
+            RETURN QUERY SELECT 'conflict'::text, cur.version, NULL::text, NULL::bigint;
+            RETURN;
+        END IF;
+    ELSIF p_expected <> 0 THEN
+        RETURN QUERY SELECT 'conflict'::text, 0::bigint, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+    INSERT INTO baton_log (run, version, entry)
+        SELECT p_run, p_expected + t.i, t.e FROM unnest(p_entries) WITH ORDINALITY AS t(e, i);
+    INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until)
+        VALUES (p_run, p_expected + cardinality(p_entries), p_status, p_workflow, p_started_at, p_summary,
+                CASE WHEN driving THEN p_owner END, CASE WHEN driving THEN now_ms + p_lease_ms END)
+        ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,
+            summary = EXCLUDED.summary, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until;
+    RETURN QUERY SELECT 'ok'::text, p_expected + cardinality(p_entries), NULL::text, NULL::bigint;
+END
+$$;
+"#,
+    ),
 ];
 
 /// The channel of [`Notice`]s.
@@ -113,31 +156,13 @@ const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
 
 /// The database's clock, in milliseconds since the epoch: leases are compared on one
 /// clock whichever machines hold them.
-/// The database's clock (below), for `concat!` into statements prepared once per
-/// connection.
-macro_rules! now_ms {
-    () => {
-        "(extract(epoch from clock_timestamp()) * 1000)::bigint"
-    };
-}
-
-const NOW_MS: &str = now_ms!();
+const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// The statements every append and read of a run uses, prepared once per connection.
-const LOCK_RUN: &str = concat!(
-    "SELECT version, lease_owner, lease_until - ",
-    now_ms!(),
-    " FROM baton_runs WHERE id = $1 FOR UPDATE"
-);
+/// An append is one call of `baton_append` (migration 4): one round trip, one commit.
+const APPEND: &str =
+    "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const ENTRY: &str = "SELECT entry FROM baton_log WHERE run = $1 AND version = $2";
-const INSERT_ENTRY: &str = "INSERT INTO baton_log (run, version, entry) VALUES ($1, $2, $3)";
-const UPSERT_RUN: &str = concat!(
-    "INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, ",
-    now_ms!(),
-    " + $8) ON CONFLICT (id) DO UPDATE SET version = $2, status = $3, summary = $6, lease_owner = $7, lease_until = ",
-    now_ms!(),
-    " + $8"
-);
 const ENTRIES_AFTER: &str =
     "SELECT entry FROM baton_log WHERE run = $1 AND version > $2 ORDER BY version";
 const SNAPSHOT: &str = "SELECT data FROM baton_snapshots WHERE run = $1";
@@ -208,6 +233,32 @@ pub struct PgStore {
     unsent: Arc<std::sync::atomic::AtomicUsize>,
     /// Lets go of this process's leases when the last clone goes.
     _leases: Arc<LetGo>,
+    /// The hash of the newest entry of the runs this process read or wrote last, by
+    /// version: the next append chains onto it without reading it back (an entry
+    /// never changes, so a hash known for a version stays true).
+    heads: Arc<std::sync::Mutex<Heads>>,
+}
+
+/// [`PgStore::heads`], bounded: forgotten whole when it grows past this many runs.
+#[derive(Default)]
+struct Heads(std::collections::HashMap<RunId, (u64, String)>);
+
+impl Heads {
+    const MAX: usize = 10_000;
+
+    fn get(&self, run: &RunId, version: u64) -> Option<String> {
+        self.0
+            .get(run)
+            .filter(|(known, _)| *known == version)
+            .map(|(_, head)| head.clone())
+    }
+
+    fn set(&mut self, run: &RunId, version: u64, head: String) {
+        if self.0.len() >= Heads::MAX && !self.0.contains_key(run) {
+            self.0.clear();
+        }
+        self.0.insert(run.clone(), (version, head));
+    }
 }
 
 /// When the store goes (the process ends, or stops using it), the runs it still
@@ -381,6 +432,7 @@ impl PgStore {
             lease_ms,
             applied: Vec::new(),
             runtime,
+            heads: Default::default(),
             shown,
             outbox,
             notices,
@@ -484,7 +536,6 @@ impl PgStore {
         });
         match rx.recv() {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(Failure::Store(e))) => Err(e),
             Ok(Err(Failure::Refused(why))) => Err(StoreError::Io(why)),
             Ok(Err(Failure::Db(e))) => Err(StoreError::Io(format!(
                 "the PostgreSQL store at {}: {}",
@@ -803,7 +854,6 @@ fn owner_name() -> String {
 /// What went wrong in a call on the store's runtime.
 enum Failure {
     Db(tokio_postgres::Error),
-    Store(StoreError),
     Refused(String),
 }
 
@@ -833,116 +883,91 @@ impl RunStore for PgStore {
         events: &[RunEvent],
         summary: &RunSummary,
     ) -> Result<u64, StoreError> {
-        let run = run.clone();
-        let events = events.to_vec();
+        // Chain the entries here, onto the newest one (known from this process's
+        // last read or write of the run, or read now), then hand them over in one
+        // call that checks the lease and the version, writes, and commits.
+        let known = match expected_version {
+            0 => Some(audit::genesis(run)),
+            _ => self
+                .heads
+                .lock()
+                .ok()
+                .and_then(|heads| heads.get(run, expected_version)),
+        };
+        let mut prev = match known {
+            Some(head) => head,
+            None => match self.raw_entry(run, expected_version)? {
+                Some(bytes) => audit::hash(&bytes),
+                // Not there: the call below finds the version moved on.
+                None => audit::genesis(run),
+            },
+        };
+        let mut entries = Vec::with_capacity(events.len());
+        for event in events {
+            let entry = audit::encode(&prev, event).map_err(crate::io)?;
+            prev = audit::hash(&entry);
+            entries.push(String::from_utf8(entry).map_err(crate::io)?);
+        }
         let summary_text = serde_json::to_string(summary).map_err(crate::io)?;
-        let (status, workflow, started_at) = (
-            summary.status.as_str().to_string(),
-            summary.workflow.clone(),
-            number(summary.started_at),
-        );
+        let status = summary.status.as_str().to_string();
+        let (workflow, started_at) = (summary.workflow.clone(), number(summary.started_at));
         let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
-        let announced = (run.clone(), status.clone());
-        let version = self.call(move |client| {
+        let (id, announced) = (run.clone(), status.clone());
+        let expected = number(expected_version);
+        let answer = self.call(move |client| {
             Box::pin(async move {
                 let mut client = client.lock().await;
-                let (lock_run, entry, insert, upsert) = (
-                    client.statement(LOCK_RUN).await?,
-                    client.statement(ENTRY).await?,
-                    client.statement(INSERT_ENTRY).await?,
-                    client.statement(UPSERT_RUN).await?,
-                );
-                let tx = client.transaction().await?;
-                let row = tx.query_opt(&lock_run, &[&run.as_str()]).await?;
-                let found = row.as_ref().map_or(0, |row| row.get::<_, i64>(0) as u64);
-                if let Some(row) = &row
-                    && let (Some(by), Some(left)) = (
-                        row.get::<_, Option<String>>(1),
-                        row.get::<_, Option<i64>>(2),
+                let append = client.statement(APPEND).await?;
+                let row = client
+                    .query_one(
+                        &append,
+                        &[
+                            &id.as_str(),
+                            &expected,
+                            &entries,
+                            &status,
+                            &workflow,
+                            &started_at,
+                            &summary_text,
+                            &&*owner,
+                            &lease_ms,
+                        ],
                     )
-                    && left > 0
-                    && by != *owner
-                {
-                    return Err(Failure::Store(StoreError::Held {
-                        run,
-                        by,
-                        left_ms: left as u64,
-                    }));
-                }
-                if found != expected_version {
-                    return Err(Failure::Store(StoreError::Conflict {
-                        run,
-                        expected: expected_version,
-                        found,
-                    }));
-                }
-                let mut prev = match found {
-                    0 => audit::genesis(&run),
-                    _ => match tx
-                        .query_opt(&entry, &[&run.as_str(), &number(found)])
-                        .await?
-                    {
-                        Some(row) => audit::hash(row.get::<_, &str>(0).as_bytes()),
-                        None => audit::genesis(&run),
-                    },
-                };
-                for (offset, event) in events.iter().enumerate() {
-                    let entry =
-                        audit::encode(&prev, event).map_err(|e| Failure::Store(crate::io(e)))?;
-                    prev = audit::hash(&entry);
-                    let text =
-                        String::from_utf8(entry).map_err(|e| Failure::Store(crate::io(e)))?;
-                    let version = number(found + offset as u64 + 1);
-                    if let Err(e) = tx.execute(&insert, &[&run.as_str(), &version, &text]).await {
-                        // Another writer created the run first.
-                        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-                            return Err(Failure::Store(StoreError::Conflict {
-                                run,
-                                expected: expected_version,
-                                found: expected_version + 1,
-                            }));
-                        }
-                        return Err(e.into());
+                    .await;
+                match row {
+                    Ok(row) => Ok((
+                        row.get::<_, String>(0),
+                        row.get::<_, i64>(1) as u64,
+                        row.get::<_, Option<String>>(2),
+                        row.get::<_, Option<i64>>(3),
+                    )),
+                    // Another writer created the run first.
+                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                        Ok(("conflict".to_string(), expected_version + 1, None, None))
                     }
+                    Err(e) => Err(e.into()),
                 }
-                let version = found + events.len() as u64;
-                // Driving it takes (or renews) the lease; leaving it waiting or
-                // finished lets go.
-                let (holder, lease) = if status == "running" {
-                    (Some(&*owner), Some(lease_ms))
-                } else {
-                    (None, None)
-                };
-                tx.execute(
-                    &upsert,
-                    &[
-                        &run.as_str(),
-                        &number(version),
-                        &status,
-                        &workflow,
-                        &started_at,
-                        &summary_text,
-                        &holder,
-                        &lease,
-                    ],
-                )
-                .await?;
-                tx.commit().await.map_err(|e| {
-                    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-                        Failure::Store(StoreError::Conflict {
-                            run: run.clone(),
-                            expected: expected_version,
-                            found: expected_version + 1,
-                        })
-                    } else {
-                        e.into()
-                    }
-                })?;
-                Ok(version)
             })
         })?;
-        self.announce(&announced.0, &announced.1);
-        Ok(version)
+        match answer {
+            (outcome, version, _, _) if outcome == "ok" => {
+                if let Ok(mut heads) = self.heads.lock() {
+                    heads.set(run, version, prev);
+                }
+                self.announce(run, &announced);
+                Ok(version)
+            }
+            (outcome, _, Some(by), Some(left)) if outcome == "held" => Err(StoreError::Held {
+                run: run.clone(),
+                by,
+                left_ms: left.max(0) as u64,
+            }),
+            (_, found, _, _) => Err(StoreError::Conflict {
+                run: run.clone(),
+                expected: expected_version,
+                found,
+            }),
+        }
     }
 
     /// A commit is durable when it returns.
@@ -959,18 +984,26 @@ impl RunStore for PgStore {
     }
 
     fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
-        self.rows(
+        let entries = self.rows(
             ENTRIES_AFTER,
             vec![Box::new(run.to_string()), Box::new(number(version))],
             |row| row.get::<_, String>(0),
-        )?
-        .iter()
-        .map(|entry| {
-            audit::decode(entry.as_bytes())
-                .map(|(_, event)| event)
-                .map_err(crate::io)
-        })
-        .collect()
+        )?;
+        if let (Some(last), Ok(mut heads)) = (entries.last(), self.heads.lock()) {
+            heads.set(
+                run,
+                version + entries.len() as u64,
+                audit::hash(last.as_bytes()),
+            );
+        }
+        entries
+            .iter()
+            .map(|entry| {
+                audit::decode(entry.as_bytes())
+                    .map(|(_, event)| event)
+                    .map_err(crate::io)
+            })
+            .collect()
     }
 
     fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
