@@ -81,6 +81,23 @@ pub trait RunStore: Send + Sync {
 
     fn summaries(&self) -> Result<Vec<RunSummary>, StoreError>;
 
+    /// The summaries of the runs that are `status` (a shared store answers without
+    /// sending every run's).
+    fn summaries_in(&self, status: RunStatus) -> Result<Vec<RunSummary>, StoreError> {
+        let mut summaries = self.summaries()?;
+        summaries.retain(|s| s.status == status);
+        Ok(summaries)
+    }
+
+    /// When the first pending decision with a timeout falls due, if any does.
+    fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .summaries_in(RunStatus::Waiting)?
+            .into_iter()
+            .filter_map(|s| s.expires_at)
+            .min())
+    }
+
     /// The events after the first `version`, in order.
     fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
         let mut events = self.events(run)?;

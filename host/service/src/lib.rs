@@ -359,9 +359,9 @@ impl Service {
         let now = self.clock.now();
         let due: Vec<RunId> = self
             .store
-            .summaries()?
+            .summaries_in(RunStatus::Waiting)?
             .into_iter()
-            .filter(|s| s.status == RunStatus::Waiting && s.expires_at.is_some_and(|at| at <= now))
+            .filter(|s| s.expires_at.is_some_and(|at| at <= now))
             .map(|s| s.id)
             .collect();
         let mut swept = Vec::new();
@@ -410,12 +410,7 @@ impl Service {
     /// for the process that holds the store (no other can be running them); on a
     /// shared store, only the runs nobody drives, claimed first.
     pub async fn recover(&self) -> Result<Vec<Recovered>> {
-        let mut running: Vec<RunSummary> = self
-            .store
-            .summaries()?
-            .into_iter()
-            .filter(|s| s.status == RunStatus::Running)
-            .collect();
+        let mut running: Vec<RunSummary> = self.store.summaries_in(RunStatus::Running)?;
         // On a shared store, only the runs nobody drives (claimed under this
         // process's lease); the others belong to their drivers.
         if self.store.is_shared() && !running.is_empty() {
@@ -527,9 +522,9 @@ impl Service {
         let mut inbox = Inbox::default();
         for summary in self
             .store
-            .summaries()?
+            .summaries_in(RunStatus::Waiting)?
             .into_iter()
-            .filter(|s| s.pending > 0 && s.status == RunStatus::Waiting)
+            .filter(|s| s.pending > 0)
         {
             match self.run(&summary.id) {
                 Ok(state) => inbox
@@ -587,13 +582,7 @@ impl Service {
 
     /// When the next pending decision is due to expire, if any is.
     pub fn next_expiry(&self) -> Result<Option<u64>> {
-        Ok(self
-            .store
-            .summaries()?
-            .into_iter()
-            .filter(|s| s.status == RunStatus::Waiting)
-            .filter_map(|s| s.expires_at)
-            .min())
+        Ok(self.store.next_expiry()?)
     }
 
     /// Writes the whole store to `out` as JSON Lines (`docs/store-export.md`): each

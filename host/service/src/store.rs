@@ -205,6 +205,14 @@ impl RunStore for Store {
         self.backend().summaries()
     }
 
+    fn summaries_in(&self, status: baton_core::RunStatus) -> Result<Vec<RunSummary>, StoreError> {
+        self.backend().summaries_in(status)
+    }
+
+    fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
+        self.backend().next_expiry()
+    }
+
     fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
         self.backend().events_after(run, version)
     }

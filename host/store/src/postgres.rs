@@ -36,7 +36,9 @@
 
 use std::sync::Arc;
 
-use baton_core::{KvError, KvQuota, KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError};
+use baton_core::{
+    KvError, KvQuota, KvStore, RunEvent, RunId, RunStatus, RunStore, RunSummary, StoreError,
+};
 use futures::future::BoxFuture;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -110,9 +112,12 @@ CREATE TABLE baton_settings (
     (
         4,
         r#"
+ALTER TABLE baton_runs ADD COLUMN expires_at bigint;
+UPDATE baton_runs SET expires_at = (summary::jsonb ->> 'expires_at')::bigint WHERE status = 'waiting';
+CREATE INDEX baton_runs_expiry ON baton_runs (expires_at) WHERE expires_at IS NOT NULL;
 CREATE FUNCTION baton_append(
     p_run text, p_expected bigint, p_entries text[], p_status text, p_workflow text,
-    p_started_at bigint, p_summary text, p_owner text, p_lease_ms bigint
+    p_started_at bigint, p_summary text, p_owner text, p_lease_ms bigint, p_expires_at bigint
 ) RETURNS TABLE (outcome text, found bigint, holder text, left_ms bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -136,11 +141,13 @@ BEGIN
     END IF;
     INSERT INTO baton_log (run, version, entry)
         SELECT p_run, p_expected + t.i, t.e FROM unnest(p_entries) WITH ORDINALITY AS t(e, i);
-    INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until)
+    INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until, expires_at)
         VALUES (p_run, p_expected + cardinality(p_entries), p_status, p_workflow, p_started_at, p_summary,
-                CASE WHEN driving THEN p_owner END, CASE WHEN driving THEN now_ms + p_lease_ms END)
+                CASE WHEN driving THEN p_owner END, CASE WHEN driving THEN now_ms + p_lease_ms END,
+                CASE WHEN p_status = 'waiting' THEN p_expires_at END)
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,
-            summary = EXCLUDED.summary, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until;
+            summary = EXCLUDED.summary, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until,
+            expires_at = EXCLUDED.expires_at;
     RETURN QUERY SELECT 'ok'::text, p_expected + cardinality(p_entries), NULL::text, NULL::bigint;
 END
 $$;
@@ -160,9 +167,14 @@ const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// The statements every append and read of a run uses, prepared once per connection.
 /// An append is one call of `baton_append` (migration 4): one round trip, one commit.
-const APPEND: &str =
-    "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const APPEND: &str = "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const ENTRY: &str = "SELECT entry FROM baton_log WHERE run = $1 AND version = $2";
+/// A worker's claim, in one statement: the oldest runnable runs nobody holds, skipping
+/// those another worker is claiming at the same moment, taken under its lease.
+const CLAIM: &str = "UPDATE baton_runs SET lease_owner = $2, lease_until = (extract(epoch from clock_timestamp()) * 1000)::bigint + $3 \
+     WHERE id IN (SELECT id FROM baton_runs WHERE status = 'running' \
+       AND (lease_owner IS NULL OR lease_until < (extract(epoch from clock_timestamp()) * 1000)::bigint) \
+       ORDER BY started_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id";
 const ENTRIES_AFTER: &str =
     "SELECT entry FROM baton_log WHERE run = $1 AND version > $2 ORDER BY version";
 const SNAPSHOT: &str = "SELECT data FROM baton_snapshots WHERE run = $1";
@@ -552,33 +564,16 @@ impl PgStore {
     pub fn claim(&self, limit: usize) -> Result<Vec<RunId>, StoreError> {
         let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.call(move |client| {
-            Box::pin(async move {
-                let mut client = client.lock().await;
-                let tx = client.transaction().await?;
-                let ids: Vec<String> = tx
-                    .query(
-                        &format!("SELECT id FROM baton_runs WHERE status = 'running' AND (lease_owner IS NULL OR lease_until < {NOW_MS}) ORDER BY started_at LIMIT $1 FOR UPDATE SKIP LOCKED"),
-                        &[&limit],
-                    )
-                    .await?
-                    .iter()
-                    .map(|row| row.get(0))
-                    .collect();
-                if !ids.is_empty() {
-                    tx.execute(
-                        &format!("UPDATE baton_runs SET lease_owner = $2, lease_until = {NOW_MS} + $3 WHERE id = ANY($1)"),
-                        &[&ids, &&*owner, &lease_ms],
-                    )
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(ids
-                    .into_iter()
-                    .filter_map(|id| id.parse().ok())
-                    .collect())
-            })
-        })
+        let ids = self.rows(
+            CLAIM,
+            vec![
+                Box::new(limit),
+                Box::new(owner.to_string()),
+                Box::new(lease_ms),
+            ],
+            |row| row.get::<_, String>(0),
+        )?;
+        Ok(ids.into_iter().filter_map(|id| id.parse().ok()).collect())
     }
 
     /// Lets go of `run` if this process holds it, so that a worker may take it at once.
@@ -911,6 +906,7 @@ impl RunStore for PgStore {
         let summary_text = serde_json::to_string(summary).map_err(crate::io)?;
         let status = summary.status.as_str().to_string();
         let (workflow, started_at) = (summary.workflow.clone(), number(summary.started_at));
+        let expires_at = summary.expires_at.map(number);
         let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
         let (id, announced) = (run.clone(), status.clone());
         let expected = number(expected_version);
@@ -931,6 +927,7 @@ impl RunStore for PgStore {
                             &summary_text,
                             &&*owner,
                             &lease_ms,
+                            &expires_at,
                         ],
                     )
                     .await;
@@ -1011,6 +1008,28 @@ impl RunStore for PgStore {
             .into_iter()
             .map(|(_, bytes)| serde_json::from_slice(&bytes).map_err(crate::io))
             .collect()
+    }
+
+    fn summaries_in(&self, status: RunStatus) -> Result<Vec<RunSummary>, StoreError> {
+        self.rows(
+            "SELECT summary FROM baton_runs WHERE status = $1",
+            vec![Box::new(status.as_str().to_string())],
+            |row| row.get::<_, String>(0),
+        )?
+        .iter()
+        .map(|text| serde_json::from_str(text).map_err(crate::io))
+        .collect()
+    }
+
+    /// From the `expires_at` column (kept for waiting runs by every append), through
+    /// its index: a server asks after every change it makes.
+    fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
+        let rows = self.rows(
+            "SELECT min(expires_at) FROM baton_runs WHERE expires_at IS NOT NULL",
+            vec![],
+            |row| row.get::<_, Option<i64>>(0),
+        )?;
+        Ok(rows.into_iter().flatten().next().map(|at| at.max(0) as u64))
     }
 
     fn snapshot(&self, run: &RunId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
@@ -1163,7 +1182,9 @@ impl StoreBackend for PgStore {
         replay: &mut crate::export::Replay<'_>,
         _counted: &Exported,
     ) -> Result<(), ImportError> {
-        let mut runs: Vec<(String, i64, String, String, i64, String)> = Vec::new();
+        // id, version, status, workflow, started_at, summary, expires_at
+        type Row = (String, i64, String, String, i64, String, Option<i64>);
+        let mut runs: Vec<Row> = Vec::new();
         let mut entries: Vec<(String, i64, String)> = Vec::new();
         let mut kv: Vec<(String, String, Vec<u8>)> = Vec::new();
         replay(&mut |item| {
@@ -1178,6 +1199,10 @@ impl StoreBackend for PgStore {
                         summary.workflow,
                         number(summary.started_at),
                         String::from_utf8_lossy(bytes).into_owned(),
+                        summary
+                            .expires_at
+                            .filter(|_| summary.status == RunStatus::Waiting)
+                            .map(number),
                     ));
                 }
                 Item::Entry(id, version, bytes) => entries.push((
@@ -1194,11 +1219,14 @@ impl StoreBackend for PgStore {
                 let mut client = client.lock().await;
                 let tx = client.transaction().await?;
                 let insert = tx
-                    .prepare("INSERT INTO baton_runs (id, version, status, workflow, started_at, summary) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .prepare("INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .await?;
-                for (id, version, status, workflow, started_at, summary) in &runs {
-                    tx.execute(&insert, &[id, version, status, workflow, started_at, summary])
-                        .await?;
+                for (id, version, status, workflow, started_at, summary, expires_at) in &runs {
+                    tx.execute(
+                        &insert,
+                        &[id, version, status, workflow, started_at, summary, expires_at],
+                    )
+                    .await?;
                 }
                 let insert = tx
                     .prepare("INSERT INTO baton_log (run, version, entry) VALUES ($1, $2, $3)")

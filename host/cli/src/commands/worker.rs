@@ -150,9 +150,7 @@ fn running(service: &baton_service::Service) -> Result<usize, Failure> {
     use baton_core::RunStore;
     Ok(service
         .store()
-        .summaries()
+        .summaries_in(RunStatus::Running)
         .map_err(baton_service::ServiceError::from)?
-        .iter()
-        .filter(|s| s.status == RunStatus::Running)
-        .count())
+        .len())
 }
