@@ -762,3 +762,22 @@ fn a_worker_carries_on_after_postgres_restarts() {
     assert!(status.success(), "{status}");
     scratch.host(&["audit", "--verify"]).expect_code(0);
 }
+
+#[test]
+fn the_host_configuration_can_name_the_shared_store() {
+    let url = baton_tests::postgres().database();
+    let scratch = Scratch::new();
+    scratch.host_config(&format!("[store]\nurl = \"{url}\"\n"));
+    let run = scratch.start_note_run();
+    // The run is in the database, not in the state directory.
+    let shared = Scratch::on_database(url);
+    let listed = shared.host(&["runs", "--json"]).expect_code(0).json();
+    assert_eq!(listed[0]["id"], run.as_str(), "{listed}");
+    assert!(!scratch.state_dir().join("conf").exists());
+    // A variable that is not set is named, with the file and the field.
+    scratch.host_config("[store]\nurl_env = \"BATON_TEST_NO_SUCH_URL\"\n");
+    scratch
+        .host(&["runs"])
+        .expect_code(2)
+        .stderr_has("config.toml: store.url_env: BATON_TEST_NO_SUCH_URL is not set");
+}

@@ -170,6 +170,16 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.json_output();
+    // The shared store: --store, BATON_STORE, or the host configuration's [store].
+    if cli.global.store.is_none() && !matches!(cli.command, Command::Plugin(_) | Command::Invoke(_))
+    {
+        let configured = baton_service::config::HostConfig::load(cli.global.host_config.as_deref())
+            .and_then(|config| config.store_url());
+        match configured {
+            Ok(url) => cli.global.store = url,
+            Err(e) => return exit::report(e.into(), json),
+        }
+    }
     let global = &cli.global;
     let result = runtime.block_on(async {
         match cli.command {

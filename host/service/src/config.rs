@@ -25,9 +25,42 @@ pub struct HostConfig {
     /// `token_env = "MARIA_TOKEN"`). The name goes into the audit trail.
     #[serde(default)]
     pub operators: std::collections::BTreeMap<String, OperatorEntry>,
+    /// Where the runs live when neither `--store` nor `BATON_STORE` says:
+    /// `[store] url = "postgres://…"` (or `url_env = "VARIABLE"`, to keep a password
+    /// out of the file).
+    #[serde(default)]
+    pub store: StoreEntry,
     /// Where it was read from (or would be).
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// The `[store]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreEntry {
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+}
+
+impl HostConfig {
+    /// The shared store's URL this file names, if it names one.
+    pub fn store_url(&self) -> Result<Option<String>, Failure> {
+        let at = format!("{}: store", self.path.display());
+        match (&self.store.url, &self.store.url_env) {
+            (None, None) => Ok(None),
+            (Some(url), None) => Ok(Some(url.clone())),
+            (None, Some(variable)) => match std::env::var(variable) {
+                Ok(url) if !url.trim().is_empty() => Ok(Some(url)),
+                _ => Err(Failure::Invalid(format!(
+                    "{at}.url_env: {variable} is not set in this environment; export it, or pass --store"
+                ))),
+            },
+            (Some(_), Some(_)) => Err(Failure::Invalid(format!(
+                "{at}: give one of `url` or `url_env`, not both"
+            ))),
+        }
+    }
 }
 
 /// One operator's way in to `host serve`.
