@@ -519,10 +519,12 @@ fn three_workers_and_two_servers_complete_every_run_once_through_kills_and_a_dat
         assert_eq!(decided.get(&id).map(Vec::len), Some(1), "{id}: {decided:?}");
         assert_eq!(decided[&id][0], made_by[&id], "{id} was decided by another");
     }
-    // The steps the kills interrupted ran again, and committed once.
+    // The steps the kills interrupted ran again (a worker killed later may have
+    // been running one of them again too), and committed once (above).
     for run in &interrupted {
         let shown = scratch.host(&["show", run, "--json"]).expect_code(0).json();
-        assert_eq!(shown["steps"]["draft"]["attempts"], 2, "{shown}");
+        let attempts = shown["steps"]["draft"]["attempts"].as_u64().unwrap();
+        assert!(attempts >= 2, "{shown}");
     }
     let verified = scratch
         .host(&["audit", "--verify", "--json"])

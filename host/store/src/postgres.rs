@@ -31,8 +31,9 @@
 //!
 //! The traits are synchronous (the engine calls them between plugin calls); the client
 //! is asynchronous. So the store owns a small runtime of its own that holds the
-//! connection, and each call hands its work to that runtime and waits for the answer
-//! on a channel, which works from inside another runtime too.
+//! connections (a pool of up to [`POOL_SIZE`], opened as calls need them), and each
+//! call hands its work to that runtime and waits for the answer on a channel, which
+//! works from inside another runtime too.
 
 use std::sync::Arc;
 
@@ -158,6 +159,10 @@ $$;
 /// The channel of [`Notice`]s.
 const CHANNEL: &str = "baton_runs";
 
+/// Connections each process opens at most (they are opened as calls need them: a
+/// command that makes one call at a time uses one).
+const POOL_SIZE: usize = 4;
+
 /// Serialises migrations between processes that start at once.
 const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
 
@@ -220,15 +225,67 @@ impl std::ops::DerefMut for Conn {
     }
 }
 
+/// A connection taken from the pool, for one call.
+type Taken = tokio::sync::OwnedMappedMutexGuard<Option<Conn>, Conn>;
+
+/// The connections of one process: opened as calls need them, up to a number, each
+/// used by one call at a time, so that calls from several threads (a server's pages
+/// and its decisions, a worker's runs) do not wait for one another's round trips. A
+/// lost connection (the server restarted) is opened again, with backoff, when next
+/// taken; its prepared statements went with it.
+struct Pool {
+    slots: Vec<Arc<tokio::sync::Mutex<Option<Conn>>>>,
+    turn: std::sync::atomic::AtomicUsize,
+    url: Arc<str>,
+}
+
+impl Pool {
+    fn new(url: Arc<str>, first: Client, size: usize) -> Pool {
+        let mut slots = vec![Arc::new(tokio::sync::Mutex::new(Some(Conn::new(first))))];
+        slots.extend((1..size.max(1)).map(|_| Arc::new(tokio::sync::Mutex::new(None))));
+        Pool {
+            slots,
+            turn: Default::default(),
+            url,
+        }
+    }
+
+    /// A connection of its own for one call: a free open one, else a free slot
+    /// (opened now), else the next in turn once it is free.
+    async fn take(&self) -> Result<Taken, String> {
+        let free = |open: bool| {
+            self.slots
+                .iter()
+                .find(|slot| slot.try_lock().is_ok_and(|conn| conn.is_some() == open))
+                .cloned()
+        };
+        let slot = match free(true).or_else(|| free(false)) {
+            Some(slot) => slot,
+            None => {
+                let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.slots[turn % self.slots.len()].clone()
+            }
+        };
+        let mut conn = slot.lock_owned().await;
+        match conn.as_ref() {
+            Some(open) if !open.is_closed() => {}
+            lost => {
+                let again = lost.is_some();
+                *conn = Some(Conn::new(open_with_backoff(&self.url, again).await?));
+            }
+        }
+        tokio::sync::OwnedMutexGuard::try_map(conn, Option::as_mut)
+            .map_err(|_| "the PostgreSQL connection was lost".to_string())
+    }
+}
+
 /// How long a lease lasts unless renewed.
 pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs and kv data in PostgreSQL.
 #[derive(Clone)]
 pub struct PgStore {
-    client: Arc<tokio::sync::Mutex<Conn>>,
-    /// Where to connect again when the connection is lost.
-    url: Arc<str>,
+    pool: Arc<Pool>,
     /// Who this process is in leases: `host@<machine>:<pid>:<random>`.
     owner: Arc<str>,
     lease_ms: i64,
@@ -278,7 +335,7 @@ impl Heads {
 /// run could not go on (its code changed, say) leaves it free for the next. Only a
 /// process that is killed leaves its leases to run out.
 struct LetGo {
-    client: Arc<tokio::sync::Mutex<Conn>>,
+    pool: Arc<Pool>,
     owner: Arc<str>,
     runtime: Arc<Runtime>,
 }
@@ -288,10 +345,16 @@ impl Drop for LetGo {
         let Some(runtime) = self.runtime.0.as_ref() else {
             return;
         };
-        let (client, owner) = (self.client.clone(), self.owner.clone());
+        let (pool, owner) = (self.pool.clone(), self.owner.clone());
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {
-            let client = client.lock().await;
+            let client = match pool.take().await {
+                Ok(client) => client,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
             let freed = client
                 .execute(
                     &format!(
@@ -301,10 +364,10 @@ impl Drop for LetGo {
                     &[&&*owner],
                 )
                 .await;
-            let _ = tx.send(freed);
+            let _ = tx.send(freed.map_err(|e| describe(&e)));
         });
         if let Ok(Err(e)) = rx.recv_timeout(std::time::Duration::from_secs(2)) {
-            tracing::debug!("could not let go of this process's runs: {}", describe(&e));
+            tracing::debug!("could not let go of this process's runs: {e}");
         }
     }
 }
@@ -391,7 +454,7 @@ impl PgStore {
     pub fn connect(url: &str, lease: std::time::Duration) -> Result<PgStore, String> {
         let shown = hide_password(url);
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("baton-postgres")
             .enable_all()
             .build()
@@ -430,16 +493,15 @@ impl PgStore {
             unsent,
             unsent_count.clone(),
         ));
-        let client = Arc::new(tokio::sync::Mutex::new(Conn::new(client)));
+        let pool = Arc::new(Pool::new(url.clone(), client, POOL_SIZE));
         let runtime = Arc::new(runtime);
         let mut store = PgStore {
             _leases: Arc::new(LetGo {
-                client: client.clone(),
+                pool: pool.clone(),
                 owner: owner.clone(),
                 runtime: runtime.clone(),
             }),
-            client,
-            url,
+            pool,
             owner,
             lease_ms,
             applied: Vec::new(),
@@ -452,16 +514,18 @@ impl PgStore {
         };
         store.applied = store.migrate().map_err(|e| e.to_string())?;
         // Renew this process's leases every third of a lease, for as long as it lives.
-        let (client, owner, url) = (store.client.clone(), store.owner.clone(), store.url.clone());
+        let (pool, owner) = (store.pool.clone(), store.owner.clone());
         handle.spawn(async move {
             let every = std::time::Duration::from_millis((lease_ms / 3).max(50) as u64);
             loop {
                 tokio::time::sleep(every).await;
-                if let Err(e) = reconnect_if_lost(&client, &url).await {
-                    tracing::warn!("cannot renew leases: {e}");
-                    continue;
-                }
-                let client = client.lock().await;
+                let client = match pool.take().await {
+                    Ok(client) => client,
+                    Err(e) => {
+                        tracing::warn!("cannot renew leases: {e}");
+                        continue;
+                    }
+                };
                 let renewed = client
                     .execute(
                         &format!("UPDATE baton_runs SET lease_until = {NOW_MS} + $2 WHERE lease_owner = $1 AND status = 'running'"),
@@ -478,9 +542,8 @@ impl PgStore {
 
     /// Applies the migrations this database lacks; returns their versions.
     pub fn migrate(&self) -> Result<Vec<i32>, StoreError> {
-        self.call(|client| {
+        self.call(|mut client| {
             Box::pin(async move {
-                let mut client = client.lock().await;
                 client
                     .batch_execute(
                         "CREATE TABLE IF NOT EXISTS baton_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
@@ -530,21 +593,22 @@ impl PgStore {
     /// Runs `work` on the store's runtime and waits for it.
     fn call<T: Send + 'static>(
         &self,
-        work: impl FnOnce(Arc<tokio::sync::Mutex<Conn>>) -> BoxFuture<'static, Result<T, Failure>>
-        + Send
-        + 'static,
+        work: impl FnOnce(Taken) -> BoxFuture<'static, Result<T, Failure>> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let (client, url) = (self.client.clone(), self.url.clone());
+        let pool = self.pool.clone();
         let Some(runtime) = self.runtime.0.as_ref() else {
             return Err(StoreError::Io("the PostgreSQL client stopped".into()));
         };
         runtime.spawn(async move {
-            if let Err(e) = reconnect_if_lost(&client, &url).await {
-                let _ = tx.send(Err(Failure::Refused(e)));
-                return;
+            match pool.take().await {
+                Ok(client) => {
+                    let _ = tx.send(work(client).await);
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(Failure::Refused(e)));
+                }
             }
-            let _ = tx.send(work(client).await);
         });
         match rx.recv() {
             Ok(Ok(value)) => Ok(value),
@@ -581,7 +645,6 @@ impl PgStore {
         let (run, owner) = (run.clone(), self.owner.clone());
         self.call(move |client| {
             Box::pin(async move {
-                let client = client.lock().await;
                 // Free to take: the workers hear of it as it commits.
                 client
                     .execute(
@@ -627,7 +690,6 @@ impl PgStore {
         let (name, owner, lease_ms) = (name.to_string(), self.owner.clone(), self.lease_ms);
         self.call(move |client| {
             Box::pin(async move {
-                let client = client.lock().await;
                 let held = client
                     .query_opt(
                         &format!(
@@ -648,7 +710,6 @@ impl PgStore {
         let (name, owner) = (name.to_string(), self.owner.clone());
         self.call(move |client| {
             Box::pin(async move {
-                let client = client.lock().await;
                 client
                     .execute(
                         "DELETE FROM baton_duties WHERE name = $1 AND owner = $2",
@@ -666,7 +727,6 @@ impl PgStore {
         let (name, fresh) = (name.to_string(), fresh.to_string());
         self.call(move |client| {
             Box::pin(async move {
-                let client = client.lock().await;
                 client
                     .execute(
                         "INSERT INTO baton_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
@@ -800,25 +860,22 @@ async fn listen(
     }
 }
 
-/// When the connection was lost (the server restarted, the network dropped), connects
-/// again, waiting 100 ms, 200 ms, 400 ms… up to 5 s between tries, for at most a
-/// minute. What was committed before is there; a call that was under way when the
+/// Opens a connection, trying again after 100 ms, 200 ms, 400 ms… up to 5 s between
+/// tries, for at most a minute: when the connection was lost (`again`: the server
+/// restarted, the network dropped), or a further one is opened while the server is
+/// away. What was committed before is there; a call that was under way when the
 /// connection went failed, and its caller decides (a run's driver stops, and the run
 /// is taken up again once its lease runs out).
-async fn reconnect_if_lost(client: &tokio::sync::Mutex<Conn>, url: &str) -> Result<(), String> {
-    let mut client = client.lock().await;
-    if !client.is_closed() {
-        return Ok(());
-    }
+async fn open_with_backoff(url: &str, again: bool) -> Result<Client, String> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut wait = std::time::Duration::from_millis(100);
     loop {
         match open_connection(url).await {
             Ok(fresh) => {
-                tracing::info!("connected to PostgreSQL again");
-                // Its prepared statements went with the old connection.
-                *client = Conn::new(fresh);
-                return Ok(());
+                if again {
+                    tracing::info!("connected to PostgreSQL again");
+                }
+                return Ok(fresh);
             }
             Err(e) if tokio::time::Instant::now() + wait > deadline => {
                 return Err(format!(
@@ -910,9 +967,8 @@ impl RunStore for PgStore {
         let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
         let (id, announced) = (run.clone(), status.clone());
         let expected = number(expected_version);
-        let answer = self.call(move |client| {
+        let answer = self.call(move |mut client| {
             Box::pin(async move {
-                let mut client = client.lock().await;
                 let append = client.statement(APPEND).await?;
                 let row = client
                     .query_one(
@@ -1056,9 +1112,8 @@ impl PgStore {
         params: Vec<Param>,
         map: fn(&tokio_postgres::Row) -> T,
     ) -> Result<Vec<T>, StoreError> {
-        self.call(move |client| {
+        self.call(move |mut client| {
             Box::pin(async move {
-                let mut client = client.lock().await;
                 let statement = client.statement(sql).await?;
                 let params: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
@@ -1136,7 +1191,6 @@ impl StoreBackend for PgStore {
     fn counts(&self) -> Counts {
         self.call(|client| {
             Box::pin(async move {
-                let client = client.lock().await;
                 let row = client
                     .query_one(
                         "SELECT count(*), coalesce(sum(version), 0)::bigint, (SELECT count(*) FROM baton_kv) FROM baton_runs",
@@ -1164,7 +1218,6 @@ impl StoreBackend for PgStore {
     fn is_empty(&self) -> Result<bool, StoreError> {
         self.call(|client| {
             Box::pin(async move {
-                let client = client.lock().await;
                 Ok(client
                     .query_one(
                         "SELECT NOT EXISTS (SELECT 1 FROM baton_runs) AND NOT EXISTS (SELECT 1 FROM baton_kv)",
@@ -1214,9 +1267,8 @@ impl StoreBackend for PgStore {
             }
             Ok(())
         })?;
-        self.call(move |client| {
+        self.call(move |mut client| {
             Box::pin(async move {
-                let mut client = client.lock().await;
                 let tx = client.transaction().await?;
                 let insert = tx
                     .prepare("INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -1279,9 +1331,8 @@ impl KvStore for PgStore {
 
     fn kv_set(&self, scope: &str, key: &str, value: &[u8], quota: KvQuota) -> Result<(), KvError> {
         let (scope, key, value) = (scope.to_string(), key.to_string(), value.to_vec());
-        let refused = self.call(move |client| {
+        let refused = self.call(move |mut client| {
             Box::pin(async move {
-                let mut client = client.lock().await;
                 let tx = client.transaction().await?;
                 tx.execute(
                     "INSERT INTO baton_kv_usage (scope, keys, bytes) VALUES ($1, 0, 0) ON CONFLICT DO NOTHING",
@@ -1337,9 +1388,8 @@ impl KvStore for PgStore {
 
     fn kv_delete(&self, scope: &str, key: &str) -> Result<bool, KvError> {
         let (scope, key) = (scope.to_string(), key.to_string());
-        self.call(move |client| {
+        self.call(move |mut client| {
             Box::pin(async move {
-                let mut client = client.lock().await;
                 let tx = client.transaction().await?;
                 let Some(row) = tx
                     .query_opt(

@@ -10,9 +10,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use baton_core::{RunId, RunStatus};
+use baton_service::ServiceError;
 use baton_store::Notice;
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
@@ -42,7 +41,7 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
             "host worker drives runs of a shared store: pass --store postgres://… (or set BATON_STORE)".into(),
         ));
     }
-    let service = crate::access::service(global)?;
+    let service = std::sync::Arc::new(crate::access::service(global)?);
     let shared = service.store().shared()?;
     eprintln!(
         "worker {} on {}: driving up to {} runs at once",
@@ -53,7 +52,10 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
     let own = shared.owner().to_string();
     let mut notices = shared.notices();
     let concurrency = args.concurrency as usize;
-    let mut active = FuturesUnordered::new();
+    // Each run is driven on a thread of its own (the store's calls wait for the
+    // database; the plugins use the CPU), and says when it stops here.
+    let (finished, mut stopped) = tokio::sync::mpsc::unbounded_channel();
+    let mut active = 0usize;
     // Runs this worker could not drive: it keeps holding them (its lease is renewed
     // with the others) so that no worker spins on them, and says why once.
     let mut parked: HashSet<RunId> = HashSet::new();
@@ -61,23 +63,20 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
     let mut stopping = false;
     loop {
         let mut claimed = 0;
-        if !stopping && active.len() < concurrency {
-            match service.claim(concurrency - active.len()) {
+        if !stopping && active < concurrency {
+            match service.claim(concurrency - active) {
                 Ok(runs) => {
                     claimed = runs.len();
                     for run in runs {
                         eprintln!("run {run}: driving");
-                        let service = &service;
-                        active.push(async move {
-                            let result = service.resume(&run, false, service.operator()).await;
-                            (run, result)
-                        });
+                        active += 1;
+                        drive(service.clone(), run, finished.clone());
                     }
                 }
                 Err(e) => eprintln!("cannot claim runs: {e}; trying again"),
             }
         }
-        if active.is_empty() {
+        if active == 0 {
             if stopping {
                 break;
             }
@@ -92,42 +91,95 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
             continue;
         }
         tokio::select! {
-            Some((run, result)) = active.next() => match result {
-                Ok(acted) => {
-                    let state = acted.state();
-                    let pending = state.pending().count();
-                    let status = match state.status() {
-                        RunStatus::Waiting => format!("waits for {pending} decision{}", if pending == 1 { "" } else { "s" }),
-                        other => other.as_str().to_string(),
-                    };
-                    eprintln!("run {run} ({}): {status}", state.workflow);
-                }
-                // The store or the machine failed (a lost connection, say): let go,
-                // so that this worker or another tries again.
-                Err(e) if !e.is_callers() => {
-                    eprintln!("run {run}: {}; let go, to be tried again", crate::exit::failure(e));
-                    if let Err(e) = service.release(&run) {
-                        eprintln!("run {run}: cannot let go ({e}); its lease runs out instead");
-                    }
-                }
-                Err(e) => {
-                    eprintln!(
-                        "run {run} cannot be driven here: {}; this worker holds it while it runs (`host resume {run}` says more)",
-                        crate::exit::failure(e)
-                    );
-                    parked.insert(run);
-                }
-            },
-            () = tokio::time::sleep(args.poll), if active.len() < concurrency && !stopping => {}
-            () = work_announced(&mut notices, &own), if active.len() < concurrency && !stopping => {}
+            Some((run, result)) = stopped.recv() => {
+                active -= 1;
+                settle(&service, &mut parked, run, result);
+            }
+            () = tokio::time::sleep(args.poll), if active < concurrency && !stopping => {}
+            () = work_announced(&mut notices, &own), if active < concurrency && !stopping => {}
             () = &mut stop, if !stopping => {
                 stopping = true;
-                eprintln!("stopping once the {} runs being driven stop", active.len());
+                eprintln!("stopping once the {active} runs being driven stop");
             }
         }
     }
     Ok(Exit::Success)
 }
+
+/// Says how a run this worker drove stopped; lets go of it when the store or the
+/// machine failed, and keeps holding it when it cannot be driven here.
+fn settle(
+    service: &baton_service::Service,
+    parked: &mut HashSet<RunId>,
+    run: RunId,
+    result: Result<baton_service::Acted, ServiceError>,
+) {
+    match result {
+        Ok(acted) => {
+            let state = acted.state();
+            let pending = state.pending().count();
+            let status = match state.status() {
+                RunStatus::Waiting => format!(
+                    "waits for {pending} decision{}",
+                    if pending == 1 { "" } else { "s" }
+                ),
+                other => other.as_str().to_string(),
+            };
+            eprintln!("run {run} ({}): {status}", state.workflow);
+        }
+        // The store or the machine failed (a lost connection, say): let go,
+        // so that this worker or another tries again.
+        Err(e) if !e.is_callers() => {
+            eprintln!(
+                "run {run}: {}; let go, to be tried again",
+                crate::exit::failure(e)
+            );
+            if let Err(e) = service.release(&run) {
+                eprintln!("run {run}: cannot let go ({e}); its lease runs out instead");
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "run {run} cannot be driven here: {}; this worker holds it while it runs (`host resume {run}` says more)",
+                crate::exit::failure(e)
+            );
+            parked.insert(run);
+        }
+    }
+}
+
+/// Drives `run` on a thread of its own, with a runtime of its own, and tells
+/// `finished` how it stopped.
+fn drive(
+    service: std::sync::Arc<baton_service::Service>,
+    run: RunId,
+    finished: tokio::sync::mpsc::UnboundedSender<Driven>,
+) {
+    let (reply, id) = (finished.clone(), run.clone());
+    let spawned = std::thread::Builder::new()
+        .name("baton-run".into())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| ServiceError::Host(format!("cannot start a runtime for the run: {e}")))
+                .and_then(|runtime| {
+                    runtime.block_on(service.resume(&run, false, service.operator()))
+                });
+            let _ = reply.send((run, result));
+        });
+    if let Err(e) = spawned {
+        let _ = finished.send((
+            id,
+            Err(ServiceError::Host(format!(
+                "cannot start a thread for the run: {e}"
+            ))),
+        ));
+    }
+}
+
+/// A run a thread drove, and how it stopped.
+type Driven = (RunId, Result<baton_service::Acted, ServiceError>);
 
 /// Returns when another process announces a run that waits for a worker (queued,
 /// decided, or let go), or that it may have missed some: a hint to claim now rather
