@@ -193,3 +193,79 @@ async fn one_runtime_survives_every_hostile_call_and_serves_the_next_one() {
         assert_eq!(scored.output["summary"]["scored"], 1);
     }
 }
+
+/// Text that would turn itself around on a terminal: a right-to-left override, an
+/// isolate, and a C1 control, as a plugin might return them.
+const TURNING: &str = "invoice\u{202e}txt.exe \u{2067}x\u{2069} next\u{85}line";
+
+/// Asserts `text` shows none of [`TURNING`]'s characters raw, and shows them escaped.
+fn shown_escaped(text: &str, escaped: &str) {
+    for c in ['\u{202e}', '\u{2067}', '\u{2069}', '\u{85}'] {
+        assert!(
+            !text.contains(c),
+            "{c:?} reached the terminal raw: {text:?}"
+        );
+    }
+    assert!(text.contains(escaped), "{text}");
+}
+
+#[test]
+fn bidi_and_c1_characters_from_a_plugin_are_escaped_in_every_output() {
+    let scratch = Scratch::new();
+    let echo = plugin("echo-guest");
+    let input = serde_json::json!({ "text": TURNING }).to_string();
+    // host invoke: as text, and as JSON that still reads back as the same string.
+    let text = scratch.host(&["invoke", echo.to_str().unwrap(), "--input", &input]);
+    text.expect_code(0);
+    shown_escaped(&text.stdout, "invoice\\u202etxt.exe");
+    let json = scratch.host(&[
+        "invoke",
+        echo.to_str().unwrap(),
+        "--input",
+        &input,
+        "--json",
+    ]);
+    json.expect_code(0);
+    shown_escaped(&json.stdout, "\\u0085");
+    assert_eq!(json.json()["output"]["text"], TURNING);
+
+    // A run: host show --step, host show --json, the audit trail, and a gate's title.
+    let workflow = scratch.workflow(
+        "turning.toml",
+        r#"
+name = "turning"
+[plugins.echo]
+source = "{echo}"
+[[steps]]
+id = "say"
+uses = "echo"
+input = { text = "invoice\u202Etxt.exe \u2067x\u2069 next\u0085line" }
+[[steps]]
+id = "review"
+approve = "say"
+title = "{{ steps.say.output.text }}"
+"#,
+    );
+    let started = scratch.host(&["run", workflow.to_str().unwrap()]);
+    started.expect_code(3);
+    shown_escaped(&started.stdout, "invoice\\u{202e}txt.exe");
+    let run = scratch.host(&["runs", "--json"]).expect_code(0).json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let step = scratch.host(&["show", &run, "--step", "say"]);
+    step.expect_code(0);
+    shown_escaped(&step.stdout, "\\u202e");
+    let inbox = scratch.host(&["inbox"]);
+    inbox.expect_code(0);
+    shown_escaped(&inbox.stdout, "invoice\\u{202e}txt.exe");
+    for args in [
+        vec!["show", run.as_str(), "--json"],
+        vec!["inbox", "--json"],
+        vec!["audit", run.as_str(), "--jsonl"],
+    ] {
+        let out = scratch.host(&args);
+        out.expect_code(0);
+        shown_escaped(&out.stdout, "\\u202e");
+    }
+}

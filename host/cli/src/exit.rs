@@ -123,7 +123,10 @@ pub fn report(failure: Failure, json: bool) -> ExitCode {
             Failure::Host(message) => json!({"kind": "host", "message": message}),
             Failure::Plugin(error) => plugin_error_json(error),
         };
-        eprintln!("{}", json!({ "error": error }));
+        eprintln!(
+            "{}",
+            crate::terminal::json(&json!({ "error": error }), false)
+        );
     } else {
         let mut message = failure.to_string();
         if let Failure::Plugin(error) = &failure

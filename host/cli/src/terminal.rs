@@ -15,19 +15,49 @@ pub fn init_tracing(verbose: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Log lines carry plugins' words (a trap's message, say): they go through
+    // [`escape_control`] like everything else, so they are written without colours
+    // (whose escape codes it would show rather than obey).
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| SafeStderr)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(false)
         .without_time()
         .init();
 }
 
-/// Escapes control characters (ESC, CR, BEL, DEL, C1 controls, ...) as `\u{1b}`;
-/// keeps newlines and tabs, which are layout rather than commands.
+/// Standard error, through [`escape_control`]: what the log writes.
+struct SafeStderr;
+
+impl std::io::Write for SafeStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(escape_control(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Whether `c` changes how a terminal shows text rather than being text: control
+/// characters (ESC, CR, BEL, DEL, the C1 controls) but newline and tab, and the
+/// bidirectional formatting characters (LRE…RLO, LRI…PDI, LRM, RLM, ALM), which can
+/// make `exe.txt` display as `txt.exe`.
+pub fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// The one way text from a plugin, a workflow or the store reaches a terminal: every
+/// character [`is_unsafe`] names is shown as `\u{1b}`; newlines and tabs, which are
+/// layout rather than commands, are kept.
 pub fn escape_control(text: &str) -> Cow<'_, str> {
-    let is_unsafe = |c: char| c.is_control() && c != '\n' && c != '\t';
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
@@ -40,6 +70,36 @@ pub fn escape_control(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `value` as JSON (`pretty`, or on one line), for a terminal or a pipe. JSON escapes
+/// the C0 controls itself but allows the C1 controls, DEL and the bidirectional
+/// formatting characters raw; those are written as `\uXXXX` too, which every JSON
+/// reader reads back as the same string.
+pub fn json(value: &impl serde::Serialize, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    let text = match text {
+        Ok(text) => text,
+        Err(e) => return serde_json::json!({ "error": e.to_string() }).to_string(),
+    };
+    if !text.chars().any(|c| is_unsafe(c) && c != '\n') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        // Outside strings JSON has only ASCII layout; inside them serde has already
+        // escaped what JSON requires, so every character left here is in a string.
+        if is_unsafe(c) && c != '\n' {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The first line of `text`, cut to at most `max` characters; `...` says it was cut.
@@ -67,6 +127,23 @@ mod tests {
             escape_control("line one\n\tline two"),
             "line one\n\tline two"
         );
+        // Bidirectional overrides and isolates cannot turn text around.
+        assert_eq!(
+            escape_control("report\u{202e}txt.exe \u{2067}x\u{2069}"),
+            "report\\u{202e}txt.exe \\u{2067}x\\u{2069}"
+        );
+    }
+
+    #[test]
+    fn json_for_the_terminal_escapes_what_json_allows_raw_and_reads_back_the_same() {
+        let value = serde_json::json!({ "name": "a\u{202e}b\u{85}c\u{7f}", "n": 1 });
+        for pretty in [false, true] {
+            let text = json(&value, pretty);
+            assert!(!text.chars().any(|c| is_unsafe(c) && c != '\n'), "{text}");
+            assert!(text.contains("a\\u202eb\\u0085c\\u007f"), "{text}");
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, value);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use baton_core::RunId;
 use baton_engine::format_time;
 use baton_store::AuditEntry;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::access::Access;
@@ -80,7 +80,10 @@ pub async fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure
 fn print_entries(entries: &[(AuditEntry, String)], jsonl: bool) {
     for (entry, by) in entries {
         if jsonl {
-            println!("{}", crate::report::audit_entry_json(entry, by));
+            println!(
+                "{}",
+                crate::terminal::json(&crate::report::audit_entry_json(entry, by), false)
+            );
         } else {
             println!("{}", escape_control(&line(entry, by)));
         }
@@ -113,7 +116,7 @@ fn line(entry: &AuditEntry, by: &str) -> String {
 
 fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, Failure> {
     if json {
-        println!("{}", json!(verified));
+        println!("{}", crate::terminal::json(&verified, false));
     } else {
         for broken in &verified.broken {
             println!(

@@ -32,10 +32,7 @@ pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failu
         Access::Local(service) => service.expire_due().await?,
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&swept).map_err(|e| Failure::Host(e.to_string()))?
-        );
+        println!("{}", crate::terminal::json(&swept, false));
     } else if swept.is_empty() {
         println!("no decisions due to expire");
     } else {

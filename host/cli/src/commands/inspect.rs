@@ -36,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         let runtime = crate::access::loader(global).runtime(false)?;
         let plugin = runtime.load(&args.plugin).await?;
         if args.json {
-            println!("{}", to_json(&plugin));
+            println!("{}", crate::terminal::json(&to_json(&plugin), false));
         } else {
             print!("{}", to_text(&plugin));
         }
@@ -70,7 +70,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             "grants": report::grants_text(decl),
             "missing": missing,
         });
-        println!("{value}");
+        println!("{}", crate::terminal::json(&value, false));
     } else {
         let mut text = to_text(&plugin);
         text.push_str(&format!(

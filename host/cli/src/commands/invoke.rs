@@ -182,21 +182,17 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
     };
     print_logs(&plugin.info().name, &invocation, args.json, global.verbose);
     if args.json {
-        println!(
-            "{}",
-            json!({
-                "plugin": plugin.info().name,
-                "version": plugin.info().version,
-                "output": invocation.output,
-                "logs": invocation.logs,
-                "logs_dropped": invocation.logs_dropped,
-                "elapsed_ms": invocation.elapsed.as_secs_f64() * 1000.0,
-            })
-        );
+        let out = json!({
+            "plugin": plugin.info().name,
+            "version": plugin.info().version,
+            "output": invocation.output,
+            "logs": invocation.logs,
+            "logs_dropped": invocation.logs_dropped,
+            "elapsed_ms": invocation.elapsed.as_secs_f64() * 1000.0,
+        });
+        println!("{}", crate::terminal::json(&out, false));
     } else {
-        let pretty = serde_json::to_string_pretty(&invocation.output)
-            .unwrap_or_else(|_| invocation.output_text.clone());
-        println!("{pretty}");
+        println!("{}", crate::terminal::json(&invocation.output, true));
     }
     Ok(Exit::Success)
 }

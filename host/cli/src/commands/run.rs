@@ -62,10 +62,8 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .outcome
                 .state;
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"run": state.id.to_string(), "workflow": state.workflow, "status": "queued"})
-                );
+                let queued = serde_json::json!({"run": state.id.to_string(), "workflow": state.workflow, "status": "queued"});
+                println!("{}", crate::terminal::json(&queued, false));
             } else {
                 println!(
                     "run {} ({}): queued; a `host worker` on this store will drive it",
@@ -121,7 +119,10 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
 
 pub fn print_outcome(state: &baton_core::RunState, json: bool) {
     if json {
-        println!("{}", report::outcome_json(state));
+        println!(
+            "{}",
+            crate::terminal::json(&report::outcome_json(state), false)
+        );
     } else {
         print!("{}", report::outcome_text(state));
     }

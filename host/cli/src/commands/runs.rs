@@ -2,7 +2,6 @@
 
 use baton_core::{DecisionRecord, RunId};
 use baton_engine::format_time;
-use serde_json::json;
 
 use crate::GlobalArgs;
 use crate::access::Access;
@@ -58,7 +57,7 @@ pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> 
     summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
     crate::report::warn_unreadable(&baton_service::Unreadable::in_listing(&summaries));
     if args.json {
-        println!("{}", json!(summaries));
+        println!("{}", crate::terminal::json(&summaries, false));
     } else if summaries.is_empty() {
         println!(
             "no runs{}",
@@ -107,14 +106,14 @@ pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> 
                 state.id, record.status
             ))
         })?;
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&output).map_err(|e| Failure::Host(e.to_string()))?
-        );
+        println!("{}", crate::terminal::json(&output, true));
         return Ok(Exit::Success);
     }
     if args.json {
-        println!("{}", report::state_json(&state));
+        println!(
+            "{}",
+            crate::terminal::json(&report::state_json(&state), false)
+        );
         return Ok(Exit::Success);
     }
     let mut out = format!(
@@ -163,7 +162,7 @@ fn decided_line(record: &DecisionRecord) -> String {
 pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
     let pending = Access::open(global).await?.inbox(global).await?;
     if args.json {
-        println!("{}", json!(pending));
+        println!("{}", crate::terminal::json(&pending, false));
     } else if args.ids {
         for record in pending {
             println!("{}", record.request.id);

@@ -1,7 +1,6 @@
 //! `host stats`: what past decisions teach, per gate and per workflow.
 
 use baton_engine::stats::{WorkflowStats, stats};
-use serde_json::json;
 
 use crate::GlobalArgs;
 use crate::access::Access;
@@ -45,7 +44,7 @@ pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit,
     };
     let all = stats(&runs);
     if args.json {
-        println!("{}", json!(all));
+        println!("{}", crate::terminal::json(&all, false));
         return Ok(Exit::Success);
     }
     if all.is_empty() {
