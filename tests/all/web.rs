@@ -436,7 +436,34 @@ async fn r_rejects_with_a_reason() {
     let run = start_run(&scratch, &workflow);
     let browser = Browser::signed_in(&served, &scratch).await;
     browser.wait("#decision").await;
+    // Hidden means hidden: until asked for, neither the edit form nor the reject
+    // form shows (the browser's own idea of displayed: computed style and size).
+    let displayed = |id: &'static str| {
+        let client = browser.client.clone();
+        async move {
+            client
+                .find(Locator::Id(id))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        !displayed("edit-panel").await,
+        "the edit form shows unasked"
+    );
+    assert!(
+        !displayed("reject-panel").await,
+        "the reject form shows unasked"
+    );
     browser.press('r').await;
+    assert!(
+        displayed("reject-panel").await,
+        "r did not open the reject form"
+    );
+    assert!(!displayed("edit-panel").await);
     let reason = browser
         .client
         .find(Locator::Id("reject-reason"))
