@@ -212,28 +212,39 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
     pane.keys(&["e"]);
     pane.wait_for(&["5 of 10", &format!("approved your edit of {}", id(3))]);
 
-    // s skips: it stays pending.
+    // s puts it off: it stays pending, and comes back after the others.
     pane.keys(&["s"]);
-    pane.wait_for(&["6 of 10", &format!("skipped {}", id(4))]);
+    pane.wait_for(&[
+        "5 of 10 (1 skipped, for later)",
+        &format!("skipped {}; it comes back after the others", id(4)),
+        &id(5),
+    ]);
 
     // An alternative that does not exist is refused.
     pane.keys(&["3"]);
-    pane.wait_for(&["6 of 10", "there is no alternative 3; this decision has 1"]);
+    pane.wait_for(&["5 of 10", "there is no alternative 3; this decision has 1"]);
 
     // ? shows the keys; any key goes back.
     pane.keys(&["?"]);
-    pane.wait_for(&["help", "skip for now: it stays in the inbox"]);
+    pane.wait_for(&["help", "skip for now: it comes back after the others"]);
     pane.keys(&["x"]);
-    pane.wait_for(&["6 of 10", "Enter approve  1-3 alternative"]);
+    pane.wait_for(&["5 of 10", "Enter approve  1-3 alternative"]);
 
     // v shows the whole value of every choice.
     pane.keys(&["v"]);
     pane.wait_for(&["full value", "alternative 1:", "\"Criterion Type\""]);
     pane.keys(&["x"]);
 
+    // Skipping the five others brings the first skipped one back.
+    for i in 5..10 {
+        pane.keys(&["s"]);
+        pane.wait_for(&[&format!("skipped {}; it comes back", id(i))]);
+    }
+    pane.wait_for(&["5 of 10 (6 skipped, for later)", &id(4)]);
+
     pane.keys(&["q"]);
     pane.wait_for(&[
-        "focus: 4 decided, 1 skipped; 6 still pending (host inbox)",
+        "focus: 4 decided; 6 still pending, 6 of them skipped (host inbox)",
         "EXIT=0",
     ]);
 

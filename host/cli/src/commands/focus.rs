@@ -3,7 +3,7 @@
 //! `host approve` and `host reject`, and the run continues before the next decision
 //! is shown.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 
 use baton_core::{DecisionId, DecisionRecord, OnTimeout, RunId, RunStatus, Severity};
@@ -29,8 +29,8 @@ use baton_service::{Service, ServiceError};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Keys: Enter approves the default, 1-3 pick an alternative, e edits the value \
-in $EDITOR (checked against the plugin's schema), r rejects (with an optional reason), s skips for \
-now, v shows the full value, ? help, q quits.\n\nWithout a terminal, use `host inbox` and \
+in $EDITOR (checked against the plugin's schema), r rejects (with an optional reason), s puts it off \
+until the others are decided, v shows the full value, ? help, q quits.\n\nWithout a terminal, use `host inbox` and \
 `host approve` / `host reject`."
 )]
 pub struct FocusArgs {}
@@ -58,7 +58,7 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
     let mut focus = Focus {
         service: &service,
         queue: Vec::new(),
-        skipped: HashSet::new(),
+        skipped: Vec::new(),
         decided: 0,
         last: None,
         problem: None,
@@ -90,13 +90,7 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
     let result = focus.run(&mut terminal).await;
     ratatui::restore();
     result?;
-    let left = focus.queue.len() + focus.skipped.len();
-    println!(
-        "focus: {} decided, {} skipped; {left} still pending{}",
-        focus.decided,
-        focus.skipped.len(),
-        if left > 0 { " (host inbox)" } else { "" }
-    );
+    println!("focus: {}", focus.tally());
     Ok(Exit::Success)
 }
 
@@ -113,9 +107,11 @@ enum Mode {
 struct Focus<'a> {
     /// Keeps each workflow it loaded, so a decision does not load it again.
     service: &'a Service,
-    /// Pending decisions not skipped, critical first, then oldest.
+    /// Pending decisions, critical first, then oldest; the ones skipped in this
+    /// session after the others, in the order they were skipped.
     queue: Vec<DecisionRecord>,
-    skipped: HashSet<DecisionId>,
+    /// Skipped in this session, oldest skip first: they come back after the others.
+    skipped: Vec<DecisionId>,
     decided: usize,
     /// What the last decision did to its run.
     last: Option<String>,
@@ -127,17 +123,45 @@ struct Focus<'a> {
 }
 
 impl Focus<'_> {
-    /// Reads every pending decision from the store, without the skipped ones.
+    /// Reads every pending decision from the store: the ones not skipped first, then
+    /// the skipped ones, so that a skip puts a decision off rather than dropping it.
     fn reload(&mut self) -> Result<(), Failure> {
-        self.queue = self
+        let (mut later, mut queue): (Vec<DecisionRecord>, Vec<DecisionRecord>) = self
             .service
             .inbox()?
             .pending
             .into_iter()
             .map(|(record, _)| record)
-            .filter(|d| !self.skipped.contains(&d.request.id))
-            .collect();
+            .partition(|d| self.skipped.contains(&d.request.id));
+        later.sort_by_key(|d| self.skipped.iter().position(|id| *id == d.request.id));
+        queue.extend(later);
+        self.queue = queue;
         Ok(())
+    }
+
+    /// How many of the pending decisions were skipped in this session.
+    fn put_off(&self) -> usize {
+        self.queue
+            .iter()
+            .filter(|d| self.skipped.contains(&d.request.id))
+            .count()
+    }
+
+    /// What the session did, in one line that agrees with itself.
+    fn tally(&self) -> String {
+        let left = self.queue.len();
+        let put_off = self.put_off();
+        match (left, put_off) {
+            (0, _) => format!("{} decided; nothing left to decide", self.decided),
+            (_, 0) => format!(
+                "{} decided; {left} still pending (host inbox)",
+                self.decided
+            ),
+            _ => format!(
+                "{} decided; {left} still pending, {put_off} of them skipped (host inbox)",
+                self.decided
+            ),
+        }
     }
 
     async fn run(&mut self, terminal: &mut DefaultTerminal) -> Result<(), Failure> {
@@ -214,8 +238,10 @@ impl Focus<'_> {
                         KeyCode::Char('r') => self.mode = Mode::Reason(String::new()),
                         KeyCode::Char('s') => {
                             let id = self.queue[0].request.id.clone();
-                            self.last = Some(format!("skipped {id}; it stays in the inbox"));
-                            self.skipped.insert(id);
+                            self.last =
+                                Some(format!("skipped {id}; it comes back after the others"));
+                            self.skipped.retain(|skipped| *skipped != id);
+                            self.skipped.push(id);
                             self.reload()?;
                         }
                         KeyCode::Char('v') => self.mode = Mode::Full(0),
@@ -318,13 +344,17 @@ impl Focus<'_> {
             Constraint::Length(1),
         ])
         .areas(area);
-        let done = self.decided + self.skipped.len();
+        let done = self.decided;
         let total = done + self.queue.len();
-        let position = if self.queue.is_empty() {
+        let mut position = if self.queue.is_empty() {
             format!("{total} of {total}")
         } else {
             format!("{} of {total}", done + 1)
         };
+        match self.put_off() {
+            0 => {}
+            put_off => position.push_str(&format!(" ({put_off} skipped, for later)")),
+        }
         frame.render_widget(
             Line::from(vec![
                 " Baton focus ".bold().reversed(),
@@ -337,11 +367,7 @@ impl Focus<'_> {
                 Paragraph::new(vec![
                     Line::from(""),
                     Line::from("Inbox empty: nothing waits for you.".bold()),
-                    Line::from(format!(
-                        "{} decided, {} skipped (still in host inbox). Press q to quit.",
-                        self.decided,
-                        self.skipped.len()
-                    )),
+                    Line::from(format!("{} decided. Press q to quit.", self.decided)),
                 ]),
                 body,
             ),
@@ -477,7 +503,7 @@ fn help() -> Paragraph<'static> {
         Line::from("1-3     approve that alternative instead"),
         Line::from("e       edit the value in $EDITOR; it must match the plugin's schema"),
         Line::from("r       reject, with an optional reason"),
-        Line::from("s       skip for now: it stays in the inbox"),
+        Line::from("s       skip for now: it comes back after the others"),
         Line::from("v       the full value of every choice"),
         Line::from("q       quit"),
         Line::from(""),
