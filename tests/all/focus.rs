@@ -208,7 +208,12 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
     pane.keys(&["e"]);
     pane.wait_for(&["4 of 10", "the edit is not JSON", "press e to fix it"]);
     pane.keys(&["e"]);
-    pane.wait_for(&["4 of 10", "does not match the plugin's schema", "Budget"]);
+    // The schema's own words say what the field expects.
+    pane.wait_for(&[
+        "4 of 10",
+        "does not match the plugin's schema",
+        "/Budget: Budget: a daily amount",
+    ]);
     pane.keys(&["e"]);
     pane.wait_for(&["5 of 10", &format!("approved your edit of {}", id(3))]);
 

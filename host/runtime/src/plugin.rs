@@ -397,7 +397,7 @@ impl Plugin {
     pub fn check_output(&self, pointer: Option<&str>, value: &Value) -> Result<(), String> {
         let Some(pointer) = pointer else {
             let validator = self.output_validator().map_err(|e| e.to_string())?;
-            return schema::check(validator, value);
+            return schema::check_with(validator, Some(&self.info.output_schema), value);
         };
         let root = &self.info.output_schema;
         let mut part = root
@@ -415,7 +415,7 @@ impl Plugin {
         }
         let validator = jsonschema::validator_for(&part)
             .map_err(|e| format!("the schema at {pointer} is not valid ({e})"))?;
-        schema::check(&validator, value)
+        schema::check_with(&validator, Some(&part), value)
     }
 
     /// Instantiates the plugin in a fresh store and returns, without calling it.

@@ -42,6 +42,18 @@ pub(crate) fn check_against(
 
 /// Checks `value`; the error lists where and why it does not match.
 pub(crate) fn check(validator: &Validator, value: &Value) -> Result<(), String> {
+    check_with(validator, None, value)
+}
+
+/// [`check`] against `schema`, the schema `validator` was compiled from: each error
+/// also says, in the schema author's words, what the place expects (its `title` and
+/// `description`: "Budget: an amount with at most two decimals"), before the
+/// validator's own detail.
+pub(crate) fn check_with(
+    validator: &Validator,
+    schema: Option<&Value>,
+    value: &Value,
+) -> Result<(), String> {
     if validator.is_valid(value) {
         return Ok(());
     }
@@ -56,7 +68,11 @@ pub(crate) fn check(validator: &Validator, value: &Value) -> Result<(), String> 
             } else {
                 path
             };
-            format!("at {at}: {}", shorten(&error.to_string()))
+            let detail = shorten(&error.to_string());
+            match schema.and_then(|schema| expects(schema, &error.schema_path().to_string())) {
+                Some(words) => format!("at {at}: {words} ({detail})"),
+                None => format!("at {at}: {detail}"),
+            }
         })
         .collect();
     if errors.len() > ERRORS_SHOWN {
@@ -65,12 +81,36 @@ pub(crate) fn check(validator: &Validator, value: &Value) -> Result<(), String> 
     Err(shown.join("; "))
 }
 
+/// What the schema says the failing place expects: the `title` and `description` of
+/// the subschema holding the failed keyword (`keyword` is its JSON pointer in
+/// `schema`, e.g. `/properties/budget/pattern`), when it has either.
+fn expects(schema: &Value, keyword: &str) -> Option<String> {
+    let (place, _) = keyword.rsplit_once('/')?;
+    let subschema = schema.pointer(place)?;
+    let text = |key: &str| {
+        subschema
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    };
+    match (text("title"), text("description")) {
+        (Some(title), Some(description)) => Some(format!("{title}: {description}")),
+        (Some(only), None) | (None, Some(only)) => Some(only.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// A message that quotes a huge value, cut in the middle: validators quote the value
+/// first and say what is wrong last ("[…] has less than 3 items"), so the end stays.
 fn shorten(message: &str) -> String {
-    if message.chars().count() <= MESSAGE_CHARS {
+    let count = message.chars().count();
+    if count <= MESSAGE_CHARS {
         return message.to_string();
     }
-    let cut: String = message.chars().take(MESSAGE_CHARS).collect();
-    format!("{cut}...")
+    let head: String = message.chars().take(MESSAGE_CHARS / 2).collect();
+    let tail: String = message.chars().skip(count - MESSAGE_CHARS / 2).collect();
+    format!("{head}...{tail}")
 }
 
 /// Locates a JSON syntax error for a human: `line 3, column 14: expected ...`.
@@ -93,6 +133,49 @@ fn strip_position(message: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_says_what_the_schema_author_wrote_the_place_expects() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "budget": {
+                    "type": "string",
+                    "title": "Budget",
+                    "description": "an amount with at most two decimals, e.g. 40.00",
+                    "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"
+                },
+                "note": { "type": "string" }
+            }
+        });
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let error = check_with(
+            &validator,
+            Some(&schema),
+            &serde_json::json!({"budget": "lots"}),
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with(
+                "at /budget: Budget: an amount with at most two decimals, e.g. 40.00 (\"lots\" does not match"
+            ),
+            "{error}"
+        );
+        // A place the author did not describe keeps the validator's words alone.
+        let error =
+            check_with(&validator, Some(&schema), &serde_json::json!({"note": 3})).unwrap_err();
+        assert_eq!(error, "at /note: 3 is not of type \"string\"");
+    }
+
+    #[test]
+    fn a_long_message_keeps_its_reason() {
+        let schema = serde_json::json!({ "type": "array", "minItems": 3 });
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let long = "x".repeat(400);
+        let error = check(&validator, &serde_json::json!([long, long])).unwrap_err();
+        assert!(error.ends_with("has less than 3 items"), "{error}");
+        assert!(error.chars().count() < 300, "{error}");
+    }
     use serde_json::json;
 
     #[test]

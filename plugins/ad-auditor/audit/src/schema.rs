@@ -131,12 +131,12 @@ pub const OUTPUT_SCHEMA: &str = r##"{
       "properties": {
         "Campaign": {"type": "string", "minLength": 1},
         "Campaign Status": {"enum": ["Enabled", "Paused", "Removed"]},
-        "Budget": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
+        "Budget": {"type": "string", "title": "Budget", "description": "a daily amount, digits with at most two decimals (40.00)", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
         "Bid Strategy Type": {"type": "string"},
         "Ad Group": {"type": "string"},
         "Keyword": {"type": "string"},
         "Criterion Type": {"type": "string"},
-        "Max CPC": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
+        "Max CPC": {"type": "string", "title": "Max CPC", "description": "the most to pay for a click, digits with at most two decimals (1.25)", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
         "Status": {"enum": ["Enabled", "Paused", "Removed"]}
       }
     }
