@@ -185,13 +185,17 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
     pane.keys(&["Enter"]);
     pane.wait_for(&[
         "2 of 10",
-        &format!("approved {}: the run waits for 9 decisions", id(0)),
+        "Approved: Pause the campaign Competitors. 9 decisions left in this ads-audit run.",
         "\"hiking boots\" spent $641.84",
     ]);
 
     // 1 picks the first alternative.
     pane.keys(&["1"]);
-    pane.wait_for(&["3 of 10", &format!("approved alternative {}", id(1))]);
+    pane.wait_for(&[
+        "3 of 10",
+        "Approved an alternative: ",
+        "8 decisions left in this ads-audit run.",
+    ]);
 
     // r rejects, with a reason typed in.
     pane.keys(&["r"]);
@@ -200,7 +204,8 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
     pane.keys(&["Enter"]);
     pane.wait_for(&[
         "4 of 10",
-        &format!("rejected {}", id(2)),
+        "Rejected: ",
+        "7 decisions left in this ads-audit run.",
         "Brand - Northwind",
     ]);
 
@@ -215,7 +220,10 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
         "/Budget: Budget: a daily amount",
     ]);
     pane.keys(&["e"]);
-    pane.wait_for(&["5 of 10", &format!("approved your edit of {}", id(3))]);
+    pane.wait_for(&[
+        "5 of 10",
+        "Approved your edit: Raise the budget to $90. 6 decisions left in this ads-audit run.",
+    ]);
 
     // s puts it off: it stays pending, and comes back after the others.
     pane.keys(&["s"]);

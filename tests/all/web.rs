@@ -319,12 +319,15 @@ async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
     assert!(browser.text("#title").await.starts_with("Follow up with"));
     browser.screenshot("web-focus.png").await;
     browser.press(char::from(Key::Enter)).await;
-    let after = browser.text("#after").await;
+    // What the decision did, in words: the approved email's subject, and the run.
+    let after = browser.seen("#after").await;
     assert!(
-        after.contains(&run) && after.contains("completed"),
+        after.starts_with("Approved: ")
+            && after.contains("The web-review run is done.")
+            && after.contains("See the run"),
         "{after}"
     );
-    assert!(after.contains("queue done"), "{after}");
+    assert!(!after.contains(&run), "an id is not words: {after}");
     browser.wait("#empty").await;
     browser
         .client
@@ -417,7 +420,10 @@ async fn an_invalid_edit_is_shown_beside_the_field_and_a_valid_one_is_approved()
         .unwrap();
     browser.press_with_ctrl(char::from(Key::Enter)).await;
     let after = browser.text("#after").await;
-    assert!(after.contains("completed"), "{after}");
+    assert!(
+        after.starts_with("Approved your edit: My own subject line. The web-review run is done."),
+        "{after}"
+    );
     browser.close().await;
     let state = show(&scratch, &run);
     assert_eq!(

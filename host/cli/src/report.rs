@@ -115,6 +115,61 @@ pub fn choice_summary(value: &Value) -> String {
     escape_control(&shorten(&text, 100)).into_owned()
 }
 
+/// What a decision did, in words an operator uses, and where its run stands now:
+/// "Approved: Pause the campaign Competitors. 9 decisions left in this ads-audit run."
+/// `None` when the run has no such decision, or it is not decided.
+pub fn decided_line(state: &RunState, id: &baton_core::DecisionId) -> Option<String> {
+    use baton_core::{DecisionOutcome, OnTimeout, RunStatus};
+    let record = state.decisions.get(id)?;
+    let proposed = || {
+        record
+            .request
+            .choices
+            .first()
+            .map(choice_summary)
+            .unwrap_or_default()
+    };
+    let (verb, what) = match record.outcome.as_ref()? {
+        DecisionOutcome::Approved { choice: 0 } => ("Approved", proposed()),
+        DecisionOutcome::Approved { choice } => (
+            "Approved an alternative",
+            record
+                .request
+                .choices
+                .get(*choice)
+                .map(choice_summary)
+                .unwrap_or_default(),
+        ),
+        DecisionOutcome::Edited { value } => ("Approved your edit", choice_summary(value)),
+        DecisionOutcome::Rejected { .. } => ("Rejected", proposed()),
+        DecisionOutcome::Expired {
+            action: OnTimeout::ApproveDefault,
+        } => ("Expired, approved as proposed", proposed()),
+        DecisionOutcome::Expired {
+            action: OnTimeout::Reject,
+        } => ("Expired, rejected", proposed()),
+    };
+    let what = what.trim_end_matches('.');
+    let workflow = escape_control(&state.workflow);
+    let next = match state.status() {
+        RunStatus::Waiting => {
+            let left = state.pending().count();
+            format!(
+                "{left} decision{} left in this {workflow} run",
+                if left == 1 { "" } else { "s" }
+            )
+        }
+        RunStatus::Running => format!("The {workflow} run goes on"),
+        RunStatus::Completed => format!("The {workflow} run is done"),
+        RunStatus::Failed => format!(
+            "The {workflow} run failed: {}",
+            state.finish_note().map(escape_control).unwrap_or_default()
+        ),
+        other => format!("The {workflow} run is {}", other.as_str()),
+    };
+    Some(format!("{verb}: {what}. {next}."))
+}
+
 /// A value at a glance, two spaces in, for a decision's context and its default's
 /// fields: an object's first eight fields as `key: value` (text to its first line, a
 /// list of scalars one per line, a list of records one line each of its scalar fields,

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 
-use baton_core::{DecisionId, DecisionRecord, OnTimeout, RunId, RunStatus, Severity};
+use baton_core::{DecisionId, DecisionRecord, OnTimeout, RunId, Severity};
 use baton_engine::{Decision, EngineError};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal::{
@@ -266,19 +266,10 @@ impl Focus<'_> {
             Ok(outcome) => {
                 self.decided += 1;
                 self.drafts.remove(&id);
-                let state = &outcome.state;
-                let next = match state.status() {
-                    RunStatus::Waiting => {
-                        let n = state.pending().count();
-                        format!("waits for {n} decision{}", if n == 1 { "" } else { "s" })
-                    }
-                    RunStatus::Failed => format!(
-                        "failed: {}",
-                        state.finish_note().map(escape_control).unwrap_or_default()
-                    ),
-                    other => format!("is {}", other.as_str()),
-                };
-                self.last = Some(format!("{verb} {id}: the run {next}"));
+                self.last = Some(
+                    crate::report::decided_line(&outcome.state, &id)
+                        .unwrap_or_else(|| format!("{verb} {id}")),
+                );
             }
             Err(ServiceError::Engine(EngineError::InvalidEdit { reason })) => {
                 self.problem = Some(format!(

@@ -232,6 +232,8 @@ struct FocusQuery {
     decision: Option<String>,
     skip: Option<String>,
     after: Option<String>,
+    /// The decision just made (`?decided=ID`), to say what it did.
+    decided: Option<String>,
 }
 
 /// What the focus page needs to show one decision.
@@ -302,7 +304,7 @@ fn pretty(value: &Value) -> String {
 }
 
 /// What a run did after a decision, in a line: where it stands and what ran.
-fn after_view(state: &RunState) -> Value {
+fn after_view(state: &RunState, decided: Option<&DecisionId>) -> Value {
     let status = state.status();
     let pending = state.pending().count();
     let headline = match status {
@@ -330,6 +332,7 @@ fn after_view(state: &RunState) -> Value {
         "headline": headline,
         "note": state.finish_note().map(|n| escape_control(n).into_owned()),
         "last": last,
+        "said": decided.and_then(|id| report::decided_line(state, id)),
     })
 }
 
@@ -382,7 +385,14 @@ fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
         .as_deref()
         .and_then(|run| run.parse::<RunId>().ok())
         .and_then(|run| shared.service.run(&run).ok())
-        .map(|state| after_view(&state));
+        .map(|state| {
+            let decided = page
+                .query
+                .decided
+                .as_deref()
+                .and_then(|id| id.parse::<DecisionId>().ok());
+            after_view(&state, decided.as_ref())
+        });
     let mut view = position.map(|i| {
         let (record, workflow) = &pending[i];
         decision_view(record, workflow, &who.operator)
@@ -448,6 +458,7 @@ async fn decide(
                     decision: Some(form.decision.clone()),
                     skip: form.skip.clone(),
                     after: None,
+                    decided: None,
                 },
                 error: Some((message, edit, field)),
                 status,
@@ -499,7 +510,7 @@ async fn decide(
     };
     match super::api::decide_as(&shared, &who, id.clone(), decision, false).await {
         Ok(state) => {
-            let mut to = format!("/?after={}", state.id);
+            let mut to = format!("/?after={}&decided={}", state.id, encode(&id.to_string()));
             if let Some(skip) = form.skip.as_deref().filter(|s| !s.is_empty()) {
                 to.push_str(&format!("&skip={}", encode(skip)));
             }
