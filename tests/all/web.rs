@@ -119,6 +119,11 @@ struct Browser {
 
 impl Browser {
     async fn start() -> Browser {
+        Browser::start_as(false).await
+    }
+
+    /// A browser, or (`phone`) Chromium's emulation of a 390x844 touch phone.
+    async fn start_as(phone: bool) -> Browser {
         let port = free_port();
         let driver = std::process::Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -130,18 +135,22 @@ impl Browser {
             );
         let profile = tempfile::tempdir().unwrap();
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--disable-quic", "--window-size=420,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
-        );
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-quic", "--window-size=420,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        });
+        if phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+            });
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         let started = Instant::now();
         let client = loop {
             match ClientBuilder::new(HttpConnector::new())
@@ -353,6 +362,51 @@ async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
         decided[0]["by"], "tester",
         "the signed-in operator is in the audit trail"
     );
+}
+
+#[tokio::test]
+async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_first_screen() {
+    let (scratch, workflow, served) = served();
+    start_run(&scratch, &workflow);
+    let browser = Browser::start_as(true).await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser.wait("#decision").await;
+    assert!(browser.seen("#title").await.starts_with("Follow up with"));
+    assert!(
+        browser
+            .seen(".choice.default button")
+            .await
+            .starts_with("Approve:"),
+        "the default's button has no key hint on a phone"
+    );
+    // Reject and edit stay on the first screen, however long the decision is.
+    assert_eq!(browser.seen("[data-open=reject-panel]").await, "Reject");
+    assert_eq!(browser.seen("[data-open=edit-panel]").await, "Edit");
+    let bottom = browser
+        .client
+        .execute(
+            "const r = document.querySelector('[data-open=reject-panel]').getBoundingClientRect();
+             return r.bottom <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bottom, json!(true), "Reject is cut by the screen's edge");
+    // No keyboard hints where there is no keyboard.
+    let hints = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('kbd, .keys')]
+                 .filter(e => e.getClientRects().length > 0).length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hints, json!(0), "keyboard hints show on a touch phone");
+    browser.screenshot("web-focus-phone.png").await;
+    browser.close().await;
 }
 
 #[tokio::test]
