@@ -110,6 +110,17 @@ fn generated_token(scratch: &Scratch) -> String {
         .to_string()
 }
 
+/// The screen a browser test looks through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    /// A 420 px window.
+    Narrow,
+    /// Chromium's emulation of a 390x844 touch phone.
+    Phone,
+    /// A 1280 px desktop window.
+    Desktop,
+}
+
 /// chromedriver and a headless chromium session, at phone width.
 struct Browser {
     driver: Child,
@@ -119,11 +130,11 @@ struct Browser {
 
 impl Browser {
     async fn start() -> Browser {
-        Browser::start_as(false).await
+        Browser::start_as(Screen::Narrow).await
     }
 
-    /// A browser, or (`phone`) Chromium's emulation of a 390x844 touch phone.
-    async fn start_as(phone: bool) -> Browser {
+    /// A browser on `screen`.
+    async fn start_as(screen: Screen) -> Browser {
         let port = free_port();
         let driver = std::process::Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -140,11 +151,15 @@ impl Browser {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-quic", "--window-size=420,900",
+                "--disable-sync", "--disable-quic",
+                match screen {
+                    Screen::Desktop => "--window-size=1280,900",
+                    Screen::Narrow | Screen::Phone => "--window-size=420,900",
+                },
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         });
-        if phone {
+        if screen == Screen::Phone {
             options["mobileEmulation"] = json!({
                 "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 3.0, "touch": true },
                 "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
@@ -368,7 +383,7 @@ async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
 async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_first_screen() {
     let (scratch, workflow, served) = served();
     start_run(&scratch, &workflow);
-    let browser = Browser::start_as(true).await;
+    let browser = Browser::start_as(Screen::Phone).await;
     browser
         .sign_in(&served.url, &generated_token(&scratch))
         .await;
@@ -406,6 +421,38 @@ async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_fi
         .unwrap();
     assert_eq!(hints, json!(0), "keyboard hints show on a touch phone");
     browser.screenshot("web-focus-phone.png").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn on_a_desktop_the_stats_table_shows_every_column() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    scratch
+        .host(&["approve", &format!("{run}/review")])
+        .expect_code(0);
+    let browser = Browser::start_as(Screen::Desktop).await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser
+        .client
+        .goto(&format!("{}/stats", served.url))
+        .await
+        .unwrap();
+    browser.wait("table").await;
+    let fits = browser
+        .client
+        .execute(
+            "const box = document.querySelector('.scroll');
+             const last = document.querySelector('thead th:last-child').getBoundingClientRect();
+             return [box.scrollWidth <= box.clientWidth, last.right <= window.innerWidth,
+                     document.querySelector('thead th:last-child').textContent];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!([true, true, "Median wait"]), "the table is cut");
     browser.close().await;
 }
 
