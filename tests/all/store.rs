@@ -781,3 +781,30 @@ fn the_host_configuration_can_name_the_shared_store() {
         .expect_code(2)
         .stderr_has("config.toml: store.url_env: BATON_TEST_NO_SUCH_URL is not set");
 }
+
+#[test]
+fn a_server_on_a_shared_store_drives_the_queued_runs_nobody_holds() {
+    let scratch = Scratch::on_postgres();
+    let workflow = scratch.workflow("note.toml", NOTE_WORKFLOW);
+    for _ in 0..3 {
+        scratch
+            .host(&["run", workflow.to_str().unwrap(), "--enqueue"])
+            .expect_code(0);
+    }
+    // No worker runs: the server takes them up when it starts.
+    let mut serve = spawn(&scratch, &["serve", "--bind", "127.0.0.1:0"]);
+    wait_for_decisions(&scratch, 3, std::time::Duration::from_secs(60));
+    let _ = std::process::Command::new("kill")
+        .arg(serve.id().to_string())
+        .status();
+    assert!(serve.wait().unwrap().success());
+    // Every run was driven to its gate; none is left running.
+    let runs = scratch.host(&["runs", "--json"]).expect_code(0).json();
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "waiting"),
+        "{runs}"
+    );
+}

@@ -520,7 +520,7 @@ async fn an_invalid_edit_is_shown_beside_the_field_and_a_valid_one_is_approved()
         .await
         .unwrap();
     browser.press_with_ctrl(char::from(Key::Enter)).await;
-    let after = browser.text("#after").await;
+    let after = browser.seen("#after").await;
     assert!(
         after.starts_with("Approved your edit: My own subject line. The web-review run is done."),
         "{after}"
@@ -581,7 +581,7 @@ async fn r_rejects_with_a_reason() {
         .await
         .unwrap();
     browser.press(char::from(Key::Enter)).await;
-    let after = browser.text("#after").await;
+    let after = browser.seen("#after").await;
     assert!(after.contains("rejected"), "{after}");
     browser.close().await;
     let state = show(&scratch, &run);

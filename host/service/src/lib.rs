@@ -341,6 +341,14 @@ impl Service {
     /// all the servers and commands sharing it at a time, for as long as the sweep
     /// takes); the others find nothing to do. [`Service::expire_due`] sweeps whoever holds the duty.
     pub async fn sweep(&self) -> Result<Vec<Swept>> {
+        // Nothing due (one indexed read on a shared store): no duty to take.
+        if self
+            .store
+            .next_expiry()?
+            .is_none_or(|at| at > self.clock.now())
+        {
+            return Ok(Vec::new());
+        }
         let Ok(shared) = self.store.shared() else {
             return self.expire_due().await;
         };
@@ -410,28 +418,46 @@ impl Service {
     /// for the process that holds the store (no other can be running them); on a
     /// shared store, only the runs nobody drives, claimed first.
     pub async fn recover(&self) -> Result<Vec<Recovered>> {
-        let mut running: Vec<RunSummary> = self.store.summaries_in(RunStatus::Running)?;
-        // On a shared store, only the runs nobody drives (claimed under this
-        // process's lease); the others belong to their drivers.
-        if self.store.is_shared() && !running.is_empty() {
-            let claimed: std::collections::HashSet<RunId> =
-                self.claim(running.len())?.into_iter().collect();
-            running.retain(|s| claimed.contains(&s.id));
-        }
+        let running = self.store.summaries_in(RunStatus::Running)?;
+        // On a shared store, only the runs nobody drives, claimed under this
+        // process's lease (the others belong to their drivers); every run claimed is
+        // driven here, also one queued since the summaries were read.
+        let runs: Vec<RunId> = match self.store.is_shared() {
+            true if running.is_empty() => Vec::new(),
+            true => self.claim(running.len())?,
+            false => running.iter().map(|s| s.id.clone()).collect(),
+        };
         let mut recovered = Vec::new();
-        for summary in running {
-            let continued = match self.run(&summary.id) {
-                Ok(state) => self.continue_run(state).await,
-                Err(e) => Err(e),
+        for run in runs {
+            let (workflow, continued) = match self.run(&run) {
+                Ok(state) => (state.workflow.clone(), self.continue_run(state).await),
+                Err(e) => {
+                    self.let_go(&run);
+                    let workflow = running.iter().find(|s| s.id == run);
+                    (
+                        workflow.map(|s| s.workflow.clone()).unwrap_or_default(),
+                        Err(e),
+                    )
+                }
             };
             recovered.push(Recovered {
-                run: summary.id,
-                workflow: summary.workflow,
+                run,
+                workflow,
                 status: continued.as_ref().ok().copied(),
                 error: continued.err().map(|e| e.to_string()),
             });
         }
         Ok(recovered)
+    }
+
+    /// On a shared store, lets go of a run this process cannot drive, so that
+    /// another (`host resume`, a worker) may take it at once.
+    fn let_go(&self, run: &RunId) {
+        if let Ok(shared) = self.store.shared()
+            && let Err(e) = shared.release(run)
+        {
+            tracing::warn!("cannot let go of run {run}: {e}");
+        }
     }
 
     /// Continues a run on the code it started with, acting as this service's operator.
@@ -448,11 +474,8 @@ impl Service {
             Ok(outcome.status())
         }
         .await;
-        if continued.is_err()
-            && let Ok(shared) = self.store.shared()
-            && let Err(e) = shared.release(&run)
-        {
-            tracing::warn!("cannot let go of run {run}: {e}");
+        if continued.is_err() {
+            self.let_go(&run);
         }
         continued
     }

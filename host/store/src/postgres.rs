@@ -45,6 +45,75 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls};
 
+/// The database's clock, in milliseconds since the epoch: leases are compared on one
+/// clock whichever machines hold them.
+macro_rules! now_ms {
+    () => {
+        "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+    };
+}
+
+/// The channel of [`Notice`]s, for `concat!` into statements.
+macro_rules! channel {
+    () => {
+        "baton_runs"
+    };
+}
+
+/// The statements every append and read of a run uses, prepared once per connection.
+/// An append is one call of `baton_append` (migration 4): one round trip, one commit.
+const APPEND: &str = "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const ENTRY: &str = "SELECT entry FROM baton_log WHERE run = $1 AND version = $2";
+/// A worker's claim, in one statement: the oldest runnable runs nobody holds, skipping
+/// those another worker is claiming at the same moment, taken under its lease.
+const CLAIM: &str = concat!(
+    "UPDATE baton_runs SET lease_owner = $2, lease_until = ",
+    now_ms!(),
+    " + $3 WHERE id IN (SELECT id FROM baton_runs WHERE status = 'running' \
+       AND (lease_owner IS NULL OR lease_until < ",
+    now_ms!(),
+    ") ORDER BY started_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id"
+);
+/// Lets go of the runs `$2` holds (only run `$1`, unless it is null): the workers
+/// hear of each as it commits.
+const LET_GO: &str = concat!(
+    "WITH freed AS (UPDATE baton_runs SET lease_owner = NULL, lease_until = NULL \
+       WHERE lease_owner = $2 AND ($1::text IS NULL OR id = $1) RETURNING id, status) \
+     SELECT pg_notify('",
+    channel!(),
+    "', id || ' ' || status || ' ' || $2) FROM freed"
+);
+/// Renews the leases of the runs `$1` drives.
+const RENEW: &str = concat!(
+    "UPDATE baton_runs SET lease_until = ",
+    now_ms!(),
+    " + $2 WHERE lease_owner = $1 AND status = 'running'"
+);
+/// Takes the duty `$1` for `$2` when it is free, its holder's time ran out, or `$2`
+/// holds it already.
+const HOLD_DUTY: &str = concat!(
+    "INSERT INTO baton_duties (name, owner, until_ms) VALUES ($1, $2, ",
+    now_ms!(),
+    " + $3) ON CONFLICT (name) DO UPDATE SET owner = $2, until_ms = ",
+    now_ms!(),
+    " + $3 WHERE baton_duties.owner = $2 OR baton_duties.until_ms < ",
+    now_ms!(),
+    " RETURNING owner"
+);
+/// The setting `$1`, set to `$2` if it has none yet.
+const SETTING: &str = "WITH made AS (INSERT INTO baton_settings (name, value) VALUES ($1, $2) \
+       ON CONFLICT (name) DO NOTHING RETURNING value) \
+     SELECT value FROM made UNION ALL SELECT value FROM baton_settings WHERE name = $1";
+const ENTRIES_AFTER: &str =
+    "SELECT entry FROM baton_log WHERE run = $1 AND version > $2 ORDER BY version";
+const SNAPSHOT: &str = "SELECT data FROM baton_snapshots WHERE run = $1";
+
+/// The connection, and the statements prepared on it.
+struct Conn {
+    client: Client,
+    prepared: std::collections::HashMap<&'static str, tokio_postgres::Statement>,
+}
+
 /// A statement's parameter, moved onto the store's runtime.
 type Param = Box<dyn ToSql + Send + Sync>;
 
@@ -157,7 +226,7 @@ $$;
 ];
 
 /// The channel of [`Notice`]s.
-const CHANNEL: &str = "baton_runs";
+const CHANNEL: &str = channel!();
 
 /// Connections each process opens at most (they are opened as calls need them: a
 /// command that makes one call at a time uses one).
@@ -165,30 +234,6 @@ const POOL_SIZE: usize = 4;
 
 /// Serialises migrations between processes that start at once.
 const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
-
-/// The database's clock, in milliseconds since the epoch: leases are compared on one
-/// clock whichever machines hold them.
-const NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
-
-/// The statements every append and read of a run uses, prepared once per connection.
-/// An append is one call of `baton_append` (migration 4): one round trip, one commit.
-const APPEND: &str = "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-const ENTRY: &str = "SELECT entry FROM baton_log WHERE run = $1 AND version = $2";
-/// A worker's claim, in one statement: the oldest runnable runs nobody holds, skipping
-/// those another worker is claiming at the same moment, taken under its lease.
-const CLAIM: &str = "UPDATE baton_runs SET lease_owner = $2, lease_until = (extract(epoch from clock_timestamp()) * 1000)::bigint + $3 \
-     WHERE id IN (SELECT id FROM baton_runs WHERE status = 'running' \
-       AND (lease_owner IS NULL OR lease_until < (extract(epoch from clock_timestamp()) * 1000)::bigint) \
-       ORDER BY started_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id";
-const ENTRIES_AFTER: &str =
-    "SELECT entry FROM baton_log WHERE run = $1 AND version > $2 ORDER BY version";
-const SNAPSHOT: &str = "SELECT data FROM baton_snapshots WHERE run = $1";
-
-/// The connection, and the statements prepared on it.
-struct Conn {
-    client: Client,
-    prepared: std::collections::HashMap<&'static str, tokio_postgres::Statement>,
-}
 
 impl Conn {
     fn new(client: Client) -> Conn {
@@ -355,15 +400,7 @@ impl Drop for LetGo {
                     return;
                 }
             };
-            let freed = client
-                .execute(
-                    &format!(
-                        "WITH freed AS (UPDATE baton_runs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 RETURNING id, status) \
-                         SELECT pg_notify('{CHANNEL}', id || ' ' || status || ' ' || $1) FROM freed"
-                    ),
-                    &[&&*owner],
-                )
-                .await;
+            let freed = client.execute(LET_GO, &[&None::<&str>, &&*owner]).await;
             let _ = tx.send(freed.map_err(|e| describe(&e)));
         });
         if let Ok(Err(e)) = rx.recv_timeout(std::time::Duration::from_secs(2)) {
@@ -526,12 +563,7 @@ impl PgStore {
                         continue;
                     }
                 };
-                let renewed = client
-                    .execute(
-                        &format!("UPDATE baton_runs SET lease_until = {NOW_MS} + $2 WHERE lease_owner = $1 AND status = 'running'"),
-                        &[&&*owner, &lease_ms],
-                    )
-                    .await;
+                let renewed = client.execute(RENEW, &[&&*owner, &lease_ms]).await;
                 if let Err(e) = renewed {
                     tracing::warn!("cannot renew leases: {e}");
                 }
@@ -642,22 +674,13 @@ impl PgStore {
 
     /// Lets go of `run` if this process holds it, so that a worker may take it at once.
     pub fn release(&self, run: &RunId) -> Result<(), StoreError> {
-        let (run, owner) = (run.clone(), self.owner.clone());
-        self.call(move |client| {
-            Box::pin(async move {
-                // Free to take: the workers hear of it as it commits.
-                client
-                    .execute(
-                        &format!(
-                            "WITH freed AS (UPDATE baton_runs SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2 RETURNING id, status) \
-                             SELECT pg_notify('{CHANNEL}', id || ' ' || status || ' ' || $2) FROM freed"
-                        ),
-                        &[&run.as_str(), &&*owner],
-                    )
-                    .await?;
-                Ok(())
-            })
-        })
+        self.write(
+            LET_GO,
+            vec![
+                Box::new(Some(run.to_string())),
+                Box::new(self.owner.to_string()),
+            ],
+        )
     }
 
     /// Tells the other processes (after the commit, never inside it) that `run` is
@@ -687,58 +710,37 @@ impl PgStore {
     /// when done ([`PgStore::release_duty`]); one that died holds it until its lease
     /// runs out.
     pub fn hold_duty(&self, name: &str) -> Result<bool, StoreError> {
-        let (name, owner, lease_ms) = (name.to_string(), self.owner.clone(), self.lease_ms);
-        self.call(move |client| {
-            Box::pin(async move {
-                let held = client
-                    .query_opt(
-                        &format!(
-                            "INSERT INTO baton_duties (name, owner, until_ms) VALUES ($1, $2, {NOW_MS} + $3) \
-                             ON CONFLICT (name) DO UPDATE SET owner = $2, until_ms = {NOW_MS} + $3 \
-                             WHERE baton_duties.owner = $2 OR baton_duties.until_ms < {NOW_MS} RETURNING owner"
-                        ),
-                        &[&name, &&*owner, &lease_ms],
-                    )
-                    .await?;
-                Ok(held.is_some())
-            })
-        })
+        let held = self.rows(
+            HOLD_DUTY,
+            vec![
+                Box::new(name.to_string()),
+                Box::new(self.owner.to_string()),
+                Box::new(self.lease_ms),
+            ],
+            |_| (),
+        )?;
+        Ok(!held.is_empty())
     }
 
     /// Lets go of the duty `name` if this process holds it.
     pub fn release_duty(&self, name: &str) -> Result<(), StoreError> {
-        let (name, owner) = (name.to_string(), self.owner.clone());
-        self.call(move |client| {
-            Box::pin(async move {
-                client
-                    .execute(
-                        "DELETE FROM baton_duties WHERE name = $1 AND owner = $2",
-                        &[&name, &&*owner],
-                    )
-                    .await?;
-                Ok(())
-            })
-        })
+        self.write(
+            "DELETE FROM baton_duties WHERE name = $1 AND owner = $2",
+            vec![Box::new(name.to_string()), Box::new(self.owner.to_string())],
+        )
     }
 
     /// The setting `name` every process sharing the store sees, set to `fresh` by
     /// whichever asks first (a server's signing key, say).
     pub fn setting(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
-        let (name, fresh) = (name.to_string(), fresh.to_string());
-        self.call(move |client| {
-            Box::pin(async move {
-                client
-                    .execute(
-                        "INSERT INTO baton_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-                        &[&name, &fresh],
-                    )
-                    .await?;
-                Ok(client
-                    .query_one("SELECT value FROM baton_settings WHERE name = $1", &[&name])
-                    .await?
-                    .get(0))
-            })
-        })
+        self.rows(
+            SETTING,
+            vec![Box::new(name.to_string()), Box::new(fresh.to_string())],
+            |row| row.get::<_, String>(0),
+        )?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Io(format!("the shared store has no setting {name}")))
     }
 
     /// Who this process is in leases.
