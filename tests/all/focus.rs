@@ -159,25 +159,30 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
         &workspace_root().join("examples/ads-account.json"),
     );
     let mine = json!({"action": "Raise the budget to $90", "changes": [{"Campaign": "Brand - Northwind", "Budget": "90.00"}]});
+    // The editor gets plain fields (TOML), never escaped JSON.
     let editor = scripted_editor(
         &scratch,
         &[
-            "{ not json".to_string(),
-            json!({"action": "Raise it", "changes": [{"Campaign": "Brand - Northwind", "Budget": "lots"}]})
+            "action = ".to_string(),
+            "action = \"Raise it\"\n[[changes]]\nCampaign = \"Brand - Northwind\"\nBudget = \"lots\"\n"
                 .to_string(),
-            mine.to_string(),
+            "action = \"Raise the budget to $90\"\n\n[[changes]]\nCampaign = \"Brand - Northwind\"\nBudget = \"90.00\"\n"
+                .to_string(),
         ],
     );
     let pane = Pane::start(&scratch, &[("EDITOR", editor.to_str().unwrap())]);
     let id = |i: u32| format!("{run}/review/{i}");
 
-    // The first decision: position, severity, title, reason, the fields, the choices.
+    // The first decision: position, severity, title, reason, the default read whole
+    // (what it does, and the change it makes), the alternatives.
     pane.wait_for(&[
         "1 of 10",
         "[critical] Critical: Competitors spent $889.00 with no conversions",
         "508 clicks, $889.00 spent, 0 conversions",
-        "action: Pause the campaign Competitors",
-        "Enter  default: Pause the campaign Competitors",
+        "Enter  approves the default:",
+        "         Pause the campaign Competitors",
+        "Campaign: Competitors",
+        "Campaign Status: Paused",
         "1  Halve its daily budget to $40.00",
     ]);
 
@@ -211,7 +216,7 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
 
     // e: not JSON, then not the schema, then a good edit; the bad ones decide nothing.
     pane.keys(&["e"]);
-    pane.wait_for(&["4 of 10", "the edit is not JSON", "press e to fix it"]);
+    pane.wait_for(&["4 of 10", "the edit is not valid TOML", "press e to fix it"]);
     pane.keys(&["e"]);
     // The schema's own words say what the field expects.
     pane.wait_for(&[
@@ -243,9 +248,14 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
     pane.keys(&["x"]);
     pane.wait_for(&["5 of 10", "Enter approve  1-3 alternative"]);
 
-    // v shows the whole value of every choice.
+    // v reads every choice whole, the alternatives' change rows too.
     pane.keys(&["v"]);
-    pane.wait_for(&["full value", "alternative 1:", "\"Criterion Type\""]);
+    let screen = pane.wait_for(&[
+        "Every choice, read whole",
+        "1  approves alternative 1:",
+        "Criterion Type",
+    ]);
+    assert!(!screen.contains("\"Criterion Type\""), "no JSON: {screen}");
     pane.keys(&["x"]);
 
     // Skipping the five others brings the first skipped one back.
@@ -313,4 +323,67 @@ fn focus_without_a_terminal_points_at_inbox_and_approve() {
         .stderr_has("needs a terminal")
         .stderr_has("host inbox")
         .stderr_has("host approve");
+}
+
+/// A gate over a long email: it reads as an email (no JSON, no `\n`), its first
+/// lines without a key press, and Space pages through the rest to its last line.
+const LONG_EMAIL: &str = r#"
+name = "long-email"
+[plugins.echo]
+source = "{echo}"
+
+[[steps]]
+id = "draft"
+uses = "echo"
+input = "{{ input }}"
+
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Send the quarterly update to {{ steps.draft.output.to }}?"
+"#;
+
+#[test]
+fn an_email_reads_whole_and_space_pages_through_a_long_one() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("long.toml", LONG_EMAIL);
+    let body: Vec<String> = (1..=60)
+        .map(|n| format!("Line {n} of the update: \"quoted\" and plain."))
+        .collect();
+    let email = json!({
+        "to": "ana@example.com",
+        "subject": "Quarterly update",
+        "body": format!("Hi Ana,\n\n{}\n\nBest,\nSam", body.join("\n")),
+    });
+    let input = scratch.file("email.json", email.to_string());
+    scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ])
+        .expect_code(3);
+    let pane = Pane::start(&scratch, &[]);
+    let screen = pane.wait_for(&[
+        "Send the quarterly update to ana@example.com?",
+        "To: ana@example.com",
+        "Subject: Quarterly update",
+        "Hi Ana,",
+        "Line 1 of the update: \"quoted\" and plain.",
+        "more below: Space/PgDn",
+    ]);
+    assert!(!screen.contains("\\n"), "escaped newlines: {screen}");
+    assert!(!screen.contains("\"body\""), "JSON: {screen}");
+    assert!(!screen.contains("Line 60 of"), "{screen}");
+    pane.keys(&["Space"]);
+    pane.wait_for(&["Line 40 of the update"]);
+    pane.keys(&["Space", "Space"]);
+    let end = pane.wait_for(&["Line 60 of the update", "Best,", "Sam", "end · PgUp/b back"]);
+    assert!(!end.contains("Line 1 of the update"), "{end}");
+    // Paging decided nothing; Enter approves.
+    pane.keys(&["PageUp", "Enter"]);
+    pane.wait_for(&["Approved: Quarterly update. The long-email run is done."]);
+    pane.keys(&["q"]);
+    pane.wait_for(&["focus: 1 decided; nothing left to decide", "EXIT=0"]);
 }

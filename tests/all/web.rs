@@ -272,11 +272,16 @@ impl Browser {
         }
     }
 
+    /// Saves what the browser shows as `target/screenshots/NAME`; with
+    /// `BATON_UPDATE_DOCS=1`, as `docs/NAME` too (the pictures the docs show).
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let dir = baton_tests::target_dir().join("screenshots");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(name), png).unwrap();
+        std::fs::write(dir.join(name), &png).unwrap();
+        if std::env::var_os("BATON_UPDATE_DOCS").is_some() {
+            std::fs::write(baton_tests::workspace_root().join("docs").join(name), &png).unwrap();
+        }
     }
 
     async fn close(self) {
@@ -341,7 +346,6 @@ async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
     let browser = Browser::signed_in(&served, &scratch).await;
     assert_eq!(browser.text("#position").await, "1 of 1");
     assert!(browser.text("#title").await.starts_with("Follow up with"));
-    browser.screenshot("web-focus.png").await;
     browser.press(char::from(Key::Enter)).await;
     // What the decision did, in words: the approved email's subject, and the run.
     let after = browser.seen("#after").await;
@@ -409,6 +413,24 @@ async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_fi
         .await
         .unwrap();
     assert_eq!(bottom, json!(true), "Reject is cut by the screen's edge");
+    // The default starts on the first screen: who it goes to and its subject.
+    let default = browser.seen("#default-view").await;
+    assert!(default.starts_with("To:"), "{default}");
+    let subject = browser
+        .client
+        .execute(
+            "const d = [...document.querySelectorAll('#default-view dt')].find(e => e.textContent === 'Subject:');
+             const r = d.getBoundingClientRect();
+             return r.bottom <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        subject,
+        json!(true),
+        "the subject is below the first screen"
+    );
     // No keyboard hints where there is no keyboard.
     let hints = browser
         .client
@@ -422,6 +444,105 @@ async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_fi
     assert_eq!(hints, json!(0), "keyboard hints show on a touch phone");
     browser.screenshot("web-focus-phone.png").await;
     browser.close().await;
+}
+
+/// Every line of the default email's body is in the page, wrapped within it (nothing
+/// runs off to the side), and the page shows no JSON for it unasked.
+async fn email_reads_whole(browser: &Browser, scratch: &Scratch, run: &str) {
+    let state = show(scratch, run);
+    let email = &state["steps"]["draft"]["output"]["variants"][0];
+    let view = browser.seen("#default-view").await;
+    assert!(
+        view.contains(&format!("Subject: {}", email["subject"].as_str().unwrap())),
+        "{view}"
+    );
+    for line in email["body"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(view.contains(&line), "{line:?} is not shown: {view}");
+    }
+    assert!(
+        !view.contains("\\n") && !view.contains("\"body\""),
+        "{view}"
+    );
+    let fits = browser
+        .client
+        .execute(
+            "const v = document.getElementById('default-view');
+             return v.scrollWidth <= v.clientWidth && v.getBoundingClientRect().right <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, json!(true), "the email runs off the side");
+}
+
+#[tokio::test]
+async fn on_a_desktop_the_email_reads_whole_and_an_edit_is_made_field_by_field() {
+    let (scratch, workflow, served) = served();
+    let run = start_run(&scratch, &workflow);
+    let browser = Browser::start_as(Screen::Desktop).await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser.wait("#decision").await;
+    email_reads_whole(&browser, &scratch, &run).await;
+    browser.screenshot("web-focus.png").await;
+    // The edit form has a field per part of the email, from the plugin's schema.
+    browser.press('e').await;
+    let label = browser.seen("#fields-form label[for=field-3]").await;
+    assert!(label.starts_with("Subject"), "{label}");
+    let set = |id: &'static str, text: &'static str| {
+        let client = browser.client.clone();
+        async move {
+            client
+                .execute(
+                    "const f = document.getElementById(arguments[0]); f.value = arguments[1];",
+                    vec![json!(id), json!(text)],
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // Too short for the schema: refused in words, beside the form, nothing decided.
+    set("field-3", "Hi").await;
+    browser
+        .client
+        .find(Locator::Css("#fields-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = browser.seen("#fields-error").await;
+    assert!(error.contains("subject"), "{error}");
+    assert_eq!(show(&scratch, &run)["status"], "waiting");
+    set("field-3", "My own subject line").await;
+    browser
+        .client
+        .find(Locator::Css("#fields-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let after = browser.seen("#after").await;
+    assert!(
+        after.starts_with("Approved your edit: My own subject line."),
+        "{after}"
+    );
+    browser.close().await;
+    let state = show(&scratch, &run);
+    let mut expected = state["steps"]["draft"]["output"]["variants"][0].clone();
+    expected["subject"] = json!("My own subject line");
+    assert_eq!(
+        state["steps"]["review"]["output"], expected,
+        "only the subject changed"
+    );
 }
 
 #[tokio::test]
@@ -484,7 +605,16 @@ async fn an_invalid_edit_is_shown_beside_the_field_and_a_valid_one_is_approved()
     let browser = Browser::signed_in(&served, &scratch).await;
     browser.wait("#decision").await;
     browser.press('e').await;
-    // The field opened with the default in it, focused: replace it with a wrong shape.
+    // The form by field comes first; the JSON editor is a click away.
+    browser
+        .client
+        .find(Locator::Css("#edit-panel details summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The field opened with the default in it: replace it with a wrong shape.
     let set = "const f = document.getElementById('edit-value'); f.value = arguments[0]; f.focus();";
     browser
         .client

@@ -700,3 +700,72 @@ fn a_run_whose_log_cannot_be_read_is_named_and_the_others_stay_usable() {
         .host(&["reject", &format!("{}/review", runs[2])])
         .expect_code(1);
 }
+
+/// A gate's `view` (markdown, `choice` in scope) is rendered per choice when the gate
+/// opens and is what `host inbox` shows; markup a plugin puts in a value is text.
+const VIEWED: &str = r#"
+name = "viewed"
+[plugins.echo]
+source = "{echo}"
+
+[[steps]]
+id = "draft"
+uses = "echo"
+input = "{{ input }}"
+
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Send it?"
+choices = "steps.draft.output.options"
+view = """
+## {{ choice.subject }}
+To **{{ choice.to }}**, from the {{ input.team }} team:
+
+{{ choice.body }}
+
+| Field | Value |
+|---|---|
+| Loud | {{ choice.subject | upper }} |
+"""
+"#;
+
+#[test]
+fn a_gates_view_is_what_the_operator_reads() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow("viewed.toml", VIEWED);
+    let input = json!({
+        "team": "sales",
+        "options": [
+            {"to": "ana@example.com", "subject": "Next steps", "body": "Hi Ana,\nsee you <b>Monday</b>."},
+            {"to": "ana@example.com", "subject": "Later", "body": "Hi Ana,\nnext month then."},
+        ],
+    });
+    let input = scratch.file("input.json", input.to_string());
+    let out = scratch
+        .host(&["run", workflow.to_str().unwrap(), "--input", input.to_str().unwrap(), "--json"])
+        .expect_code(WAITING)
+        .json();
+    let views = &out["decisions"][0]["request"]["views"];
+    assert_eq!(views.as_array().map(Vec::len), Some(2), "{out}");
+    assert!(views[1].as_str().unwrap().starts_with("## Later"), "{views}");
+    let inbox = scratch.host(&["inbox"]).expect_code(0).stdout.clone();
+    for line in [
+        "      Next steps\n",
+        "      To ana@example.com, from the sales team:\n",
+        "      Hi Ana,\n      see you <b>Monday</b>.\n",
+        "      Field  Value\n      Loud   NEXT STEPS\n",
+        "  1 (alternative): Later\n",
+    ] {
+        assert!(inbox.contains(line), "{line:?} not in:\n{inbox}");
+    }
+    // `choice` exists only in `view`; elsewhere it is an unknown variable.
+    let wrong = scratch.workflow(
+        "wrong.toml",
+        &VIEWED.replace("title = \"Send it?\"", "title = \"Send {{ choice.subject }}?\""),
+    );
+    scratch
+        .host(&["run", wrong.to_str().unwrap(), "--input", input.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has("uses unknown variable `choice`");
+}

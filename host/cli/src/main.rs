@@ -9,6 +9,7 @@ mod json_input;
 mod report;
 mod serve;
 mod terminal;
+mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -10,6 +10,7 @@ use baton_store::AuditEntry;
 use serde_json::{Value, json};
 
 use crate::terminal::{escape_control, shorten};
+use crate::view::Doc;
 
 /// A step's status in a word: done, skipped, failed, interrupted, waiting, rejected,
 /// withdrawn.
@@ -231,7 +232,8 @@ pub fn glance(value: &Value) -> Vec<String> {
     lines
 }
 
-/// A pending decision, with how to make it.
+/// A pending decision, with how to make it: the default read whole (its gate's view,
+/// or one derived from the value), then the alternatives in a line each.
 pub fn decision(record: &DecisionRecord) -> String {
     let request = &record.request;
     let id = request.id.to_string();
@@ -248,13 +250,16 @@ pub fn decision(record: &DecisionRecord) -> String {
             out.push_str(&format!("  {line}\n"));
         }
     }
-    for (index, choice) in request.choices.iter().enumerate() {
-        let label = if index == 0 {
-            "0 (default)".to_string()
-        } else {
-            index.to_string()
-        };
-        out.push_str(&format!("    {label:<12} {}\n", choice_summary(choice)));
+    out.push_str("  0 (default):\n");
+    let width = crate::terminal::width().saturating_sub(6);
+    for line in Doc::for_choice(request, 0).text_lines(width) {
+        out.push_str(&format!("      {line}\n").replace("      \n", "\n"));
+    }
+    for (index, choice) in request.choices.iter().enumerate().skip(1) {
+        out.push_str(&format!(
+            "  {index} (alternative): {}\n",
+            choice_summary(choice)
+        ));
     }
     if let Some(expires) = request.expires_at {
         out.push_str(&format!("  expires {}\n", format_time(expires)));

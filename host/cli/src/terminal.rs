@@ -102,6 +102,18 @@ pub fn json(value: &impl serde::Serialize, pretty: bool) -> String {
     out
 }
 
+/// The width of the terminal on standard output, or 100 columns when it is not one.
+pub fn width() -> usize {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal()
+        && let Ok((columns, _)) = ratatui::crossterm::terminal::size()
+        && columns > 0
+    {
+        return columns as usize;
+    }
+    100
+}
+
 /// The first line of `text`, cut to at most `max` characters; `...` says it was cut.
 /// Does not escape: callers show it through [`escape_control`].
 pub fn shorten(text: &str, max: usize) -> String {

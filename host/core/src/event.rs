@@ -94,6 +94,11 @@ pub struct DecisionRequest {
     /// The operators who may decide (the gate's `approvers`); empty means anyone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvers: Vec<String>,
+    /// How each choice reads to a person, in the order of `choices`: the gate's `view`
+    /// template rendered per choice (a small markdown subset). Empty when the gate has
+    /// no `view`: the value's shape decides how it reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<String>,
 }
 
 impl DecisionRequest {

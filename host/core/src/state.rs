@@ -538,6 +538,7 @@ mod tests {
                 expires_at: None,
                 on_timeout: OnTimeout::Reject,
                 approvers: Vec::new(),
+                views: Vec::new(),
             },
         });
         let waiting = RunState::fold(&run, &events).unwrap();
@@ -599,6 +600,7 @@ mod tests {
                 expires_at: None,
                 on_timeout: OnTimeout::Reject,
                 approvers: Vec::new(),
+                views: Vec::new(),
             },
         });
         events.push(RunEvent::DecisionMade {

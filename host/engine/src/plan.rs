@@ -291,6 +291,18 @@ fn open_gate(
         .map(|template| template.render(context))
         .transpose()
         .map_err(|e| ("context", e.to_string()))?;
+    let views = match &gate.view {
+        Some(view) => choices
+            .iter()
+            .map(|choice| {
+                let mut context = context.clone();
+                context.choice = Some(choice.clone());
+                view.render_text(&context)
+            })
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| ("view", e.to_string()))?,
+        None => Vec::new(),
+    };
     let auto = match &gate.auto_approve {
         Some(expr) => match expr.eval_bool(context) {
             Ok(true) => Some(format!("auto-approve: {}", expr.source())),
@@ -312,6 +324,7 @@ fn open_gate(
         expires_at: gate.timeout.map(|t| now + t.as_millis() as u64),
         on_timeout: gate.on_timeout,
         approvers: gate.approvers.clone(),
+        views,
     };
     Ok((request, auto))
 }

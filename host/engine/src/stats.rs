@@ -274,6 +274,7 @@ mod tests {
                     expires_at: None,
                     on_timeout: OnTimeout::Reject,
                     approvers: Vec::new(),
+                    views: Vec::new(),
                 },
             },
         ];

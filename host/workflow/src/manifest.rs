@@ -189,6 +189,10 @@ pub(crate) struct RawStep {
     /// What the operator should see beside the choices: a template string or a table of
     /// them, e.g. `{ tone = "{{ steps.tone.output.summary }}" }`.
     pub(crate) context: Option<Spanned<toml::Value>>,
+    /// How each choice reads to a person: a template giving a small markdown subset
+    /// (headings, paragraphs, lists, tables, emphasis), with `choice` the choice shown,
+    /// e.g. `"**To:** {{ choice.to }}\n\n{{ choice.body }}"`.
+    pub(crate) view: Option<Spanned<String>>,
     /// Whether the operator may edit the value (default true).
     pub(crate) edit: Option<bool>,
     /// A JSON pointer into the gated plugin's output schema that an edit must match,

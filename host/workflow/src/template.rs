@@ -40,6 +40,8 @@ pub struct Context {
     pub steps: Map<String, Value>,
     /// Inside a `for_each` step: the current item and its index.
     pub item: Option<(Value, u32)>,
+    /// In a gate's `view`: the choice being shown.
+    pub choice: Option<Value>,
 }
 
 impl Context {
@@ -55,6 +57,9 @@ impl Context {
         if let Some((item, index)) = &self.item {
             root.insert("item".into(), item.clone());
             root.insert("index".into(), Value::from(*index));
+        }
+        if let Some(choice) = &self.choice {
+            root.insert("choice".into(), choice.clone());
         }
         minijinja::Value::from(minijinja::value::Serde(Value::Object(root)))
     }

@@ -3,6 +3,7 @@
 //! `host approve` and `host reject`, and the run continues before the next decision
 //! is shown.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 
@@ -24,13 +25,15 @@ use crate::access::Access;
 use crate::exit::{Exit, Failure};
 use crate::report::{choice_summary, glance};
 use crate::terminal::escape_control;
+use crate::view::{self, Doc, Span as ViewSpan};
 use baton_service::{Service, ServiceError};
 
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Keys: Enter approves the default, 1-3 pick an alternative, e edits the value \
 in $EDITOR (checked against the plugin's schema), r rejects (with an optional reason), s puts it off \
-until the others are decided, v shows the full value, ? help, q quits.\n\nWithout a terminal, use `host inbox` and \
+until the others are decided, v reads every choice whole, Space / Page Down and Page Up scroll a long \
+decision, ? help, q quits.\n\nWithout a terminal, use `host inbox` and \
 `host approve` / `host reject`."
 )]
 pub struct FocusArgs {}
@@ -64,6 +67,8 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
         problem: None,
         mode: Mode::Decide,
         drafts: BTreeMap::new(),
+        scroll: 0,
+        room: Cell::new((0, 0)),
     };
     focus.reload()?;
     if focus.queue.is_empty() {
@@ -100,8 +105,8 @@ enum Mode {
     /// Typing a rejection reason.
     Reason(String),
     Help,
-    /// The full value of every choice, scrolled this far.
-    Full(u16),
+    /// Every choice read whole, the alternatives too.
+    Full,
 }
 
 struct Focus<'a> {
@@ -120,6 +125,10 @@ struct Focus<'a> {
     mode: Mode,
     /// Edits that did not pass, kept so the operator fixes them instead of starting over.
     drafts: BTreeMap<DecisionId, String>,
+    /// How far the decision (or the full view) is scrolled, in lines.
+    scroll: u16,
+    /// The furthest it can scroll and a page's height, as last drawn.
+    room: Cell<(u16, u16)>,
 }
 
 impl Focus<'_> {
@@ -135,6 +144,9 @@ impl Focus<'_> {
             .partition(|d| self.skipped.contains(&d.request.id));
         later.sort_by_key(|d| self.skipped.iter().position(|id| *id == d.request.id));
         queue.extend(later);
+        if queue.first().map(|d| &d.request.id) != self.queue.first().map(|d| &d.request.id) {
+            self.scroll = 0;
+        }
         self.queue = queue;
         Ok(())
     }
@@ -182,15 +194,12 @@ impl Focus<'_> {
             }
             match self.mode.clone() {
                 Mode::Help => self.mode = Mode::Decide,
-                Mode::Full(scroll) => match key.code {
-                    KeyCode::Down | KeyCode::Char('j') => self.mode = Mode::Full(scroll + 1),
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        self.mode = Mode::Full(scroll.saturating_sub(1))
+                Mode::Full => {
+                    if !self.scrolled(key.code) {
+                        self.mode = Mode::Decide;
+                        self.scroll = 0;
                     }
-                    KeyCode::PageDown => self.mode = Mode::Full(scroll + 10),
-                    KeyCode::PageUp => self.mode = Mode::Full(scroll.saturating_sub(10)),
-                    _ => self.mode = Mode::Decide,
-                },
+                }
                 Mode::Reason(mut text) => match key.code {
                     KeyCode::Esc => self.mode = Mode::Decide,
                     KeyCode::Enter => {
@@ -216,6 +225,9 @@ impl Focus<'_> {
                         continue;
                     }
                     self.problem = None;
+                    if self.scrolled(key.code) {
+                        continue;
+                    }
                     match key.code {
                         KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
                         KeyCode::Enter => {
@@ -244,13 +256,34 @@ impl Focus<'_> {
                             self.skipped.push(id);
                             self.reload()?;
                         }
-                        KeyCode::Char('v') => self.mode = Mode::Full(0),
+                        KeyCode::Char('v') => {
+                            self.mode = Mode::Full;
+                            self.scroll = 0;
+                        }
                         KeyCode::Char('?') => self.mode = Mode::Help,
                         _ => {}
                     }
                 }
             }
         }
+    }
+
+    /// Scrolls for the paging keys (Space and Page Down a page on, Page Up or `b` a
+    /// page back, arrows and j/k a line, Home the top); false for any other key.
+    fn scrolled(&mut self, code: KeyCode) -> bool {
+        let (most, page) = self.room.get();
+        let page = page.saturating_sub(1).max(1);
+        let to = match code {
+            KeyCode::Char(' ') | KeyCode::PageDown => self.scroll.saturating_add(page),
+            KeyCode::PageUp | KeyCode::Char('b') => self.scroll.saturating_sub(page),
+            KeyCode::Down | KeyCode::Char('j') => self.scroll.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => self.scroll.saturating_sub(1),
+            KeyCode::Home => 0,
+            KeyCode::End => most,
+            _ => return false,
+        };
+        self.scroll = to.min(most);
+        true
     }
 
     /// Decides the current decision; the run continues at once, and the line says
@@ -299,27 +332,22 @@ impl Focus<'_> {
             return Ok(());
         }
         let id = record.request.id.clone();
-        let original =
-            serde_json::to_string_pretty(record.request.choices.first().unwrap_or(&Value::Null))
-                .unwrap_or_default();
+        let default = record.request.choices.first().unwrap_or(&Value::Null);
+        let original = plain::write(default);
         let start = self.drafts.get(&id).cloned().unwrap_or(original.clone());
-        let edited = run_editor(terminal, &start)?;
+        let edited = run_editor(terminal, &start, plain::suffix(default))?;
         if edited.trim() == original.trim() {
             self.last = Some("the edit changed nothing; nothing decided".into());
             return Ok(());
         }
-        match serde_json::from_str::<Value>(&edited) {
+        match plain::read(default, &edited) {
             Ok(value) => {
                 self.drafts.insert(id, edited);
                 self.decide(Decision::Edit { value }, "approved your edit of")
                     .await
             }
             Err(e) => {
-                self.problem = Some(format!(
-                    "the edit is not JSON (line {}, column {}: {e}); press e to fix it",
-                    e.line(),
-                    e.column()
-                ));
+                self.problem = Some(format!("{e}; press e to fix it"));
                 self.drafts.insert(id, edited);
                 Ok(())
             }
@@ -353,16 +381,34 @@ impl Focus<'_> {
             ]),
             header,
         );
-        match self.queue.first() {
-            None => frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(""),
-                    Line::from("Inbox empty: nothing waits for you.".bold()),
-                    Line::from(format!("{} decided. Press q to quit.", self.decided)),
-                ]),
-                body,
-            ),
-            Some(record) => frame.render_widget(self.decision(record), body),
+        let width = body.width.saturating_sub(1) as usize;
+        let content = match (self.queue.first(), &self.mode) {
+            (None, _) => vec![
+                Line::from(""),
+                Line::from("Inbox empty: nothing waits for you.".bold()),
+                Line::from(format!("{}. Press q to quit.", self.tally())),
+            ],
+            (Some(record), Mode::Full) => every_choice(record, width),
+            (Some(record), _) => self.decision(record, width),
+        };
+        let most = (content.len() as u16).saturating_sub(body.height);
+        self.room.set((most, body.height));
+        let scroll = self.scroll.min(most);
+        let more = match (scroll > 0, scroll < most) {
+            (_, true) => Some(format!(
+                " more below: Space/PgDn · {} of {} lines ",
+                scroll + body.height,
+                content.len()
+            )),
+            (true, false) => Some(" end · PgUp/b back ".to_string()),
+            _ => None,
+        };
+        frame.render_widget(Paragraph::new(content).scroll((scroll, 0)), body);
+        if let Some(more) = more {
+            let [_, corner] =
+                Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
+            let tag = Line::from(more).reversed().right_aligned();
+            frame.render_widget(tag, corner);
         }
         let mut lines = Vec::new();
         if let Some(last) = &self.last {
@@ -379,73 +425,60 @@ impl Focus<'_> {
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), status);
         frame.render_widget(
             Line::from(
-                "Enter approve  1-3 alternative  e edit  r reject  s skip  v full value  ? help  q quit",
+                "Enter approve  1-3 alternative  e edit  r reject  s skip  v every choice  Space more  ? help  q quit",
             )
             .dim(),
             footer,
         );
-        match &self.mode {
-            Mode::Help => {
-                frame.render_widget(Clear, body);
-                frame.render_widget(help(), body);
-            }
-            Mode::Full(scroll) => {
-                if let Some(record) = self.queue.first() {
-                    frame.render_widget(Clear, body);
-                    frame.render_widget(full_value(record, *scroll), body);
-                }
-            }
-            _ => {}
+        if self.mode == Mode::Help {
+            frame.render_widget(Clear, body);
+            frame.render_widget(help(), body);
         }
     }
 
-    fn decision(&self, record: &DecisionRecord) -> Paragraph<'static> {
+    /// The decision as lines `width` wide: what it is and why, the workflow's context,
+    /// the default read whole (an email, every change row), and the alternatives.
+    fn decision(&self, record: &DecisionRecord, width: usize) -> Vec<Line<'static>> {
         let request = &record.request;
         let severity = request.severity;
-        let color = match severity {
-            Severity::Critical => Color::Red,
-            Severity::High => Color::Yellow,
-            Severity::Monitor => Color::Cyan,
-            Severity::Info => Color::Gray,
-        };
-        let mut lines = vec![
-            Line::from(""),
-            Line::from(vec![
-                Span::styled(
-                    format!("[{}]", severity.as_str()),
-                    Style::new().fg(color).add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(" "),
-                Span::styled(
-                    escape_control(&request.title).into_owned(),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
-            ]),
+        let color = severity_color(severity);
+        let mut lines = vec![Line::from("")];
+        let title = vec![
+            ViewSpan::new(&format!("[{}] ", severity.as_str()), view::Style::Strong),
+            ViewSpan::new(&request.title, view::Style::Strong),
         ];
+        for (n, line) in view::wrap(&title, width, "").into_iter().enumerate() {
+            let mut line = styled(line);
+            if n == 0
+                && let Some(first) = line.spans.first_mut()
+            {
+                first.style = first.style.fg(color);
+            }
+            lines.push(line);
+        }
         if !request.reason.is_empty() {
-            lines.push(Line::from(escape_control(&request.reason).into_owned()));
+            let reason = [ViewSpan::new(&request.reason, view::Style::Plain)];
+            lines.extend(view::wrap(&reason, width, "").into_iter().map(styled));
         }
         lines.push(Line::from(format!("{}", request.id)).dim());
-        // The workflow's own context for this gate, then the default's fields.
-        let mut context = request.context.as_ref().map(glance).unwrap_or_default();
-        if let Some(default @ Value::Object(_)) = request.choices.first() {
-            context.extend(glance(default));
-        }
-        if !context.is_empty() {
+        if let Some(context) = &request.context {
             lines.push(Line::from(""));
-            lines.extend(context.into_iter().map(Line::from));
+            lines.extend(glance(context).into_iter().map(Line::from));
         }
         lines.push(Line::from(""));
-        for (index, choice) in request.choices.iter().enumerate() {
-            let key = if index == 0 {
-                "Enter".to_string()
-            } else {
-                index.to_string()
-            };
-            let what = if index == 0 { "default: " } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled("  Enter  ", Style::new().bold()),
+            Span::styled("approves the default:", Style::new().bold()),
+        ]));
+        lines.extend(indented(&Doc::for_choice(request, 0), width));
+        if request.choices.len() > 1 {
+            lines.push(Line::from(""));
+            lines.push(Line::from("  Alternatives (v reads them whole):").dim());
+        }
+        for (index, choice) in request.choices.iter().enumerate().skip(1) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {key:>5}  "), Style::new().bold()),
-                Span::raw(format!("{what}{}", choice_summary(choice))),
+                Span::styled(format!("  {index:>5}  "), Style::new().bold()),
+                Span::raw(choice_summary(choice)),
             ]));
         }
         if let Some(expires) = request.expires_at {
@@ -462,30 +495,68 @@ impl Focus<'_> {
                 .dim(),
             );
         }
-        Paragraph::new(lines).wrap(Wrap { trim: false })
+        lines
     }
 }
 
-fn full_value(record: &DecisionRecord, scroll: u16) -> Paragraph<'static> {
-    let mut text = String::new();
-    for (index, choice) in record.request.choices.iter().enumerate() {
-        let label = if index == 0 {
-            "default".to_string()
-        } else {
-            format!("alternative {index}")
-        };
-        text.push_str(&format!(
-            "{label}:\n{}\n\n",
-            serde_json::to_string_pretty(choice).unwrap_or_default()
-        ));
+fn severity_color(severity: Severity) -> Color {
+    match severity {
+        Severity::Critical => Color::Red,
+        Severity::High => Color::Yellow,
+        Severity::Monitor => Color::Cyan,
+        Severity::Info => Color::Gray,
     }
-    Paragraph::new(escape_control(&text).into_owned())
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" full value: ↑/↓ to scroll, any other key to close "),
-        )
-        .scroll((scroll, 0))
+}
+
+/// A view's line in the terminal's styles.
+fn styled(line: view::Line) -> Line<'static> {
+    Line::from(
+        line.into_iter()
+            .map(|span| {
+                let style = match span.style {
+                    view::Style::Plain => Style::new(),
+                    view::Style::Strong => Style::new().add_modifier(Modifier::BOLD),
+                    view::Style::Emph => Style::new().add_modifier(Modifier::ITALIC),
+                    view::Style::Code => Style::new().fg(Color::Cyan),
+                    view::Style::Dim => Style::new().add_modifier(Modifier::DIM),
+                };
+                Span::styled(span.text, style)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A document drawn nine columns in, under its key.
+fn indented(doc: &Doc, width: usize) -> Vec<Line<'static>> {
+    const INDENT: usize = 9;
+    doc.lines(width.saturating_sub(INDENT))
+        .into_iter()
+        .map(|line| {
+            let mut line = styled(line);
+            line.spans.insert(0, Span::raw(" ".repeat(INDENT)));
+            line
+        })
+        .collect()
+}
+
+/// Every choice read whole, the default first, each under the key that approves it.
+fn every_choice(record: &DecisionRecord, width: usize) -> Vec<Line<'static>> {
+    let request = &record.request;
+    let mut lines = vec![
+        Line::from(" Every choice, read whole: Space/PgDn for more, any other key to go back ")
+            .reversed(),
+    ];
+    for index in 0..request.choices.len() {
+        lines.push(Line::from(""));
+        let head = if index == 0 {
+            "  Enter  approves the default:".to_string()
+        } else {
+            format!("  {index:>5}  approves alternative {index}:")
+        };
+        lines.push(Line::from(head).bold());
+        lines.extend(indented(&Doc::for_choice(request, index), width));
+    }
+    lines
 }
 
 fn help() -> Paragraph<'static> {
@@ -495,7 +566,8 @@ fn help() -> Paragraph<'static> {
         Line::from("e       edit the value in $EDITOR; it must match the plugin's schema"),
         Line::from("r       reject, with an optional reason"),
         Line::from("s       skip for now: it comes back after the others"),
-        Line::from("v       the full value of every choice"),
+        Line::from("v       every choice read whole, the alternatives too"),
+        Line::from("Space   a page further (PgDn); PgUp or b a page back; arrows a line"),
         Line::from("q       quit"),
         Line::from(""),
         Line::from("Decisions come critical first, then oldest. Press any key."),
@@ -503,13 +575,103 @@ fn help() -> Paragraph<'static> {
     .block(Block::default().borders(Borders::ALL).title(" help "))
 }
 
+/// A value as plain text to edit: a record as TOML (each field on its own line, text
+/// over several lines between `"""`), text as itself, anything else as JSON. Never
+/// escaped JSON for the things people write.
+mod plain {
+    use serde_json::Value;
+
+    const HEADER: &str = "# Edit the fields below and save to approve your version; quit without saving\n\
+# to change nothing. Text over several lines sits between triple quotes (\"\"\").\n\
+# It is checked against the plugin's schema before anything is recorded.\n\n";
+
+    pub fn suffix(value: &Value) -> &'static str {
+        match value {
+            Value::Object(_) => ".toml",
+            Value::String(_) => ".txt",
+            _ => ".json",
+        }
+    }
+
+    pub fn write(value: &Value) -> String {
+        match value {
+            Value::Object(_) => match toml::to_string_pretty(&without_nulls(value)) {
+                Ok(text) => format!("{HEADER}{text}"),
+                Err(_) => serde_json::to_string_pretty(value).unwrap_or_default(),
+            },
+            Value::String(text) => text.clone(),
+            other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        }
+    }
+
+    /// What the operator saved, as the value's kind: TOML for a record, the text for
+    /// text, JSON otherwise.
+    pub fn read(original: &Value, text: &str) -> Result<Value, String> {
+        match original {
+            Value::Object(_) => {
+                let table: toml::Table = toml::from_str(text)
+                    .map_err(|e| format!("the edit is not valid TOML: {}", e.to_string().trim()))?;
+                serde_json::to_value(table).map_err(|e| format!("the edit cannot be read: {e}"))
+            }
+            Value::String(_) => Ok(Value::String(text.trim_end_matches('\n').to_string())),
+            _ => serde_json::from_str(text).map_err(|e| {
+                format!(
+                    "the edit is not JSON (line {}, column {}: {e})",
+                    e.line(),
+                    e.column()
+                )
+            }),
+        }
+    }
+
+    /// TOML has no null: a field without a value is left out.
+    fn without_nulls(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), without_nulls(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .filter(|v| !v.is_null())
+                    .map(without_nulls)
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use serde_json::json;
+
+        #[test]
+        fn an_email_is_edited_as_plain_fields_and_read_back_whole() {
+            let email = json!({"to": "ana@example.com", "subject": "Next steps", "body": "Hi Ana,\n\nThanks \"for\" the call.\nSam"});
+            let text = write(&email);
+            assert!(text.contains("subject = \"Next steps\""), "{text}");
+            assert!(text.contains("Hi Ana,\n\nThanks"), "{text}");
+            assert!(!text.contains("\\n"), "{text}");
+            assert_eq!(read(&email, &text).unwrap(), email);
+            let rows =
+                json!({"action": "Pause", "changes": [{"Campaign": "A", "Max CPC": "0.90"}]});
+            assert_eq!(read(&rows, &write(&rows)).unwrap(), rows);
+            assert!(read(&rows, "action = ").unwrap_err().contains("line 1"));
+        }
+    }
+}
+
 /// Leaves the screen, lets the operator edit `text` in `$VISUAL` / `$EDITOR` (default
 /// `vi`), and takes the screen back; returns what they saved.
-fn run_editor(terminal: &mut DefaultTerminal, text: &str) -> Result<String, Failure> {
+fn run_editor(terminal: &mut DefaultTerminal, text: &str, suffix: &str) -> Result<String, Failure> {
     let host = |e: std::io::Error| Failure::Host(format!("cannot open the editor: {e}"));
     let file = tempfile::Builder::new()
         .prefix("baton-edit-")
-        .suffix(".json")
+        .suffix(suffix)
         .tempfile()
         .map_err(host)?;
     std::fs::write(file.path(), text).map_err(host)?;

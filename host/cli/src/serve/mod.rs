@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+mod form;
 pub mod pages;
 pub mod shared;
 

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::auth::{COOKIE, Identity};
+use super::form;
 use super::shared::{ApiError, Shared};
 use crate::report;
 use crate::terminal::escape_control;
@@ -252,13 +253,17 @@ struct DecisionView {
     expires: Option<String>,
     approvers: Vec<String>,
     allowed: bool,
+    /// The edit form, field by field, when the edit schema describes the value.
+    form: Option<Vec<form::Item>>,
 }
 
 #[derive(Debug, Serialize)]
 struct ChoiceView {
     index: usize,
     summary: String,
-    fields: Vec<String>,
+    /// The choice as it reads (its gate's view, or one derived from the value), HTML
+    /// whose every text is escaped.
+    view: String,
     full: String,
 }
 
@@ -283,11 +288,7 @@ fn decision_view(record: &DecisionRecord, workflow: &str, operator: &str) -> Dec
             .map(|(index, value)| ChoiceView {
                 index,
                 summary: report::choice_summary(value),
-                fields: if value.is_object() {
-                    report::glance(value)
-                } else {
-                    Vec::new()
-                },
+                view: crate::view::Doc::for_choice(request, index).html(),
                 full: pretty(value),
             })
             .collect(),
@@ -296,6 +297,7 @@ fn decision_view(record: &DecisionRecord, workflow: &str, operator: &str) -> Dec
         expires: request.expires_at.map(format_time),
         approvers: request.approvers.clone(),
         allowed: request.allows(operator),
+        form: None,
     }
 }
 
@@ -357,9 +359,31 @@ async fn focus(
             status: StatusCode::OK,
         },
     )
+    .await
 }
 
-fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
+/// The schema an edit of `request` must match, with the whole output schema its
+/// `$ref`s resolve in; `None` when the plugin cannot be loaded.
+async fn edit_schema(
+    shared: &Shared,
+    request: &baton_core::DecisionRequest,
+) -> Option<(Value, Value)> {
+    let plugin = request.schema_plugin.as_deref()?;
+    let state = shared.service.run(&request.id.run).ok()?;
+    let loaded = shared
+        .service
+        .workflow(std::path::Path::new(&state.workflow_path))
+        .await
+        .ok()?;
+    let root = loaded.runner.plugin(plugin)?.info().output_schema.clone();
+    let part = match &request.edit_schema {
+        Some(pointer) => root.pointer(pointer.trim_start_matches('#'))?.clone(),
+        None => root.clone(),
+    };
+    Some((part, root))
+}
+
+async fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
     let (pending, unreadable) = match shared.service.inbox() {
         Ok(inbox) => (inbox.pending, inbox.unreadable),
         Err(e) => return ApiError::from(e).into_response(),
@@ -397,6 +421,17 @@ fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
         let (record, workflow) = &pending[i];
         decision_view(record, workflow, &who.operator)
     });
+    if let (Some(view), Some(i)) = (view.as_mut(), position) {
+        let request = &pending[i].0.request;
+        if request.editable
+            && let Some((schema, root)) = edit_schema(shared, request).await
+        {
+            view.form = request
+                .choices
+                .first()
+                .and_then(|default| form::items(&schema, &root, default));
+        }
+    }
     let (error, error_field) = match page.error {
         Some((message, edit, field)) => {
             if let (Some(view), Some(edit)) = (view.as_mut(), edit) {
@@ -425,23 +460,86 @@ fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
     response
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct DecideForm {
     csrf: String,
     decision: String,
-    /// `approve`, `edit` or `reject`.
+    /// `approve`, `edit` (JSON), `fields` (the form by field) or `reject`.
     action: String,
     choice: Option<usize>,
     value: Option<String>,
     reason: Option<String>,
     skip: Option<String>,
+    /// `fields`: each field's JSON pointer and text, in the order sent.
+    fields: Vec<(String, String)>,
+    /// `fields`: the rows to drop (`/changes/2`).
+    remove: Vec<String>,
+}
+
+impl DecideForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> DecideForm {
+        let get = |key: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(name, _)| name == key)
+                .map(|(_, value)| value.clone())
+        };
+        DecideForm {
+            csrf: get("csrf").unwrap_or_default(),
+            decision: get("decision").unwrap_or_default(),
+            action: get("action").unwrap_or_default(),
+            choice: get("choice").and_then(|c| c.parse().ok()),
+            value: get("value"),
+            reason: get("reason"),
+            skip: get("skip"),
+            fields: pairs
+                .iter()
+                .filter(|(name, _)| name.starts_with('/'))
+                .cloned()
+                .collect(),
+            remove: pairs
+                .iter()
+                .filter(|(name, _)| name == "remove")
+                .map(|(_, value)| value.clone())
+                .collect(),
+        }
+    }
+}
+
+/// The focus page again with the decision `form` was about, saying why it was refused.
+async fn refused(
+    shared: &Shared,
+    who: &Identity,
+    form: &DecideForm,
+    message: String,
+    edit: Option<String>,
+    field: &'static str,
+    status: StatusCode,
+) -> Response {
+    focus_page(
+        shared,
+        who,
+        FocusPage {
+            query: FocusQuery {
+                decision: Some(form.decision.clone()),
+                skip: form.skip.clone(),
+                after: None,
+                decided: None,
+            },
+            error: Some((message, edit, field)),
+            status,
+        },
+    )
+    .await
 }
 
 async fn decide(
     State(shared): State<Arc<Shared>>,
     Extension(who): Extension<Identity>,
-    Form(form): Form<DecideForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let form = DecideForm::from_pairs(pairs);
     if !shared.auth.allows_change(&who, Some(&form.csrf)) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
@@ -449,25 +547,21 @@ async fn decide(
         )
         .into_response();
     }
-    let again = |message: String, edit: Option<String>, field: &'static str, status| {
-        focus_page(
-            &shared,
-            &who,
-            FocusPage {
-                query: FocusQuery {
-                    decision: Some(form.decision.clone()),
-                    skip: form.skip.clone(),
-                    after: None,
-                    decided: None,
-                },
-                error: Some((message, edit, field)),
-                status,
-            },
-        )
-    };
     let id: DecisionId = match form.decision.parse() {
         Ok(id) => id,
-        Err(e) => return again(format!("{e}"), None, "decision", StatusCode::BAD_REQUEST),
+        Err(e) => {
+            let message = format!("{e}");
+            return refused(
+                &shared,
+                &who,
+                &form,
+                message,
+                None,
+                "decision",
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
     };
     let decision = match form.action.as_str() {
         "approve" => Decision::Approve {
@@ -481,32 +575,75 @@ async fn decide(
             match serde_json::from_str(&text) {
                 Ok(value) => Decision::Edit { value },
                 Err(e) => {
-                    return again(
-                        format!(
-                            "not valid JSON: line {}, column {}: {e}",
-                            e.line(),
-                            e.column()
-                        ),
+                    let message = format!(
+                        "not valid JSON: line {}, column {}: {e}",
+                        e.line(),
+                        e.column()
+                    );
+                    return refused(
+                        &shared,
+                        &who,
+                        &form,
+                        message,
                         Some(text),
                         "edit",
                         StatusCode::UNPROCESSABLE_ENTITY,
-                    );
+                    )
+                    .await;
+                }
+            }
+        }
+        "fields" => {
+            let request = shared
+                .service
+                .run(&id.run)
+                .ok()
+                .and_then(|state| state.decisions.get(&id).map(|d| d.request.clone()));
+            let schema = match &request {
+                Some(request) => edit_schema(&shared, request).await,
+                None => None,
+            };
+            let default = request.as_ref().and_then(|r| r.choices.first().cloned());
+            let applied = match (schema, default) {
+                (Some((schema, root)), Some(default)) => {
+                    form::apply(&schema, &root, &default, &form.fields, &form.remove)
+                }
+                _ => Err("this decision has no form to edit; reload the page".into()),
+            };
+            match applied {
+                Ok(value) => Decision::Edit { value },
+                Err(message) => {
+                    return refused(
+                        &shared,
+                        &who,
+                        &form,
+                        message,
+                        None,
+                        "fields",
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
                 }
             }
         }
         other => {
-            return again(
-                format!("unknown action {other:?}"),
+            let message = format!("unknown action {other:?}");
+            return refused(
+                &shared,
+                &who,
+                &form,
+                message,
                 None,
                 "decision",
                 StatusCode::BAD_REQUEST,
-            );
+            )
+            .await;
         }
     };
-    let field = if form.action == "edit" {
-        "edit"
-    } else {
-        "decision"
+    let field = match form.action.as_str() {
+        "edit" => "edit",
+        "fields" => "fields",
+        _ => "decision",
     };
     match super::api::decide_as(&shared, &who, id.clone(), decision, false).await {
         Ok(state) => {
@@ -516,7 +653,10 @@ async fn decide(
             }
             Redirect::to(&to).into_response()
         }
-        Err(e) => again(e.message, form.value.clone(), field, e.status),
+        Err(e) => {
+            let edit = form.value.clone();
+            refused(&shared, &who, &form, e.message, edit, field, e.status).await
+        }
     }
 }
 

@@ -58,6 +58,7 @@ pub(super) fn check_gate(
         Some(_) => Some(scope.template(report, deps, "context", &s.context)?),
         None => None,
     };
+    let view = view_template(report, s, name, scope, deps);
     let auto_approve = scope.expr(report, deps, "auto_approve", &s.auto_approve);
     let severity = match scope.text(report, deps, "severity", &s.severity) {
         Some(Template::Literal(serde_json::Value::String(fixed)))
@@ -128,6 +129,7 @@ pub(super) fn check_gate(
         severity,
         choices,
         context,
+        view,
         editable: s.edit.unwrap_or(true),
         edit_schema,
         timeout,
@@ -135,6 +137,32 @@ pub(super) fn check_gate(
         auto_approve,
         approvers,
     })))
+}
+
+/// The gate's `view`: a text template in which `choice` (the choice shown) is in scope
+/// besides what every template sees.
+fn view_template(
+    report: &mut Reporter,
+    s: &RawStep,
+    name: &str,
+    scope: &FieldScope<'_>,
+    deps: &mut BTreeSet<StepId>,
+) -> Option<Template> {
+    let value = s.view.as_ref()?;
+    match Template::parse_text(value.get_ref()) {
+        Ok((template, mut refs)) => {
+            refs.retain(|r| r != "choice" && !r.starts_with("choice."));
+            deps.extend(scope.references(report, value.span(), "view", &refs));
+            Some(template)
+        }
+        Err(e) => {
+            report.at(
+                value.span(),
+                format!("step {name:?}: `view` has a template error: {e}"),
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

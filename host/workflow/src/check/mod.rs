@@ -165,6 +165,8 @@ pub struct Gate {
     /// Shown to the operator beside the choices (e.g. a checker's flags); rendered when
     /// the gate opens.
     pub context: Option<Template>,
+    /// How each choice reads (markdown), rendered per choice with `choice` in scope.
+    pub view: Option<Template>,
     pub editable: bool,
     pub edit_schema: Option<String>,
     pub timeout: Option<Duration>,

@@ -84,6 +84,26 @@ impl FieldScope<'_> {
         )
     }
 
+    /// The step ids `refs` (a template's references in `field`) name, every problem
+    /// reported at `span`.
+    pub(super) fn references(
+        &self,
+        report: &mut Reporter,
+        span: std::ops::Range<usize>,
+        field: &str,
+        refs: &BTreeSet<String>,
+    ) -> BTreeSet<StepId> {
+        resolve_references(
+            report,
+            span,
+            field,
+            self.step,
+            refs,
+            self.ids,
+            self.has_items,
+        )
+    }
+
     /// The field `value` parsed by `parse`, its references recorded as dependencies;
     /// `None` when the field is absent, or with the problem reported at its span
     /// (`problem` says what is wrong).
@@ -100,15 +120,7 @@ impl FieldScope<'_> {
         let span = value.span();
         match parse(value.get_ref()) {
             Ok((parsed, refs)) => {
-                deps.extend(resolve_references(
-                    report,
-                    span,
-                    field,
-                    self.step,
-                    &refs,
-                    self.ids,
-                    self.has_items,
-                ));
+                deps.extend(self.references(report, span, field, &refs));
                 Some(parsed)
             }
             Err(e) => {
@@ -159,6 +171,7 @@ pub(super) fn check_step(
                 ("severity", s.severity.is_some()),
                 ("choices", s.choices.is_some()),
                 ("context", s.context.is_some()),
+                ("view", s.view.is_some()),
                 ("edit", s.edit.is_some()),
                 ("edit_schema", s.edit_schema.is_some()),
                 ("timeout", s.timeout.is_some()),
