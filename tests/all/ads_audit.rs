@@ -86,8 +86,40 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
     let id = |i: usize| format!("{run}/review/{i}");
     let mut approved: Vec<Value> = Vec::new();
     let choices = |i: usize| requests[i]["choices"].as_array().unwrap().clone();
-    scratch.host(&["approve", &id(0)]).expect_code(3);
+    let csv_path = scratch.path().join("changes/431-552-9087-2026-10-31.csv");
+    let rows_of = |approved: &[Value]| -> Vec<String> {
+        let mut expected = vec![COLUMNS.to_string()];
+        for choice in approved {
+            for row in choice["changes"].as_array().unwrap() {
+                expected.push(csv_line(row));
+            }
+        }
+        expected
+    };
+    let written = || -> Vec<String> {
+        std::fs::read_to_string(&csv_path)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    // An approval executes at once: the change set holds it before the next decision.
+    scratch
+        .host(&["approve", &id(0)])
+        .expect_code(3)
+        .stdout_has(
+            "Approved: Pause the campaign Competitors. 9 decisions left in this ads-audit run.",
+        )
+        .stdout_has("done        export[0]");
     approved.push(choices(0)[0].clone());
+    assert_eq!(written(), rows_of(&approved));
+    // A later decision says what that approval did to what it touches, and marks the
+    // alternative that would contradict it (Competitors as a budget donor).
+    scratch
+        .host(&["inbox"])
+        .expect_code(0)
+        .stdout_has("  ! Earlier in this run: approved \"Pause the campaign Competitors\" (campaign:Competitors)\n")
+        .stdout_has("(alternative): Move $23.00/day from Competitors (the weakest cost per conversion) to it  [! touches campaign:Competitors, which an earlier decision changed]\n");
     scratch
         .host(&["approve", &id(1), "--choice", "1"])
         .expect_code(3);
@@ -99,7 +131,9 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
             "--reason",
             "testing manual bids this month",
         ])
-        .expect_code(3);
+        .expect_code(3)
+        .stdout_has("skipped     export[2]          review[2] was rejected");
+    assert_eq!(written(), rows_of(&approved), "a rejection adds nothing");
     let bad = scratch.file(
         "bad.json",
         json!({"action": "Raise the budget", "changes": [{"Campaign": "Brand - Northwind", "Budget": "lots"}]})
@@ -127,20 +161,15 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
         approved.push(choices(i)[0].clone());
     }
 
-    // The change set: the header, then exactly the approved rows, in decision order.
+    // The change set: the header, then exactly the approved rows, in finding order,
+    // as the last approval left it.
     let export = scratch
-        .host(&["show", &run, "--step", "export"])
+        .host(&["show", &run, "--step", "export[9]"])
         .expect_code(0)
         .json();
     assert_eq!(export["path"], "/changes/431-552-9087-2026-10-31.csv");
-    let csv = std::fs::read_to_string(scratch.path().join("changes/431-552-9087-2026-10-31.csv"))
-        .unwrap();
-    let mut expected = vec![COLUMNS.to_string()];
-    for choice in &approved {
-        for row in choice["changes"].as_array().unwrap() {
-            expected.push(csv_line(row));
-        }
-    }
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let expected = rows_of(&approved);
     assert_eq!(csv.lines().collect::<Vec<_>>(), expected);
     assert_eq!(export["rows"], expected.len() - 1);
     assert_eq!(export["actions"].as_array().unwrap().len(), 8);

@@ -212,6 +212,9 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
         "Rejected: ",
         "7 decisions left in this ads-audit run.",
         "Brand - Northwind",
+        // The approval of the first decision touches this one's last alternative.
+        "! Earlier in this run: approved \"Pause the campaign Competitors\" (campaign:Competitors)",
+        "campaign:Competitors, which an earlier decision changed]",
     ]);
 
     // e: not JSON, then not the schema, then a good edit; the bad ones decide nothing.

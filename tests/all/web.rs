@@ -1237,3 +1237,53 @@ async fn a_damaged_run_is_named_on_the_pages_and_the_other_decisions_stay() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_decision_shows_what_earlier_approvals_did_to_the_same_campaign() {
+    let scratch = Scratch::new();
+    let served = Served::start(&scratch);
+    let started =
+        scratch.start_ads_audit(&baton_tests::workspace_root().join("examples/ads-account.json"));
+    let run = started["run"].as_str().unwrap().to_string();
+    // Pausing Competitors, through the server, executes at once.
+    scratch
+        .host(&["approve", &format!("{run}/review/0")])
+        .expect_code(WAITING);
+    let browser = Browser::start_as(Screen::Desktop).await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+    browser
+        .client
+        .goto(&format!("{}/?decision={run}%2Freview%2F3", served.url))
+        .await
+        .unwrap();
+    let earlier = browser.seen("#earlier").await;
+    assert_eq!(
+        earlier,
+        "Earlier in this run: approved \"Pause the campaign Competitors\" (campaign:Competitors)"
+    );
+    browser
+        .client
+        .execute(
+            "document.getElementById('conflict-2').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.seen("#conflict-2").await,
+        "⚠ This choice touches campaign:Competitors, which an earlier decision changed."
+    );
+    // The default and the other alternative touch nothing it changed.
+    let marked = browser
+        .client
+        .execute(
+            "return document.querySelectorAll('.conflict').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(marked, json!(1));
+    browser.close().await;
+}

@@ -743,12 +743,21 @@ fn a_gates_view_is_what_the_operator_reads() {
     });
     let input = scratch.file("input.json", input.to_string());
     let out = scratch
-        .host(&["run", workflow.to_str().unwrap(), "--input", input.to_str().unwrap(), "--json"])
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ])
         .expect_code(WAITING)
         .json();
     let views = &out["decisions"][0]["request"]["views"];
     assert_eq!(views.as_array().map(Vec::len), Some(2), "{out}");
-    assert!(views[1].as_str().unwrap().starts_with("## Later"), "{views}");
+    assert!(
+        views[1].as_str().unwrap().starts_with("## Later"),
+        "{views}"
+    );
     let inbox = scratch.host(&["inbox"]).expect_code(0).stdout.clone();
     for line in [
         "      Next steps\n",
@@ -762,10 +771,18 @@ fn a_gates_view_is_what_the_operator_reads() {
     // `choice` exists only in `view`; elsewhere it is an unknown variable.
     let wrong = scratch.workflow(
         "wrong.toml",
-        &VIEWED.replace("title = \"Send it?\"", "title = \"Send {{ choice.subject }}?\""),
+        &VIEWED.replace(
+            "title = \"Send it?\"",
+            "title = \"Send {{ choice.subject }}?\"",
+        ),
     );
     scratch
-        .host(&["run", wrong.to_str().unwrap(), "--input", input.to_str().unwrap()])
+        .host(&[
+            "run",
+            wrong.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ])
         .expect_code(2)
         .stderr_has("uses unknown variable `choice`");
 }

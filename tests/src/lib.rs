@@ -566,6 +566,17 @@ impl Run {
         self
     }
 
+    /// Asserts that stdout contains `text`.
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Run {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n--- stdout\n{}",
+            self.stdout
+        );
+        self
+    }
+
     /// Stdout as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use baton_core::LlmUsage;
-use baton_core::{DecisionRecord, RunEvent, RunState, StepRecord, StepStatus};
+use baton_core::{DecisionRecord, Earlier, RunEvent, RunState, StepRecord, StepStatus};
 use baton_engine::format_time;
 use baton_store::AuditEntry;
 use serde_json::{Value, json};
@@ -232,9 +232,41 @@ pub fn glance(value: &Value) -> Vec<String> {
     lines
 }
 
+/// What earlier decisions of the run did to what this one touches, a line each:
+/// `Earlier in this run: approved "Pause the campaign Competitors" (campaign:Competitors)`.
+pub fn earlier_lines(earlier: &[Earlier]) -> Vec<String> {
+    earlier
+        .iter()
+        .map(|e| {
+            format!(
+                "Earlier in this run: approved \"{}\" ({})",
+                choice_summary(&e.value),
+                escape_control(&e.entities.join(", "))
+            )
+        })
+        .collect()
+}
+
+/// Why choice `index` may contradict an earlier decision, if it touches what one
+/// changed: `touches campaign:Competitors, which an earlier decision changed`.
+pub fn conflict_note(earlier: &[Earlier], index: usize) -> Option<String> {
+    let entities: Vec<&str> = earlier
+        .iter()
+        .filter(|e| e.choices.contains(&index))
+        .flat_map(|e| e.entities.iter().map(String::as_str))
+        .collect();
+    (!entities.is_empty()).then(|| {
+        format!(
+            "touches {}, which an earlier decision changed",
+            escape_control(&entities.join(", "))
+        )
+    })
+}
+
 /// A pending decision, with how to make it: the default read whole (its gate's view,
-/// or one derived from the value), then the alternatives in a line each.
-pub fn decision(record: &DecisionRecord) -> String {
+/// or one derived from the value), then the alternatives in a line each; what earlier
+/// decisions of the run did to the same things, and which choices touch them.
+pub fn decision(record: &DecisionRecord, earlier: &[Earlier]) -> String {
     let request = &record.request;
     let id = request.id.to_string();
     let mut out = format!(
@@ -250,15 +282,24 @@ pub fn decision(record: &DecisionRecord) -> String {
             out.push_str(&format!("  {line}\n"));
         }
     }
-    out.push_str("  0 (default):\n");
+    for line in earlier_lines(earlier) {
+        out.push_str(&format!("  ! {line}\n"));
+    }
+    let note = |index: usize| {
+        conflict_note(earlier, index)
+            .map(|note| format!("  [! {note}]"))
+            .unwrap_or_default()
+    };
+    out.push_str(&format!("  0 (default):{}\n", note(0)));
     let width = crate::terminal::width().saturating_sub(6);
     for line in Doc::for_choice(request, 0).text_lines(width) {
         out.push_str(&format!("      {line}\n").replace("      \n", "\n"));
     }
     for (index, choice) in request.choices.iter().enumerate().skip(1) {
         out.push_str(&format!(
-            "  {index} (alternative): {}\n",
-            choice_summary(choice)
+            "  {index} (alternative): {}{}\n",
+            choice_summary(choice),
+            note(index)
         ));
     }
     if let Some(expires) = request.expires_at {
@@ -294,7 +335,7 @@ pub fn outcome_text(state: &RunState) -> String {
     }
     for record in pending {
         out.push('\n');
-        out.push_str(&decision(record));
+        out.push_str(&decision(record, &state.earlier_on(&record.request.id)));
     }
     out
 }

@@ -26,6 +26,9 @@ pub enum Style {
     Code,
     /// Secondary text: a link's address, a label.
     Dim,
+    /// What the operator should not miss (a choice that touches what an earlier
+    /// decision changed).
+    Warn,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -131,6 +134,9 @@ impl Doc {
             self.blocks
                 .push(Block::Para(vec![vec![Span::new(headline, Style::Strong)]]));
         }
+        // What a choice touches is Baton's to show beside it (earlier decisions on the
+        // same things), not a field to read.
+        rest.retain(|(key, _)| key.as_str() != "affects");
         let mut fields = Vec::new();
         let flush = |doc: &mut Doc, fields: &mut Vec<(String, String)>| {
             if !fields.is_empty() {
@@ -521,6 +527,7 @@ fn spans_html(line: &[Span]) -> String {
                 Style::Emph => format!("<em>{text}</em>"),
                 Style::Code => format!("<code>{text}</code>"),
                 Style::Dim => format!("<span class=\"muted\">{text}</span>"),
+                Style::Warn => format!("<strong class=\"conflict\">{text}</strong>"),
             }
         })
         .collect()

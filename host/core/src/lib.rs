@@ -32,7 +32,9 @@ pub use llm::{
     ExchangeJournal, LlmConfig, LlmExchange, LlmGrant, LlmUsage, Price, Provider, ProviderApi,
     StepCall,
 };
-pub use state::{DecisionRecord, DecisionStatus, RunState, RunStatus, StepRecord, StepStatus};
+pub use state::{
+    DecisionRecord, DecisionStatus, Earlier, RunState, RunStatus, StepRecord, StepStatus, affects,
+};
 pub use traits::{
     Clock, KvError, KvQuota, KvStore, PluginRunner, RunStore, RunSummary, StepError, StoreError,
     SystemClock,

@@ -137,6 +137,43 @@ impl DecisionRecord {
     }
 }
 
+/// An earlier decision of the same run that changed what a pending one touches.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Earlier {
+    pub decision: DecisionId,
+    /// What it approved.
+    pub value: Value,
+    pub decided_at: Option<Timestamp>,
+    /// The entities, of those the pending decision's choices touch, it changed.
+    pub entities: Vec<String>,
+    /// Which of the pending decision's choices touch them (0 is the default).
+    pub choices: Vec<usize>,
+}
+
+/// The entities a value says it touches: its `affects`, a list of strings.
+pub fn affects(value: &Value) -> Vec<String> {
+    value
+        .get("affects")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether two entity paths are the same thing or one holds the other.
+fn overlaps(a: &str, b: &str) -> bool {
+    let inside = |inner: &str, outer: &str| {
+        inner.len() > outer.len()
+            && inner.starts_with(outer)
+            && inner.as_bytes()[outer.len()] == b'/'
+    };
+    a == b || inside(a, b) || inside(b, a)
+}
+
 /// Everything known about a run, derived from its log.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunState {
@@ -398,6 +435,55 @@ impl RunState {
         self.steps.get(key)
     }
 
+    /// What earlier decisions of this run already did to what decision `id`'s choices
+    /// touch: each approved (or edited) decision whose value `affects` an entity one of
+    /// these choices `affects` too, with those entities and the choices that touch
+    /// them. Entities are paths: `campaign:Brand/keyword:boots` is inside
+    /// `campaign:Brand`, so pausing the campaign touches the keyword.
+    pub fn earlier_on(&self, id: &DecisionId) -> Vec<Earlier> {
+        let Some(record) = self.decisions.get(id) else {
+            return Vec::new();
+        };
+        let mine: Vec<Vec<String>> = record.request.choices.iter().map(affects).collect();
+        if mine.iter().all(Vec::is_empty) {
+            return Vec::new();
+        }
+        let mut earlier: Vec<Earlier> = self
+            .decisions
+            .values()
+            .filter(|other| other.request.id != *id)
+            .filter_map(|other| {
+                let value = other.chosen_value()?;
+                let theirs = affects(&value);
+                let mut entities: Vec<String> = Vec::new();
+                let mut choices = Vec::new();
+                for (index, touched) in mine.iter().enumerate() {
+                    let overlap: Vec<&String> = touched
+                        .iter()
+                        .filter(|a| theirs.iter().any(|b| overlaps(a, b)))
+                        .collect();
+                    if !overlap.is_empty() {
+                        choices.push(index);
+                    }
+                    for entity in overlap {
+                        if !entities.contains(entity) {
+                            entities.push(entity.clone());
+                        }
+                    }
+                }
+                (!choices.is_empty()).then(|| Earlier {
+                    decision: other.request.id.clone(),
+                    value,
+                    decided_at: other.decided_at,
+                    entities,
+                    choices,
+                })
+            })
+            .collect();
+        earlier.sort_by_key(|e| e.decided_at);
+        earlier
+    }
+
     /// The folded state as bytes a store may keep beside the log, tagged with
     /// [`FOLD_FORMAT`].
     pub fn snapshot(&self) -> Vec<u8> {
@@ -613,5 +699,18 @@ mod tests {
         let gate = state.step(&key("review")).unwrap();
         assert_eq!(gate.status, StepStatus::Rejected);
         assert!(gate.output.is_none());
+    }
+
+    #[test]
+    fn entities_overlap_when_equal_or_nested_and_not_by_name_prefix() {
+        assert!(overlaps("campaign:Brand", "campaign:Brand"));
+        assert!(overlaps("campaign:Brand/keyword:boots", "campaign:Brand"));
+        assert!(overlaps("campaign:Brand", "campaign:Brand/keyword:boots"));
+        assert!(!overlaps("campaign:Brand", "campaign:Brand - Northwind"));
+        assert!(!overlaps("campaign:A/keyword:x", "campaign:A/keyword:y"));
+        assert_eq!(
+            affects(&serde_json::json!({"affects": ["a", 3, "b"]})),
+            ["a", "b"]
+        );
     }
 }

@@ -68,6 +68,9 @@ pub(crate) fn dep_view(workflow: &Workflow, state: &RunState, dep: &StepId) -> D
 
 /// How many items an itemized step has, once known.
 pub(crate) fn item_count(workflow: &Workflow, state: &RunState, step: &Step) -> Option<u32> {
+    if let Some(source) = &step.after_each {
+        return item_count(workflow, state, workflow.step(source)?);
+    }
     if step.for_each.is_some() {
         return state.expansions.get(&step.id).copied();
     }
@@ -96,5 +99,37 @@ pub(crate) fn context_for(
             other => return Err(other),
         }
     }
+    Ok(context)
+}
+
+/// The context of a step that follows `source` item by item (`after_each`): every
+/// other dependency ready, and `steps.<source>.output` the outputs of the items done
+/// so far, in order (rejected and skipped ones left out).
+pub(crate) fn context_after_each(
+    workflow: &Workflow,
+    state: &RunState,
+    step: &Step,
+    source: &StepId,
+) -> Result<Context, DepView> {
+    let mut context = Context {
+        input: state.input.clone(),
+        ..Context::default()
+    };
+    for dep in step.depends_on.iter().filter(|dep| *dep != source) {
+        match dep_view(workflow, state, dep) {
+            DepView::Ready(value) => context.with_output(dep.as_str(), value),
+            other => return Err(other),
+        }
+    }
+    let count = workflow
+        .step(source)
+        .and_then(|s| item_count(workflow, state, s))
+        .unwrap_or(0);
+    let done: Vec<Value> = (0..count)
+        .filter_map(|item| state.step(&StepKey::item(source.clone(), item)))
+        .filter(|record| record.status == StepStatus::Completed)
+        .map(|record| record.output.clone().unwrap_or(Value::Null))
+        .collect();
+    context.with_output(source.as_str(), Value::Array(done));
     Ok(context)
 }

@@ -9,7 +9,7 @@ use baton_core::{
 use baton_workflow::{Context, Gate, Step, StepKind, Workflow};
 use serde_json::Value;
 
-use crate::context::{DepView, context_for, item_count};
+use crate::context::{DepView, context_after_each, context_for, dep_view, item_count};
 
 /// A gate offers its default and at most this many choices in all.
 const MAX_CHOICES: usize = 4;
@@ -70,6 +70,10 @@ fn plan_step(
     // Most steps are settled most of the time: decide that before building a context,
     // which copies the outputs the step reads.
     if is_settled(workflow, state, step) {
+        return;
+    }
+    if let Some(source) = &step.after_each {
+        plan_after_each(workflow, state, step, source, now, actions);
         return;
     }
     let context = match context_for(workflow, state, step) {
@@ -155,6 +159,73 @@ fn plan_step(
         return;
     }
     plan_unit(workflow, state, step, whole, context, now, actions);
+}
+
+/// A step that follows `source` item by item: each item's unit runs as soon as that
+/// item is done (an approval executes at once), and is skipped when the item was
+/// rejected or skipped.
+fn plan_after_each(
+    workflow: &Workflow,
+    state: &RunState,
+    step: &Step,
+    source: &StepId,
+    now: Timestamp,
+    actions: &mut Vec<Action>,
+) {
+    let whole = StepKey::whole(step.id.clone());
+    let unstarted = || state.step(&whole).is_none() && no_items_started(state, &step.id);
+    match dep_view(workflow, state, source) {
+        DepView::NoOutput(reason) => {
+            if unstarted() {
+                actions.push(Action::Skip { key: whole, reason });
+            }
+            return;
+        }
+        DepView::Failed => return,
+        DepView::Ready(_) | DepView::Pending => {}
+    }
+    let context = match context_after_each(workflow, state, step, source) {
+        Ok(context) => context,
+        Err(DepView::NoOutput(reason)) => {
+            if unstarted() {
+                actions.push(Action::Skip { key: whole, reason });
+            }
+            return;
+        }
+        Err(_) => return,
+    };
+    let Some(count) = workflow
+        .step(source)
+        .and_then(|s| item_count(workflow, state, s))
+    else {
+        return;
+    };
+    for index in 0..count {
+        let key = StepKey::item(step.id.clone(), index);
+        let done = state.step(&StepKey::item(source.clone(), index));
+        match done.map(|r| (r.status, r.output.clone())) {
+            Some((StepStatus::Completed, output)) => {
+                let mut item_context = context.clone();
+                item_context.item = Some((output.unwrap_or(Value::Null), index));
+                plan_unit(workflow, state, step, key, item_context, now, actions);
+            }
+            Some((
+                status @ (StepStatus::Skipped | StepStatus::Rejected | StepStatus::Withdrawn),
+                _,
+            )) if state.step(&key).is_none() => {
+                let word = match status {
+                    StepStatus::Skipped => "skipped",
+                    StepStatus::Rejected => "rejected",
+                    _ => "withdrawn",
+                };
+                actions.push(Action::Skip {
+                    key,
+                    reason: format!("{source}[{index}] was {word}"),
+                });
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Nothing left to plan: the step finished (or waits at its gate) as a whole, or

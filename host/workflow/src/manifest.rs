@@ -178,6 +178,10 @@ pub(crate) struct RawStep {
     pub(crate) when: Option<Spanned<String>>,
     /// Run once per item of this list expression; `item` and `index` are in scope.
     pub(crate) for_each: Option<Spanned<String>>,
+    /// Run once per item of the step named here (a gate over a list, say) as soon as
+    /// that item is done, not when the last one is: `item` is its output, `index` its
+    /// place, and `steps.<that step>.output` the outputs done so far.
+    pub(crate) after_each: Option<Spanned<String>>,
     /// A gate: the step whose output the operator decides on.
     pub(crate) approve: Option<Spanned<String>>,
     pub(crate) title: Option<Spanned<String>>,

@@ -120,6 +120,10 @@ async fn decide(
             server.act(global, &path, &body, &id.run).await?
         }
     };
+    // What was done, in words, before where the run stands.
+    if !json && let Some(said) = crate::report::decided_line(&state, id) {
+        println!("{said}");
+    }
     print_outcome(&state, json);
     Ok(Exit::Run(state.status()))
 }

@@ -67,6 +67,7 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
         problem: None,
         mode: Mode::Decide,
         drafts: BTreeMap::new(),
+        earlier: Vec::new(),
         scroll: 0,
         room: Cell::new((0, 0)),
     };
@@ -125,6 +126,8 @@ struct Focus<'a> {
     mode: Mode,
     /// Edits that did not pass, kept so the operator fixes them instead of starting over.
     drafts: BTreeMap<DecisionId, String>,
+    /// What earlier decisions of its run did to what the first decision touches.
+    earlier: Vec<baton_core::Earlier>,
     /// How far the decision (or the full view) is scrolled, in lines.
     scroll: u16,
     /// The furthest it can scroll and a page's height, as last drawn.
@@ -148,6 +151,21 @@ impl Focus<'_> {
             self.scroll = 0;
         }
         self.queue = queue;
+        self.earlier = match self.queue.first() {
+            Some(first)
+                if first
+                    .request
+                    .choices
+                    .iter()
+                    .any(|c| !baton_core::affects(c).is_empty()) =>
+            {
+                self.service
+                    .run(&first.request.id.run)
+                    .map(|state| state.earlier_on(&first.request.id))
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
         Ok(())
     }
 
@@ -465,21 +483,44 @@ impl Focus<'_> {
             lines.push(Line::from(""));
             lines.extend(glance(context).into_iter().map(Line::from));
         }
+        if !self.earlier.is_empty() {
+            lines.push(Line::from(""));
+            for line in crate::report::earlier_lines(&self.earlier) {
+                let line = [ViewSpan::new(&format!("! {line}"), view::Style::Warn)];
+                lines.extend(view::wrap(&line, width, "  ").into_iter().map(styled));
+            }
+        }
+        let note = |index: usize| {
+            crate::report::conflict_note(&self.earlier, index)
+                .map(|note| ViewSpan::new(&format!("  [! {note}]"), view::Style::Warn))
+        };
         lines.push(Line::from(""));
-        lines.push(Line::from(vec![
-            Span::styled("  Enter  ", Style::new().bold()),
-            Span::styled("approves the default:", Style::new().bold()),
-        ]));
+        let mut head = vec![ViewSpan::new(
+            "  Enter  approves the default:",
+            view::Style::Strong,
+        )];
+        head.extend(note(0));
+        lines.extend(
+            view::wrap(&head, width, "         ")
+                .into_iter()
+                .map(styled),
+        );
         lines.extend(indented(&Doc::for_choice(request, 0), width));
         if request.choices.len() > 1 {
             lines.push(Line::from(""));
             lines.push(Line::from("  Alternatives (v reads them whole):").dim());
         }
         for (index, choice) in request.choices.iter().enumerate().skip(1) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {index:>5}  "), Style::new().bold()),
-                Span::raw(choice_summary(choice)),
-            ]));
+            let mut line = vec![
+                ViewSpan::new(&format!("  {index:>5}  "), view::Style::Strong),
+                ViewSpan::new(&choice_summary(choice), view::Style::Plain),
+            ];
+            line.extend(note(index));
+            lines.extend(
+                view::wrap(&line, width, "         ")
+                    .into_iter()
+                    .map(styled),
+            );
         }
         if let Some(expires) = request.expires_at {
             lines.push(Line::from(""));
@@ -519,6 +560,7 @@ fn styled(line: view::Line) -> Line<'static> {
                     view::Style::Emph => Style::new().add_modifier(Modifier::ITALIC),
                     view::Style::Code => Style::new().fg(Color::Cyan),
                     view::Style::Dim => Style::new().add_modifier(Modifier::DIM),
+                    view::Style::Warn => Style::new().fg(Color::Yellow),
                 };
                 Span::styled(span.text, style)
             })

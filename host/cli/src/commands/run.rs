@@ -158,6 +158,9 @@ fn plan_text(session: &LoadedWorkflow) -> String {
         if let Some(when) = &step.when {
             line.push_str(&format!(", when {}", when.source()));
         }
+        if let Some(source) = &step.after_each {
+            line.push_str(&format!(", after each item of {source} as it is done"));
+        }
         if let Some(for_each) = &step.for_each {
             line.push_str(&format!(", for each of {}", for_each.source()));
         }

@@ -160,7 +160,8 @@ fn decided_line(record: &DecisionRecord) -> String {
 }
 
 pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
-    let pending = Access::open(global).await?.inbox(global).await?;
+    let access = Access::open(global).await?;
+    let pending = access.inbox(global).await?;
     if args.json {
         println!("{}", crate::terminal::json(&pending, false));
     } else if args.ids {
@@ -176,7 +177,8 @@ pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure
             if pending.len() == 1 { "" } else { "s" }
         );
         for record in pending {
-            println!("{}", report::decision(&record));
+            let earlier = access.earlier(global, &record).await;
+            println!("{}", report::decision(&record, &earlier));
         }
     }
     Ok(Exit::Success)

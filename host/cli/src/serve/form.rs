@@ -47,13 +47,12 @@ pub fn items(schema: &Value, root: &Value, value: &Value) -> Option<Vec<Item>> {
     let props = schema.get("properties").and_then(Value::as_object);
     let required = required(schema);
     let mut items = Vec::new();
-    for key in record.keys().cloned() {
+    for (key, now) in record {
         let sub = props
-            .and_then(|p| p.get(&key))
+            .and_then(|p| p.get(key))
             .map(|s| resolve(s, root))
             .unwrap_or(&Value::Null);
-        let now = record.get(&key).unwrap_or(&Value::Null);
-        let name = format!("/{}", escape_pointer(&key));
+        let name = format!("/{}", escape_pointer(key));
         let records = now
             .as_array()
             .filter(|rows| rows.iter().all(Value::is_object));
@@ -69,18 +68,22 @@ pub fn items(schema: &Value, root: &Value, value: &Value) -> Option<Vec<Item>> {
                 .collect();
             items.push(Item {
                 field: None,
-                label: label(&key, sub),
+                label: label(key, sub),
                 name,
                 rows,
             });
             continue;
         }
-        items.push(Item {
-            field: Some(field(sub, &key, now, &name, required.contains(&key))?),
-            label: String::new(),
-            name: String::new(),
-            rows: Vec::new(),
-        });
+        // What a form cannot show (a list of text, a nested record) is kept as the
+        // default has it.
+        if let Some(field) = field(sub, key, now, &name, required.contains(key)) {
+            items.push(Item {
+                field: Some(field),
+                label: String::new(),
+                name: String::new(),
+                rows: Vec::new(),
+            });
+        }
     }
     Some(items)
 }

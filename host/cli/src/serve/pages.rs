@@ -255,12 +255,16 @@ struct DecisionView {
     allowed: bool,
     /// The edit form, field by field, when the edit schema describes the value.
     form: Option<Vec<form::Item>>,
+    /// What earlier decisions of the run did to what this one touches.
+    earlier: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
 struct ChoiceView {
     index: usize,
     summary: String,
+    /// Why it may contradict an earlier decision of the run.
+    conflict: Option<String>,
     /// The choice as it reads (its gate's view, or one derived from the value), HTML
     /// whose every text is escaped.
     view: String,
@@ -288,6 +292,7 @@ fn decision_view(record: &DecisionRecord, workflow: &str, operator: &str) -> Dec
             .map(|(index, value)| ChoiceView {
                 index,
                 summary: report::choice_summary(value),
+                conflict: None,
                 view: crate::view::Doc::for_choice(request, index).html(),
                 full: pretty(value),
             })
@@ -298,6 +303,7 @@ fn decision_view(record: &DecisionRecord, workflow: &str, operator: &str) -> Dec
         approvers: request.approvers.clone(),
         allowed: request.allows(operator),
         form: None,
+        earlier: Vec::new(),
     }
 }
 
@@ -423,6 +429,18 @@ async fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Respons
     });
     if let (Some(view), Some(i)) = (view.as_mut(), position) {
         let request = &pending[i].0.request;
+        if request
+            .choices
+            .iter()
+            .any(|c| !baton_core::affects(c).is_empty())
+            && let Ok(state) = shared.service.run(&request.id.run)
+        {
+            let earlier = state.earlier_on(&request.id);
+            view.earlier = report::earlier_lines(&earlier);
+            for choice in &mut view.choices {
+                choice.conflict = report::conflict_note(&earlier, choice.index);
+            }
+        }
         if request.editable
             && let Some((schema, root)) = edit_schema(shared, request).await
         {

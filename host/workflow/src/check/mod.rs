@@ -143,7 +143,10 @@ pub struct Step {
     pub kind: StepKind,
     pub when: Option<Expr>,
     pub for_each: Option<Expr>,
-    /// The steps this one refers to; it runs after all of them have finished.
+    /// Runs once per item of this step, each as soon as that item is done.
+    pub after_each: Option<StepId>,
+    /// The steps this one refers to; it runs after all of them have finished (but
+    /// `after_each`, whose items it follows one by one).
     pub depends_on: BTreeSet<StepId>,
 }
 
@@ -241,6 +244,7 @@ impl Workflow {
                     None
                 }
             });
+        check_after_each(&mut report, &steps, &raw.steps);
         check_cycles(&mut report, &steps, &raw.steps);
         report.finish()?;
         Ok(Workflow {
@@ -270,12 +274,52 @@ impl Workflow {
     /// step that does.
     pub fn is_itemized(&self, step: &Step) -> bool {
         step.for_each.is_some()
+            || step.after_each.is_some()
             || match &step.kind {
                 StepKind::Gate(gate) => self
                     .step(&gate.approve)
                     .is_some_and(|s| self.is_itemized(s)),
                 StepKind::Task { .. } => false,
             }
+    }
+}
+
+/// `after_each` names a step that runs per item.
+fn check_after_each(report: &mut Reporter, steps: &[Step], raw: &[Spanned<RawStep>]) {
+    let workflow = Workflow {
+        name: String::new(),
+        description: None,
+        path: PathBuf::new(),
+        plugins: BTreeMap::new(),
+        steps: steps.to_vec(),
+        llm: None,
+        webhook: None,
+    };
+    for step in steps {
+        let Some(source) = &step.after_each else {
+            continue;
+        };
+        let Some(span) = raw
+            .iter()
+            .find(|r| r.get_ref().id.get_ref() == step.id.as_str())
+            .and_then(|r| r.get_ref().after_each.as_ref())
+        else {
+            continue;
+        };
+        if workflow
+            .step(source)
+            .is_some_and(|s| !workflow.is_itemized(s))
+        {
+            report.at(
+                span.span(),
+                format!(
+                    "step {:?}: after_each = {:?}, but {:?} runs once, not per item; name a step with `for_each` or a gate over one, or use a plain reference",
+                    step.id.as_str(),
+                    source.as_str(),
+                    source.as_str()
+                ),
+            );
+        }
     }
 }
 

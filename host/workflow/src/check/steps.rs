@@ -145,7 +145,7 @@ pub(super) fn check_step(
     let name = s.id.get_ref().clone();
     let id = StepId::try_from(name.clone()).ok()?;
     let mut deps = BTreeSet::new();
-    let has_items = s.for_each.is_some() || s.approve.is_some();
+    let has_items = s.for_each.is_some() || s.approve.is_some() || s.after_each.is_some();
 
     let scope = FieldScope {
         step: &name,
@@ -154,6 +154,30 @@ pub(super) fn check_step(
     };
     let when = scope.expr(report, &mut deps, "when", &s.when);
     let for_each = scope.expr(report, &mut deps, "for_each", &s.for_each);
+    let after_each = s.after_each.as_ref().and_then(|value| {
+        let source = value.get_ref();
+        if s.for_each.is_some() {
+            report.at(value.span(), format!("step {name:?} has both `for_each` and `after_each`; it runs per item of one or the other"));
+            return None;
+        }
+        if s.approve.is_some() {
+            report.at(value.span(), format!("step {name:?}: a gate follows the items of the step it approves; `after_each` is for tasks"));
+            return None;
+        }
+        if source == &name || !ids.contains(source) {
+            report.at(
+                value.span(),
+                format!(
+                    "step {name:?}: after_each = {source:?} is not another step; steps: {}",
+                    ids.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            return None;
+        }
+        let id = StepId::try_from(source.clone()).ok()?;
+        deps.insert(id.clone());
+        Some(id)
+    });
 
     let kind = match (&s.uses, &s.approve) {
         (Some(_), Some(approve)) => {
@@ -216,6 +240,7 @@ pub(super) fn check_step(
         kind,
         when,
         for_each,
+        after_each,
         depends_on: deps,
     })
 }
@@ -235,6 +260,43 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn after_each_follows_a_step_that_runs_per_item() {
+        let items = "for_each = \"input.list\"\n";
+        let good = parse(&with_echo(&format!(
+            "{items}\n[[steps]]\nid = \"review\"\napprove = \"first\"\ntitle = \"t\"\n\n[[steps]]\nid = \"apply\"\nuses = \"echo\"\nafter_each = \"review\"\ninput = {{ one = \"{{{{ item }}}}\", so_far = \"{{{{ steps.review.output }}}}\" }}\n"
+        )))
+        .unwrap();
+        let apply = good
+            .steps
+            .iter()
+            .find(|s| s.id.as_str() == "apply")
+            .unwrap();
+        assert_eq!(
+            apply.after_each.as_ref().map(|s| s.as_str()),
+            Some("review")
+        );
+        assert!(good.is_itemized(apply));
+        let once = problems(&with_echo(
+            "\n[[steps]]\nid = \"apply\"\nuses = \"echo\"\nafter_each = \"first\"\n",
+        ));
+        assert!(once.contains("\"first\" runs once, not per item"), "{once}");
+        let unknown = problems(&with_echo(
+            "\n[[steps]]\nid = \"apply\"\nuses = \"echo\"\nafter_each = \"nope\"\n",
+        ));
+        assert!(
+            unknown.contains("after_each = \"nope\" is not another step"),
+            "{unknown}"
+        );
+        let both = problems(&with_echo(&format!(
+            "{items}\n[[steps]]\nid = \"apply\"\nuses = \"echo\"\nfor_each = \"input.list\"\nafter_each = \"first\"\n"
+        )));
+        assert!(
+            both.contains("has both `for_each` and `after_each`"),
+            "{both}"
+        );
     }
 
     #[test]

@@ -204,6 +204,30 @@ pub struct Finding {
 pub struct Choice {
     pub action: String,
     pub changes: Vec<Change>,
+    /// What it touches, as paths (`campaign:Brand`, `campaign:Brand/ad group:Boots/keyword:boots`):
+    /// Baton shows a decision what earlier approvals did to the same things.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affects: Vec<String>,
+}
+
+impl Choice {
+    /// The campaigns, ad groups and keywords its changes touch, each once, in order.
+    pub fn entities(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for change in &self.changes {
+            let mut path = format!("campaign:{}", change.campaign);
+            if let Some(group) = change.ad_group.as_deref().filter(|g| !g.is_empty()) {
+                path.push_str(&format!("/ad group:{group}"));
+            }
+            if let Some(keyword) = change.keyword.as_deref().filter(|k| !k.is_empty()) {
+                path.push_str(&format!("/keyword:{keyword}"));
+            }
+            if !out.contains(&path) {
+                out.push(path);
+            }
+        }
+        out
+    }
 }
 
 /// One row of a Google Ads Editor CSV import; unset columns stay empty.

@@ -67,6 +67,13 @@ pub fn audit(account: &Account, settings: &Settings) -> Report {
             }
         }
     }
+    // Each option says what it touches, so that a later decision can be told what an
+    // earlier approval already did to the same campaign or keyword.
+    for finding in &mut findings {
+        for option in &mut finding.options {
+            option.affects = option.entities();
+        }
+    }
     findings.sort_by(|a, b| {
         a.severity
             .cmp(&b.severity)
@@ -326,6 +333,7 @@ fn wasted_spend(
     };
     let row = keyword_row(campaign, group, keyword);
     let mut options = vec![Choice {
+        affects: Vec::new(),
         action: format!(
             "Pause \"{}\" ({})",
             keyword.text,
@@ -340,6 +348,7 @@ fn wasted_spend(
             ..row.clone()
         };
         options.push(Choice {
+            affects: Vec::new(),
             action: format!(
                 "Replace it with [{}] (exact match) to keep only the searches that name it",
                 keyword.text
@@ -349,6 +358,7 @@ fn wasted_spend(
     }
     let half = current_cpc(keyword) / 2.0;
     options.push(Choice {
+        affects: Vec::new(),
         action: format!("Halve its max CPC to {}", ctx.money.show(half)),
         changes: vec![with_cpc(row, half)],
     });
@@ -446,10 +456,12 @@ fn negative_keyword(
         ),
         vec![
             Choice {
+                affects: Vec::new(),
                 action: format!("Add [{}] as a campaign negative (exact)", term.term),
                 changes: vec![campaign_negative],
             },
             Choice {
+                affects: Vec::new(),
                 action: format!(
                     "Add \"{}\" as an ad group negative (phrase), blocking its variants in {} only",
                     term.term, group.name
@@ -477,6 +489,7 @@ fn budget_limited(
     let modest = (campaign.daily_budget * 1.2).round();
     let mut options = vec![
         Choice {
+            affects: Vec::new(),
             action: format!(
                 "Raise the daily budget from {} to {} (+{})",
                 ctx.money.show(campaign.daily_budget),
@@ -486,6 +499,7 @@ fn budget_limited(
             changes: vec![budget_row(campaign, recommended)],
         },
         Choice {
+            affects: Vec::new(),
             action: format!(
                 "Raise it by 20% to {} and watch the cost per conversion for a week",
                 ctx.money.show(modest)
@@ -511,6 +525,7 @@ fn budget_limited(
             .round();
         if shift >= 1.0 {
             options.push(Choice {
+                affects: Vec::new(),
                 action: format!(
                     "Move {}/day from {} (the weakest cost per conversion) to it",
                     ctx.money.show(shift),
@@ -588,6 +603,7 @@ fn rank_limited(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -> Option<Fi
         ),
         vec![
             Choice {
+                affects: Vec::new(),
                 action: format!(
                     "Raise max CPC by 15% on its {} converting keywords",
                     converting.len()
@@ -595,6 +611,7 @@ fn rank_limited(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -> Option<Fi
                 changes: raise(1.15),
             },
             Choice {
+                affects: Vec::new(),
                 action: "Raise them by 30%".into(),
                 changes: raise(1.3),
             },
@@ -651,6 +668,7 @@ fn broad_without_smart_bidding(ctx: &Ctx, campaign: &Campaign) -> Option<Finding
         ),
         vec![
             Choice {
+                affects: Vec::new(),
                 action: "Switch the campaign to Maximize conversions".into(),
                 changes: vec![Change {
                     bid_strategy_type: Some("Maximize conversions".into()),
@@ -658,6 +676,7 @@ fn broad_without_smart_bidding(ctx: &Ctx, campaign: &Campaign) -> Option<Finding
                 }],
             },
             Choice {
+                affects: Vec::new(),
                 action: format!(
                     "Keep manual bidding and move its {} broad keywords to phrase match",
                     broad.len()
@@ -704,6 +723,7 @@ fn campaign_not_converting(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -
         ),
         vec![
             Choice {
+                affects: Vec::new(),
                 action: format!("Pause the campaign {}", campaign.name),
                 changes: vec![Change {
                     campaign_status: Some("Paused".into()),
@@ -711,6 +731,7 @@ fn campaign_not_converting(ctx: &Ctx, campaign: &Campaign, c: &CampaignTotals) -
                 }],
             },
             Choice {
+                affects: Vec::new(),
                 action: format!(
                     "Halve its daily budget to {} while the conversion tracking and landing page are checked",
                     ctx.money.show(half)
@@ -751,6 +772,7 @@ fn low_quality_score(
         ),
         vec![
             Choice {
+                affects: Vec::new(),
                 action: format!(
                     "Lower its max CPC by 30% to {} while the ad and landing page are improved",
                     ctx.money.show(lower)
@@ -758,6 +780,7 @@ fn low_quality_score(
                 changes: vec![with_cpc(row.clone(), lower)],
             },
             Choice {
+                affects: Vec::new(),
                 action: format!("Pause \"{}\"", keyword.text),
                 changes: vec![paused(row)],
             },

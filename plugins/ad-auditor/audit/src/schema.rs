@@ -120,7 +120,8 @@ pub const OUTPUT_SCHEMA: &str = r##"{
       "additionalProperties": false,
       "properties": {
         "action": {"type": "string", "minLength": 1},
-        "changes": {"type": "array", "items": {"$ref": "#/$defs/change"}}
+        "changes": {"type": "array", "items": {"$ref": "#/$defs/change"}},
+        "affects": {"type": "array", "items": {"type": "string"}, "description": "what the changes touch: campaign:NAME, with /ad group:NAME and /keyword:TEXT inside it"}
       }
     },
     "change": {
