@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 /// Score the leads, draft three emails for the top one, decide, queue the one chosen.
 const REVIEW: &str = r##"
 name = "web-review"
+summary = "{{ steps.score.output.top.lead.contact }} at {{ steps.score.output.top.lead.company }}"
 [plugins.scorer]
 source = "{scorer}"
 [plugins.drafter]
@@ -363,12 +364,44 @@ async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
         .await
         .unwrap();
     assert_eq!(browser.text("#run-status").await, "completed");
+    // The run says what it is about; its timeline who decided what, and what was
+    // approved, in words; outputs wait behind a disclosure.
+    let heading = browser.seen("h1").await;
+    assert!(
+        heading.starts_with("Ana Okafor at Northwind Analytics"),
+        "{heading}"
+    );
     let timeline = browser.text("#timeline").await;
     assert!(
         timeline.contains("approved as proposed by tester"),
         "{timeline}"
     );
+    let state = show(&scratch, &run);
+    let subject = state["steps"]["review"]["output"]["subject"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(browser.seen(".chosen").await.contains(&subject));
+    let outputs_shown = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.output .view')].filter(e => e.checkVisibility()).length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outputs_shown, json!(0), "outputs show unasked");
     browser.screenshot("web-run.png").await;
+    browser
+        .client
+        .goto(&format!("{}/runs", served.url))
+        .await
+        .unwrap();
+    let listed = browser.seen(".list li").await;
+    assert!(
+        listed.starts_with("Ana Okafor at Northwind Analytics COMPLETED web-review"),
+        "{listed}"
+    );
     browser.close().await;
     let state = show(&scratch, &run);
     assert_eq!(state["status"], "completed");
@@ -1215,13 +1248,28 @@ async fn a_damaged_run_is_named_on_the_pages_and_the_other_decisions_stay() {
         banner.contains("1 run cannot be read (marked damaged below)") && banner.contains(&runs[1]),
         "{banner}"
     );
-    let listed = browser.seen("main .list").await.to_lowercase();
-    let damaged = format!("damaged {}", runs[1].to_lowercase());
-    let waiting = format!("waiting {}", runs[0].to_lowercase());
+    let listed = browser.seen("main .list").await;
+    let rows = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('main .list li')].map(li => li.textContent.replace(/\\s+/g, ' '));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let row = |run: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .find(|r| r.contains(run))
+            .unwrap_or_default()
+    };
     assert!(
-        listed.contains(&damaged)
-            && listed.contains(&waiting)
-            && listed.matches("pending").count() == 1,
+        row(&runs[1]).contains(" damaged ")
+            && !row(&runs[1]).contains("pending")
+            && row(&runs[0]).contains(" waiting ")
+            && row(&runs[0]).contains("1 pending"),
         "the damaged run is marked and offers nothing to decide: {listed}"
     );
     browser

@@ -705,6 +705,7 @@ fn a_run_whose_log_cannot_be_read_is_named_and_the_others_stay_usable() {
 /// opens and is what `host inbox` shows; markup a plugin puts in a value is text.
 const VIEWED: &str = r#"
 name = "viewed"
+summary = "{{ input.team }} team: {{ steps.draft.output.options[0].subject }}"
 [plugins.echo]
 source = "{echo}"
 
@@ -759,7 +760,15 @@ fn a_gates_view_is_what_the_operator_reads() {
         "{views}"
     );
     let inbox = scratch.host(&["inbox"]).expect_code(0).stdout.clone();
+    // What the run is about, from the workflow's summary, in the lists.
+    let runs = scratch.host(&["runs"]).expect_code(0).stdout.clone();
+    assert!(
+        runs.trim_end()
+            .ends_with("1 pending  sales team: Next steps"),
+        "{runs}"
+    );
     for line in [
+        "  about sales team: Next steps\n",
         "      Next steps\n",
         "      To ana@example.com, from the sales team:\n",
         "      Hi Ana,\n      see you <b>Monday</b>.\n",

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use baton_core::{DecisionRecord, Earlier, RunEvent, RunId, RunState, RunSummary};
+use baton_core::{DecisionRecord, RunEvent, RunId, RunState, RunSummary};
 use baton_service::{
     HostClock, LoadOptions, Loader, Purpose, Service, ServiceError, ServiceOptions, Store, Swept,
 };
@@ -268,23 +268,6 @@ impl Access {
                     .json(global, http::Method::GET, "/api/decisions", None)
                     .await
             }
-        }
-    }
-
-    /// What earlier decisions of `record`'s run did to what it touches (only read
-    /// when its choices say what they touch).
-    pub async fn earlier(&self, global: &GlobalArgs, record: &DecisionRecord) -> Vec<Earlier> {
-        let touches = record
-            .request
-            .choices
-            .iter()
-            .any(|c| !baton_core::affects(c).is_empty());
-        if !touches {
-            return Vec::new();
-        }
-        match self.load_run(global, &record.request.id.run).await {
-            Ok(state) => state.earlier_on(&record.request.id),
-            Err(_) => Vec::new(),
         }
     }
 

@@ -266,7 +266,7 @@ pub fn conflict_note(earlier: &[Earlier], index: usize) -> Option<String> {
 /// A pending decision, with how to make it: the default read whole (its gate's view,
 /// or one derived from the value), then the alternatives in a line each; what earlier
 /// decisions of the run did to the same things, and which choices touch them.
-pub fn decision(record: &DecisionRecord, earlier: &[Earlier]) -> String {
+pub fn decision(record: &DecisionRecord, earlier: &[Earlier], about: Option<&str>) -> String {
     let request = &record.request;
     let id = request.id.to_string();
     let mut out = format!(
@@ -274,6 +274,9 @@ pub fn decision(record: &DecisionRecord, earlier: &[Earlier]) -> String {
         request.severity.as_str(),
         escape_control(&request.title)
     );
+    if let Some(about) = about {
+        out.push_str(&format!("  about {}\n", escape_control(about)));
+    }
     if !request.reason.is_empty() {
         out.push_str(&format!("  {}\n", escape_control(&request.reason)));
     }
@@ -328,14 +331,25 @@ pub fn outcome_text(state: &RunState) -> String {
         ),
         other => other.as_str().to_string(),
     };
-    let mut out = format!("run {} ({}): {headline}\n", state.id, state.workflow);
+    let mut out = format!(
+        "run {} ({}): {headline}\n",
+        state.id,
+        escape_control(&state.workflow)
+    );
+    if let Some(about) = &state.about {
+        out.push_str(&format!("  about {}\n", escape_control(about)));
+    }
     out.push_str(&steps(state));
     if let Some(note) = state.finish_note() {
         out.push_str(&format!("{}\n", escape_control(note)));
     }
     for record in pending {
         out.push('\n');
-        out.push_str(&decision(record, &state.earlier_on(&record.request.id)));
+        out.push_str(&decision(
+            record,
+            &state.earlier_on(&record.request.id),
+            state.about.as_deref(),
+        ));
     }
     out
 }

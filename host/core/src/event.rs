@@ -209,6 +209,13 @@ pub enum RunEvent {
         #[serde(default = "unknown_actor")]
         by: String,
     },
+    /// What the run is about, in the workflow's words (its `summary` template), e.g.
+    /// "Ana Okafor at Northwind Analytics"; recorded when it first renders and
+    /// whenever it changes as steps finish.
+    Described {
+        at: Timestamp,
+        about: String,
+    },
     RunCompleted {
         at: Timestamp,
     },
@@ -243,6 +250,7 @@ impl RunEvent {
             | RunEvent::GateOpened { at, .. }
             | RunEvent::DecisionMade { at, .. }
             | RunEvent::CodeChanged { at, .. }
+            | RunEvent::Described { at, .. }
             | RunEvent::RunCompleted { at }
             | RunEvent::RunFailed { at, .. }
             | RunEvent::RunRejected { at }

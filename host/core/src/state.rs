@@ -193,6 +193,9 @@ pub struct RunState {
     /// Items of each `for_each` step, once its list was evaluated.
     pub expansions: BTreeMap<StepId, u32>,
     pub decisions: BTreeMap<DecisionId, DecisionRecord>,
+    /// What the run is about (the workflow's `summary`), once it rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
     #[serde(skip)]
     finished: Option<(RunStatus, Option<String>)>,
 }
@@ -232,6 +235,7 @@ impl RunState {
             steps: BTreeMap::new(),
             expansions: BTreeMap::new(),
             decisions: BTreeMap::new(),
+            about: None,
             finished: None,
         };
         for event in &events[1..] {
@@ -353,6 +357,7 @@ impl RunState {
                 self.workflow_digest = workflow_digest.clone();
                 self.plugin_digests = plugin_digests.clone();
             }
+            RunEvent::Described { about, .. } => self.about = Some(about.clone()),
             RunEvent::RunCompleted { .. } => self.finished = Some((RunStatus::Completed, None)),
             RunEvent::RunFailed { error, .. } => {
                 self.finished = Some((RunStatus::Failed, Some(error.clone())))
@@ -501,6 +506,7 @@ impl RunState {
             steps: self.steps.values().collect(),
             expansions: self.expansions.iter().collect(),
             decisions: self.decisions.values().collect(),
+            about: &self.about,
             finished: &self.finished,
         };
         serde_json::to_vec(&out).unwrap_or_default()
@@ -534,6 +540,7 @@ impl RunState {
                 .into_iter()
                 .map(|record| (record.request.id.clone(), record))
                 .collect(),
+            about: snapshot.about,
             finished: snapshot.finished,
         })
     }
@@ -542,7 +549,7 @@ impl RunState {
 /// How [`RunState::apply`] folds events. Change it whenever a change to `apply`
 /// would fold the same log to a different state: snapshots of the old fold are then
 /// ignored and the logs folded again.
-pub const FOLD_FORMAT: u32 = 1;
+pub const FOLD_FORMAT: u32 = 2;
 
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
@@ -559,6 +566,7 @@ struct SnapshotOut<'a> {
     steps: Vec<&'a StepRecord>,
     expansions: Vec<(&'a StepId, &'a u32)>,
     decisions: Vec<&'a DecisionRecord>,
+    about: &'a Option<String>,
     finished: &'a Option<(RunStatus, Option<String>)>,
 }
 
@@ -577,6 +585,8 @@ struct SnapshotIn {
     steps: Vec<StepRecord>,
     expansions: Vec<(StepId, u32)>,
     decisions: Vec<DecisionRecord>,
+    #[serde(default)]
+    about: Option<String>,
     finished: Option<(RunStatus, Option<String>)>,
 }
 

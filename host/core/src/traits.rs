@@ -54,6 +54,9 @@ pub struct RunSummary {
     /// `host expire` (and every command) find due runs without reading their logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// What the run is about (its workflow's `summary`), once it rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
     /// Why the run's log cannot be read, when a listing found it damaged; set by
     /// whoever lists runs, never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -133,3 +133,18 @@ pub(crate) fn context_after_each(
     context.with_output(source.as_str(), Value::Array(done));
     Ok(context)
 }
+
+/// Everything a run has so far: its input and the output of every step that has one
+/// (what a workflow's `summary` renders over).
+pub(crate) fn context_all(workflow: &Workflow, state: &RunState) -> Context {
+    let mut context = Context {
+        input: state.input.clone(),
+        ..Context::default()
+    };
+    for step in &workflow.steps {
+        if let DepView::Ready(value) = dep_view(workflow, state, &step.id) {
+            context.with_output(step.id.as_str(), value);
+        }
+    }
+    context
+}

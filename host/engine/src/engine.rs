@@ -17,6 +17,7 @@ use futures::channel::{mpsc, oneshot};
 use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
+use crate::context::context_all;
 use crate::error::EngineError;
 use crate::plan::{Action, plan};
 
@@ -113,15 +114,18 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             input,
             by: self.operator.to_string(),
         };
-        let state = RunState::fold(&run, std::slice::from_ref(&started)).expect("a started run");
+        let mut state =
+            RunState::fold(&run, std::slice::from_ref(&started)).expect("a started run");
+        let mut events = vec![started];
+        // A summary over the input alone says what the run is about from the start.
+        if let Some(described) = self.described(&state) {
+            state.apply(&described);
+            events.push(described);
+        }
         // Not synced on its own: `drive` syncs when the engine stops, and a run lost
         // to a crash before then never reported anything to anyone.
-        self.store
-            .append(&run, 0, std::slice::from_ref(&started), &summary(&state))?;
-        Ok(Outcome {
-            state,
-            events: vec![started],
-        })
+        self.store.append(&run, 0, &events, &summary(&state))?;
+        Ok(Outcome { state, events })
     }
 
     pub fn load(&self, run: &RunId) -> Result<RunState, EngineError> {
@@ -276,13 +280,40 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         durable: bool,
     ) -> Result<(), EngineError> {
         let count = events.len();
+        let outputs = events.iter().any(|e| {
+            matches!(
+                e,
+                RunEvent::StepCompleted { .. } | RunEvent::DecisionMade { .. }
+            )
+        });
         commit(self.store, outcome, events, durable)?;
         if let Some(observer) = self.observer {
             outcome.events[outcome.events.len() - count..]
                 .iter()
                 .for_each(observer);
         }
+        // What the run is about may read outputs that just arrived.
+        if outputs && let Some(described) = self.described(&outcome.state) {
+            commit(self.store, outcome, vec![described], durable)?;
+        }
         Ok(())
+    }
+
+    /// The workflow's `summary` rendered over what the run has, when that renders
+    /// (every value it names exists) and says something new.
+    fn described(&self, state: &RunState) -> Option<RunEvent> {
+        let template = self.workflow.summary.as_ref()?;
+        let rendered = template
+            .render_text(&context_all(self.workflow, state))
+            .ok()?;
+        let about = rendered.split_whitespace().collect::<Vec<_>>().join(" ");
+        if about.is_empty() || state.about.as_deref() == Some(about.as_str()) {
+            return None;
+        }
+        Some(RunEvent::Described {
+            at: self.clock.now(),
+            about,
+        })
     }
 
     /// Decisions whose timeout has passed take their `on_timeout` action.
@@ -679,6 +710,7 @@ pub(crate) fn summary(state: &RunState) -> RunSummary {
         pending: state.pending().count() as u32,
         version: state.version,
         expires_at: state.pending().filter_map(|d| d.request.expires_at).min(),
+        about: state.about.clone(),
         damaged: None,
     }
 }

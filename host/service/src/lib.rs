@@ -80,6 +80,8 @@ impl std::fmt::Debug for Service {
 pub struct Inbox {
     pub pending: Vec<(DecisionRecord, String)>,
     pub unreadable: Vec<Unreadable>,
+    /// What each run with pending decisions is about (its workflow's `summary`).
+    pub about: std::collections::BTreeMap<RunId, String>,
 }
 
 /// Runs' states, and the runs whose logs could not be read.
@@ -550,9 +552,14 @@ impl Service {
             .filter(|s| s.pending > 0)
         {
             match self.run(&summary.id) {
-                Ok(state) => inbox
-                    .pending
-                    .extend(state.pending().map(|d| (d.clone(), state.workflow.clone()))),
+                Ok(state) => {
+                    if let Some(about) = &state.about {
+                        inbox.about.insert(state.id.clone(), about.clone());
+                    }
+                    inbox
+                        .pending
+                        .extend(state.pending().map(|d| (d.clone(), state.workflow.clone())))
+                }
                 Err(error) => inbox.unreadable.push(Unreadable::of(&summary, error)),
             }
         }

@@ -608,6 +608,7 @@ pub(crate) mod tests {
             pending: 0,
             version,
             expires_at: None,
+            about: None,
             damaged: None,
         }
     }

@@ -15,6 +15,11 @@ pub(crate) struct RawWorkflow {
     /// One line for humans.
     #[serde(default)]
     pub(crate) description: Option<String>,
+    /// What each run is about, as a template over `input` and the steps' outputs,
+    /// e.g. `"{{ steps.score.output.top.lead.contact }} at {{ steps.score.output.top.lead.company }}"`;
+    /// shown in the run lists and the inbox once it renders.
+    #[serde(default)]
+    pub(crate) summary: Option<Spanned<String>>,
     /// The plugins the steps may use, by the name the steps call them.
     #[serde(default)]
     pub(crate) plugins: BTreeMap<String, Spanned<RawPlugin>>,

@@ -68,6 +68,7 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
         mode: Mode::Decide,
         drafts: BTreeMap::new(),
         earlier: Vec::new(),
+        about: None,
         scroll: 0,
         room: Cell::new((0, 0)),
     };
@@ -128,6 +129,8 @@ struct Focus<'a> {
     drafts: BTreeMap<DecisionId, String>,
     /// What earlier decisions of its run did to what the first decision touches.
     earlier: Vec<baton_core::Earlier>,
+    /// What the first decision's run is about.
+    about: Option<String>,
     /// How far the decision (or the full view) is scrolled, in lines.
     scroll: u16,
     /// The furthest it can scroll and a page's height, as last drawn.
@@ -151,20 +154,13 @@ impl Focus<'_> {
             self.scroll = 0;
         }
         self.queue = queue;
-        self.earlier = match self.queue.first() {
-            Some(first)
-                if first
-                    .request
-                    .choices
-                    .iter()
-                    .any(|c| !baton_core::affects(c).is_empty()) =>
-            {
-                self.service
-                    .run(&first.request.id.run)
-                    .map(|state| state.earlier_on(&first.request.id))
-                    .unwrap_or_default()
-            }
-            _ => Vec::new(),
+        let head = self
+            .queue
+            .first()
+            .and_then(|first| Some((first, self.service.run(&first.request.id.run).ok()?)));
+        (self.earlier, self.about) = match head {
+            Some((first, state)) => (state.earlier_on(&first.request.id), state.about),
+            None => (Vec::new(), None),
         };
         Ok(())
     }
@@ -478,7 +474,11 @@ impl Focus<'_> {
             let reason = [ViewSpan::new(&request.reason, view::Style::Plain)];
             lines.extend(view::wrap(&reason, width, "").into_iter().map(styled));
         }
-        lines.push(Line::from(format!("{}", request.id)).dim());
+        let about = match &self.about {
+            Some(about) => format!("{} · {}", escape_control(about), request.id),
+            None => request.id.to_string(),
+        };
+        lines.push(Line::from(about).dim());
         if let Some(context) = &request.context {
             lines.push(Line::from(""));
             lines.extend(glance(context).into_iter().map(Line::from));

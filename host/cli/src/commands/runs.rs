@@ -72,10 +72,15 @@ pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> 
                 (None, 0) => (s.status.as_str(), String::new()),
                 (None, n) => (s.status.as_str(), format!("  {n} pending")),
             };
+            let about = s
+                .about
+                .as_deref()
+                .map(|about| format!("  {}", escape_control(about)))
+                .unwrap_or_default();
             println!(
-                "{}  {:<20} {:<10} {}{pending}",
+                "{}  {:<20} {:<10} {}{pending}{about}",
                 s.id,
-                s.workflow,
+                escape_control(&s.workflow),
                 status,
                 format_time(s.started_at)
             );
@@ -117,14 +122,20 @@ pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> 
         return Ok(Exit::Success);
     }
     let mut out = format!(
-        "run {} ({}): {}\n  workflow {}\n  started {}, updated {}\n\nsteps:\n",
+        "run {} ({}): {}\n",
         state.id,
-        state.workflow,
-        state.status().as_str(),
-        state.workflow_path,
+        escape_control(&state.workflow),
+        state.status().as_str()
+    );
+    if let Some(about) = &state.about {
+        out.push_str(&format!("  about {}\n", escape_control(about)));
+    }
+    out.push_str(&format!(
+        "  workflow {}\n  started {}, updated {}\n\nsteps:\n",
+        escape_control(&state.workflow_path),
         format_time(state.started_at),
         format_time(state.updated_at)
-    );
+    ));
     out.push_str(&report::steps(&state));
     if let Some(note) = state.finish_note() {
         out.push_str(&format!("\n{}\n", escape_control(note)));
@@ -176,9 +187,21 @@ pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure
             pending.len(),
             if pending.len() == 1 { "" } else { "s" }
         );
+        // Each run read once: what it is about, and what its earlier decisions did.
+        let mut runs: std::collections::BTreeMap<baton_core::RunId, Option<baton_core::RunState>> =
+            Default::default();
         for record in pending {
-            let earlier = access.earlier(global, &record).await;
-            println!("{}", report::decision(&record, &earlier));
+            let run = &record.request.id.run;
+            if !runs.contains_key(run) {
+                let state = access.load_run(global, run).await.ok();
+                runs.insert(run.clone(), state);
+            }
+            let state = runs.get(run).and_then(Option::as_ref);
+            let earlier = state
+                .map(|s| s.earlier_on(&record.request.id))
+                .unwrap_or_default();
+            let about = state.and_then(|s| s.about.as_deref());
+            println!("{}", report::decision(&record, &earlier, about));
         }
     }
     Ok(Exit::Success)

@@ -257,6 +257,8 @@ struct DecisionView {
     form: Option<Vec<form::Item>>,
     /// What earlier decisions of the run did to what this one touches.
     earlier: Vec<String>,
+    /// What its run is about (the workflow's `summary`).
+    about: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -304,6 +306,7 @@ fn decision_view(record: &DecisionRecord, workflow: &str, operator: &str) -> Dec
         allowed: request.allows(operator),
         form: None,
         earlier: Vec::new(),
+        about: None,
     }
 }
 
@@ -390,8 +393,8 @@ async fn edit_schema(
 }
 
 async fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
-    let (pending, unreadable) = match shared.service.inbox() {
-        Ok(inbox) => (inbox.pending, inbox.unreadable),
+    let (pending, unreadable, about) = match shared.service.inbox() {
+        Ok(inbox) => (inbox.pending, inbox.unreadable, inbox.about),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let skipped: Vec<&str> = page
@@ -425,7 +428,11 @@ async fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Respons
         });
     let mut view = position.map(|i| {
         let (record, workflow) = &pending[i];
-        decision_view(record, workflow, &who.operator)
+        let mut view = decision_view(record, workflow, &who.operator);
+        view.about = about
+            .get(&record.request.id.run)
+            .map(|a| escape_control(a).into_owned());
+        view
     });
     if let (Some(view), Some(i)) = (view.as_mut(), position) {
         let request = &pending[i].0.request;
@@ -681,13 +688,19 @@ async fn decide(
 // ---- inbox, runs, run, stats ----
 
 async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
-    let (pending, unreadable) = match shared.service.inbox() {
-        Ok(inbox) => (inbox.pending, inbox.unreadable),
+    let (pending, unreadable, about) = match shared.service.inbox() {
+        Ok(inbox) => (inbox.pending, inbox.unreadable, inbox.about),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let items: Vec<DecisionView> = pending
         .iter()
-        .map(|(d, w)| decision_view(d, w, &who.operator))
+        .map(|(d, w)| {
+            let mut view = decision_view(d, w, &who.operator);
+            view.about = about
+                .get(&d.request.id.run)
+                .map(|a| escape_control(a).into_owned());
+            view
+        })
         .collect();
     render(
         &shared,
@@ -714,6 +727,7 @@ async fn runs(State(shared): State<Arc<Shared>>, Extension(who): Extension<Ident
                 "status": if damaged { "damaged" } else { s.status.as_str() },
                 "started": format_time(s.started_at),
                 "pending": if damaged { 0 } else { s.pending },
+                "about": s.about.as_deref().map(|a| escape_control(a).into_owned()),
             })
         })
         .collect();
@@ -758,7 +772,7 @@ async fn run(
                 "attempts": r.attempts,
                 "detail": r.error.as_ref().map(|e| escape_control(&format!("{}: {}", e.kind, e.message)).into_owned())
                     .or_else(|| r.skipped_because.clone()),
-                "output": r.output.as_ref().map(report::glance),
+                "output": r.output.as_ref().map(|o| crate::view::Doc::of_value(o).html()),
                 "output_full": r.output.as_ref().map(pretty),
                 "llm": (!r.llm.is_empty()).then(|| report::usage_text(&baton_core::LlmUsage::of(&r.llm))),
                 "models": r.llm.iter().map(|e| e.model.clone()).collect::<std::collections::BTreeSet<_>>(),
@@ -779,6 +793,7 @@ async fn run(
                 "note": state.finish_note().map(|n| escape_control(n).into_owned()),
                 "usage": (usage.calls > 0).then(|| report::usage_text(&usage)),
                 "pending": state.pending().count(),
+                "about": state.about.as_deref().map(|a| escape_control(a).into_owned()),
             },
             "steps": steps,
         }),
@@ -805,7 +820,9 @@ fn decided_view(record: &DecisionRecord) -> Value {
         "id": record.request.id.to_string(),
         "title": escape_control(&record.request.title),
         "outcome": outcome,
-        "by": record.decided_by,
+        // What was approved, in words.
+        "chosen": record.chosen_value().map(|v| report::choice_summary(&v)),
+        "by": record.decided_by.as_deref().map(|b| escape_control(b).into_owned()),
         "at": record.decided_at.map(format_time),
         "pending": record.status == DecisionStatus::Pending,
     })

@@ -43,6 +43,8 @@ pub struct Workflow {
     pub llm: Option<(LlmConfig, String)>,
     /// `[notify] webhook`: called with a JSON POST when a run starts waiting.
     pub webhook: Option<url::Url>,
+    /// What a run is about: a text template over `input` and the steps' outputs.
+    pub summary: Option<Template>,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +246,28 @@ impl Workflow {
                     None
                 }
             });
+        let summary = raw.summary.as_ref().and_then(|value| {
+            match Template::parse_text(value.get_ref()) {
+                Ok((template, refs)) => {
+                    for reference in &refs {
+                        let mut parts = reference.split('.');
+                        let known = match (parts.next(), parts.next()) {
+                            (Some("input"), _) => true,
+                            (Some("steps"), Some(id)) => ids.contains(id),
+                            _ => false,
+                        };
+                        if !known {
+                            report.at(value.span(), format!("`summary` uses `{reference}`; it can use input and steps.<id>.output (steps: {})", ids.iter().cloned().collect::<Vec<_>>().join(", ")));
+                        }
+                    }
+                    Some(template)
+                }
+                Err(e) => {
+                    report.at(value.span(), format!("`summary` has a template error: {e}"));
+                    None
+                }
+            }
+        });
         check_after_each(&mut report, &steps, &raw.steps);
         check_cycles(&mut report, &steps, &raw.steps);
         report.finish()?;
@@ -255,6 +279,7 @@ impl Workflow {
             steps,
             llm,
             webhook,
+            summary,
         })
     }
 
@@ -294,6 +319,7 @@ fn check_after_each(report: &mut Reporter, steps: &[Step], raw: &[Spanned<RawSte
         steps: steps.to_vec(),
         llm: None,
         webhook: None,
+        summary: None,
     };
     for step in steps {
         let Some(source) = &step.after_each else {
