@@ -234,6 +234,7 @@ fn bidi_and_c1_characters_from_a_plugin_are_escaped_in_every_output() {
         "turning.toml",
         r#"
 name = "turning"
+summary = "about {{ steps.say.output.text }}"
 [plugins.echo]
 source = "{echo}"
 [[steps]]
@@ -259,6 +260,12 @@ title = "{{ steps.say.output.text }}"
     let inbox = scratch.host(&["inbox"]);
     inbox.expect_code(0);
     shown_escaped(&inbox.stdout, "invoice\\u{202e}txt.exe");
+    // What the run is about (the summary renders the plugin's text) in every listing.
+    for args in [vec!["runs"], vec!["show", run.as_str()]] {
+        let out = scratch.host(&args);
+        out.expect_code(0);
+        shown_escaped(&out.stdout, "about invoice\\u{202e}txt.exe");
+    }
     for args in [
         vec!["show", run.as_str(), "--json"],
         vec!["inbox", "--json"],

@@ -476,6 +476,28 @@ async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_fi
         .unwrap();
     assert_eq!(hints, json!(0), "keyboard hints show on a touch phone");
     browser.screenshot("web-focus-phone.png").await;
+    // Scrolled to it, the whole email is on the phone's screen, wrapped, with the bar
+    // to edit, reject or skip still at its foot.
+    browser
+        .client
+        .execute(
+            "document.getElementById('default-view').scrollIntoView({block: 'start'});",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let whole = browser
+        .client
+        .execute(
+            "const r = document.getElementById('default-view').getBoundingClientRect();
+             const bar = document.querySelector('.decision .actions').getBoundingClientRect();
+             return r.top >= 0 && r.bottom <= bar.top;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(whole, json!(true), "the email does not fit a phone's screen above the bar");
+    browser.screenshot("web-focus-phone-email.png").await;
     browser.close().await;
 }
 

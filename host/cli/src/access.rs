@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::exit::Failure;
+use crate::terminal::tell;
 
 /// The name of the file that tells the `host` commands where the server is.
 pub const SERVER_FILE: &str = "server.json";
@@ -202,7 +203,7 @@ impl Access {
         if let Some(server) = Server::find(&dir) {
             match server.answers(global).await {
                 Ok(()) => {
-                    eprintln!("(through host serve at {}, pid {})", server.url, server.pid);
+                    tell!("(through host serve at {}, pid {})", server.url, server.pid);
                     return Ok(Access::Server(server));
                 }
                 Err(why) => {
@@ -220,7 +221,7 @@ impl Access {
                         ))
                     })?;
                     let _ = std::fs::remove_file(&file);
-                    eprintln!(
+                    tell!(
                         "note: {} named host serve at {} (pid {}), which does not answer ({why}); the state store was free, so it is used directly and the stale file is removed",
                         file.display(),
                         server.url,
@@ -377,7 +378,7 @@ fn service_on(global: &GlobalArgs, dir: &Path) -> Result<Service, Failure> {
         other => other.into(),
     })?;
     for repair in store.repairs() {
-        eprintln!("note: {repair}");
+        tell!("note: {repair}");
     }
     Ok(Service::new(store, service_options(global)?).observe(crate::report::progress()))
 }
@@ -396,14 +397,15 @@ pub fn service_options(global: &GlobalArgs) -> Result<ServiceOptions, Failure> {
 pub fn report_load(loaded: &baton_service::LoadedWorkflow) {
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         for compiled in &loaded.compiled {
-            eprintln!(
+            tell!(
                 "  .. compiled plugin {} in {:.1?} (cached for next time)",
-                compiled.plugin, compiled.time
+                compiled.plugin,
+                compiled.time
             );
         }
     }
     for note in &loaded.notes {
-        eprintln!("{note}");
+        tell!("{note}");
     }
 }
 
@@ -411,7 +413,7 @@ pub fn report_load(loaded: &baton_service::LoadedWorkflow) {
 pub async fn sweep_and_say(service: &Service) -> Result<(), Failure> {
     let swept: Vec<Swept> = service.sweep().await?;
     for swept in &swept {
-        eprintln!("{}", crate::report::swept_line(swept));
+        tell!("{}", crate::report::swept_line(swept));
     }
     Ok(())
 }

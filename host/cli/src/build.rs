@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use baton_workflow::{Build, PluginDecl, Workflow};
 
 use crate::exit::Failure;
+use crate::terminal::tell;
 
 /// Why `decl` must be built, or `None` when its component is newer than every watched
 /// file.
@@ -57,10 +58,10 @@ pub fn build_stale(workflow: &Workflow) -> Result<(), Failure> {
     for decl in workflow.plugins.values() {
         let Some(build) = &decl.build else { continue };
         let Some(why) = stale(decl, build)? else {
-            eprintln!("  .. plugin {} is up to date", decl.name);
+            tell!("  .. plugin {} is up to date", decl.name);
             continue;
         };
-        eprintln!(
+        tell!(
             "  .. building plugin {} ({why}): {} (in {})",
             decl.name,
             build.command,

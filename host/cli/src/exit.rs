@@ -14,7 +14,7 @@ use baton_runtime::{ErrorKind, LoadError, PluginError};
 use baton_service::ServiceError;
 use serde_json::json;
 
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, tell};
 
 /// Why a command did not succeed.
 #[derive(Debug)]
@@ -123,7 +123,7 @@ pub fn report(failure: Failure, json: bool) -> ExitCode {
             Failure::Host(message) => json!({"kind": "host", "message": message}),
             Failure::Plugin(error) => plugin_error_json(error),
         };
-        eprintln!(
+        tell!(
             "{}",
             crate::terminal::json(&json!({ "error": error }), false)
         );
@@ -138,7 +138,7 @@ pub fn report(failure: Failure, json: bool) -> ExitCode {
         {
             message.push_str(&format!("\nguest backtrace:\n{backtrace}"));
         }
-        eprintln!("error: {}", escape_control(&message));
+        tell!("error: {}", escape_control(&message));
     }
     ExitCode::from(code)
 }

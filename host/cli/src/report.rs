@@ -9,7 +9,7 @@ use baton_engine::format_time;
 use baton_store::AuditEntry;
 use serde_json::{Value, json};
 
-use crate::terminal::{escape_control, shorten};
+use crate::terminal::{escape_control, shorten, tell};
 use crate::view::Doc;
 
 /// A step's status in a word: done, skipped, failed, interrupted, waiting, rejected,
@@ -396,7 +396,7 @@ fn show_progress(event: &RunEvent) {
         RunEvent::GateOpened { key, .. } => format!("{key}: waiting for a decision"),
         _ => return,
     };
-    eprintln!("  .. {line}");
+    tell!("  .. {line}");
 }
 
 /// What a plugin may use, in words: every grant and secret, and that nothing else is.
@@ -503,7 +503,7 @@ pub fn wait_time(ms: u64) -> String {
 /// Names, on stderr, the runs left out of a list because their logs cannot be read.
 pub fn warn_unreadable(unreadable: &[baton_service::Unreadable]) {
     for run in unreadable {
-        eprintln!(
+        tell!(
             "warning: run {} of workflow {} cannot be read and is left out ({}); `host audit --verify` names the damage",
             run.run,
             run.workflow,

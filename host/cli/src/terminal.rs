@@ -5,6 +5,26 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
+/// `println!` through [`escape_control`]: how every command writes a line to standard
+/// output, so that no text from a plugin, a workflow or the store reaches the terminal
+/// unescaped, whichever path it took.
+macro_rules! say {
+    () => { println!() };
+    ($($arg:tt)*) => { println!("{}", $crate::terminal::escape_control(&format!($($arg)*))) };
+}
+
+/// `print!` through [`escape_control`].
+macro_rules! say_part {
+    ($($arg:tt)*) => { print!("{}", $crate::terminal::escape_control(&format!($($arg)*))) };
+}
+
+/// `eprintln!` through [`escape_control`]: notes, warnings and progress on stderr.
+macro_rules! tell {
+    ($($arg:tt)*) => { eprintln!("{}", $crate::terminal::escape_control(&format!($($arg)*))) };
+}
+
+pub(crate) use {say, say_part, tell};
+
 /// Warnings by default (a tampered cache entry, an unwritable cache); `-v` adds what
 /// the host is doing. `BATON_LOG` takes a full filter, e.g. `BATON_LOG=baton_runtime=debug`.
 pub fn init_tracing(verbose: bool) {

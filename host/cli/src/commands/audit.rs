@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::GlobalArgs;
 use crate::access::Access;
 use crate::exit::{Exit, Failure};
-use crate::terminal::{escape_control, shorten};
+use crate::terminal::{escape_control, say, shorten};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -80,12 +80,12 @@ pub async fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<Exit, Failure
 fn print_entries(entries: &[(AuditEntry, String)], jsonl: bool) {
     for (entry, by) in entries {
         if jsonl {
-            println!(
+            say!(
                 "{}",
                 crate::terminal::json(&crate::report::audit_entry_json(entry, by), false)
             );
         } else {
-            println!("{}", escape_control(&line(entry, by)));
+            say!("{}", escape_control(&line(entry, by)));
         }
     }
 }
@@ -116,12 +116,14 @@ fn line(entry: &AuditEntry, by: &str) -> String {
 
 fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, Failure> {
     if json {
-        println!("{}", crate::terminal::json(&verified, false));
+        say!("{}", crate::terminal::json(&verified, false));
     } else {
         for broken in &verified.broken {
-            println!(
+            say!(
                 "run {}: broken at entry {}: {}",
-                broken.run, broken.version, broken.reason
+                broken.run,
+                broken.version,
+                broken.reason
             );
         }
         let unchained = match verified.unchained {
@@ -133,24 +135,25 @@ fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, 
             n => format!("; the {n} snapshots kept to read long runs match their logs"),
         };
         if verified.broken.is_empty() {
-            println!(
+            say!(
                 "verified {} runs, {} events: every chain is intact{unchained}{snapshots}",
-                verified.runs, verified.events
+                verified.runs,
+                verified.events
             );
         } else {
-            println!(
+            say!(
                 "{} of {} runs have a broken chain: their logs were changed after they were written, or cannot be read{unchained}",
                 verified.broken.len(),
                 verified.runs
             );
         }
         for run in &verified.snapshots_rebuilt {
-            println!(
+            say!(
                 "run {run}: the snapshot kept to read it quickly did not match what its log folds to; it was rebuilt from the log"
             );
         }
         if let Some(loss) = &verified.loss {
-            println!("{loss}");
+            say!("{loss}");
         }
     }
     if verified.intact() {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
+use crate::terminal::say;
 use baton_service::{LoadedWorkflow, Service, Store, limits_for};
 use std::sync::Arc;
 
@@ -403,7 +404,7 @@ fn resident_bytes() -> Option<u64> {
 
 fn print_table(workflow: &Path, samples: usize, figures: &[Figure]) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!(
+    say!(
         "host bench {} ({samples} samples per figure, {cores} cores, release build: {})\n",
         workflow.display(),
         !cfg!(debug_assertions)
@@ -411,9 +412,11 @@ fn print_table(workflow: &Path, samples: usize, figures: &[Figure]) {
     let width = figures.iter().map(|f| f.what.len()).max().unwrap_or(0);
     let value_width = figures.iter().map(|f| f.value.len()).max().unwrap_or(0);
     for figure in figures {
-        println!(
+        say!(
             "  {:<width$}  {:>value_width$}  {}",
-            figure.what, figure.value, figure.note
+            figure.what,
+            figure.value,
+            figure.note
         );
     }
 }

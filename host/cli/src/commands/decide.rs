@@ -12,6 +12,7 @@ use crate::GlobalArgs;
 use crate::access::Access;
 use crate::commands::run::print_outcome;
 use crate::exit::{Exit, Failure};
+use crate::terminal::say;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -122,7 +123,7 @@ async fn decide(
     };
     // What was done, in words, before where the run stands.
     if !json && let Some(said) = crate::report::decided_line(&state, id) {
-        println!("{said}");
+        say!("{said}");
     }
     print_outcome(&state, json);
     Ok(Exit::Run(state.status()))

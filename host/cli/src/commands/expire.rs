@@ -7,6 +7,7 @@ use baton_service::Swept;
 use crate::GlobalArgs;
 use crate::access::Access;
 use crate::exit::{Exit, Failure};
+use crate::terminal::say;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -32,13 +33,13 @@ pub async fn expire(global: &GlobalArgs, args: ExpireArgs) -> Result<Exit, Failu
         Access::Local(service) => service.expire_due().await?,
     };
     if args.json {
-        println!("{}", crate::terminal::json(&swept, false));
+        say!("{}", crate::terminal::json(&swept, false));
     } else if swept.is_empty() {
-        println!("no decisions due to expire");
+        say!("no decisions due to expire");
     } else {
         swept
             .iter()
-            .for_each(|s| println!("{}", crate::report::swept_line(s)));
+            .for_each(|s| say!("{}", crate::report::swept_line(s)));
     }
     Ok(if swept.iter().any(|s| s.error.is_some()) {
         Exit::CheckFailed

@@ -24,7 +24,7 @@ use crate::GlobalArgs;
 use crate::access::Access;
 use crate::exit::{Exit, Failure};
 use crate::report::{choice_summary, glance};
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, say};
 use crate::view::{self, Doc, Span as ViewSpan};
 use baton_service::{Service, ServiceError};
 
@@ -74,7 +74,7 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
     };
     focus.reload()?;
     if focus.queue.is_empty() {
-        println!("no pending decisions; `host inbox` lists them as they arrive");
+        say!("no pending decisions; `host inbox` lists them as they arrive");
         return Ok(Exit::Success);
     }
     // Load every workflow involved (once per run, once per file) before the screen
@@ -97,7 +97,7 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
     let result = focus.run(&mut terminal).await;
     ratatui::restore();
     result?;
-    println!("focus: {}", focus.tally());
+    say!("focus: {}", focus.tally());
     Ok(Exit::Success)
 }
 

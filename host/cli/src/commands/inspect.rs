@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::report;
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, say, say_part};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -36,9 +36,9 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         let runtime = crate::access::loader(global).runtime(false)?;
         let plugin = runtime.load(&args.plugin).await?;
         if args.json {
-            println!("{}", crate::terminal::json(&to_json(&plugin), false));
+            say!("{}", crate::terminal::json(&to_json(&plugin), false));
         } else {
-            print!("{}", to_text(&plugin));
+            say_part!("{}", to_text(&plugin));
         }
         return Ok(Exit::Success);
     };
@@ -70,7 +70,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             "grants": report::grants_text(decl),
             "missing": missing,
         });
-        println!("{}", crate::terminal::json(&value, false));
+        say!("{}", crate::terminal::json(&value, false));
     } else {
         let mut text = to_text(&plugin);
         text.push_str(&format!(
@@ -88,7 +88,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             let problem = baton_service::capability_problem(decl, plugin.info(), &missing);
             text.push_str(&format!("  refused   {problem}\n"));
         }
-        print!("{}", escape_control(&text));
+        say_part!("{}", escape_control(&text));
     }
     Ok(Exit::Success)
 }

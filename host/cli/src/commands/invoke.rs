@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
 use crate::json_input;
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, say, tell};
 use baton_workflow::units::{parse_duration, parse_size};
 
 #[derive(Debug, clap::Args)]
@@ -133,7 +133,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                     &mut notes,
                 )
                 .map_err(|problem| Failure::Usage(format!("--grant-llm: {problem}")))?;
-                notes.iter().for_each(|note| eprintln!("{note}"));
+                notes.iter().for_each(|note| tell!("{note}"));
                 access
             })
         }
@@ -190,9 +190,9 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             "logs_dropped": invocation.logs_dropped,
             "elapsed_ms": invocation.elapsed.as_secs_f64() * 1000.0,
         });
-        println!("{}", crate::terminal::json(&out, false));
+        say!("{}", crate::terminal::json(&out, false));
     } else {
-        println!("{}", crate::terminal::json(&invocation.output, true));
+        say!("{}", crate::terminal::json(&invocation.output, true));
     }
     Ok(Exit::Success)
 }
@@ -214,14 +214,14 @@ fn print_logs(plugin: &str, invocation: &Invocation, json: bool, verbose: bool) 
     }
     let shown = |line: &&baton_runtime::LogLine| verbose || line.level > LogLevel::Debug;
     for line in invocation.logs.iter().filter(shown) {
-        eprintln!(
+        tell!(
             "[{plugin}] {}: {}",
             line.level,
             escape_control(&line.message)
         );
     }
     if invocation.logs_dropped > 0 {
-        eprintln!(
+        tell!(
             "[{plugin}] {} log lines dropped: the per-call cap is {} lines and {}",
             invocation.logs_dropped,
             baton_runtime::MAX_LOG_LINES,

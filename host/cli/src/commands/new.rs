@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::exit::{Exit, Failure};
+use crate::terminal::say;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Lang {
@@ -136,7 +137,7 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         "*.wasm\ntarget/\nnode_modules/\n__pycache__/\n",
         false,
     )?;
-    println!(
+    say!(
         "created {} ({}, wit/, test-input.json)\n\nnext:\n  {}/build.sh\n  host invoke {}/{file}.wasm --input-file {}/test-input.json",
         dir.display(),
         written.join(", "),

@@ -10,6 +10,7 @@ use crate::access::Access;
 use crate::exit::{Exit, Failure};
 use crate::json_input;
 use crate::report;
+use crate::terminal::{say, say_part};
 use baton_service::wire::StartRequest;
 use baton_service::{LoadedWorkflow, read_workflow};
 
@@ -50,7 +51,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             .load(workflow, &source, None)
             .await?;
         crate::access::report_load(&loaded);
-        print!("{}", plan_text(&loaded));
+        say_part!("{}", plan_text(&loaded));
         return Ok(Exit::Success);
     }
     let state = match Access::open(global).await? {
@@ -63,11 +64,12 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .state;
             if args.json {
                 let queued = serde_json::json!({"run": state.id.to_string(), "workflow": state.workflow, "status": "queued"});
-                println!("{}", crate::terminal::json(&queued, false));
+                say!("{}", crate::terminal::json(&queued, false));
             } else {
-                println!(
+                say!(
                     "run {} ({}): queued; a `host worker` on this store will drive it",
-                    state.id, state.workflow
+                    state.id,
+                    state.workflow
                 );
             }
             return Ok(Exit::Success);
@@ -119,12 +121,12 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
 
 pub fn print_outcome(state: &baton_core::RunState, json: bool) {
     if json {
-        println!(
+        say!(
             "{}",
             crate::terminal::json(&report::outcome_json(state), false)
         );
     } else {
-        print!("{}", report::outcome_text(state));
+        say_part!("{}", report::outcome_text(state));
     }
 }
 

@@ -7,7 +7,7 @@ use crate::GlobalArgs;
 use crate::access::Access;
 use crate::exit::{Exit, Failure};
 use crate::report;
-use crate::terminal::escape_control;
+use crate::terminal::{escape_control, say, say_part};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  host runs --status waiting")]
@@ -57,9 +57,9 @@ pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> 
     summaries.sort_by_key(|s| std::cmp::Reverse(s.started_at));
     crate::report::warn_unreadable(&baton_service::Unreadable::in_listing(&summaries));
     if args.json {
-        println!("{}", crate::terminal::json(&summaries, false));
+        say!("{}", crate::terminal::json(&summaries, false));
     } else if summaries.is_empty() {
-        println!(
+        say!(
             "no runs{}",
             args.status
                 .map(|s| format!(" with status {s}"))
@@ -77,7 +77,7 @@ pub async fn runs(global: &GlobalArgs, args: RunsArgs) -> Result<Exit, Failure> 
                 .as_deref()
                 .map(|about| format!("  {}", escape_control(about)))
                 .unwrap_or_default();
-            println!(
+            say!(
                 "{}  {:<20} {:<10} {}{pending}{about}",
                 s.id,
                 escape_control(&s.workflow),
@@ -111,11 +111,11 @@ pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> 
                 state.id, record.status
             ))
         })?;
-        println!("{}", crate::terminal::json(&output, true));
+        say!("{}", crate::terminal::json(&output, true));
         return Ok(Exit::Success);
     }
     if args.json {
-        println!(
+        say!(
             "{}",
             crate::terminal::json(&report::state_json(&state), false)
         );
@@ -146,7 +146,7 @@ pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> 
             out.push_str(&decided_line(record));
         }
     }
-    print!("{out}");
+    say_part!("{out}");
     Ok(Exit::Success)
 }
 
@@ -174,15 +174,15 @@ pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure
     let access = Access::open(global).await?;
     let pending = access.inbox(global).await?;
     if args.json {
-        println!("{}", crate::terminal::json(&pending, false));
+        say!("{}", crate::terminal::json(&pending, false));
     } else if args.ids {
         for record in pending {
-            println!("{}", record.request.id);
+            say!("{}", record.request.id);
         }
     } else if pending.is_empty() {
-        println!("no pending decisions");
+        say!("no pending decisions");
     } else {
-        println!(
+        say!(
             "{} pending decision{}\n",
             pending.len(),
             if pending.len() == 1 { "" } else { "s" }
@@ -201,7 +201,7 @@ pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure
                 .map(|s| s.earlier_on(&record.request.id))
                 .unwrap_or_default();
             let about = state.and_then(|s| s.about.as_deref());
-            println!("{}", report::decision(&record, &earlier, about));
+            say!("{}", report::decision(&record, &earlier, about));
         }
     }
     Ok(Exit::Success)

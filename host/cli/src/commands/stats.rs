@@ -5,6 +5,7 @@ use baton_engine::stats::{WorkflowStats, stats};
 use crate::GlobalArgs;
 use crate::access::Access;
 use crate::exit::{Exit, Failure};
+use crate::terminal::{say, say_part};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -44,20 +45,20 @@ pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit,
     };
     let all = stats(&runs);
     if args.json {
-        println!("{}", crate::terminal::json(&all, false));
+        say!("{}", crate::terminal::json(&all, false));
         return Ok(Exit::Success);
     }
     if all.is_empty() {
         match &args.workflow {
-            Some(name) => println!("no runs of workflow {name:?} yet"),
-            None => println!("no runs yet"),
+            Some(name) => say!("no runs of workflow {name:?} yet"),
+            None => say!("no runs yet"),
         }
     }
     for (i, workflow) in all.iter().enumerate() {
         if i > 0 {
-            println!();
+            say!();
         }
-        print!("{}", text(workflow));
+        say_part!("{}", text(workflow));
     }
     Ok(Exit::Success)
 }

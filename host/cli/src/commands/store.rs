@@ -10,6 +10,7 @@ use baton_store::Exported;
 use crate::GlobalArgs;
 use crate::access::Access;
 use crate::exit::{Exit, Failure};
+use crate::terminal::{say, tell};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum StoreCommand {
@@ -91,17 +92,19 @@ async fn export(global: &GlobalArgs, args: ExportArgs) -> Result<Exit, Failure> 
         || "standard output".to_string(),
         |p| p.display().to_string(),
     );
-    eprintln!(
+    tell!(
         "exported {} runs ({} events) and {} plugin kv entries to {to}",
-        exported.runs, exported.events, exported.kv
+        exported.runs,
+        exported.events,
+        exported.kv
     );
     if exported.skipped.is_empty() {
         return Ok(Exit::Success);
     }
     for (run, why) in &exported.skipped {
-        eprintln!("left out run {run}: {why}");
+        tell!("left out run {run}: {why}");
     }
-    eprintln!(
+    tell!(
         "{} damaged runs were left out; everything else is in the export (`host audit --verify` says more)",
         exported.skipped.len()
     );
@@ -157,7 +160,7 @@ async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Failure> 
         }
     };
     let imported = service.import(&args.file)?;
-    println!(
+    say!(
         "imported {} runs ({} events) and {} plugin kv entries from {}; every chain links",
         imported.runs,
         imported.events,
@@ -165,7 +168,7 @@ async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit, Failure> 
         args.file.display()
     );
     for (run, why) in &imported.skipped {
-        eprintln!("note: the export had left out run {run}: {why}");
+        tell!("note: the export had left out run {run}: {why}");
     }
     Ok(Exit::Success)
 }
@@ -180,11 +183,11 @@ fn migrate(global: &GlobalArgs) -> Result<Exit, Failure> {
     let store = service.store();
     if let Some((applied, version)) = store.schema() {
         match applied.as_slice() {
-            [] => println!(
+            [] => say!(
                 "the PostgreSQL store at {} is up to date (schema version {version})",
                 store.location()
             ),
-            applied => println!(
+            applied => say!(
                 "applied migration{} {} to the PostgreSQL store at {}; schema version {version}",
                 if applied.len() == 1 { "" } else { "s" },
                 applied

@@ -15,6 +15,7 @@ use baton_store::Notice;
 
 use crate::GlobalArgs;
 use crate::exit::{Exit, Failure};
+use crate::terminal::tell;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -43,7 +44,7 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
     }
     let service = std::sync::Arc::new(crate::access::service(global)?);
     let shared = service.store().shared()?;
-    eprintln!(
+    tell!(
         "worker {} on {}: driving up to {} runs at once",
         shared.owner(),
         shared.url(),
@@ -68,12 +69,12 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
                 Ok(runs) => {
                     claimed = runs.len();
                     for run in runs {
-                        eprintln!("run {run}: driving");
+                        tell!("run {run}: driving");
                         active += 1;
                         drive(service.clone(), run, finished.clone());
                     }
                 }
-                Err(e) => eprintln!("cannot claim runs: {e}; trying again"),
+                Err(e) => tell!("cannot claim runs: {e}; trying again"),
             }
         }
         if active == 0 {
@@ -99,7 +100,7 @@ pub async fn worker(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit, Failu
             () = work_announced(&mut notices, &own), if active < concurrency && !stopping => {}
             () = &mut stop, if !stopping => {
                 stopping = true;
-                eprintln!("stopping once the {active} runs being driven stop");
+                tell!("stopping once the {active} runs being driven stop");
             }
         }
     }
@@ -125,21 +126,21 @@ fn settle(
                 ),
                 other => other.as_str().to_string(),
             };
-            eprintln!("run {run} ({}): {status}", state.workflow);
+            tell!("run {run} ({}): {status}", state.workflow);
         }
         // The store or the machine failed (a lost connection, say): let go,
         // so that this worker or another tries again.
         Err(e) if !e.is_callers() => {
-            eprintln!(
+            tell!(
                 "run {run}: {}; let go, to be tried again",
                 crate::exit::failure(e)
             );
             if let Err(e) = service.release(&run) {
-                eprintln!("run {run}: cannot let go ({e}); its lease runs out instead");
+                tell!("run {run}: cannot let go ({e}); its lease runs out instead");
             }
         }
         Err(e) => {
-            eprintln!(
+            tell!(
                 "run {run} cannot be driven here: {}; this worker holds it while it runs (`host resume {run}` says more)",
                 crate::exit::failure(e)
             );

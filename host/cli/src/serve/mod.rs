@@ -25,6 +25,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::GlobalArgs;
 use crate::access::{SERVER_FILE, operator, state_dir};
 use crate::exit::{Exit, Failure};
+use crate::terminal::{say, tell};
 use shared::{ApiError, Change, Job, Shared};
 
 #[derive(Debug, clap::Args)]
@@ -67,7 +68,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         .local_addr()
         .map_err(|e| Failure::Host(e.to_string()))?;
     if !bound.ip().is_loopback() {
-        eprintln!(
+        tell!(
             "warning: listening on {bound}, beyond this machine, without TLS: tokens cross the network in the clear unless a TLS proxy is in front"
         );
     }
@@ -109,9 +110,9 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         ));
     }
     for line in &operators.notes {
-        println!("{line}");
+        say!("{line}");
     }
-    println!(
+    say!(
         "serving the inbox at {public_url} (state store {}); Ctrl-C stops",
         service.store().location()
     );
@@ -149,7 +150,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         .map_err(|_| Failure::Host("the worker thread panicked".into()))??;
     served.map_err(|e| Failure::Host(format!("the server stopped: {e}")))?;
     service.sync()?;
-    println!("stopped");
+    say!("stopped");
     Ok(Exit::Success)
 }
 
@@ -339,7 +340,7 @@ impl Worker {
                 },
                 () = sleep => {
                     if let Err(e) = self.sweep(false).await {
-                        eprintln!("warning: applying due timeouts failed: {}", e.message);
+                        tell!("warning: applying due timeouts failed: {}", e.message);
                     }
                 }
             }
@@ -367,7 +368,7 @@ impl Worker {
             } => {
                 let acted = match service.workflow(&workflow).await {
                     Ok(loaded) => {
-                        loaded.notes.iter().for_each(|note| println!("{note}"));
+                        loaded.notes.iter().for_each(|note| say!("{note}"));
                         service.start(loaded, input, &by).await
                     }
                     Err(e) => Err(e),
@@ -409,7 +410,7 @@ impl Worker {
             self.service.sweep().await?
         };
         for run in &swept {
-            println!("{}", crate::report::swept_line(run));
+            say!("{}", crate::report::swept_line(run));
             if let Ok(state) = self.service.run(&run.run) {
                 self.announce(&state);
             }
@@ -423,13 +424,13 @@ impl Worker {
             Ok(recovered) => {
                 for run in recovered {
                     match (&run.status, &run.error) {
-                        (Some(status), None) => println!(
+                        (Some(status), None) => say!(
                             "continued run {} of workflow {}, which a crash had left running: it is {}",
                             run.run,
                             run.workflow,
                             status.as_str()
                         ),
-                        _ => eprintln!(
+                        _ => tell!(
                             "warning: run {} of workflow {} was left running by a crash and could not continue: {}; `host resume {}` continues it",
                             run.run,
                             run.workflow,
@@ -442,7 +443,7 @@ impl Worker {
                     }
                 }
             }
-            Err(e) => eprintln!(
+            Err(e) => tell!(
                 "warning: looking for runs a crash left running failed: {}",
                 ApiError::from(e).message
             ),
@@ -530,8 +531,8 @@ async fn call_webhook(url: url::Url, body: Value) {
         Ok((status, _, _)) if status.is_success() => {
             tracing::debug!("webhook {} answered {status}", auth_free(&url));
         }
-        Ok((status, _, _)) => eprintln!("warning: webhook {} answered {status}", auth_free(&url)),
-        Err(e) => eprintln!("warning: webhook {} failed: {e}", auth_free(&url)),
+        Ok((status, _, _)) => tell!("warning: webhook {} answered {status}", auth_free(&url)),
+        Err(e) => tell!("warning: webhook {} failed: {e}", auth_free(&url)),
     }
 }
 
