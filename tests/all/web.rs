@@ -496,7 +496,11 @@ async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_fi
         )
         .await
         .unwrap();
-    assert_eq!(whole, json!(true), "the email does not fit a phone's screen above the bar");
+    assert_eq!(
+        whole,
+        json!(true),
+        "the email does not fit a phone's screen above the bar"
+    );
     browser.screenshot("web-focus-phone-email.png").await;
     browser.close().await;
 }

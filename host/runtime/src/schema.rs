@@ -47,8 +47,8 @@ pub(crate) fn check(validator: &Validator, value: &Value) -> Result<(), String> 
 
 /// [`check`] against `schema`, the schema `validator` was compiled from: each error
 /// also says, in the schema author's words, what the place expects (its `title` and
-/// `description`: "Budget: an amount with at most two decimals"), before the
-/// validator's own detail.
+/// `description`: "Budget: an amount with at most two decimals") instead of the
+/// validator's own detail, which is logged at debug level (`host -v`).
 pub(crate) fn check_with(
     validator: &Validator,
     schema: Option<&Value>,
@@ -70,7 +70,12 @@ pub(crate) fn check_with(
             };
             let detail = shorten(&error.to_string());
             match schema.and_then(|schema| expects(schema, &error.schema_path().to_string())) {
-                Some(words) => format!("at {at}: {words} ({detail})"),
+                // The author's words are what a person reads; the validator's own
+                // (a regular expression, say) go to the log, shown with `-v`.
+                Some(words) => {
+                    tracing::debug!("{at}: {detail}");
+                    format!("at {at}: {words}")
+                }
                 None => format!("at {at}: {detail}"),
             }
         })
@@ -155,11 +160,9 @@ mod tests {
             &serde_json::json!({"budget": "lots"}),
         )
         .unwrap_err();
-        assert!(
-            error.starts_with(
-                "at /budget: Budget: an amount with at most two decimals, e.g. 40.00 (\"lots\" does not match"
-            ),
-            "{error}"
+        assert_eq!(
+            error,
+            "at /budget: Budget: an amount with at most two decimals, e.g. 40.00"
         );
         // A place the author did not describe keeps the validator's words alone.
         let error =
