@@ -1,14 +1,18 @@
 """Writes ../ads-account.json: a month of a Google Ads account, deterministic.
 
 Healthy filler keywords around a handful of planted problems that a specialist would
-flag (the ads-audit tests assert them):
+flag (the ads-audit tests assert them), judged against the account's $25 target cost
+per conversion (Brand's own target is $15):
 - "hiking boots" (broad, manual CPC) spent $642.80 with no conversions;
 - search terms "free hiking boots", "hiking boots jobs", "hiking boot repair near me"
-  and "used camping gear" that should be negatives;
+  and, in the search terms report, "used camping gear" that should be negatives;
 - "Brand - Northwind" converts at about $6 and loses 38% of impressions to budget;
 - "Competitors" spent about $930 with no conversions;
+- "camping tent" converts, at four times the target;
 - "waterproof trail shoes" has a quality score of 3 on 5,400 impressions;
 - "Generic - Trail Running" loses 41% of impressions to rank at a good CPA;
+- "Remarketing - Tents" also shows on the Display Network;
+- "Rain Gear" runs on search partners at about twice the target;
 - a paused campaign full of waste, which is not flagged.
 
     python3 examples/ads-audit/generate_account.py
@@ -60,7 +64,8 @@ def group(name, keywords, terms=()):
     return {"name": name, "keywords": keywords, "search_terms": list(terms)}
 
 
-def campaign(name, budget, strategy, groups, lost_budget, lost_rank, status="ENABLED", target_cpa=None):
+def campaign(name, budget, strategy, groups, lost_budget, lost_rank, status="ENABLED", target_cpa=None,
+             partners=False, display=False):
     c = {
         "name": name,
         "status": status,
@@ -69,6 +74,7 @@ def campaign(name, budget, strategy, groups, lost_budget, lost_rank, status="ENA
         "search_impression_share": round(max(0.05, 1 - lost_budget - lost_rank), 2),
         "lost_is_budget": lost_budget,
         "lost_is_rank": lost_rank,
+        "networks": {"search_partners": partners, "display": display},
         "ad_groups": groups,
     }
     if target_cpa is not None:
@@ -119,7 +125,7 @@ shoe_words = ["mens", "womens", "lightweight", "cushioned", "zero drop", "wide",
               "beginner", "winter", "mud", "road to trail", "vegan", "sale", "kids",
               "high arch", "flat feet", "carbon", "neutral", "womens wide", "size 13", "black",
               "orange", "2026"]
-trail_keywords = [keyword("waterproof trail shoes", "PHRASE", 170, 1.10, 1, 3, impressions=5400)]
+trail_keywords = [keyword("waterproof trail shoes", "PHRASE", 170, 1.10, 4, 3, impressions=5400)]
 trail_keywords += [healthy(f"{w} trail running shoes", "PHRASE" if i % 2 else "EXACT")
                    for i, w in enumerate(shoe_words)]
 trail = campaign(
@@ -143,21 +149,31 @@ gear_words = ["tent", "sleeping bag", "camping stove", "headlamp", "sleeping pad
               "bear canister", "rain fly", "pillow", "compass", "map case", "solar charger",
               "fire starter", "camp table", "gaiters"]
 gear_keywords = [healthy(f"{w}", "PHRASE" if i % 2 else "EXACT", (0.4, 1.2)) for i, w in enumerate(gear_words)]
+gear_keywords.append(keyword("camping tent", "PHRASE", 250, 1.20, 3, 6))
 camping = campaign(
     "Camping Gear", 120.0, "TARGET_ROAS",
     [group("Gear", gear_keywords, [
-        term("used camping gear", 51, 1.14, 0),
         term("2 person tent", 60, 0.9, 4),
     ])],
     lost_budget=0.08, lost_rank=0.12,
 )
+# The search terms report, as Google Ads exports it: each term with its campaign and
+# ad group.
+report_terms = [dict(term("used camping gear", 51, 1.14, 0), campaign="Camping Gear", ad_group="Gear")]
 
 remarketing = campaign(
     "Remarketing - Tents", 40.0, "ENHANCED_CPC",
     [group("Past visitors", [healthy(f"{w} tents", "PHRASE", (0.3, 0.8)) for w in
                              ["backpacking", "family", "4 season", "ultralight", "2 person",
                               "dome", "tunnel", "pop up"]])],
-    lost_budget=0.05, lost_rank=0.10,
+    lost_budget=0.05, lost_rank=0.10, display=True,
+)
+
+rain = campaign(
+    "Rain Gear", 50.0, "ENHANCED_CPC",
+    [group("Rain jackets", [keyword(f"{w} rain jacket", "PHRASE", 60, 1.50, 2, 7)
+                            for w in ["mens", "womens", "packable", "hiking"]])],
+    lost_budget=0.0, lost_rank=0.20, partners=True,
 )
 
 winter = campaign(
@@ -168,9 +184,11 @@ winter = campaign(
 )
 
 account = {
-    "account": {"id": "431-552-9087", "name": "Northwind Outdoor", "currency": "USD"},
+    "account": {"id": "431-552-9087", "name": "Northwind Outdoor", "currency": "USD",
+                "target_cpa": 25.0, "conversion_tracking": "active"},
     "date_range": {"start": "2026-10-01", "end": "2026-10-31"},
-    "campaigns": [brand, hiking, trail, competitors, camping, remarketing, winter],
+    "campaigns": [brand, hiking, trail, competitors, camping, remarketing, rain, winter],
+    "search_terms": report_terms,
 }
 out = pathlib.Path(__file__).resolve().parent.parent / "ads-account.json"
 out.write_text(json.dumps(account, indent=1) + "\n")

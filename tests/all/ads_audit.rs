@@ -5,7 +5,7 @@
 use baton_tests::{Scratch, workspace_root};
 use serde_json::{Value, json};
 
-const COLUMNS: &str = "Campaign,Campaign Status,Budget,Bid Strategy Type,Ad Group,Keyword,Criterion Type,Max CPC,Status";
+const COLUMNS: &str = "Campaign,Campaign Status,Budget,Bid Strategy Type,Ad Group,Keyword,Criterion Type,Max CPC,Status,Networks";
 
 /// A change row as the CSV writes it (the sample's cells hold no commas or quotes).
 fn csv_line(row: &Value) -> String {
@@ -26,7 +26,7 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
     let out = scratch.start_ads_audit(&workspace_root().join("examples/ads-account.json"));
     let run = out["run"].as_str().unwrap().to_string();
     let decisions = out["decisions"].as_array().unwrap();
-    assert_eq!(decisions.len(), 10, "one decision per finding");
+    assert_eq!(decisions.len(), 13, "one decision per finding");
 
     // Critical first, with the evidence in numbers.
     let requests: Vec<&Value> = decisions.iter().map(|d| &d["request"]).collect();
@@ -39,13 +39,23 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
         requests[1]["title"],
         "Critical: \"hiking boots\" spent $641.84 with no conversions"
     );
+    // A reason in words, the numbers behind it, and why this severity: the money at
+    // risk against the account's $25 target.
+    assert_eq!(
+        requests[1]["reason"],
+        "It spent $641.84, 25.7 times the $25.00 target, without one conversion."
+    );
     assert!(
-        requests[1]["reason"]
+        requests[1]["context"]["evidence"]
             .as_str()
             .unwrap()
             .contains("452 clicks, 9800 impressions, $641.84 spent, 0 conversions"),
         "{}",
-        requests[1]["reason"]
+        requests[1]["context"]
+    );
+    assert_eq!(
+        requests[1]["context"]["severity"],
+        "Critical: $641.84 at risk, 25.7 times the $25.00 target (at least 10 times)"
     );
     let titles: Vec<&str> = requests
         .iter()
@@ -53,9 +63,12 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
         .collect();
     for expected in [
         "High priority: Brand - Northwind loses 38% of its impressions to budget at a good cost per conversion",
-        "High priority: Add \"free hiking boots\" as a negative keyword",
-        "High priority: Add \"used camping gear\" as a negative keyword",
         "High priority: Generic - Hiking Boots runs 8 broad match keywords on MANUAL_CPC bidding",
+        "High priority: \"camping tent\" pays $100.00 per conversion",
+        "Monitor: Add \"free hiking boots\" as a negative keyword",
+        "Monitor: Add \"used camping gear\" as a negative keyword",
+        "Monitor: Remarketing - Tents also shows on the Display Network",
+        "Monitor: Rain Gear runs on search partners at $45.00 per conversion",
         "Monitor: \"waterproof trail shoes\" has a quality score of 3/10",
     ] {
         assert!(
@@ -108,22 +121,24 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
         .host(&["approve", &id(0)])
         .expect_code(3)
         .stdout_has(
-            "Approved: Pause the campaign Competitors. 9 decisions left in this ads-audit run.",
+            "Approved: Pause the campaign Competitors. 12 decisions left in this ads-audit run.",
         )
         .stdout_has("done        export[0]");
     approved.push(choices(0)[0].clone());
     assert_eq!(written(), rows_of(&approved));
-    // A later decision says what that approval did to what it touches, and marks the
-    // alternative that would contradict it (Competitors as a budget donor).
-    scratch
-        .host(&["inbox"])
-        .expect_code(0)
-        .stdout_has("  ! Earlier in this run: approved \"Pause the campaign Competitors\" (campaign:Competitors)\n")
-        .stdout_has("(alternative): Move $23.00/day from Competitors (the weakest cost per conversion) to it  [! touches campaign:Competitors, which an earlier decision changed]\n");
     scratch
         .host(&["approve", &id(1), "--choice", "1"])
         .expect_code(3);
     approved.push(choices(1)[1].clone());
+    // A later decision says what that approval did to what it touches, and marks the
+    // alternative that would contradict it: "hiking boots" was replaced by its exact
+    // match; moving the campaign's broad keywords to phrase would bring it back.
+    let keyword = "campaign:Generic - Hiking Boots/ad group:Boots - broad/keyword:hiking boots";
+    scratch
+        .host(&["inbox"])
+        .expect_code(0)
+        .stdout_has(&format!("  ! Approved earlier in this run: Replace it with [hiking boots] (exact match) to keep only the searches that name it (on {keyword})\n"))
+        .stdout_has(&format!("1 (alternative): Keep manual bidding and move its 8 broad keywords to phrase match  [! touches {keyword}, which an earlier decision changed]\n"));
     scratch
         .host(&[
             "reject",
@@ -149,12 +164,12 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
         .host(&["approve", &id(3), "--edit", good.to_str().unwrap()])
         .expect_code(3);
     approved.push(mine);
-    for i in 4..10 {
+    for i in 4..13 {
         if i == 8 {
             scratch.host(&["reject", &id(i)]).expect_code(3);
             continue;
         }
-        let last = i == 9;
+        let last = i == 12;
         scratch
             .host(&["approve", &id(i)])
             .expect_code(if last { 0 } else { 3 });
@@ -164,7 +179,7 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
     // The change set: the header, then exactly the approved rows, in finding order,
     // as the last approval left it.
     let export = scratch
-        .host(&["show", &run, "--step", "export[9]"])
+        .host(&["show", &run, "--step", "export[12]"])
         .expect_code(0)
         .json();
     assert_eq!(export["path"], "/changes/431-552-9087-2026-10-31.csv");
@@ -172,19 +187,24 @@ fn the_ads_audit_flags_what_a_specialist_would_and_exports_exactly_the_approved_
     let expected = rows_of(&approved);
     assert_eq!(csv.lines().collect::<Vec<_>>(), expected);
     assert_eq!(export["rows"], expected.len() - 1);
-    assert_eq!(export["actions"].as_array().unwrap().len(), 8);
+    assert_eq!(export["actions"].as_array().unwrap().len(), 11);
     // Spot checks a specialist would make on the file itself.
-    assert!(csv.contains("\nCompetitors,Paused,,,,,,,\n"), "{csv}");
-    assert!(csv.contains("\nBrand - Northwind,,90.00,,,,,,\n"), "{csv}");
+    assert!(csv.contains("\nCompetitors,Paused,,,,,,,,\n"), "{csv}");
+    assert!(csv.contains("\nBrand - Northwind,,90.00,,,,,,,\n"), "{csv}");
     assert!(
-        csv.contains("\nGeneric - Hiking Boots,,,,Boots - broad,hiking boots,Exact,,Enabled\n"),
+        csv.contains("\nRemarketing - Tents,,,,,,,,,Google search\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("\nGeneric - Hiking Boots,,,,,free hiking boots,Campaign Negative Exact,,\n"),
+        csv.contains("\nGeneric - Hiking Boots,,,,Boots - broad,hiking boots,Exact,,Enabled,\n"),
         "{csv}"
     );
-    assert!(!csv.contains("Maximize conversions"), "rejected: {csv}");
+    assert!(
+        csv.contains("\nGeneric - Hiking Boots,,,,,hiking boots jobs,Campaign Negative Exact,,,\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains("free hiking boots"), "rejected: {csv}");
+    assert!(!csv.contains("Maximize conversions"), "edited: {csv}");
 }
 
 #[test]

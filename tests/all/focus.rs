@@ -112,7 +112,7 @@ fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
 
-/// Starts the ads audit on `account` and returns its run id (10 decisions wait).
+/// Starts the ads audit on `account` and returns its run id (13 decisions wait).
 fn ads_run(scratch: &Scratch, account: &Path) -> String {
     let out = scratch.start_ads_audit(account);
     out["run"].as_str().unwrap().to_string()
@@ -176,30 +176,32 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
     // The first decision: position, severity, title, reason, the default read whole
     // (what it does, and the change it makes), the alternatives.
     pane.wait_for(&[
-        "1 of 10",
+        "1 of 13",
         "[critical] Critical: Competitors spent $889.00 with no conversions",
-        "508 clicks, $889.00 spent, 0 conversions",
+        "It spent $889.00, 36 times the $25.00 target, without a single conversion",
+        "evidence: 508 clicks, $889.00 spent, 0 conversions",
+        "severity: Critical: $889.00 at risk, 35.6 times the $25.00 target",
         "Enter  approves the default:",
         "         Pause the campaign Competitors",
         "Campaign: Competitors",
-        "Campaign Status: Paused",
+        "Campaign Status: Enabled → Paused",
         "1  Halve its daily budget to $40.00",
     ]);
 
     // Enter approves the default; the run continues and says where it is.
     pane.keys(&["Enter"]);
     pane.wait_for(&[
-        "2 of 10",
-        "Approved: Pause the campaign Competitors. 9 decisions left in this ads-audit run.",
+        "2 of 13",
+        "Approved: Pause the campaign Competitors. 12 decisions left in this ads-audit run.",
         "\"hiking boots\" spent $641.84",
     ]);
 
     // 1 picks the first alternative.
     pane.keys(&["1"]);
     pane.wait_for(&[
-        "3 of 10",
+        "3 of 13",
         "Approved an alternative: ",
-        "8 decisions left in this ads-audit run.",
+        "11 decisions left in this ads-audit run.",
     ]);
 
     // r rejects, with a reason typed in.
@@ -208,69 +210,73 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
     pane.type_text("testing manual bids");
     pane.keys(&["Enter"]);
     pane.wait_for(&[
-        "4 of 10",
+        "4 of 13",
         "Rejected: ",
-        "7 decisions left in this ads-audit run.",
-        "Brand - Northwind",
-        // The approval of the first decision touches this one's last alternative.
-        "! Earlier in this run: approved \"Pause the campaign Competitors\" (campaign:Competitors)",
-        "campaign:Competitors, which an earlier decision changed]",
+        "10 decisions left in this ads-audit run.",
+        "Generic - Hiking Boots runs 8 broad match keywords",
+        // The exact-match replacement approved two decisions ago touches "hiking
+        // boots", which this one's alternative would move to phrase match.
+        "! Approved earlier in this run: Replace it with [hiking boots] (exact match)",
+        "which an earlier decision changed]",
     ]);
 
     // e: not JSON, then not the schema, then a good edit; the bad ones decide nothing.
     pane.keys(&["e"]);
-    pane.wait_for(&["4 of 10", "the edit is not valid TOML", "press e to fix it"]);
+    pane.wait_for(&["4 of 13", "the edit is not valid TOML", "press e to fix it"]);
     pane.keys(&["e"]);
     // The schema's own words say what the field expects.
     pane.wait_for(&[
-        "4 of 10",
+        "4 of 13",
         "does not match the plugin's schema",
         "/Budget: Budget: a daily amount",
     ]);
     pane.keys(&["e"]);
     pane.wait_for(&[
-        "5 of 10",
-        "Approved your edit: Raise the budget to $90. 6 decisions left in this ads-audit run.",
+        "5 of 13",
+        "Approved your edit: Raise the budget to $90. 9 decisions left in this ads-audit run.",
     ]);
 
     // s puts it off: it stays pending, and comes back after the others.
     pane.keys(&["s"]);
     pane.wait_for(&[
-        "5 of 10 (1 skipped, for later)",
+        "5 of 13 (1 skipped, for later)",
         &format!("skipped {}; it comes back after the others", id(4)),
         &id(5),
     ]);
 
     // An alternative that does not exist is refused.
     pane.keys(&["3"]);
-    pane.wait_for(&["5 of 10", "there is no alternative 3; this decision has 1"]);
+    pane.wait_for(&["5 of 13", "there is no alternative 3; this decision has 1"]);
 
     // ? shows the keys; any key goes back.
     pane.keys(&["?"]);
     pane.wait_for(&["help", "skip for now: it comes back after the others"]);
     pane.keys(&["x"]);
-    pane.wait_for(&["5 of 10", "Enter approve  1-3 alternative"]);
+    pane.wait_for(&["5 of 13", "Enter approve  1-3 alternative"]);
 
     // v reads every choice whole, the alternatives' change rows too.
     pane.keys(&["v"]);
-    let screen = pane.wait_for(&[
-        "Every choice, read whole",
-        "1  approves alternative 1:",
-        "Criterion Type",
-    ]);
+    let screen = pane.wait_for(&["Every choice, read whole", "Criterion Type", "1.43 → 1.64"]);
     assert!(!screen.contains("\"Criterion Type\""), "no JSON: {screen}");
+    // The alternative (30% more) is further down: End goes there.
+    pane.keys(&["End"]);
+    pane.wait_for(&[
+        "orange trail running shoes",
+        "2.00 → 2.60",
+        "end · PgUp/b back",
+    ]);
     pane.keys(&["x"]);
 
     // Skipping the five others brings the first skipped one back.
-    for i in 5..10 {
+    for i in 5..13 {
         pane.keys(&["s"]);
         pane.wait_for(&[&format!("skipped {}; it comes back", id(i))]);
     }
-    pane.wait_for(&["5 of 10 (6 skipped, for later)", &id(4)]);
+    pane.wait_for(&["5 of 13 (9 skipped, for later)", &id(4)]);
 
     pane.keys(&["q"]);
     pane.wait_for(&[
-        "focus: 4 decided; 6 still pending, 6 of them skipped (host inbox)",
+        "focus: 4 decided; 9 still pending, 9 of them skipped (host inbox)",
         "EXIT=0",
     ]);
 
@@ -292,7 +298,7 @@ fn focus_walks_the_inbox_critical_first_and_each_key_decides_at_once() {
         .stdout
         .clone();
     assert!(inbox.contains(&id(4)), "skipped stays pending: {inbox}");
-    assert_eq!(inbox.lines().count(), 6);
+    assert_eq!(inbox.lines().count(), 9);
 }
 
 #[test]
@@ -304,7 +310,7 @@ fn focus_shows_control_characters_from_plugins_escaped() {
     let account = scratch.file("account.json", account);
     ads_run(&scratch, &account);
     let pane = Pane::start(&scratch, &[]);
-    let screen = pane.wait_for(&["1 of 10", "Compet\\u{1b}[2J\\u{7}itors spent $889.00"]);
+    let screen = pane.wait_for(&["1 of 13", "Compet\\u{1b}[2J\\u{7}itors spent $889.00"]);
     assert!(!screen.contains('\u{1b}'), "{screen}");
     pane.keys(&["q"]);
     pane.wait_for(&["EXIT=0"]);

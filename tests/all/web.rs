@@ -1319,9 +1319,9 @@ async fn a_decision_shows_what_earlier_approvals_did_to_the_same_campaign() {
     let started =
         scratch.start_ads_audit(&baton_tests::workspace_root().join("examples/ads-account.json"));
     let run = started["run"].as_str().unwrap().to_string();
-    // Pausing Competitors, through the server, executes at once.
+    // Pausing "hiking boots", through the server, executes at once.
     scratch
-        .host(&["approve", &format!("{run}/review/0")])
+        .host(&["approve", &format!("{run}/review/1")])
         .expect_code(WAITING);
     let browser = Browser::start_as(Screen::Desktop).await;
     browser
@@ -1332,24 +1332,25 @@ async fn a_decision_shows_what_earlier_approvals_did_to_the_same_campaign() {
         .goto(&format!("{}/?decision={run}%2Freview%2F3", served.url))
         .await
         .unwrap();
+    let keyword = "campaign:Generic - Hiking Boots/ad group:Boots - broad/keyword:hiking boots";
     let earlier = browser.seen("#earlier").await;
     assert_eq!(
         earlier,
-        "Earlier in this run: approved \"Pause the campaign Competitors\" (campaign:Competitors)"
+        format!("Approved earlier in this run: Pause \"hiking boots\" (Broad) (on {keyword})")
     );
     browser
         .client
         .execute(
-            "document.getElementById('conflict-2').scrollIntoView();",
+            "document.getElementById('conflict-1').scrollIntoView();",
             vec![],
         )
         .await
         .unwrap();
     assert_eq!(
-        browser.seen("#conflict-2").await,
-        "⚠ This choice touches campaign:Competitors, which an earlier decision changed."
+        browser.seen("#conflict-1").await,
+        format!("⚠ This choice touches {keyword}, which an earlier decision changed.")
     );
-    // The default and the other alternative touch nothing it changed.
+    // The default (the campaign's bidding) touches nothing it changed.
     let marked = browser
         .client
         .execute(

@@ -233,13 +233,13 @@ pub fn glance(value: &Value) -> Vec<String> {
 }
 
 /// What earlier decisions of the run did to what this one touches, a line each:
-/// `Earlier in this run: approved "Pause the campaign Competitors" (campaign:Competitors)`.
+/// `Approved earlier in this run: Pause the campaign Competitors (on campaign:Competitors)`.
 pub fn earlier_lines(earlier: &[Earlier]) -> Vec<String> {
     earlier
         .iter()
         .map(|e| {
             format!(
-                "Earlier in this run: approved \"{}\" ({})",
+                "Approved earlier in this run: {} (on {})",
                 choice_summary(&e.value),
                 escape_control(&e.entities.join(", "))
             )

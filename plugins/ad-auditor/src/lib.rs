@@ -4,8 +4,8 @@
 //! and up to two alternatives, ready for a `for_each` gate.
 //!
 //! A thin component around the `ad-audit` crate. Config: `min-spend` (the spend,
-//! in the account's currency, below which a keyword or search term is too young to
-//! judge; default 50).
+//! in the account's currency, below which nothing is judged on spend alone; default
+//! 50). Every check, its threshold and severity: `README.md`.
 // The bindings wit-bindgen generates use `unsafe` for the canonical ABI.
 #![allow(unsafe_code)]
 
@@ -25,7 +25,7 @@ impl Guest for AdAuditor {
         ToolInfo {
             name: "ad-auditor".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            summary: "Audits a Google Ads account export: wasted spend, missing negatives, budget-limited winners, low quality scores, broad match without smart bidding".into(),
+            summary: "Audits a Google Ads account export against its target cost per conversion: tracking, wasted spend, costly keywords, missing negatives, budget- and rank-limited winners, networks, broad match without smart bidding, quality scores".into(),
             input_schema: ad_audit::INPUT_SCHEMA.into(),
             output_schema: ad_audit::OUTPUT_SCHEMA.into(),
             capabilities: vec![],

@@ -13,23 +13,69 @@ mod schema;
 
 use serde::{Deserialize, Serialize};
 
-pub use rules::audit;
+pub use rules::{KINDS, audit};
 pub use schema::{INPUT_SCHEMA, OUTPUT_SCHEMA};
 
+// Every input type refuses fields it does not know: a field the auditor ignored
+// silently would let an operator believe it was used (a misspelt `target_cpa` would
+// judge the account against its average instead). The host's schema check names the
+// field first; serde's `deny_unknown_fields` is the same rule for native callers.
+
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Account {
     pub account: AccountInfo,
     #[serde(default)]
     pub date_range: Option<DateRange>,
     pub campaigns: Vec<Campaign>,
+    /// The search terms report: each term with the campaign and ad group it matched
+    /// in. Terms may also sit in their ad group (`ad_groups[].search_terms`).
+    #[serde(default)]
+    pub search_terms: Vec<ReportedTerm>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccountInfo {
     pub id: String,
     pub name: String,
     #[serde(default = "usd")]
     pub currency: String,
+    /// What a conversion may cost: the yardstick of every cost judgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_cpa: Option<f64>,
+    /// Or the conversion value each unit of spend must bring back (4.0 = 400%),
+    /// turned into a cost per conversion with the account's average conversion value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_roas: Option<f64>,
+    /// The state of conversion tracking, as Google Ads reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion_tracking: Option<Tracking>,
+}
+
+/// Conversion tracking as the account's Conversions page shows it.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracking {
+    /// Recording conversions.
+    Active,
+    /// Set up, but nothing recorded lately.
+    NoRecentConversions,
+    /// Set up, never verified.
+    Unverified,
+    /// No conversion action at all.
+    None,
+}
+
+impl Tracking {
+    pub fn words(self) -> &'static str {
+        match self {
+            Tracking::Active => "active",
+            Tracking::NoRecentConversions => "recording no conversions",
+            Tracking::Unverified => "unverified",
+            Tracking::None => "not set up",
+        }
+    }
 }
 
 fn usd() -> String {
@@ -37,12 +83,14 @@ fn usd() -> String {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct DateRange {
     pub start: String,
     pub end: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Campaign {
     pub name: String,
     #[serde(default = "enabled")]
@@ -50,6 +98,7 @@ pub struct Campaign {
     pub daily_budget: f64,
     /// e.g. `MANUAL_CPC`, `ENHANCED_CPC`, `MAXIMIZE_CONVERSIONS`, `TARGET_CPA`.
     pub bidding_strategy: String,
+    /// The campaign's own target, which overrides the account's for its judgements.
     #[serde(default)]
     pub target_cpa: Option<f64>,
     /// Shares 0-1 of the impressions the campaign could have had.
@@ -59,7 +108,22 @@ pub struct Campaign {
     pub lost_is_budget: f64,
     #[serde(default)]
     pub lost_is_rank: f64,
+    /// Where its ads may show besides Google search.
+    #[serde(default)]
+    pub networks: Networks,
     pub ad_groups: Vec<AdGroup>,
+}
+
+/// A Search campaign's network settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Networks {
+    /// Google's search partners (other search sites).
+    #[serde(default)]
+    pub search_partners: bool,
+    /// The Display Network ("Display expansion").
+    #[serde(default)]
+    pub display: bool,
 }
 
 fn enabled() -> String {
@@ -67,6 +131,7 @@ fn enabled() -> String {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdGroup {
     pub name: String,
     pub keywords: Vec<Keyword>,
@@ -75,6 +140,7 @@ pub struct AdGroup {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Keyword {
     pub text: String,
     /// `BROAD`, `PHRASE` or `EXACT`.
@@ -88,16 +154,36 @@ pub struct Keyword {
     pub cost: f64,
     pub conversions: f64,
     #[serde(default)]
+    pub conversion_value: Option<f64>,
+    #[serde(default)]
     pub quality_score: Option<u8>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchTerm {
     pub term: String,
     pub clicks: u64,
     pub impressions: u64,
     pub cost: f64,
     pub conversions: f64,
+    #[serde(default)]
+    pub conversion_value: Option<f64>,
+}
+
+/// A row of the search terms report.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedTerm {
+    pub campaign: String,
+    pub ad_group: String,
+    pub term: String,
+    pub clicks: u64,
+    pub impressions: u64,
+    pub cost: f64,
+    pub conversions: f64,
+    #[serde(default)]
+    pub conversion_value: Option<f64>,
 }
 
 /// What the operator can tune (workflow `config`).
@@ -182,8 +268,10 @@ pub struct Finding {
     pub severity: Severity,
     /// `Critical`, `High priority` or `Monitor`.
     pub group: &'static str,
-    /// `wasted-spend`, `negative-keyword`, `budget-limited`, `low-quality-score`,
-    /// `broad-without-smart-bidding`, `campaign-not-converting`, `rank-limited`.
+    /// One of [`rules::KINDS`]: `conversion-tracking`, `campaign-not-converting`,
+    /// `wasted-spend`, `high-cpa-keyword`, `negative-keyword`, `budget-limited`,
+    /// `rank-limited`, `broad-without-smart-bidding`, `display-network`,
+    /// `search-partners`, `low-quality-score`.
     pub kind: &'static str,
     pub title: String,
     /// The numbers behind it, in one sentence.
@@ -195,6 +283,13 @@ pub struct Finding {
     pub subject: String,
     /// What it cost over the export's date range.
     pub cost: f64,
+    /// The money the severity is judged on: spend beyond what its conversions were
+    /// worth at the target (for a missed opportunity, the conversions missed at it).
+    pub at_risk: f64,
+    /// Why it matters, in one plain sentence.
+    pub reason: String,
+    /// Why this severity: the money at risk against the target.
+    pub severity_reason: String,
     /// The recommended change first, then up to two alternatives.
     pub options: Vec<Choice>,
 }
@@ -208,22 +303,56 @@ pub struct Choice {
     /// Baton shows a decision what earlier approvals did to the same things.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub affects: Vec<String>,
+    /// What to know before choosing it: another finding's recommended change touches
+    /// the same campaign or keyword.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Choice {
-    /// The campaigns, ad groups and keywords its changes touch, each once, in order.
+    /// What its changes touch, each once, in order, as paths: pausing a campaign
+    /// touches `campaign:NAME` (all of it); its budget, bidding or networks
+    /// `campaign:NAME/budget`, `/bidding`, `/networks`; a keyword
+    /// `campaign:NAME/ad group:GROUP/keyword:TEXT`; a negative `.../negative:TEXT`.
+    /// Two changes conflict when one path holds the other.
     pub fn entities(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for change in &self.changes {
-            let mut path = format!("campaign:{}", change.campaign);
-            if let Some(group) = change.ad_group.as_deref().filter(|g| !g.is_empty()) {
-                path.push_str(&format!("/ad group:{group}"));
-            }
-            if let Some(keyword) = change.keyword.as_deref().filter(|k| !k.is_empty()) {
-                path.push_str(&format!("/keyword:{keyword}"));
-            }
+        let mut push = |path: String| {
             if !out.contains(&path) {
                 out.push(path);
+            }
+        };
+        for change in &self.changes {
+            let campaign = format!("campaign:{}", change.campaign);
+            let group = change
+                .ad_group
+                .as_deref()
+                .filter(|g| !g.is_empty())
+                .map(|g| format!("{campaign}/ad group:{g}"));
+            let within = group.clone().unwrap_or_else(|| campaign.clone());
+            if let Some(keyword) = change.keyword.as_deref().filter(|k| !k.is_empty()) {
+                let negative = change
+                    .criterion_type
+                    .as_deref()
+                    .is_some_and(|c| c.contains("Negative"));
+                let kind = if negative { "negative" } else { "keyword" };
+                push(format!("{within}/{kind}:{keyword}"));
+                continue;
+            }
+            if change.campaign_status.is_some() {
+                push(campaign.clone());
+            }
+            if change.budget.is_some() {
+                push(format!("{campaign}/budget"));
+            }
+            if change.bid_strategy_type.is_some() {
+                push(format!("{campaign}/bidding"));
+            }
+            if change.networks.is_some() {
+                push(format!("{campaign}/networks"));
+            }
+            if let Some(group) = group.filter(|_| change.status.is_some()) {
+                push(group);
             }
         }
         out
@@ -263,11 +392,18 @@ pub struct Change {
     pub max_cpc: Option<String>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// `Google search`, or `Google search;Search Partners`, with `;Display Network`.
+    #[serde(rename = "Networks", default, skip_serializing_if = "Option::is_none")]
+    pub networks: Option<String>,
+    /// The values the changed columns had before, by column name; none for a row
+    /// that adds something (a keyword, a negative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Change {
     /// The CSV columns, in order, as Google Ads Editor names them.
-    pub const COLUMNS: [&'static str; 9] = [
+    pub const COLUMNS: [&'static str; 10] = [
         "Campaign",
         "Campaign Status",
         "Budget",
@@ -277,10 +413,11 @@ impl Change {
         "Criterion Type",
         "Max CPC",
         "Status",
+        "Networks",
     ];
 
     /// The row's cells in [`Change::COLUMNS`] order.
-    pub fn cells(&self) -> [&str; 9] {
+    pub fn cells(&self) -> [&str; 10] {
         fn cell(v: &Option<String>) -> &str {
             v.as_deref().unwrap_or("")
         }
@@ -294,6 +431,7 @@ impl Change {
             cell(&self.criterion_type),
             cell(&self.max_cpc),
             cell(&self.status),
+            cell(&self.networks),
         ]
     }
 }
@@ -325,7 +463,7 @@ mod tests {
     #[test]
     fn the_sample_account_gets_the_findings_a_specialist_would_flag_most_urgent_first() {
         let report = sample();
-        assert_eq!(report.summary.campaigns, 7);
+        assert_eq!(report.summary.campaigns, 8);
         assert!(report.summary.keywords >= 100);
         let kinds: Vec<(&str, &str)> = report
             .findings
@@ -337,13 +475,16 @@ mod tests {
             [
                 ("campaign-not-converting", "Competitors"),
                 ("wasted-spend", "hiking boots"),
-                ("broad-without-smart-bidding", "Generic - Hiking Boots"),
                 ("budget-limited", "Brand - Northwind"),
+                ("broad-without-smart-bidding", "Generic - Hiking Boots"),
+                ("high-cpa-keyword", "camping tent"),
+                ("rank-limited", "Generic - Trail Running"),
+                ("search-partners", "Rain Gear"),
                 ("negative-keyword", "used camping gear"),
                 ("negative-keyword", "free hiking boots"),
+                ("display-network", "Remarketing - Tents"),
                 ("negative-keyword", "hiking boot repair near me"),
                 ("negative-keyword", "hiking boots jobs"),
-                ("rank-limited", "Generic - Trail Running"),
                 ("low-quality-score", "waterproof trail shoes"),
             ]
         );
@@ -353,7 +494,7 @@ mod tests {
                 report.summary.high,
                 report.summary.monitor
             ),
-            (2, 6, 2)
+            (2, 3, 8)
         );
         // The paused campaign wastes money too, but it is not running.
         assert!(
@@ -393,8 +534,18 @@ mod tests {
             Some("Broad")
         );
         let brand = find(&report, "budget-limited", "Brand - Northwind");
-        // 38% lost to budget: raise $60 by 38%.
+        // 38% lost to budget: raise $60 by 38%, saying what it was.
         assert_eq!(brand.options[0].changes[0].budget.as_deref(), Some("83.00"));
+        assert_eq!(
+            brand.options[0].changes[0].before.as_ref().unwrap()["Budget"],
+            "60.00"
+        );
+        // The donor converts over its target and is not itself a finding: not
+        // Competitors (no conversions), Rain Gear (partners) or Remarketing (display).
+        assert_eq!(
+            brand.options[2].action,
+            "Move $23.00/day from Camping Gear (converting at $27.41, above its target) to it"
+        );
         assert!(
             brand.evidence.contains("$6.33 per conversion"),
             "{}",
@@ -429,6 +580,9 @@ mod tests {
         let error = Settings::from_config(|_| Some("lots".into())).unwrap_err();
         assert!(error.contains("min-spend"), "{error}");
         let error = audit_json("{\"account\": {}}", &Settings::default()).unwrap_err();
+        assert!(error.contains("the account export"), "{error}");
+        let error = audit_json("{\"acount\": {}}", &Settings::default()).unwrap_err();
+        assert!(error.contains("unknown field `acount`"), "{error}");
         assert!(error.contains("the account export"), "{error}");
     }
 }

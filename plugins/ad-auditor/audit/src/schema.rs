@@ -3,21 +3,28 @@
 pub const INPUT_SCHEMA: &str = r##"{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "A Google Ads account export",
+  "description": "Fields the auditor does not know are refused, so that none is silently ignored",
   "type": "object",
   "required": ["account", "campaigns"],
+  "additionalProperties": false,
   "properties": {
     "account": {
       "type": "object",
       "required": ["id", "name"],
+      "additionalProperties": false,
       "properties": {
         "id": {"type": "string"},
         "name": {"type": "string"},
-        "currency": {"type": "string", "minLength": 3, "maxLength": 3}
+        "currency": {"type": "string", "minLength": 3, "maxLength": 3},
+        "target_cpa": {"type": "number", "exclusiveMinimum": 0, "description": "what a conversion may cost"},
+        "target_roas": {"type": "number", "exclusiveMinimum": 0, "description": "conversion value per unit of spend, 4.0 = 400%"},
+        "conversion_tracking": {"enum": ["active", "no_recent_conversions", "unverified", "none"]}
       }
     },
     "date_range": {
       "type": "object",
       "required": ["start", "end"],
+      "additionalProperties": false,
       "properties": {"start": {"type": "string"}, "end": {"type": "string"}}
     },
     "campaigns": {
@@ -25,20 +32,27 @@ pub const INPUT_SCHEMA: &str = r##"{
       "items": {
         "type": "object",
         "required": ["name", "daily_budget", "bidding_strategy", "ad_groups"],
+        "additionalProperties": false,
         "properties": {
           "name": {"type": "string", "minLength": 1},
           "status": {"type": "string"},
           "daily_budget": {"type": "number", "minimum": 0},
           "bidding_strategy": {"type": "string"},
-          "target_cpa": {"type": "number", "minimum": 0},
+          "target_cpa": {"type": "number", "exclusiveMinimum": 0},
           "search_impression_share": {"type": "number", "minimum": 0, "maximum": 1},
           "lost_is_budget": {"type": "number", "minimum": 0, "maximum": 1},
           "lost_is_rank": {"type": "number", "minimum": 0, "maximum": 1},
+          "networks": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {"search_partners": {"type": "boolean"}, "display": {"type": "boolean"}}
+          },
           "ad_groups": {
             "type": "array",
             "items": {
               "type": "object",
               "required": ["name", "keywords"],
+              "additionalProperties": false,
               "properties": {
                 "name": {"type": "string", "minLength": 1},
                 "keywords": {"type": "array", "items": {"$ref": "#/$defs/keyword"}},
@@ -48,12 +62,32 @@ pub const INPUT_SCHEMA: &str = r##"{
           }
         }
       }
+    },
+    "search_terms": {
+      "description": "The search terms report, each term with the campaign and ad group it matched in",
+      "type": "array",
+      "items": {
+        "type": "object",
+        "required": ["campaign", "ad_group", "term", "clicks", "impressions", "cost", "conversions"],
+        "additionalProperties": false,
+        "properties": {
+          "campaign": {"type": "string"},
+          "ad_group": {"type": "string"},
+          "term": {"type": "string", "minLength": 1},
+          "clicks": {"type": "integer", "minimum": 0},
+          "impressions": {"type": "integer", "minimum": 0},
+          "cost": {"type": "number", "minimum": 0},
+          "conversions": {"type": "number", "minimum": 0},
+          "conversion_value": {"type": "number", "minimum": 0}
+        }
+      }
     }
   },
   "$defs": {
     "keyword": {
       "type": "object",
       "required": ["text", "match_type", "clicks", "impressions", "cost", "conversions"],
+      "additionalProperties": false,
       "properties": {
         "text": {"type": "string", "minLength": 1},
         "match_type": {"enum": ["BROAD", "PHRASE", "EXACT"]},
@@ -63,18 +97,21 @@ pub const INPUT_SCHEMA: &str = r##"{
         "impressions": {"type": "integer", "minimum": 0},
         "cost": {"type": "number", "minimum": 0},
         "conversions": {"type": "number", "minimum": 0},
+        "conversion_value": {"type": "number", "minimum": 0},
         "quality_score": {"type": "integer", "minimum": 1, "maximum": 10}
       }
     },
     "search_term": {
       "type": "object",
       "required": ["term", "clicks", "impressions", "cost", "conversions"],
+      "additionalProperties": false,
       "properties": {
         "term": {"type": "string", "minLength": 1},
         "clicks": {"type": "integer", "minimum": 0},
         "impressions": {"type": "integer", "minimum": 0},
         "cost": {"type": "number", "minimum": 0},
-        "conversions": {"type": "number", "minimum": 0}
+        "conversions": {"type": "number", "minimum": 0},
+        "conversion_value": {"type": "number", "minimum": 0}
       }
     }
   }
@@ -96,7 +133,7 @@ pub const OUTPUT_SCHEMA: &str = r##"{
       "type": "array",
       "items": {
         "type": "object",
-        "required": ["id", "severity", "group", "kind", "title", "evidence", "campaign", "subject", "cost", "options"],
+        "required": ["id", "severity", "group", "kind", "title", "evidence", "campaign", "subject", "cost", "at_risk", "reason", "severity_reason", "options"],
         "properties": {
           "id": {"type": "string"},
           "severity": {"enum": ["critical", "high", "monitor"]},
@@ -108,6 +145,9 @@ pub const OUTPUT_SCHEMA: &str = r##"{
           "ad_group": {"type": "string"},
           "subject": {"type": "string"},
           "cost": {"type": "number"},
+          "at_risk": {"type": "number"},
+          "reason": {"type": "string"},
+          "severity_reason": {"type": "string"},
           "options": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"$ref": "#/$defs/choice"}}
         }
       }
@@ -121,7 +161,8 @@ pub const OUTPUT_SCHEMA: &str = r##"{
       "properties": {
         "action": {"type": "string", "minLength": 1},
         "changes": {"type": "array", "items": {"$ref": "#/$defs/change"}},
-        "affects": {"type": "array", "items": {"type": "string"}, "description": "what the changes touch: campaign:NAME, with /ad group:NAME and /keyword:TEXT inside it"}
+        "affects": {"type": "array", "items": {"type": "string"}, "description": "what the changes touch: campaign:NAME, with /ad group:NAME and /keyword:TEXT inside it"},
+        "note": {"type": "string", "title": "Note", "description": "what to know before choosing it"}
       }
     },
     "change": {
@@ -138,7 +179,9 @@ pub const OUTPUT_SCHEMA: &str = r##"{
         "Keyword": {"type": "string"},
         "Criterion Type": {"type": "string"},
         "Max CPC": {"type": "string", "title": "Max CPC", "description": "the most to pay for a click, digits with at most two decimals (1.25)", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$"},
-        "Status": {"enum": ["Enabled", "Paused", "Removed"]}
+        "Status": {"enum": ["Enabled", "Paused", "Removed"]},
+        "Networks": {"type": "string", "title": "Networks", "description": "Google search, optionally with ;Search Partners and ;Display Network"},
+        "before": {"type": "object", "additionalProperties": {"type": "string"}, "description": "the changed columns' values before, by column"}
       }
     }
   }
