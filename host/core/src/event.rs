@@ -99,6 +99,10 @@ pub struct DecisionRequest {
     /// no `view`: the value's shape decides how it reads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<String>,
+    /// What kind of decision this is (the gate's `kind`), e.g.
+    /// `negative-keyword/monitor`: stats and auto-approval rules work per kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 impl DecisionRequest {

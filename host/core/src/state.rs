@@ -635,6 +635,7 @@ mod tests {
                 on_timeout: OnTimeout::Reject,
                 approvers: Vec::new(),
                 views: Vec::new(),
+                kind: None,
             },
         });
         let waiting = RunState::fold(&run, &events).unwrap();
@@ -697,6 +698,7 @@ mod tests {
                 on_timeout: OnTimeout::Reject,
                 approvers: Vec::new(),
                 views: Vec::new(),
+                kind: None,
             },
         });
         events.push(RunEvent::DecisionMade {

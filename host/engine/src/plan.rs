@@ -374,8 +374,19 @@ fn open_gate(
             .map_err(|e| ("view", e.to_string()))?,
         None => Vec::new(),
     };
+    let kind = gate
+        .kind
+        .as_ref()
+        .map(|template| template.render_text(context))
+        .transpose()
+        .map_err(|e| ("kind", e.to_string()))?
+        .map(|kind| kind.trim().to_string())
+        .filter(|kind| !kind.is_empty());
     let auto = match &gate.auto_approve {
-        Some(expr) => match expr.eval_bool(context) {
+        Some(expr) => match expr.eval_bool(&Context {
+            kind: kind.clone(),
+            ..context.clone()
+        }) {
             Ok(true) => Some(format!("auto-approve: {}", expr.source())),
             Ok(false) => None,
             Err(e) => return Err(("auto_approve", e.to_string())),
@@ -396,6 +407,7 @@ fn open_gate(
         on_timeout: gate.on_timeout,
         approvers: gate.approvers.clone(),
         views,
+        kind,
     };
     Ok((request, auto))
 }

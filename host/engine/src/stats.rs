@@ -1,6 +1,7 @@
-//! What the decisions of past runs teach: per gate, how its decisions ended and how
-//! long they waited; per workflow, the share of steps that needed a human; and where
-//! a gate could decide by itself or its plugin drifts from what operators want.
+//! What the decisions of past runs teach: per gate, and per kind of decision where
+//! the gate declares `kind`, how its decisions ended and how long they waited; per
+//! workflow, the share of steps that needed a human; and where a gate could decide a
+//! kind by itself (never a critical one) or its plugin drifts from what operators want.
 
 use std::collections::BTreeMap;
 
@@ -49,7 +50,60 @@ pub struct GateStats {
     pub median_ms_to_decision: Option<u64>,
     /// How many of the latest human decisions in a row were approved as proposed.
     pub approved_as_proposed_streak: u32,
+    /// Per kind of decision (the gate's `kind`), in the order each first opened;
+    /// empty when the gate declares none.
+    pub kinds: Vec<KindStats>,
     pub suggestions: Vec<Suggestion>,
+}
+
+/// How the decisions of one kind at one gate ended, and the evidence for or against
+/// letting the gate decide them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KindStats {
+    pub kind: String,
+    pub decisions: u32,
+    pub approved_as_proposed: u32,
+    pub alternative_chosen: u32,
+    pub edited: u32,
+    pub rejected: u32,
+    pub expired: u32,
+    pub auto_approved: u32,
+    pub pending: u32,
+    /// Whether any decision of this kind was critical: such a kind is never proposed
+    /// for auto-approval.
+    pub critical: bool,
+    /// The latest decisions by people, in a row, that were approved as proposed, and
+    /// when the first of them was made.
+    pub approved_as_proposed_streak: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streak_since: Option<u64>,
+    /// The newest decision by a person that was not approved as proposed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_disagreement: Option<Disagreement>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Disagreement {
+    pub at: u64,
+    /// `chose an alternative`, `edited`, `rejected` or `let it expire`.
+    pub how: &'static str,
+    pub by: String,
+}
+
+/// What the statistics are asked to suggest from.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Decisions of a kind approved as proposed in a row, with no edit, alternative
+    /// or rejection among them, before it is proposed for auto-approval.
+    pub suggest_after: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            suggest_after: AUTO_APPROVE_STREAK,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,6 +111,13 @@ pub struct Suggestion {
     /// `auto_approve` or `edits_frequent`.
     pub kind: &'static str,
     pub message: String,
+    /// The kind of decision it is about, when the gate declares kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_kind: Option<String>,
+    /// The exact line to put on the gate's step, e.g.
+    /// `auto_approve = "kind == 'negative-keyword/monitor'"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// How one decision ended, for counting.
@@ -94,6 +155,14 @@ type GateRecords<'a> = (String, Vec<&'a DecisionRecord>);
 /// The statistics of `runs`, one entry per workflow name, sorted by name; gates in
 /// the order their first decision opened.
 pub fn stats<'a>(runs: impl IntoIterator<Item = &'a RunState>) -> Vec<WorkflowStats> {
+    stats_with(runs, Options::default())
+}
+
+/// [`stats`] with the suggestion threshold given.
+pub fn stats_with<'a>(
+    runs: impl IntoIterator<Item = &'a RunState>,
+    options: Options,
+) -> Vec<WorkflowStats> {
     // Per workflow: its stats and, per gate, its decisions.
     let mut workflows: BTreeMap<&str, (WorkflowStats, Vec<GateRecords>)> = BTreeMap::new();
     for run in runs {
@@ -129,7 +198,7 @@ pub fn stats<'a>(runs: impl IntoIterator<Item = &'a RunState>) -> Vec<WorkflowSt
         .map(|(mut stats, gates)| {
             stats.gates = gates
                 .into_iter()
-                .map(|(gate, records)| gate_stats(gate, records))
+                .map(|(gate, records)| gate_stats(gate, records, options))
                 .collect();
             stats.needed_human = stats
                 .gates
@@ -146,7 +215,7 @@ pub fn stats<'a>(runs: impl IntoIterator<Item = &'a RunState>) -> Vec<WorkflowSt
         .collect()
 }
 
-fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>) -> GateStats {
+fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options) -> GateStats {
     records.sort_by_key(|r| (r.decided_at.unwrap_or(u64::MAX), r.opened_at));
     let mut stats = GateStats {
         gate,
@@ -188,14 +257,55 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>) -> GateStats {
         + stats.edited
         + stats.rejected
         + stats.expired;
-    if stats.approved_as_proposed_streak >= AUTO_APPROVE_STREAK {
+    stats.kinds = kind_stats(&records);
+    let critical = records
+        .iter()
+        .any(|r| r.request.severity == baton_core::Severity::Critical);
+    if stats.kinds.is_empty() {
+        // A gate without kinds: one rule for all of it, never when any was critical.
+        if stats.approved_as_proposed_streak >= options.suggest_after && !critical {
+            stats.suggestions.push(Suggestion {
+                kind: "auto_approve",
+                message: format!(
+                    "the last {} decisions at gate {} were all approved as proposed: consider letting it decide, \
+                     e.g. auto_approve = \"true\" on the step, or a condition that covers these cases",
+                    stats.approved_as_proposed_streak, stats.gate
+                ),
+                decision_kind: None,
+                rule: Some("auto_approve = \"true\"".into()),
+            });
+        }
+    }
+    for kind in &stats.kinds {
+        if kind.critical || kind.approved_as_proposed_streak < options.suggest_after {
+            continue;
+        }
+        let rule = format!(
+            "auto_approve = \"kind == '{}'\"",
+            kind.kind.replace('\'', "\\'")
+        );
+        let since = kind
+            .streak_since
+            .map(|at| format!(" since {}", crate::format_time(at)))
+            .unwrap_or_default();
+        let disagreement = match &kind.last_disagreement {
+            Some(d) => format!(
+                "the last disagreement: {} {} by {}",
+                crate::format_time(d.at),
+                d.how,
+                d.by
+            ),
+            None => "no disagreement ever".into(),
+        };
         stats.suggestions.push(Suggestion {
             kind: "auto_approve",
             message: format!(
-                "the last {} decisions at gate {} were all approved as proposed: consider letting it decide, \
-                 e.g. auto_approve = \"true\" on the step, or a condition that covers these cases",
-                stats.approved_as_proposed_streak, stats.gate
+                "kind {} at gate {}: the last {} decisions{since} were approved as proposed ({disagreement}); \
+                 to let the gate decide them, put on its step: {rule}",
+                kind.kind, stats.gate, kind.approved_as_proposed_streak
             ),
+            decision_kind: Some(kind.kind.clone()),
+            rule: Some(rule),
         });
     }
     if human >= EDITS_MIN_DECISIONS
@@ -211,9 +321,71 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>) -> GateStats {
                 stats.gate,
                 100.0 * f64::from(stats.edited) / f64::from(human)
             ),
+            decision_kind: None,
+            rule: None,
         });
     }
     stats
+}
+
+/// Per kind of decision, in the order each first appears in `records` (sorted by
+/// when they were decided).
+fn kind_stats(records: &[&DecisionRecord]) -> Vec<KindStats> {
+    let mut kinds: Vec<KindStats> = Vec::new();
+    for record in records {
+        let Some(kind) = record.request.kind.as_deref() else {
+            continue;
+        };
+        let index = match kinds.iter().position(|k| k.kind == kind) {
+            Some(index) => index,
+            None => {
+                kinds.push(KindStats {
+                    kind: kind.to_string(),
+                    ..KindStats::default()
+                });
+                kinds.len() - 1
+            }
+        };
+        let stats = &mut kinds[index];
+        stats.critical |= record.request.severity == baton_core::Severity::Critical;
+        let ending = ending(record);
+        match ending {
+            Ending::Pending | Ending::Withdrawn => {
+                stats.pending += u32::from(ending == Ending::Pending);
+                continue;
+            }
+            Ending::AsProposed => stats.approved_as_proposed += 1,
+            Ending::Alternative => stats.alternative_chosen += 1,
+            Ending::Edited => stats.edited += 1,
+            Ending::Rejected => stats.rejected += 1,
+            Ending::Expired => stats.expired += 1,
+            Ending::AutoApproved => stats.auto_approved += 1,
+        }
+        stats.decisions += 1;
+        let at = record.decided_at.unwrap_or(record.opened_at);
+        let how = match ending {
+            Ending::AsProposed => {
+                if stats.approved_as_proposed_streak == 0 {
+                    stats.streak_since = Some(at);
+                }
+                stats.approved_as_proposed_streak += 1;
+                continue;
+            }
+            Ending::AutoApproved => continue,
+            Ending::Alternative => "chose an alternative",
+            Ending::Edited => "edited",
+            Ending::Rejected => "rejected",
+            _ => "let it expire",
+        };
+        stats.approved_as_proposed_streak = 0;
+        stats.streak_since = None;
+        stats.last_disagreement = Some(Disagreement {
+            at,
+            how,
+            by: record.decided_by.clone().unwrap_or_default(),
+        });
+    }
+    kinds
 }
 
 /// The median of `values` (the lower of the middle two for an even count).
@@ -275,6 +447,7 @@ mod tests {
                     on_timeout: OnTimeout::Reject,
                     approvers: Vec::new(),
                     views: Vec::new(),
+                    kind: None,
                 },
             },
         ];
@@ -412,5 +585,147 @@ mod tests {
             g.suggestions[0].message
         );
         assert_eq!(stats(&runs)[0].steps, 44);
+    }
+
+    /// A run like [`run`] whose decision is of `kind` at `severity`.
+    fn of_kind(
+        kind: &str,
+        severity: Severity,
+        outcome: Option<DecisionOutcome>,
+        by: &str,
+        at: u64,
+    ) -> RunState {
+        let mut state = run(outcome, by, 10, at);
+        for record in state.decisions.values_mut() {
+            record.request.kind = Some(kind.into());
+            record.request.severity = severity;
+        }
+        state
+    }
+
+    #[test]
+    fn a_kind_earns_a_suggestion_with_its_evidence_and_rule_and_a_critical_kind_never_does() {
+        let options = Options { suggest_after: 5 };
+        let mut runs = Vec::new();
+        // Negatives: an edit, then five approvals as proposed.
+        runs.push(of_kind(
+            "negative-keyword/monitor",
+            Severity::Monitor,
+            Some(DecisionOutcome::Edited {
+                value: json!("mine"),
+            }),
+            "ana",
+            1_000,
+        ));
+        for i in 0..5 {
+            runs.push(of_kind(
+                "negative-keyword/monitor",
+                Severity::Monitor,
+                approved(0),
+                "ana",
+                2_000 + i * 100,
+            ));
+        }
+        // Critical waste: approved as proposed every time, more often still.
+        for i in 0..8 {
+            runs.push(of_kind(
+                "wasted-spend/critical",
+                Severity::Critical,
+                approved(0),
+                "ana",
+                3_000 + i * 100,
+            ));
+        }
+        // Budgets: four in a row only.
+        for i in 0..4 {
+            runs.push(of_kind(
+                "budget-limited/high",
+                Severity::High,
+                approved(0),
+                "ben",
+                4_000 + i * 100,
+            ));
+        }
+        let g = &stats_with(&runs, options)[0].gates[0];
+        let kinds: Vec<(&str, u32, u32, bool)> = g
+            .kinds
+            .iter()
+            .map(|k| {
+                (
+                    k.kind.as_str(),
+                    k.decisions,
+                    k.approved_as_proposed_streak,
+                    k.critical,
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("negative-keyword/monitor", 6, 5, false),
+                ("wasted-spend/critical", 8, 8, true),
+                ("budget-limited/high", 4, 4, false),
+            ]
+        );
+        let negatives = &g.kinds[0];
+        assert_eq!(negatives.streak_since, Some(2_010));
+        assert_eq!(
+            negatives.last_disagreement,
+            Some(Disagreement {
+                at: 1_010,
+                how: "edited",
+                by: "ana".into()
+            })
+        );
+        // One suggestion: the negatives; never the critical kind, not yet the budgets,
+        // and no gate-wide rule when the gate has kinds.
+        assert_eq!(g.suggestions.len(), 1, "{:#?}", g.suggestions);
+        let suggestion = &g.suggestions[0];
+        assert_eq!(
+            suggestion.decision_kind.as_deref(),
+            Some("negative-keyword/monitor")
+        );
+        assert_eq!(
+            suggestion.rule.as_deref(),
+            Some("auto_approve = \"kind == 'negative-keyword/monitor'\"")
+        );
+        assert!(
+            suggestion.message.contains("the last 5 decisions since 1970-01-01T00:00:02Z were approved as proposed (the last disagreement: 1970-01-01T00:00:01Z edited by ana)"),
+            "{}",
+            suggestion.message
+        );
+        // A disagreement starts the count again.
+        runs.push(of_kind(
+            "negative-keyword/monitor",
+            Severity::Monitor,
+            Some(DecisionOutcome::Rejected { reason: None }),
+            "li",
+            9_000,
+        ));
+        let g = &stats_with(&runs, options)[0].gates[0];
+        assert!(g.suggestions.is_empty(), "{:#?}", g.suggestions);
+        assert_eq!(
+            g.kinds[0]
+                .last_disagreement
+                .as_ref()
+                .map(|d| (d.how, d.by.as_str())),
+            Some(("rejected", "li"))
+        );
+    }
+
+    #[test]
+    fn a_gate_whose_decisions_were_critical_gets_no_gate_wide_suggestion() {
+        let runs: Vec<RunState> = (0..25)
+            .map(|i| {
+                let mut state = run(approved(0), "ana", 10, i * 100);
+                for record in state.decisions.values_mut() {
+                    record.request.severity = Severity::Critical;
+                }
+                state
+            })
+            .collect();
+        let g = &stats(&runs)[0].gates[0];
+        assert_eq!(g.approved_as_proposed_streak, 25);
+        assert!(g.suggestions.is_empty(), "{:#?}", g.suggestions);
     }
 }

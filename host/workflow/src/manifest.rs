@@ -211,8 +211,13 @@ pub(crate) struct RawStep {
     pub(crate) timeout: Option<Spanned<String>>,
     /// `reject` (default) or `approve_default`.
     pub(crate) on_timeout: Option<Spanned<String>>,
-    /// An expression; when true the gate approves its default without a human.
+    /// An expression; when true the gate approves its default without a human. It may
+    /// name `kind`, e.g. `"kind == 'negative-keyword/monitor'"`.
     pub(crate) auto_approve: Option<Spanned<String>>,
+    /// What kind of decision this is, a text template, e.g.
+    /// `"{{ item.kind }}/{{ item.severity }}"`: outcomes, suggestions and auto-approval
+    /// rules work per kind.
+    pub(crate) kind: Option<Spanned<String>>,
     /// The operators who may decide at this gate, e.g. `["maria", "li"]`; anyone when unset.
     pub(crate) approvers: Option<Spanned<Vec<String>>>,
 }

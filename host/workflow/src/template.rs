@@ -42,6 +42,8 @@ pub struct Context {
     pub item: Option<(Value, u32)>,
     /// In a gate's `view`: the choice being shown.
     pub choice: Option<Value>,
+    /// In a gate's `auto_approve`: the decision's kind.
+    pub kind: Option<String>,
 }
 
 impl Context {
@@ -60,6 +62,9 @@ impl Context {
         }
         if let Some(choice) = &self.choice {
             root.insert("choice".into(), choice.clone());
+        }
+        if let Some(kind) = &self.kind {
+            root.insert("kind".into(), Value::String(kind.clone()));
         }
         minijinja::Value::from(minijinja::value::Serde(Value::Object(root)))
     }

@@ -1,6 +1,6 @@
 //! `host stats`: what past decisions teach, per gate and per workflow.
 
-use baton_engine::stats::{WorkflowStats, stats};
+use baton_engine::stats::{Options, WorkflowStats, stats_with};
 
 use crate::GlobalArgs;
 use crate::access::Access;
@@ -10,8 +10,10 @@ use crate::terminal::{say, say_part};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Per gate: decisions, how they ended, and the median time a person took; \
-per workflow: the share of steps that needed a person. Suggests an auto_approve rule where a gate's \
-last 20 or more decisions were all approved as proposed, and says where edits are frequent.\n\n\
+per workflow: the share of steps that needed a person. For a gate with a `kind`, the same per kind of \
+decision. Suggests an auto_approve rule, with its evidence and the exact line to paste, where the last \
+--suggest-after decisions (of a kind, or of a gate without kinds) were all approved as proposed, never for \
+a kind or gate with critical decisions; says where edits are frequent.\n\n\
 Example:\n  host stats --workflow lead-followup"
 )]
 pub struct StatsArgs {
@@ -21,6 +23,9 @@ pub struct StatsArgs {
     /// Print a JSON array with one object per workflow
     #[arg(long)]
     pub json: bool,
+    /// How many decisions in a row approved as proposed earn a suggestion
+    #[arg(long, value_name = "N", default_value_t = baton_engine::stats::AUTO_APPROVE_STREAK, value_parser = clap::value_parser!(u32).range(1..))]
+    suggest_after: u32,
 }
 
 pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit, Failure> {
@@ -43,7 +48,12 @@ pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit,
             runs
         }
     };
-    let all = stats(&runs);
+    let all = stats_with(
+        &runs,
+        Options {
+            suggest_after: args.suggest_after,
+        },
+    );
     if args.json {
         say!("{}", crate::terminal::json(&all, false));
         return Ok(Exit::Success);
@@ -107,6 +117,36 @@ fn text(w: &WorkflowStats) -> String {
             g.pending,
             wait
         ));
+    }
+    for g in w.gates.iter().filter(|g| !g.kinds.is_empty()) {
+        let width = g
+            .kinds
+            .iter()
+            .map(|k| k.kind.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        out.push_str(&format!(
+            "\n  gate {} by kind:\n  {:<width$}  decided  as proposed  in a row  other  auto  pending\n",
+            g.gate, "kind"
+        ));
+        for k in &g.kinds {
+            out.push_str(&format!(
+                "  {:<width$}  {:>7}  {:>11}  {:>8}  {:>5}  {:>4}  {:>7}{}\n",
+                k.kind,
+                k.decisions,
+                k.approved_as_proposed,
+                k.approved_as_proposed_streak,
+                k.alternative_chosen + k.edited + k.rejected + k.expired,
+                k.auto_approved,
+                k.pending,
+                if k.critical {
+                    "  (critical: always a person)"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     let suggestions: Vec<&str> = w
         .gates

@@ -59,7 +59,8 @@ pub(super) fn check_gate(
         None => None,
     };
     let view = view_template(report, s, name, scope, deps);
-    let auto_approve = scope.expr(report, deps, "auto_approve", &s.auto_approve);
+    let kind = scope.text(report, deps, "kind", &s.kind);
+    let auto_approve = auto_approve_expr(report, s, name, scope, deps);
     let severity = match scope.text(report, deps, "severity", &s.severity) {
         Some(Template::Literal(serde_json::Value::String(fixed)))
             if Severity::parse(&fixed).is_none() =>
@@ -135,8 +136,37 @@ pub(super) fn check_gate(
         timeout,
         on_timeout,
         auto_approve,
+        kind,
         approvers,
     })))
+}
+
+/// The gate's `auto_approve`: an expression in which `kind` (the decision's kind,
+/// from the gate's `kind`) is in scope besides what every expression sees.
+fn auto_approve_expr(
+    report: &mut Reporter,
+    s: &RawStep,
+    name: &str,
+    scope: &FieldScope<'_>,
+    deps: &mut BTreeSet<StepId>,
+) -> Option<Expr> {
+    let value = s.auto_approve.as_ref()?;
+    match Expr::parse(value.get_ref()) {
+        Ok((expr, mut refs)) => {
+            if s.kind.is_some() {
+                refs.retain(|r| r != "kind");
+            }
+            deps.extend(scope.references(report, value.span(), "auto_approve", &refs));
+            Some(expr)
+        }
+        Err(e) => {
+            report.at(
+                value.span(),
+                format!("step {name:?}: `auto_approve` is not a valid expression: {e}"),
+            );
+            None
+        }
+    }
 }
 
 /// The gate's `view`: a text template in which `choice` (the choice shown) is in scope

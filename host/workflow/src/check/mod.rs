@@ -177,6 +177,8 @@ pub struct Gate {
     pub timeout: Option<Duration>,
     pub on_timeout: OnTimeout,
     pub auto_approve: Option<Expr>,
+    /// What kind of decision each one is (text), rendered when the gate opens.
+    pub kind: Option<Template>,
     /// Who may decide; empty means any operator.
     pub approvers: Vec<String>,
 }

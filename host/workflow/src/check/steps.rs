@@ -201,6 +201,7 @@ pub(super) fn check_step(
                 ("timeout", s.timeout.is_some()),
                 ("on_timeout", s.on_timeout.is_some()),
                 ("auto_approve", s.auto_approve.is_some()),
+                ("kind", s.kind.is_some()),
                 ("approvers", s.approvers.is_some()),
             ] {
                 if present {
