@@ -777,6 +777,21 @@ fn a_gates_view_is_what_the_operator_reads() {
     ] {
         assert!(inbox.contains(line), "{line:?} not in:\n{inbox}");
     }
+    // `host show` reads the waiting decision the same way, and once decided says
+    // what was approved, in words.
+    let run = out["run"].as_str().unwrap();
+    scratch
+        .host(&["show", run])
+        .expect_code(0)
+        .stdout_has("      To ana@example.com, from the sales team:\n");
+    scratch
+        .host(&["approve", &format!("{run}/review"), "--choice", "1"])
+        .expect_code(0);
+    scratch
+        .host(&["show", run])
+        .expect_code(0)
+        .stdout_has("  approved (alternative 1) by ")
+        .stdout_has("    Send it?\n    -> Later\n");
     // `choice` exists only in `view`; elsewhere it is an unknown variable.
     let wrong = scratch.workflow(
         "wrong.toml",

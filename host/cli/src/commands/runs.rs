@@ -146,6 +146,16 @@ pub async fn show(global: &GlobalArgs, args: ShowArgs) -> Result<Exit, Failure> 
             out.push_str(&decided_line(record));
         }
     }
+    // What waits, read as in the inbox: the default whole, the alternatives, and
+    // what earlier decisions of the run did to the same things.
+    for record in state.pending() {
+        out.push('\n');
+        out.push_str(&report::decision(
+            record,
+            &state.earlier_on(&record.request.id),
+            None,
+        ));
+    }
     say_part!("{out}");
     Ok(Exit::Success)
 }
@@ -156,15 +166,23 @@ fn decided_line(record: &DecisionRecord) -> String {
         (Some(by), Some(at)) => format!(" by {} at {}", escape_control(by), format_time(at)),
         _ => String::new(),
     };
-    let what = match &record.outcome {
-        Some(baton_core::DecisionOutcome::Approved { choice }) => format!(" (choice {choice})"),
+    let how = match &record.outcome {
+        Some(baton_core::DecisionOutcome::Approved { choice: 0 }) => " as proposed".to_string(),
+        Some(baton_core::DecisionOutcome::Approved { choice }) => {
+            format!(" (alternative {choice})")
+        }
         Some(baton_core::DecisionOutcome::Rejected {
             reason: Some(reason),
         }) => format!(": {}", escape_control(reason)),
         _ => String::new(),
     };
+    // What was approved, in words.
+    let what = record
+        .chosen_value()
+        .map(|value| format!("    -> {}\n", report::choice_summary(&value)))
+        .unwrap_or_default();
     format!(
-        "  {}  {status}{what}{by}\n    {}\n",
+        "  {}  {status}{how}{by}\n    {}\n{what}",
         record.request.id,
         escape_control(&record.request.title)
     )
