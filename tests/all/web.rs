@@ -567,28 +567,24 @@ async fn on_a_desktop_the_email_reads_whole_and_an_edit_is_made_field_by_field()
                 .unwrap();
         }
     };
+    let submit = || async {
+        browser
+            .client
+            .find(Locator::Css("#fields-form button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    };
     // Too short for the schema: refused in words, beside the form, nothing decided.
     set("field-3", "Hi").await;
-    browser
-        .client
-        .find(Locator::Css("#fields-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit().await;
     let error = browser.seen("#fields-error").await;
     assert!(error.contains("subject"), "{error}");
     assert_eq!(show(&scratch, &run)["status"], "waiting");
     set("field-3", "My own subject line").await;
-    browser
-        .client
-        .find(Locator::Css("#fields-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit().await;
     let after = browser.seen("#after").await;
     assert!(
         after.starts_with("Approved your edit: My own subject line."),
