@@ -260,6 +260,20 @@ impl Browser {
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
+    /// How many of the elements `css` selects the browser renders (not hidden by
+    /// `display`, `visibility`, a closed disclosure or an ancestor).
+    async fn shown(&self, css: &str) -> u64 {
+        self.client
+            .execute(
+                "return [...document.querySelectorAll(arguments[0])].filter(e => e.checkVisibility()).length;",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap()
+    }
+
     /// Waits (up to 15 s) for an element to be on the page.
     async fn wait(&self, css: &str) {
         let started = Instant::now();
@@ -382,15 +396,11 @@ async fn enter_approves_the_default_and_the_page_shows_what_the_run_did_next() {
         .unwrap()
         .to_string();
     assert!(browser.seen(".chosen").await.contains(&subject));
-    let outputs_shown = browser
-        .client
-        .execute(
-            "return [...document.querySelectorAll('.output .view')].filter(e => e.checkVisibility()).length;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(outputs_shown, json!(0), "outputs show unasked");
+    assert_eq!(
+        browser.shown(".output .view").await,
+        0,
+        "outputs show unasked"
+    );
     browser.screenshot("web-run.png").await;
     browser
         .client
@@ -465,16 +475,11 @@ async fn on_a_phone_the_decision_its_default_and_the_way_to_refuse_are_on_the_fi
         "the subject is below the first screen"
     );
     // No keyboard hints where there is no keyboard.
-    let hints = browser
-        .client
-        .execute(
-            "return [...document.querySelectorAll('kbd, .keys')]
-                 .filter(e => e.getClientRects().length > 0).length;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(hints, json!(0), "keyboard hints show on a touch phone");
+    assert_eq!(
+        browser.shown("kbd, .keys").await,
+        0,
+        "keyboard hints show on a touch phone"
+    );
     browser.screenshot("web-focus-phone.png").await;
     // Scrolled to it, the whole email is on the phone's screen, wrapped, with the bar
     // to edit, reject or skip still at its foot.

@@ -31,10 +31,9 @@ pub struct WorkflowStats {
     pub gates: Vec<GateStats>,
 }
 
+/// How a set of decisions ended: a gate's, or one kind's at a gate.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct GateStats {
-    /// The gate's step id.
-    pub gate: String,
+pub struct Counts {
     /// Decisions made (by anyone or anything); pending ones are counted apart.
     pub decisions: u32,
     pub approved_as_proposed: u32,
@@ -46,6 +45,44 @@ pub struct GateStats {
     pub pending: u32,
     /// Left undecided when their run ended (cancelled, failed): neither made nor pending.
     pub withdrawn: u32,
+}
+
+impl Counts {
+    fn add(&mut self, ending: Ending) {
+        let slot = match ending {
+            Ending::Pending => &mut self.pending,
+            Ending::Withdrawn => &mut self.withdrawn,
+            Ending::AsProposed => &mut self.approved_as_proposed,
+            Ending::Alternative => &mut self.alternative_chosen,
+            Ending::Edited => &mut self.edited,
+            Ending::Rejected => &mut self.rejected,
+            Ending::Expired => &mut self.expired,
+            Ending::AutoApproved => &mut self.auto_approved,
+        };
+        *slot += 1;
+        if !matches!(ending, Ending::Pending | Ending::Withdrawn) {
+            self.decisions += 1;
+        }
+    }
+
+    /// Decisions made but not as proposed: an alternative, an edit, a rejection, or
+    /// left to expire.
+    pub fn disagreed(&self) -> u32 {
+        self.alternative_chosen + self.edited + self.rejected + self.expired
+    }
+
+    /// Decisions a person made (or let expire).
+    pub fn human(&self) -> u32 {
+        self.approved_as_proposed + self.disagreed()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GateStats {
+    /// The gate's step id.
+    pub gate: String,
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Median time from the gate opening to a person's decision, in milliseconds.
     pub median_ms_to_decision: Option<u64>,
     /// How many of the latest human decisions in a row were approved as proposed.
@@ -61,14 +98,8 @@ pub struct GateStats {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct KindStats {
     pub kind: String,
-    pub decisions: u32,
-    pub approved_as_proposed: u32,
-    pub alternative_chosen: u32,
-    pub edited: u32,
-    pub rejected: u32,
-    pub expired: u32,
-    pub auto_approved: u32,
-    pub pending: u32,
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Whether any decision of this kind was critical: such a kind is never proposed
     /// for auto-approval.
     pub critical: bool,
@@ -203,7 +234,7 @@ pub fn stats_with<'a>(
             stats.needed_human = stats
                 .gates
                 .iter()
-                .map(|g| g.decisions + g.pending - g.auto_approved)
+                .map(|g| g.counts.decisions + g.counts.pending - g.counts.auto_approved)
                 .sum();
             stats.human_share = if stats.steps == 0 {
                 0.0
@@ -224,16 +255,7 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options)
     let mut waits = Vec::new();
     for record in &records {
         let ending = ending(record);
-        match ending {
-            Ending::Pending => stats.pending += 1,
-            Ending::Withdrawn => stats.withdrawn += 1,
-            Ending::AsProposed => stats.approved_as_proposed += 1,
-            Ending::Alternative => stats.alternative_chosen += 1,
-            Ending::Edited => stats.edited += 1,
-            Ending::Rejected => stats.rejected += 1,
-            Ending::Expired => stats.expired += 1,
-            Ending::AutoApproved => stats.auto_approved += 1,
-        }
+        stats.counts.add(ending);
         if matches!(
             ending,
             Ending::AsProposed | Ending::Alternative | Ending::Edited | Ending::Rejected
@@ -242,7 +264,6 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options)
             waits.push(at.saturating_sub(record.opened_at));
         }
     }
-    stats.decisions = records.len() as u32 - stats.pending - stats.withdrawn;
     stats.median_ms_to_decision = median(&mut waits);
     // The latest decisions that needed a person, newest first.
     stats.approved_as_proposed_streak = records
@@ -252,11 +273,7 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options)
         .filter(|e| !matches!(e, Ending::Pending | Ending::AutoApproved))
         .take_while(|e| *e == Ending::AsProposed)
         .count() as u32;
-    let human = stats.approved_as_proposed
-        + stats.alternative_chosen
-        + stats.edited
-        + stats.rejected
-        + stats.expired;
+    let human = stats.counts.human();
     stats.kinds = kind_stats(&records);
     let critical = records
         .iter()
@@ -309,17 +326,17 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options)
         });
     }
     if human >= EDITS_MIN_DECISIONS
-        && f64::from(stats.edited) >= EDITS_FREQUENT_SHARE * f64::from(human)
+        && f64::from(stats.counts.edited) >= EDITS_FREQUENT_SHARE * f64::from(human)
     {
         stats.suggestions.push(Suggestion {
             kind: "edits_frequent",
             message: format!(
                 "{} of {} decisions at gate {} were edits ({:.0}%): the plugin's proposals are drifting from \
                  what operators want; compare its proposals with the edits in the runs' logs and tune it",
-                stats.edited,
+                stats.counts.edited,
                 human,
                 stats.gate,
-                100.0 * f64::from(stats.edited) / f64::from(human)
+                100.0 * f64::from(stats.counts.edited) / f64::from(human)
             ),
             decision_kind: None,
             rule: None,
@@ -349,19 +366,10 @@ fn kind_stats(records: &[&DecisionRecord]) -> Vec<KindStats> {
         let stats = &mut kinds[index];
         stats.critical |= record.request.severity == baton_core::Severity::Critical;
         let ending = ending(record);
-        match ending {
-            Ending::Pending | Ending::Withdrawn => {
-                stats.pending += u32::from(ending == Ending::Pending);
-                continue;
-            }
-            Ending::AsProposed => stats.approved_as_proposed += 1,
-            Ending::Alternative => stats.alternative_chosen += 1,
-            Ending::Edited => stats.edited += 1,
-            Ending::Rejected => stats.rejected += 1,
-            Ending::Expired => stats.expired += 1,
-            Ending::AutoApproved => stats.auto_approved += 1,
+        stats.counts.add(ending);
+        if matches!(ending, Ending::Pending | Ending::Withdrawn) {
+            continue;
         }
-        stats.decisions += 1;
         let at = record.decided_at.unwrap_or(record.opened_at);
         let how = match ending {
             Ending::AsProposed => {
@@ -476,7 +484,14 @@ mod tests {
         });
         let all = stats([&open, &cancelled]);
         let gate = &all[0].gates[0];
-        assert_eq!((gate.pending, gate.withdrawn, gate.decisions), (1, 1, 0));
+        assert_eq!(
+            (
+                gate.counts.pending,
+                gate.counts.withdrawn,
+                gate.counts.decisions
+            ),
+            (1, 1, 0)
+        );
     }
 
     #[test]
@@ -517,14 +532,14 @@ mod tests {
         assert_eq!(g.gate, "review");
         assert_eq!(
             (
-                g.decisions,
-                g.approved_as_proposed,
-                g.alternative_chosen,
-                g.edited,
-                g.rejected,
-                g.expired,
-                g.auto_approved,
-                g.pending
+                g.counts.decisions,
+                g.counts.approved_as_proposed,
+                g.counts.alternative_chosen,
+                g.counts.edited,
+                g.counts.rejected,
+                g.counts.expired,
+                g.counts.auto_approved,
+                g.counts.pending
             ),
             (6, 1, 1, 1, 1, 1, 1, 1)
         );
@@ -653,7 +668,7 @@ mod tests {
             .map(|k| {
                 (
                     k.kind.as_str(),
-                    k.decisions,
+                    k.counts.decisions,
                     k.approved_as_proposed_streak,
                     k.critical,
                 )

@@ -107,14 +107,14 @@ fn text(w: &WorkflowStats) -> String {
         out.push_str(&format!(
             "  {:<width$}  {:>7}  {:>11}  {:>11}  {:>6}  {:>8}  {:>7}  {:>4}  {:>7}  {:>11}\n",
             g.gate,
-            g.decisions,
-            g.approved_as_proposed,
-            g.alternative_chosen,
-            g.edited,
-            g.rejected,
-            g.expired,
-            g.auto_approved,
-            g.pending,
+            g.counts.decisions,
+            g.counts.approved_as_proposed,
+            g.counts.alternative_chosen,
+            g.counts.edited,
+            g.counts.rejected,
+            g.counts.expired,
+            g.counts.auto_approved,
+            g.counts.pending,
             wait
         ));
     }
@@ -134,12 +134,12 @@ fn text(w: &WorkflowStats) -> String {
             out.push_str(&format!(
                 "  {:<width$}  {:>7}  {:>11}  {:>8}  {:>5}  {:>4}  {:>7}{}\n",
                 k.kind,
-                k.decisions,
-                k.approved_as_proposed,
+                k.counts.decisions,
+                k.counts.approved_as_proposed,
                 k.approved_as_proposed_streak,
-                k.alternative_chosen + k.edited + k.rejected + k.expired,
-                k.auto_approved,
-                k.pending,
+                k.counts.disagreed(),
+                k.counts.auto_approved,
+                k.counts.pending,
                 if k.critical {
                     "  (critical: always a person)"
                 } else {
