@@ -37,6 +37,7 @@ mod inspect;
 mod invoke;
 mod kv;
 mod lead_scorer;
+mod learning;
 mod llm;
 mod load_errors;
 mod polyglot;

@@ -54,6 +54,7 @@ fn main() {
     )]));
     let store = SledStore::open(&scratch.path().join("state")).unwrap();
     let engine = Engine {
+        suspended: Default::default(),
         workflow: &workflow,
         store: &store,
         runner: &plugins,

@@ -64,6 +64,7 @@ fn benchmarks(c: &mut Criterion) {
     )
     .unwrap();
     let engine = Engine {
+        suspended: Default::default(),
         workflow: &followup,
         store: &store,
         runner: &followup_plugins,
@@ -93,6 +94,7 @@ fn benchmarks(c: &mut Criterion) {
     let three = workflow_at(&three_path);
     let three_plugins = rt.block_on(plugins(&runtime, &three));
     let engine = Engine {
+        suspended: Default::default(),
         workflow: &three,
         store: &store,
         runner: &three_plugins,

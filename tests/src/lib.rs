@@ -450,6 +450,13 @@ impl Scratch {
         self.host_with_stdin(args, None)
     }
 
+    /// `host ARGS...` with the clock at `now` (`BATON_NOW`: an RFC 3339 time or `+49h`).
+    pub fn host_at(&self, now: &str, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.env("BATON_NOW", now);
+        run(command, args, None)
+    }
+
     /// `host ARGS...` with `stdin` piped in.
     pub fn host_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
         run(self.command(args), args, stdin)

@@ -253,21 +253,31 @@ impl Access {
     }
 
     /// Every pending decision, critical first, then oldest first.
-    pub async fn inbox(&self, global: &GlobalArgs) -> Result<Vec<DecisionRecord>, Failure> {
+    /// The pending decisions, the spot checks due and the suspended auto-approvals.
+    pub async fn inbox_all(&self, global: &GlobalArgs) -> Result<InboxView, Failure> {
         match self {
             Access::Local(service) => {
                 let inbox = service.inbox()?;
                 crate::report::warn_unreadable(&inbox.unreadable);
-                Ok(inbox
-                    .pending
-                    .into_iter()
-                    .map(|(record, _)| record)
-                    .collect())
+                Ok(InboxView {
+                    pending: inbox.pending.into_iter().map(|(r, _)| r).collect(),
+                    spot_checks: inbox.spot_checks.into_iter().map(|(r, _)| r).collect(),
+                    suspended: inbox.suspended,
+                })
             }
             Access::Server(server) => {
-                server
-                    .json(global, http::Method::GET, "/api/decisions", None)
-                    .await
+                let suspended: Vec<baton_core::Suspension> = server
+                    .json(global, http::Method::GET, "/api/auto-approval", None)
+                    .await?;
+                Ok(InboxView {
+                    pending: server
+                        .json(global, http::Method::GET, "/api/decisions", None)
+                        .await?,
+                    spot_checks: server
+                        .json(global, http::Method::GET, "/api/spot-checks", None)
+                        .await?,
+                    suspended: suspended.into_iter().filter(|s| s.active()).collect(),
+                })
             }
         }
     }
@@ -416,4 +426,14 @@ pub async fn sweep_and_say(service: &Service) -> Result<(), Failure> {
         tell!("{}", crate::report::swept_line(swept));
     }
     Ok(())
+}
+
+/// What an operator's inbox holds.
+#[derive(Debug, Default)]
+pub struct InboxView {
+    pub pending: Vec<DecisionRecord>,
+    /// Auto-approved decisions drawn for review after the fact.
+    pub spot_checks: Vec<DecisionRecord>,
+    /// Auto-approvals suspended because spot checks disagreed.
+    pub suspended: Vec<baton_core::Suspension>,
 }

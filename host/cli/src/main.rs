@@ -109,6 +109,13 @@ enum Command {
     Cancel(commands::resume::CancelArgs),
     /// What past decisions teach: per gate outcomes and waits, and where a gate could decide by itself
     Stats(commands::stats::StatsArgs),
+    /// Review a decision the gate auto-approved (a spot check): agree, or say what you would have done
+    SpotCheck(commands::learn::SpotCheckArgs),
+    /// Record what happened after a decision: good or bad, and why
+    Outcome(commands::learn::OutcomeArgs),
+    /// The auto-approval rules spot checks suspended; resume one
+    #[command(subcommand)]
+    AutoApproval(commands::learn::AutoApprovalCommand),
     /// Apply every gate timeout that has passed (for cron; `host serve` and the commands that show decisions also do it)
     Expire(commands::expire::ExpireArgs),
     /// Print or export a run's log with its hash chain, or verify every chain
@@ -196,6 +203,9 @@ fn main() -> ExitCode {
             Command::Inbox(args) => commands::runs::inbox(global, args).await,
             Command::Expire(args) => commands::expire::expire(global, args).await,
             Command::Stats(args) => commands::stats::stats_command(global, args).await,
+            Command::SpotCheck(args) => commands::learn::spot_check(global, args).await,
+            Command::Outcome(args) => commands::learn::outcome(global, args).await,
+            Command::AutoApproval(command) => commands::learn::auto_approval(global, command).await,
             Command::Focus(args) => commands::focus::focus(global, args).await,
             Command::Approve(args) => commands::decide::approve(global, args).await,
             Command::Reject(args) => commands::decide::reject(global, args).await,
@@ -222,6 +232,10 @@ impl Cli {
             Command::Audit(args) => args.json,
             Command::Expire(args) => args.json,
             Command::Stats(args) => args.json,
+            Command::SpotCheck(args) => args.json,
+            Command::Outcome(args) => args.json,
+            Command::AutoApproval(commands::learn::AutoApprovalCommand::List(args)) => args.json,
+            Command::AutoApproval(commands::learn::AutoApprovalCommand::Resume(args)) => args.json,
             Command::Focus(_)
             | Command::Plugin(PluginCommand::New(_))
             | Command::Bench(_)

@@ -266,6 +266,41 @@ pub fn conflict_note(earlier: &[Earlier], index: usize) -> Option<String> {
 /// A pending decision, with how to make it: the default read whole (its gate's view,
 /// or one derived from the value), then the alternatives in a line each; what earlier
 /// decisions of the run did to the same things, and which choices touch them.
+/// A spot check as `host inbox` lists it: what was auto-approved, when, and how to
+/// answer.
+pub fn spot_check(record: &DecisionRecord, now: u64) -> String {
+    let request = &record.request;
+    let id = request.id.to_string();
+    let ago = record
+        .decided_at
+        .map(|at| format!("auto-approved {} ago", wait_time(now.saturating_sub(at))))
+        .unwrap_or_else(|| "auto-approved".into());
+    let kind = request
+        .kind
+        .as_deref()
+        .map(|k| format!("  [{}]", escape_control(k)))
+        .unwrap_or_default();
+    let mut out = format!(
+        "review {id}{kind}\n  {ago}: {}\n",
+        escape_control(&request.title)
+    );
+    let width = crate::terminal::width().saturating_sub(6);
+    out.push_str("  approved (the default):\n");
+    for line in Doc::for_choice(request, 0).text_lines(width) {
+        out.push_str(&format!("      {line}\n").replace("      \n", "\n"));
+    }
+    for (index, choice) in request.choices.iter().enumerate().skip(1) {
+        out.push_str(&format!(
+            "  {index} (alternative): {}\n",
+            choice_summary(choice)
+        ));
+    }
+    out.push_str(&format!(
+        "  agree: host spot-check {id} --agree; otherwise --choice N or --reject, with --note why\n"
+    ));
+    out
+}
+
 pub fn decision(record: &DecisionRecord, earlier: &[Earlier], about: Option<&str>) -> String {
     let request = &record.request;
     let id = request.id.to_string();
@@ -279,6 +314,9 @@ pub fn decision(record: &DecisionRecord, earlier: &[Earlier], about: Option<&str
     }
     if !request.reason.is_empty() {
         out.push_str(&format!("  {}\n", escape_control(&request.reason)));
+    }
+    if let Some(note) = &request.auto_suspended {
+        out.push_str(&format!("  ! comes to you: {}\n", escape_control(note)));
     }
     if let Some(context) = &request.context {
         for line in glance(context) {

@@ -145,6 +145,16 @@ pub fn shorten(text: &str, max: usize) -> String {
     out
 }
 
+/// `text` as one word a POSIX shell reads back unchanged, for commands we suggest.
+pub fn shell_word(text: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+-".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("'{}'", text.replace('\'', r"'\''")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,6 +103,98 @@ pub struct DecisionRequest {
     /// `negative-keyword/monitor`: stats and auto-approval rules work per kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// The gate's spot checks, when it auto-approves with `spot_check`: what share
+    /// of its auto-approved decisions a person reviews after the fact, and the
+    /// agreement below which auto-approval of the kind is suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_check: Option<SpotCheckPolicy>,
+    /// Why a person decides what the gate's `auto_approve` would have decided: its
+    /// auto-approval of this kind is suspended because spot checks disagreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_suspended: Option<String>,
+}
+
+/// A gate's `spot_check` and `spot_check_agreement`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpotCheckPolicy {
+    /// The share of auto-approved decisions sent to a person, 0 to 1.
+    pub share: f64,
+    /// Below this share of agreeing spot checks (once [`SPOT_CHECKS_TO_JUDGE`] were
+    /// answered) auto-approval of the kind is suspended.
+    pub min_agreement: f64,
+}
+
+/// Spot checks answered before a kind's agreement can suspend its auto-approval.
+pub const SPOT_CHECKS_TO_JUDGE: u32 = 3;
+
+/// What a person says of an auto-approved decision after the fact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpotCheckAnswer {
+    /// What they would have decided: approving the default means they agree.
+    pub would: DecisionOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl SpotCheckAnswer {
+    /// Whether the person would have done what the gate did (approve the default).
+    pub fn agrees(&self) -> bool {
+        matches!(self.would, DecisionOutcome::Approved { choice: 0 })
+    }
+}
+
+/// A gate's auto-approval of one kind of decision, suspended because its spot checks
+/// agreed too little: until an operator resumes it, its decisions go to people.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Suspension {
+    pub workflow: String,
+    pub gate: String,
+    /// The kind of decision; `None` for a gate that declares no kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub at: Timestamp,
+    /// Spot checks that agreed, of those answered, when it was suspended.
+    pub agreed: u32,
+    pub checked: u32,
+    /// The gate's `spot_check_agreement`.
+    pub min_agreement: f64,
+    /// Who answered the spot check that tipped it, and in which run.
+    pub by: String,
+    pub run: String,
+    /// Set when an operator resumed the auto-approval: spot checks answered before
+    /// then no longer count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_by: Option<String>,
+}
+
+impl Suspension {
+    /// Whether the gate's auto-approval of the kind is held back now.
+    pub fn active(&self) -> bool {
+        self.resumed_at.is_none()
+    }
+
+    /// `ads-audit/review kind wasted-spend/high`.
+    pub fn what(&self) -> String {
+        match &self.kind {
+            Some(kind) => format!("{}/{} kind {kind}", self.workflow, self.gate),
+            None => format!("{}/{}", self.workflow, self.gate),
+        }
+    }
+
+    /// In words, for the inbox, `host stats` and the webhook.
+    pub fn message(&self) -> String {
+        format!(
+            "auto-approval of {} is suspended: spot checks agreed with {} of {} ({:.0}%, below the {:.0}% the gate asks); \
+             its decisions come to people until it is resumed",
+            self.what(),
+            self.agreed,
+            self.checked,
+            100.0 * f64::from(self.agreed) / f64::from(self.checked.max(1)),
+            100.0 * self.min_agreement
+        )
+    }
 }
 
 impl DecisionRequest {
@@ -204,6 +296,51 @@ pub enum RunEvent {
         /// Who decided: an operator's name, `auto-approve`, or `timeout`.
         by: String,
     },
+    /// A front end showed a pending decision to a person for the first time: the
+    /// wait ends here and the handling time starts.
+    DecisionShown {
+        at: Timestamp,
+        id: DecisionId,
+        /// The operator it was shown to.
+        to: String,
+        /// `focus`, `web` or `api`.
+        via: String,
+    },
+    /// An auto-approved decision was drawn for a person to review after the fact
+    /// (the gate's `spot_check` share); the review changes nothing by itself.
+    SpotCheckRequested {
+        at: Timestamp,
+        id: DecisionId,
+    },
+    /// A person reviewed an auto-approved decision.
+    SpotChecked {
+        at: Timestamp,
+        id: DecisionId,
+        answer: SpotCheckAnswer,
+        by: String,
+    },
+    /// Spot checks of a kind agreed less than the gate asks: its auto-approval is
+    /// suspended (recorded in the run whose spot check tipped it) until an operator
+    /// resumes it; its decisions come to people meanwhile.
+    AutoApprovalSuspended {
+        at: Timestamp,
+        gate: crate::ids::StepId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        agreed: u32,
+        checked: u32,
+        by: String,
+    },
+    /// What happened after a decision, as an operator or a system reports it (the
+    /// email got a reply, the change was reverted).
+    OutcomeRecorded {
+        at: Timestamp,
+        id: DecisionId,
+        good: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        by: String,
+    },
     /// The run continued on code whose digest differs from the one it started with.
     CodeChanged {
         at: Timestamp,
@@ -255,6 +392,11 @@ impl RunEvent {
             | RunEvent::DecisionMade { at, .. }
             | RunEvent::CodeChanged { at, .. }
             | RunEvent::Described { at, .. }
+            | RunEvent::DecisionShown { at, .. }
+            | RunEvent::SpotCheckRequested { at, .. }
+            | RunEvent::SpotChecked { at, .. }
+            | RunEvent::AutoApprovalSuspended { at, .. }
+            | RunEvent::OutcomeRecorded { at, .. }
             | RunEvent::RunCompleted { at }
             | RunEvent::RunFailed { at, .. }
             | RunEvent::RunRejected { at }

@@ -22,7 +22,8 @@ mod traits;
 pub mod units;
 
 pub use event::{
-    DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, Severity, StepFailure, Timestamp,
+    DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, SPOT_CHECKS_TO_JUDGE, Severity,
+    SpotCheckAnswer, SpotCheckPolicy, StepFailure, Suspension, Timestamp,
 };
 pub use http::{HttpGrant, HttpRule};
 pub use ids::{
@@ -33,7 +34,8 @@ pub use llm::{
     StepCall,
 };
 pub use state::{
-    DecisionRecord, DecisionStatus, Earlier, RunState, RunStatus, StepRecord, StepStatus, affects,
+    DecisionRecord, DecisionStatus, Earlier, ReportedOutcome, RunState, RunStatus, SpotCheck,
+    StepRecord, StepStatus, affects,
 };
 pub use traits::{
     Clock, KvError, KvQuota, KvStore, PluginRunner, RunStore, RunSummary, StepError, StoreError,

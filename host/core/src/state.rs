@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::event::{DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, StepFailure, Timestamp};
+use crate::event::{
+    DecisionOutcome, DecisionRequest, OnTimeout, RunEvent, SpotCheckAnswer, StepFailure, Timestamp,
+};
 use crate::ids::{DecisionId, RunId, StepId, StepKey};
 use crate::llm::{LlmExchange, LlmUsage};
 
@@ -118,6 +120,39 @@ pub struct DecisionRecord {
     pub decided_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<Timestamp>,
+    /// When a person first saw it, and who.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_to: Option<String>,
+    /// The review of an auto-approved decision, when one was drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_check: Option<SpotCheck>,
+    /// What happened after it, as reported, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<ReportedOutcome>,
+}
+
+/// A spot check of an auto-approved decision: asked, then answered.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct SpotCheck {
+    pub requested_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<SpotCheckAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<Timestamp>,
+}
+
+/// What an operator or a system said happened after a decision.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct ReportedOutcome {
+    pub at: Timestamp,
+    pub good: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub by: String,
 }
 
 impl DecisionRecord {
@@ -317,8 +352,58 @@ impl RunState {
                         outcome: None,
                         decided_by: None,
                         decided_at: None,
+                        shown_at: None,
+                        shown_to: None,
+                        spot_check: None,
+                        outcomes: Vec::new(),
                     },
                 );
+            }
+            RunEvent::DecisionShown { at, id, to, .. } => {
+                if let Some(decision) = self.decisions.get_mut(id)
+                    && decision.shown_at.is_none()
+                {
+                    decision.shown_at = Some(*at);
+                    decision.shown_to = Some(to.clone());
+                }
+            }
+            RunEvent::SpotCheckRequested { at, id } => {
+                if let Some(decision) = self.decisions.get_mut(id) {
+                    decision.spot_check = Some(SpotCheck {
+                        requested_at: *at,
+                        answer: None,
+                        answered_by: None,
+                        answered_at: None,
+                    });
+                }
+            }
+            RunEvent::SpotChecked { at, id, answer, by } => {
+                if let Some(check) = self
+                    .decisions
+                    .get_mut(id)
+                    .and_then(|d| d.spot_check.as_mut())
+                {
+                    check.answer = Some(answer.clone());
+                    check.answered_by = Some(by.clone());
+                    check.answered_at = Some(*at);
+                }
+            }
+            RunEvent::AutoApprovalSuspended { .. } => {}
+            RunEvent::OutcomeRecorded {
+                at,
+                id,
+                good,
+                note,
+                by,
+            } => {
+                if let Some(decision) = self.decisions.get_mut(id) {
+                    decision.outcomes.push(ReportedOutcome {
+                        at: *at,
+                        good: *good,
+                        note: note.clone(),
+                        by: by.clone(),
+                    });
+                }
             }
             RunEvent::DecisionMade {
                 at,
@@ -436,6 +521,13 @@ impl RunState {
             .filter(|d| d.status == DecisionStatus::Pending)
     }
 
+    /// Auto-approved decisions drawn for a spot check that nobody answered yet.
+    pub fn spot_checks_due(&self) -> impl Iterator<Item = &DecisionRecord> {
+        self.decisions
+            .values()
+            .filter(|d| d.spot_check.as_ref().is_some_and(|c| c.answer.is_none()))
+    }
+
     pub fn step(&self, key: &StepKey) -> Option<&StepRecord> {
         self.steps.get(key)
     }
@@ -549,7 +641,7 @@ impl RunState {
 /// How [`RunState::apply`] folds events. Change it whenever a change to `apply`
 /// would fold the same log to a different state: snapshots of the old fold are then
 /// ignored and the logs folded again.
-pub const FOLD_FORMAT: u32 = 2;
+pub const FOLD_FORMAT: u32 = 3;
 
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
@@ -636,6 +728,8 @@ mod tests {
                 approvers: Vec::new(),
                 views: Vec::new(),
                 kind: None,
+                spot_check: None,
+                auto_suspended: None,
             },
         });
         let waiting = RunState::fold(&run, &events).unwrap();
@@ -699,6 +793,8 @@ mod tests {
                 approvers: Vec::new(),
                 views: Vec::new(),
                 kind: None,
+                spot_check: None,
+                auto_suspended: None,
             },
         });
         events.push(RunEvent::DecisionMade {

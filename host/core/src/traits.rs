@@ -57,10 +57,18 @@ pub struct RunSummary {
     /// What the run is about (its workflow's `summary`), once it rendered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
+    /// Auto-approved decisions drawn for a spot check and not yet reviewed: the
+    /// inbox lists them even when the run has finished.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spot_checks: u32,
     /// Why the run's log cannot be read, when a listing found it damaged; set by
     /// whoever lists runs, never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub damaged: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Durable, append-only run logs.
@@ -89,6 +97,13 @@ pub trait RunStore: Send + Sync {
     fn summaries_in(&self, status: RunStatus) -> Result<Vec<RunSummary>, StoreError> {
         let mut summaries = self.summaries()?;
         summaries.retain(|s| s.status == status);
+        Ok(summaries)
+    }
+
+    /// The summaries of the runs with spot checks to answer (any status).
+    fn summaries_to_check(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let mut summaries = self.summaries()?;
+        summaries.retain(|s| s.spot_checks > 0);
         Ok(summaries)
     }
 

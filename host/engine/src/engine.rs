@@ -9,7 +9,7 @@ use std::time::Instant;
 use baton_core::{
     Clock, DecisionId, DecisionOutcome, DecisionStatus, ExchangeJournal, LlmExchange, LlmUsage,
     PluginRunner, RunEvent, RunId, RunState, RunStatus, RunStore, RunSummary, StepCall,
-    StepFailure, StepKey, StepStatus,
+    StepFailure, StepKey, StepStatus, Suspension,
 };
 use baton_workflow::Workflow;
 use futures::StreamExt;
@@ -60,6 +60,36 @@ pub struct Engine<'a, S, R, C> {
     /// Who is operating: recorded as the actor of the runs they start and the code
     /// changes they allow.
     pub operator: &'a str,
+    /// The workflow's auto-approval rules that spot checks suspended: a gate whose
+    /// rule would approve such a kind asks a person instead.
+    pub suspended: Suspended,
+}
+
+/// The auto-approval rules of one workflow that spot checks suspended.
+#[derive(Clone, Debug, Default)]
+pub struct Suspended(pub Vec<Suspension>);
+
+impl Suspended {
+    /// The suspension of `gate`'s auto-approval of `kind`, if one is in force.
+    pub fn of(&self, gate: &str, kind: Option<&str>) -> Option<&Suspension> {
+        self.0
+            .iter()
+            .find(|s| s.active() && s.gate == gate && s.kind.as_deref() == kind)
+    }
+}
+
+/// Whether decision `id` is among the `share` (0 to 1) of auto-approved decisions
+/// sent to a spot check: a hash of its id, so the draw is spread evenly, the same
+/// on every machine, and cannot be steered by what a plugin outputs.
+fn drawn(id: &DecisionId, share: f64) -> bool {
+    // FNV-1a over the id's text.
+    let hash = id
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    (hash % 10_000) < (share * 10_000.0).round() as u64
 }
 
 impl<S, R, C> std::fmt::Debug for Engine<'_, S, R, C> {
@@ -362,7 +392,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 let at = self.clock.now();
                 let events = immediate
                     .into_iter()
-                    .flat_map(|a| immediate_events(a, at))
+                    .flat_map(|a| immediate_events(a, at, &self.suspended))
                     .collect();
                 self.commit(outcome, events, false)?;
                 continue;
@@ -588,6 +618,158 @@ pub fn cancel<S: RunStore, C: Clock>(
     Ok(outcome)
 }
 
+/// Records that decision `id` was shown to `to` through `via` (`focus`, `web`,
+/// `api`), the first time only, while it is pending: the wait ends and the handling
+/// time starts. Returns whether it recorded anything. Not synced on its own: losing
+/// it to a crash loses a timing, nothing anyone decided.
+pub fn shown<S: RunStore, C: Clock>(
+    store: &S,
+    clock: &C,
+    id: &DecisionId,
+    to: &str,
+    via: &str,
+) -> Result<bool, EngineError> {
+    let mut outcome = Outcome {
+        state: load(store, &id.run)?,
+        events: vec![],
+    };
+    let record = outcome
+        .state
+        .decisions
+        .get(id)
+        .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
+    if record.status != DecisionStatus::Pending || record.shown_at.is_some() {
+        return Ok(false);
+    }
+    let event = RunEvent::DecisionShown {
+        at: clock.now(),
+        id: id.clone(),
+        to: to.to_string(),
+        via: via.to_string(),
+    };
+    commit(store, &mut outcome, vec![event], false)?;
+    Ok(true)
+}
+
+/// Records `by`'s review of an auto-approved decision drawn for a spot check: what
+/// they would have decided. It changes nothing the run did. Synced.
+pub fn answer_spot_check<S: RunStore, C: Clock>(
+    store: &S,
+    clock: &C,
+    id: &DecisionId,
+    answer: baton_core::SpotCheckAnswer,
+    by: &str,
+) -> Result<Outcome, EngineError> {
+    let mut outcome = Outcome {
+        state: load(store, &id.run)?,
+        events: vec![],
+    };
+    let record = outcome
+        .state
+        .decisions
+        .get(id)
+        .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
+    let check = record
+        .spot_check
+        .as_ref()
+        .ok_or_else(|| EngineError::NoSpotCheck { id: id.to_string() })?;
+    if check.answer.is_some() {
+        return Err(EngineError::AlreadyChecked {
+            id: id.to_string(),
+            by: check.answered_by.clone().unwrap_or_default(),
+            at: format_time(check.answered_at.unwrap_or_default()),
+        });
+    }
+    if !record.request.allows(by) {
+        return Err(EngineError::NotAnApprover {
+            id: id.to_string(),
+            operator: by.to_string(),
+            approvers: record.request.approvers.clone(),
+        });
+    }
+    match &answer.would {
+        DecisionOutcome::Approved { choice } if *choice >= record.request.choices.len() => {
+            return Err(EngineError::NoSuchChoice {
+                id: id.to_string(),
+                choice: *choice,
+                count: record.request.choices.len(),
+            });
+        }
+        DecisionOutcome::Edited { .. } if !record.request.editable => {
+            return Err(EngineError::NotEditable { id: id.to_string() });
+        }
+        _ => {}
+    }
+    let event = RunEvent::SpotChecked {
+        at: clock.now(),
+        id: id.clone(),
+        answer,
+        by: by.to_string(),
+    };
+    commit(store, &mut outcome, vec![event], true)?;
+    Ok(outcome)
+}
+
+/// Records, in the run where a spot check tipped it, that a gate's auto-approval of
+/// a kind was suspended. Synced.
+pub fn record_suspension<S: RunStore>(
+    store: &S,
+    suspension: &baton_core::Suspension,
+    run: &RunId,
+) -> Result<Outcome, EngineError> {
+    let mut outcome = Outcome {
+        state: load(store, run)?,
+        events: vec![],
+    };
+    let event = RunEvent::AutoApprovalSuspended {
+        at: suspension.at,
+        gate: baton_core::StepId::try_from(suspension.gate.clone())
+            .map_err(|e| EngineError::NoSuchDecision { id: e.to_string() })?,
+        kind: suspension.kind.clone(),
+        agreed: suspension.agreed,
+        checked: suspension.checked,
+        by: suspension.by.clone(),
+    };
+    commit(store, &mut outcome, vec![event], true)?;
+    Ok(outcome)
+}
+
+/// Records what happened after decision `id`, as `by` reports it: good or bad, and
+/// why. A decision may collect several (a reply, then a complaint). Synced.
+pub fn record_outcome<S: RunStore, C: Clock>(
+    store: &S,
+    clock: &C,
+    id: &DecisionId,
+    good: bool,
+    note: Option<String>,
+    by: &str,
+) -> Result<Outcome, EngineError> {
+    let mut outcome = Outcome {
+        state: load(store, &id.run)?,
+        events: vec![],
+    };
+    let record = outcome
+        .state
+        .decisions
+        .get(id)
+        .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
+    if record.outcome.is_none() {
+        return Err(EngineError::NotDecided {
+            id: id.to_string(),
+            status: record.status.as_str().to_string(),
+        });
+    }
+    let event = RunEvent::OutcomeRecorded {
+        at: clock.now(),
+        id: id.clone(),
+        good,
+        note,
+        by: by.to_string(),
+    };
+    commit(store, &mut outcome, vec![event], true)?;
+    Ok(outcome)
+}
+
 /// Records the `on_timeout` action of every decision of `run` whose timeout has
 /// passed, synced to disk; needs no workflow, since nothing runs. The run continues
 /// (the approved branch runs, or the run finishes) when an engine next advances it.
@@ -658,13 +840,29 @@ fn commit<S: RunStore>(
     Ok(())
 }
 
-fn immediate_events(action: Action, at: u64) -> Vec<RunEvent> {
+fn immediate_events(action: Action, at: u64, suspended: &Suspended) -> Vec<RunEvent> {
     match action {
         Action::Expand { step, items } => vec![RunEvent::StepExpanded { at, step, items }],
         Action::Skip { key, reason } => vec![RunEvent::StepSkipped { at, key, reason }],
         Action::Fail { key, error } => vec![RunEvent::StepFailed { at, key, error }],
-        Action::OpenGate { key, request, auto } => {
+        Action::OpenGate {
+            key,
+            mut request,
+            auto,
+        } => {
             let id = request.id.clone();
+            // A rule whose spot checks disagreed asks a person, and says why.
+            let auto =
+                auto.filter(
+                    |_| match suspended.of(key.step.as_str(), request.kind.as_deref()) {
+                        Some(suspension) => {
+                            request.auto_suspended = Some(suspension.message());
+                            false
+                        }
+                        None => true,
+                    },
+                );
+            let spot_check = request.spot_check;
             let mut events = vec![RunEvent::GateOpened {
                 at,
                 key,
@@ -673,10 +871,13 @@ fn immediate_events(action: Action, at: u64) -> Vec<RunEvent> {
             if let Some(by) = auto {
                 events.push(RunEvent::DecisionMade {
                     at,
-                    id,
+                    id: id.clone(),
                     outcome: DecisionOutcome::Approved { choice: 0 },
                     by,
                 });
+                if spot_check.is_some_and(|policy| drawn(&id, policy.share)) {
+                    events.push(RunEvent::SpotCheckRequested { at, id });
+                }
             }
             events
         }
@@ -711,6 +912,7 @@ pub(crate) fn summary(state: &RunState) -> RunSummary {
         version: state.version,
         expires_at: state.pending().filter_map(|d| d.request.expires_at).min(),
         about: state.about.clone(),
+        spot_checks: state.spot_checks_due().count() as u32,
         damaged: None,
     }
 }

@@ -34,6 +34,14 @@ pub enum EngineError {
         operator: String,
         approvers: Vec<String>,
     },
+    #[error(
+        "decision {id} has no spot check to answer: only the auto-approved decisions a gate's `spot_check` drew are reviewed"
+    )]
+    NoSpotCheck { id: String },
+    #[error("the spot check of {id} was already answered by {by} at {at}")]
+    AlreadyChecked { id: String, by: String, at: String },
+    #[error("decision {id} is {status}: record what happened after it once it is decided")]
+    NotDecided { id: String, status: String },
     #[error("decision {id} does not allow edits (the gate sets edit = false)")]
     NotEditable { id: String },
     #[error(

@@ -21,5 +21,8 @@ mod error;
 mod plan;
 pub mod stats;
 
-pub use engine::{Decision, Engine, Outcome, cancel, expire, format_time, load};
+pub use engine::{
+    Decision, Engine, Outcome, Suspended, answer_spot_check, cancel, expire, format_time, load,
+    record_outcome, record_suspension, shown,
+};
 pub use error::EngineError;

@@ -408,6 +408,8 @@ fn open_gate(
         approvers: gate.approvers.clone(),
         views,
         kind,
+        spot_check: gate.spot_check,
+        auto_suspended: None,
     };
     Ok((request, auto))
 }

@@ -29,6 +29,76 @@ pub struct WorkflowStats {
     /// `needed_human / steps`, 0 when nothing ran.
     pub human_share: f64,
     pub gates: Vec<GateStats>,
+    /// Week by week (Monday to Sunday, UTC), oldest first, every week from the first
+    /// with activity (or the one `since` falls in) to the last: who did the work.
+    pub weeks: Vec<Week>,
+    /// Auto-approvals of this workflow that spot checks suspended (filled in by
+    /// whoever reads them from the store).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suspended: Vec<baton_core::Suspension>,
+}
+
+/// One week of a workflow: steps done by plugins, decisions made by people,
+/// decisions auto-approved, and spot checks answered.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Week {
+    /// Monday 00:00 UTC, in milliseconds since the Unix epoch.
+    pub start: u64,
+    pub by_plugins: u32,
+    pub by_people: u32,
+    pub auto_approved: u32,
+    pub spot_checks: u32,
+}
+
+/// Good and bad outcomes reported after decisions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct GoodBad {
+    pub good: u32,
+    pub bad: u32,
+}
+
+impl GoodBad {
+    /// The share of good ones, when any was reported.
+    pub fn rate(&self) -> Option<f64> {
+        let total = self.good + self.bad;
+        (total > 0).then(|| f64::from(self.good) / f64::from(total))
+    }
+}
+
+/// Reported outcomes by what was chosen: the plugin's default (by a person), an
+/// alternative, an edit, or the default auto-approved. A decision with several
+/// reports counts by its newest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Outcomes {
+    pub default: GoodBad,
+    pub alternative: GoodBad,
+    pub edited: GoodBad,
+    pub auto_approved: GoodBad,
+}
+
+impl Outcomes {
+    pub fn total(&self) -> GoodBad {
+        let all = [
+            self.default,
+            self.alternative,
+            self.edited,
+            self.auto_approved,
+        ];
+        GoodBad {
+            good: all.iter().map(|g| g.good).sum(),
+            bad: all.iter().map(|g| g.bad).sum(),
+        }
+    }
+}
+
+/// Spot checks of auto-approved decisions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct SpotChecks {
+    /// Drawn for a review.
+    pub drawn: u32,
+    pub answered: u32,
+    /// Answered "I would have done the same".
+    pub agreed: u32,
 }
 
 /// How a set of decisions ended: a gate's, or one kind's at a gate.
@@ -45,9 +115,37 @@ pub struct Counts {
     pub pending: u32,
     /// Left undecided when their run ended (cancelled, failed): neither made nor pending.
     pub withdrawn: u32,
+    pub spot_checks: SpotChecks,
+    pub outcomes: Outcomes,
 }
 
 impl Counts {
+    /// Counts one decision: how it ended, its spot check, what happened after it.
+    fn add_record(&mut self, record: &DecisionRecord) {
+        let ending = ending(record);
+        self.add(ending);
+        if let Some(check) = &record.spot_check {
+            self.spot_checks.drawn += 1;
+            if let Some(answer) = &check.answer {
+                self.spot_checks.answered += 1;
+                self.spot_checks.agreed += u32::from(answer.agrees());
+            }
+        }
+        if let Some(reported) = record.outcomes.last() {
+            let slot = match ending {
+                Ending::AutoApproved => &mut self.outcomes.auto_approved,
+                Ending::Alternative => &mut self.outcomes.alternative,
+                Ending::Edited => &mut self.outcomes.edited,
+                _ => &mut self.outcomes.default,
+            };
+            if reported.good {
+                slot.good += 1;
+            } else {
+                slot.bad += 1;
+            }
+        }
+    }
+
     fn add(&mut self, ending: Ending) {
         let slot = match ending {
             Ending::Pending => &mut self.pending,
@@ -85,6 +183,11 @@ pub struct GateStats {
     pub counts: Counts,
     /// Median time from the gate opening to a person's decision, in milliseconds.
     pub median_ms_to_decision: Option<u64>,
+    /// The wait: median time from the gate opening until a person first saw it
+    /// (in `host focus`, the web inbox or through the API).
+    pub median_ms_to_shown: Option<u64>,
+    /// The handling: median time from a person first seeing a decision to deciding.
+    pub median_ms_handling: Option<u64>,
     /// How many of the latest human decisions in a row were approved as proposed.
     pub approved_as_proposed_streak: u32,
     /// Per kind of decision (the gate's `kind`), in the order each first opened;
@@ -127,19 +230,27 @@ pub struct Options {
     /// Decisions of a kind approved as proposed in a row, with no edit, alternative
     /// or rejection among them, before it is proposed for auto-approval.
     pub suggest_after: u32,
+    /// Count only what happened from this time on (milliseconds since the epoch):
+    /// decisions opened, steps started, runs active since then.
+    pub since: Option<u64>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             suggest_after: AUTO_APPROVE_STREAK,
+            since: None,
         }
     }
 }
 
+/// Spot-check agreement below which a kind's auto-approval rule is proposed for
+/// withdrawal, when its gate sets no `spot_check_agreement`.
+pub const WITHDRAW_BELOW: f64 = 0.8;
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Suggestion {
-    /// `auto_approve` or `edits_frequent`.
+    /// `auto_approve`, `withdraw_auto_approve` or `edits_frequent`.
     pub kind: &'static str,
     pub message: String,
     /// The kind of decision it is about, when the gate declares kinds.
@@ -196,7 +307,11 @@ pub fn stats_with<'a>(
 ) -> Vec<WorkflowStats> {
     // Per workflow: its stats and, per gate, its decisions.
     let mut workflows: BTreeMap<&str, (WorkflowStats, Vec<GateRecords>)> = BTreeMap::new();
+    let since = options.since.unwrap_or(0);
     for run in runs {
+        if run.updated_at < since {
+            continue;
+        }
         let (stats, gates) = workflows.entry(&run.workflow).or_insert_with(|| {
             (
                 WorkflowStats {
@@ -210,9 +325,10 @@ pub fn stats_with<'a>(
         stats.steps += run
             .steps
             .values()
-            .filter(|s| s.status != StepStatus::Skipped)
+            .filter(|s| s.status != StepStatus::Skipped && s.started_at >= since)
             .count() as u32;
-        for record in run.decisions.values() {
+        add_weeks(&mut stats.weeks, run, since);
+        for record in run.decisions.values().filter(|r| r.opened_at >= since) {
             let gate = record.request.id.gate.step.as_str();
             let index = match gates.iter().position(|(name, _)| name == gate) {
                 Some(index) => index,
@@ -241,9 +357,89 @@ pub fn stats_with<'a>(
             } else {
                 f64::from(stats.needed_human) / f64::from(stats.steps)
             };
+            stats.weeks = fill_weeks(std::mem::take(&mut stats.weeks), options.since);
             stats
         })
         .collect()
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+/// Monday 00:00 UTC of the week `at` falls in (1970-01-01 was a Thursday).
+pub fn week_start(at: u64) -> u64 {
+    let day = at / DAY_MS;
+    day.saturating_sub((day + 3) % 7) * DAY_MS
+}
+
+fn week_of(weeks: &mut Vec<Week>, at: u64) -> &mut Week {
+    let start = week_start(at);
+    let index = match weeks.iter().position(|w| w.start == start) {
+        Some(index) => index,
+        None => {
+            weeks.push(Week {
+                start,
+                ..Week::default()
+            });
+            weeks.len() - 1
+        }
+    };
+    &mut weeks[index]
+}
+
+/// Adds what `run` did from `since` on to its week.
+fn add_weeks(weeks: &mut Vec<Week>, run: &RunState, since: u64) {
+    for step in run.steps.values() {
+        let is_gate = run.decisions.keys().any(|id| id.gate == step.key);
+        if let (false, StepStatus::Completed, Some(at)) = (is_gate, step.status, step.finished_at)
+            && at >= since
+        {
+            week_of(weeks, at).by_plugins += 1;
+        }
+    }
+    for record in run.decisions.values() {
+        if let Some(at) = record.decided_at.filter(|at| *at >= since) {
+            match ending(record) {
+                Ending::AutoApproved => week_of(weeks, at).auto_approved += 1,
+                Ending::AsProposed | Ending::Alternative | Ending::Edited | Ending::Rejected => {
+                    week_of(weeks, at).by_people += 1
+                }
+                _ => {}
+            }
+        }
+        if let Some(at) = record
+            .spot_check
+            .as_ref()
+            .and_then(|c| c.answered_at)
+            .filter(|at| *at >= since)
+        {
+            week_of(weeks, at).spot_checks += 1;
+        }
+    }
+}
+
+/// Sorted, with the weeks nothing happened in between (and from `since`) as zeros.
+fn fill_weeks(mut weeks: Vec<Week>, since: Option<u64>) -> Vec<Week> {
+    weeks.sort_by_key(|w| w.start);
+    let (Some(first), Some(last)) = (
+        weeks.first().map(|w| w.start),
+        weeks.last().map(|w| w.start),
+    ) else {
+        return weeks;
+    };
+    let mut start = since.map_or(first, week_start).min(first);
+    let mut filled = Vec::new();
+    let mut given = weeks.into_iter().peekable();
+    while start <= last {
+        match given.next_if(|w| w.start == start) {
+            Some(week) => filled.push(week),
+            None => filled.push(Week {
+                start,
+                ..Week::default()
+            }),
+        }
+        start += 7 * DAY_MS;
+    }
+    filled
 }
 
 fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options) -> GateStats {
@@ -252,19 +448,25 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options)
         gate,
         ..GateStats::default()
     };
-    let mut waits = Vec::new();
+    let (mut waits, mut to_shown, mut handling) = (Vec::new(), Vec::new(), Vec::new());
     for record in &records {
         let ending = ending(record);
-        stats.counts.add(ending);
+        stats.counts.add_record(record);
         if matches!(
             ending,
             Ending::AsProposed | Ending::Alternative | Ending::Edited | Ending::Rejected
         ) && let Some(at) = record.decided_at
         {
             waits.push(at.saturating_sub(record.opened_at));
+            if let Some(shown) = record.shown_at {
+                to_shown.push(shown.saturating_sub(record.opened_at));
+                handling.push(at.saturating_sub(shown));
+            }
         }
     }
     stats.median_ms_to_decision = median(&mut waits);
+    stats.median_ms_to_shown = median(&mut to_shown);
+    stats.median_ms_handling = median(&mut handling);
     // The latest decisions that needed a person, newest first.
     stats.approved_as_proposed_streak = records
         .iter()
@@ -325,6 +527,51 @@ fn gate_stats(gate: String, mut records: Vec<&DecisionRecord>, options: Options)
             rule: Some(rule),
         });
     }
+    // The reverse: a rule whose spot checks disagree should go.
+    let policy = records.iter().rev().find_map(|r| r.request.spot_check);
+    let threshold = policy.map_or(WITHDRAW_BELOW, |p| p.min_agreement);
+    let checked: Vec<(Option<&str>, SpotChecks)> = if stats.kinds.is_empty() {
+        vec![(None, stats.counts.spot_checks)]
+    } else {
+        stats
+            .kinds
+            .iter()
+            .map(|k| (Some(k.kind.as_str()), k.counts.spot_checks))
+            .collect()
+    };
+    for (kind, checks) in checked {
+        if checks.answered < baton_core::SPOT_CHECKS_TO_JUDGE
+            || f64::from(checks.agreed) >= threshold * f64::from(checks.answered)
+        {
+            continue;
+        }
+        let (what, rule) = match kind {
+            Some(kind) => (
+                format!("kind {kind} at gate {}", stats.gate),
+                format!(
+                    "auto_approve = \"... and kind != '{}'\"",
+                    kind.replace('\'', "\\'")
+                ),
+            ),
+            None => (
+                format!("gate {}", stats.gate),
+                "no auto_approve".to_string(),
+            ),
+        };
+        stats.suggestions.push(Suggestion {
+            kind: "withdraw_auto_approve",
+            message: format!(
+                "{what}: spot checks agreed with the auto-approval {} of {} times ({:.0}%, below {:.0}%): \
+                 withdraw the rule for it ({rule}) and let people decide",
+                checks.agreed,
+                checks.answered,
+                100.0 * f64::from(checks.agreed) / f64::from(checks.answered),
+                100.0 * threshold
+            ),
+            decision_kind: kind.map(str::to_string),
+            rule: Some(rule),
+        });
+    }
     if human >= EDITS_MIN_DECISIONS
         && f64::from(stats.counts.edited) >= EDITS_FREQUENT_SHARE * f64::from(human)
     {
@@ -366,7 +613,7 @@ fn kind_stats(records: &[&DecisionRecord]) -> Vec<KindStats> {
         let stats = &mut kinds[index];
         stats.critical |= record.request.severity == baton_core::Severity::Critical;
         let ending = ending(record);
-        stats.counts.add(ending);
+        stats.counts.add_record(record);
         if matches!(ending, Ending::Pending | Ending::Withdrawn) {
             continue;
         }
@@ -456,6 +703,8 @@ mod tests {
                     approvers: Vec::new(),
                     views: Vec::new(),
                     kind: None,
+                    spot_check: None,
+                    auto_suspended: None,
                 },
             },
         ];
@@ -620,7 +869,10 @@ mod tests {
 
     #[test]
     fn a_kind_earns_a_suggestion_with_its_evidence_and_rule_and_a_critical_kind_never_does() {
-        let options = Options { suggest_after: 5 };
+        let options = Options {
+            suggest_after: 5,
+            since: None,
+        };
         let mut runs = Vec::new();
         // Negatives: an edit, then five approvals as proposed.
         runs.push(of_kind(

@@ -155,6 +155,7 @@ async fn start<'a>(
 macro_rules! engine {
     ($wf:expr, $store:expr, $runner:expr) => {
         Engine {
+            suspended: Default::default(),
             workflow: &$wf,
             store: &$store,
             runner: &$runner,
@@ -473,6 +474,7 @@ async fn an_expired_decision_takes_its_on_timeout_action_when_the_run_is_next_to
     let (store, runner) = (MemoryStore::default(), FakeRunner::default());
     let clock = MovableClock(std::sync::atomic::AtomicU64::new(1_000));
     let engine = Engine {
+        suspended: Default::default(),
         workflow: &wf,
         store: &store,
         runner: &runner,
@@ -512,6 +514,7 @@ async fn expire_records_due_decisions_without_a_workflow_and_the_summary_says_wh
     let (store, runner) = (MemoryStore::default(), FakeRunner::default());
     let clock = MovableClock(std::sync::atomic::AtomicU64::new(1_000));
     let engine = Engine {
+        suspended: Default::default(),
         workflow: &wf,
         store: &store,
         runner: &runner,

@@ -17,6 +17,7 @@
 mod clock;
 pub mod config;
 mod error;
+mod learning;
 mod store;
 pub mod wire;
 mod workflows;
@@ -36,6 +37,7 @@ use baton_workflow::Workflow;
 
 pub use clock::HostClock;
 pub use error::{Result, ServiceError};
+pub use learning::{SPOT_CHECK_WINDOW, SpotChecked, agreement};
 pub use store::{Purpose, Store};
 pub use wire::{Expired, Recovered, Swept};
 pub use workflows::{
@@ -80,8 +82,14 @@ impl std::fmt::Debug for Service {
 pub struct Inbox {
     pub pending: Vec<(DecisionRecord, String)>,
     pub unreadable: Vec<Unreadable>,
-    /// What each run with pending decisions is about (its workflow's `summary`).
+    /// What each run with pending decisions or spot checks is about (its
+    /// workflow's `summary`).
     pub about: std::collections::BTreeMap<RunId, String>,
+    /// Auto-approved decisions drawn for a person to review after the fact, oldest
+    /// first, with their runs' workflow names: a review changes nothing by itself.
+    pub spot_checks: Vec<(DecisionRecord, String)>,
+    /// Auto-approval rules suspended because their spot checks disagreed.
+    pub suspended: Vec<baton_core::Suspension>,
 }
 
 /// Runs' states, and the runs whose logs could not be read.
@@ -195,15 +203,16 @@ impl Service {
         &'a self,
         workflow: &'a LoadedWorkflow,
         operator: &'a str,
-    ) -> Engine<'a, Store, PluginSet, HostClock> {
-        Engine {
+    ) -> Result<Engine<'a, Store, PluginSet, HostClock>> {
+        Ok(Engine {
             workflow: &workflow.workflow,
             store: &self.store,
             runner: &workflow.runner,
             clock: &self.clock,
             observer: self.observer,
             operator,
-        }
+            suspended: self.suspended_for(&workflow.workflow)?,
+        })
     }
 
     // ---- run operations ----
@@ -219,7 +228,7 @@ impl Service {
         let path = &workflow.workflow.path;
         let path = std::fs::canonicalize(path).unwrap_or(path.clone());
         let outcome = self
-            .engine(&workflow, by)
+            .engine(&workflow, by)?
             .start(
                 input,
                 path.display().to_string(),
@@ -244,7 +253,7 @@ impl Service {
         let shared = self.store.shared()?;
         let path = &workflow.workflow.path;
         let path = std::fs::canonicalize(path).unwrap_or(path.clone());
-        let outcome = self.engine(&workflow, by).enqueue(
+        let outcome = self.engine(&workflow, by)?.enqueue(
             input,
             path.display().to_string(),
             workflow.digest.clone(),
@@ -286,7 +295,7 @@ impl Service {
                 .workflow_for(self.run(&id.run)?, allow_changed, by)
                 .await?;
             match self
-                .engine(&workflow, by)
+                .engine(&workflow, by)?
                 .decide_on(state, id, decision.clone(), by)
                 .await
             {
@@ -318,7 +327,7 @@ impl Service {
             });
         }
         let (workflow, state) = self.workflow_for(state, allow_changed, by).await?;
-        let outcome = self.engine(&workflow, by).advance_from(state).await?;
+        let outcome = self.engine(&workflow, by)?.advance_from(state).await?;
         Ok(Acted {
             outcome,
             workflow: Some(workflow),
@@ -470,7 +479,7 @@ impl Service {
         let continued = async {
             let (workflow, state) = self.workflow_for(state, false, &self.operator).await?;
             let outcome = self
-                .engine(&workflow, &self.operator)
+                .engine(&workflow, &self.operator)?
                 .advance_from(state)
                 .await?;
             Ok(outcome.status())
@@ -501,7 +510,7 @@ impl Service {
                     changes,
                 });
             }
-            self.engine(&workflow, by).record_code_change(
+            self.engine(&workflow, by)?.record_code_change(
                 &state,
                 workflow.digest.clone(),
                 workflow.plugin_digests(),
@@ -567,6 +576,28 @@ impl Service {
         inbox
             .pending
             .sort_by_key(|(d, _)| (d.request.severity, d.opened_at));
+        for summary in self.store.summaries_to_check()? {
+            match self.run(&summary.id) {
+                Ok(state) => {
+                    if let Some(about) = &state.about {
+                        inbox.about.insert(state.id.clone(), about.clone());
+                    }
+                    inbox.spot_checks.extend(
+                        state
+                            .spot_checks_due()
+                            .map(|d| (d.clone(), state.workflow.clone())),
+                    )
+                }
+                Err(error) => {
+                    if !inbox.unreadable.iter().any(|u| u.run == summary.id) {
+                        inbox.unreadable.push(Unreadable::of(&summary, error))
+                    }
+                }
+            }
+        }
+        inbox.spot_checks.sort_by_key(|(d, _)| d.opened_at);
+        inbox.suspended = self.suspensions(None)?;
+        inbox.suspended.retain(baton_core::Suspension::active);
         Ok(inbox)
     }
 
@@ -650,7 +681,10 @@ fn actors(entries: &[AuditEntry]) -> Vec<String> {
             RunEvent::RunStarted { by, .. }
             | RunEvent::DecisionMade { by, .. }
             | RunEvent::RunCancelled { by, .. }
-            | RunEvent::CodeChanged { by, .. } => by.clone(),
+            | RunEvent::CodeChanged { by, .. }
+            | RunEvent::SpotChecked { by, .. }
+            | RunEvent::OutcomeRecorded { by, .. } => by.clone(),
+            RunEvent::DecisionShown { to, .. } => to.clone(),
             RunEvent::StepStarted { key, plugin, .. } if !plugin.is_empty() => {
                 plugins.insert(key.clone(), plugin.clone());
                 format!("plugin:{plugin}")

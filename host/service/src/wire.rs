@@ -159,3 +159,90 @@ mod tests {
         assert_eq!(serde_json::from_value::<Swept>(value).unwrap(), swept);
     }
 }
+
+/// A spot check's answer as the API takes it: what the person would have decided,
+/// in a decision's words (`{"approve": 0}` agrees with the auto-approval,
+/// `{"approve": N}`, `{"edit": VALUE}` or `{"reject": "reason"}` do not), and a note.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotCheckRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approve: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "some_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reject: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl SpotCheckRequest {
+    pub fn new(answer: baton_core::SpotCheckAnswer) -> SpotCheckRequest {
+        let mut request = SpotCheckRequest {
+            note: answer.note,
+            ..SpotCheckRequest::default()
+        };
+        match answer.would {
+            baton_core::DecisionOutcome::Approved { choice } => request.approve = Some(choice),
+            baton_core::DecisionOutcome::Edited { value } => request.edit = Some(value),
+            baton_core::DecisionOutcome::Rejected { reason } => request.reject = Some(reason),
+            baton_core::DecisionOutcome::Expired { .. } => request.reject = Some(None),
+        }
+        request
+    }
+
+    /// The answer asked for, or why the request gives none or several.
+    pub fn answer(self) -> Result<baton_core::SpotCheckAnswer, &'static str> {
+        let decision = DecisionRequest {
+            approve: self.approve,
+            edit: self.edit,
+            reject: self.reject,
+            allow_changed: false,
+        }
+        .decision()?;
+        let would = match decision {
+            Decision::Approve { choice } => baton_core::DecisionOutcome::Approved { choice },
+            Decision::Edit { value } => baton_core::DecisionOutcome::Edited { value },
+            Decision::Reject { reason } => baton_core::DecisionOutcome::Rejected { reason },
+        };
+        Ok(baton_core::SpotCheckAnswer {
+            would,
+            note: self.note.filter(|n| !n.trim().is_empty()),
+        })
+    }
+}
+
+/// What happened after a decision, as the API takes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRequest {
+    /// `good` or `bad`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl OutcomeRequest {
+    /// Whether it says good, or why it says neither.
+    pub fn good(&self) -> Result<bool, String> {
+        match self.outcome.trim() {
+            "good" => Ok(true),
+            "bad" => Ok(false),
+            other => Err(format!("outcome {other:?} is neither \"good\" nor \"bad\"")),
+        }
+    }
+}
+
+/// Which suspended auto-approval to resume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeAutoApproval {
+    pub workflow: String,
+    pub gate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}

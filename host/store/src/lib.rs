@@ -609,6 +609,7 @@ pub(crate) mod tests {
             version,
             expires_at: None,
             about: None,
+            spot_checks: 0,
             damaged: None,
         }
     }

@@ -1079,6 +1079,18 @@ impl RunStore for PgStore {
         .collect()
     }
 
+    /// The summary carries `spot_checks` only when some are due (it is left out at 0).
+    fn summaries_to_check(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.rows(
+            "SELECT summary FROM baton_runs WHERE (summary::jsonb ->> 'spot_checks') IS NOT NULL",
+            vec![],
+            |row| row.get::<_, String>(0),
+        )?
+        .iter()
+        .map(|text| serde_json::from_str(text).map_err(crate::io))
+        .collect()
+    }
+
     /// From the `expires_at` column (kept for waiting runs by every append), through
     /// its index: a server asks after every change it makes.
     fn next_expiry(&self) -> Result<Option<u64>, StoreError> {

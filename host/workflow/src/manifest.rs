@@ -218,6 +218,12 @@ pub(crate) struct RawStep {
     /// `"{{ item.kind }}/{{ item.severity }}"`: outcomes, suggestions and auto-approval
     /// rules work per kind.
     pub(crate) kind: Option<Spanned<String>>,
+    /// The share of auto-approved decisions a person reviews after the fact, e.g.
+    /// `"10%"`.
+    pub(crate) spot_check: Option<Spanned<String>>,
+    /// The agreement of spot checks below which the gate stops auto-approving a kind
+    /// (default `"80%"`).
+    pub(crate) spot_check_agreement: Option<Spanned<String>>,
     /// The operators who may decide at this gate, e.g. `["maria", "li"]`; anyone when unset.
     pub(crate) approvers: Option<Spanned<Vec<String>>>,
 }

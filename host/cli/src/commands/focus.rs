@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 
-use baton_core::{DecisionId, DecisionRecord, OnTimeout, RunId, Severity};
+use baton_core::{DecisionId, DecisionOutcome, DecisionRecord, OnTimeout, RunId, Severity};
 use baton_engine::{Decision, EngineError};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::crossterm::terminal::{
@@ -71,10 +71,15 @@ pub async fn focus(global: &GlobalArgs, _args: FocusArgs) -> Result<Exit, Failur
         about: None,
         scroll: 0,
         room: Cell::new((0, 0)),
+        suspended: Vec::new(),
+        shown: None,
     };
     focus.reload()?;
     if focus.queue.is_empty() {
-        say!("no pending decisions; `host inbox` lists them as they arrive");
+        for suspension in &focus.suspended {
+            say!("AUTO-APPROVAL SUSPENDED: {}", suspension.message());
+        }
+        say!("no pending decisions or spot checks; `host inbox` lists them as they arrive");
         return Ok(Exit::Success);
     }
     // Load every workflow involved (once per run, once per file) before the screen
@@ -135,21 +140,42 @@ struct Focus<'a> {
     scroll: u16,
     /// The furthest it can scroll and a page's height, as last drawn.
     room: Cell<(u16, u16)>,
+    /// Auto-approvals spot checks suspended: said above every decision.
+    suspended: Vec<baton_core::Suspension>,
+    /// The decision last recorded as shown, so it is recorded once.
+    shown: Option<DecisionId>,
+}
+
+/// Whether `record` is a spot check (an auto-approved decision to review) rather
+/// than a decision to make.
+fn is_review(record: &DecisionRecord) -> bool {
+    record.spot_check.is_some() && record.outcome.is_some()
 }
 
 impl Focus<'_> {
     /// Reads every pending decision from the store: the ones not skipped first, then
     /// the skipped ones, so that a skip puts a decision off rather than dropping it.
     fn reload(&mut self) -> Result<(), Failure> {
-        let (mut later, mut queue): (Vec<DecisionRecord>, Vec<DecisionRecord>) = self
-            .service
-            .inbox()?
+        let inbox = self.service.inbox()?;
+        self.suspended = inbox.suspended;
+        // Decisions first, then spot checks (they change nothing, so they wait).
+        let (mut later, mut queue): (Vec<DecisionRecord>, Vec<DecisionRecord>) = inbox
             .pending
             .into_iter()
+            .chain(inbox.spot_checks)
             .map(|(record, _)| record)
             .partition(|d| self.skipped.contains(&d.request.id));
         later.sort_by_key(|d| self.skipped.iter().position(|id| *id == d.request.id));
         queue.extend(later);
+        // A decision on screen is shown: its wait ends, its handling starts.
+        if let Some(first) = queue.first()
+            && !is_review(first)
+            && self.shown.as_ref() != Some(&first.request.id)
+        {
+            self.service
+                .shown(&first.request.id, self.service.operator(), "focus");
+            self.shown = Some(first.request.id.clone());
+        }
         if queue.first().map(|d| &d.request.id) != self.queue.first().map(|d| &d.request.id) {
             self.scroll = 0;
         }
@@ -305,6 +331,9 @@ impl Focus<'_> {
     /// and nothing is recorded.
     async fn decide(&mut self, decision: Decision, verb: &str) -> Result<(), Failure> {
         let id = self.queue[0].request.id.clone();
+        if is_review(&self.queue[0]) {
+            return self.answer_spot_check(decision).await;
+        }
         let decided = self
             .service
             .decide(&id, decision, self.service.operator(), false)
@@ -331,6 +360,44 @@ impl Focus<'_> {
             }
             Err(ServiceError::Invalid(problem)) => {
                 self.problem = Some(format!("{problem}; press s to skip it here"));
+            }
+            Err(other) => self.problem = Some(crate::exit::failure(other).to_string()),
+        }
+        self.reload()
+    }
+
+    /// Answers the spot check on screen with what the operator would have decided.
+    async fn answer_spot_check(&mut self, decision: Decision) -> Result<(), Failure> {
+        let id = self.queue[0].request.id.clone();
+        let (would, note) = match decision {
+            Decision::Approve { choice } => (DecisionOutcome::Approved { choice }, None),
+            Decision::Edit { value } => (DecisionOutcome::Edited { value }, None),
+            Decision::Reject { reason } => (
+                DecisionOutcome::Rejected {
+                    reason: reason.clone(),
+                },
+                reason,
+            ),
+        };
+        let answer = baton_core::SpotCheckAnswer { would, note };
+        let agrees = answer.agrees();
+        match self
+            .service
+            .spot_check(&id, answer, self.service.operator())
+        {
+            Ok(checked) => {
+                self.decided += 1;
+                self.drafts.remove(&id);
+                self.last = Some(match &checked.suspended {
+                    Some(suspension) => {
+                        crate::serve::notify_suspension(self.service, suspension, None).await;
+                        suspension.message()
+                    }
+                    None if agrees => format!("spot check of {id}: you agree; recorded"),
+                    None => format!(
+                        "spot check of {id}: you would have decided otherwise; recorded (it changes nothing the run did)"
+                    ),
+                });
             }
             Err(other) => self.problem = Some(crate::exit::failure(other).to_string()),
         }
@@ -388,13 +455,24 @@ impl Focus<'_> {
             0 => {}
             put_off => position.push_str(&format!(" ({put_off} skipped, for later)")),
         }
-        frame.render_widget(
-            Line::from(vec![
-                " Baton focus ".bold().reversed(),
-                Span::raw(format!("  {position}")),
-            ]),
-            header,
-        );
+        let mut top = vec![
+            " Baton focus ".bold().reversed(),
+            Span::raw(format!("  {position}")),
+        ];
+        if let Some(suspension) = self.suspended.first() {
+            top.push(Span::raw("  "));
+            top.push(
+                format!(
+                    " AUTO-APPROVAL SUSPENDED: {} ({} of {} spot checks agreed) ",
+                    escape_control(&suspension.what()),
+                    suspension.agreed,
+                    suspension.checked
+                )
+                .fg(Color::Red)
+                .bold(),
+            );
+        }
+        frame.render_widget(Line::from(top), header);
         let width = body.width.saturating_sub(1) as usize;
         let content = match (self.queue.first(), &self.mode) {
             (None, _) => vec![
@@ -432,18 +510,24 @@ impl Focus<'_> {
             lines.push(Line::from(escape_control(problem).into_owned()).fg(Color::Red));
         }
         if let Mode::Reason(text) = &self.mode {
-            lines.push(Line::from(format!(
-                "Reject. Reason (optional), Enter to reject, Esc to cancel: {text}"
-            )));
+            let verb = match self.queue.first() {
+                Some(record) if is_review(record) => {
+                    "You would have rejected it. Why (optional), Enter to record"
+                }
+                _ => "Reject. Reason (optional), Enter to reject",
+            };
+            lines.push(Line::from(format!("{verb}, Esc to cancel: {text}")));
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), status);
-        frame.render_widget(
-            Line::from(
-                "Enter approve  1-3 alternative  e edit  r reject  s skip  v every choice  Space more  ? help  q quit",
-            )
-            .dim(),
-            footer,
-        );
+        let keys = match self.queue.first() {
+            Some(record) if is_review(record) => {
+                "SPOT CHECK: Enter agree  1-3 I'd have chosen it  r I'd have rejected  s skip  v every choice  q quit"
+            }
+            _ => {
+                "Enter approve  1-3 alternative  e edit  r reject  s skip  v every choice  Space more  ? help  q quit"
+            }
+        };
+        frame.render_widget(Line::from(keys).dim(), footer);
         if self.mode == Mode::Help {
             frame.render_widget(Clear, body);
             frame.render_widget(help(), body);
@@ -457,6 +541,28 @@ impl Focus<'_> {
         let severity = request.severity;
         let color = severity_color(severity);
         let mut lines = vec![Line::from("")];
+        if is_review(record) {
+            let ago = record
+                .decided_at
+                .map(|at| {
+                    let now = baton_core::Clock::now(self.service.clock());
+                    format!(" {} ago", crate::report::wait_time(now.saturating_sub(at)))
+                })
+                .unwrap_or_default();
+            let head = [ViewSpan::new(
+                &format!(
+                    "SPOT CHECK: auto-approved{ago}{}. Agree, or what would you have done? A review changes nothing by itself.",
+                    request
+                        .kind
+                        .as_deref()
+                        .map(|k| format!(" (kind {k})"))
+                        .unwrap_or_default()
+                ),
+                view::Style::Warn,
+            )];
+            lines.extend(view::wrap(&head, width, "").into_iter().map(styled));
+            lines.push(Line::from(""));
+        }
         let title = vec![
             ViewSpan::new(&format!("[{}] ", severity.as_str()), view::Style::Strong),
             ViewSpan::new(&request.title, view::Style::Strong),
@@ -496,7 +602,11 @@ impl Focus<'_> {
         };
         lines.push(Line::from(""));
         let mut head = vec![ViewSpan::new(
-            "  Enter  approves the default:",
+            if is_review(record) {
+                "  Enter  agrees with what was approved (the default):"
+            } else {
+                "  Enter  approves the default:"
+            },
             view::Style::Strong,
         )];
         head.extend(note(0));

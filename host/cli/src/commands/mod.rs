@@ -8,6 +8,7 @@ pub mod expire;
 pub mod focus;
 pub mod inspect;
 pub mod invoke;
+pub mod learn;
 pub mod new;
 pub mod resume;
 pub mod run;

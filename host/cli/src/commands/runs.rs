@@ -190,14 +190,23 @@ fn decided_line(record: &DecisionRecord) -> String {
 
 pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure> {
     let access = Access::open(global).await?;
-    let pending = access.inbox(global).await?;
+    let inbox = access.inbox_all(global).await?;
+    let pending = inbox.pending;
     if args.json {
         say!("{}", crate::terminal::json(&pending, false));
-    } else if args.ids {
+        return Ok(Exit::Success);
+    }
+    if args.ids {
         for record in pending {
             say!("{}", record.request.id);
         }
-    } else if pending.is_empty() {
+        return Ok(Exit::Success);
+    }
+    for suspension in &inbox.suspended {
+        say!("AUTO-APPROVAL SUSPENDED: {}", suspension.message());
+        say!("  {}\n", super::learn::resume_hint(suspension));
+    }
+    if pending.is_empty() {
         say!("no pending decisions");
     } else {
         say!(
@@ -220,6 +229,17 @@ pub async fn inbox(global: &GlobalArgs, args: InboxArgs) -> Result<Exit, Failure
                 .unwrap_or_default();
             let about = state.and_then(|s| s.about.as_deref());
             say!("{}", report::decision(&record, &earlier, about));
+        }
+    }
+    if !inbox.spot_checks.is_empty() {
+        let count = inbox.spot_checks.len();
+        say!(
+            "\n{count} spot check{} (decisions the gate auto-approved, drawn for a person to review; a review changes nothing by itself):\n",
+            if count == 1 { "" } else { "s" }
+        );
+        let now = baton_core::Clock::now(&baton_core::SystemClock);
+        for record in &inbox.spot_checks {
+            say!("{}", report::spot_check(record, now));
         }
     }
     Ok(Exit::Success)

@@ -26,14 +26,24 @@ pub struct StatsArgs {
     /// How many decisions in a row approved as proposed earn a suggestion
     #[arg(long, value_name = "N", default_value_t = baton_engine::stats::AUTO_APPROVE_STREAK, value_parser = clap::value_parser!(u32).range(1..))]
     suggest_after: u32,
+    /// Only what happened in this last stretch, e.g. 30d, 12w, 48h
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    since: Option<std::time::Duration>,
 }
 
 pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit, Failure> {
-    let runs = match Access::open(global).await? {
+    let access = Access::open(global).await?;
+    // The service's clock (`BATON_NOW` shifts it) where the store is here.
+    let now = match &access {
+        Access::Local(service) => baton_core::Clock::now(service.clock()),
+        Access::Server(_) => baton_core::Clock::now(&baton_core::SystemClock),
+    };
+    let since = args.since.map(|d| now.saturating_sub(d.as_millis() as u64));
+    let (runs, suspended) = match access {
         Access::Local(service) => {
             let states = service.states(args.workflow.as_deref())?;
             crate::report::warn_unreadable(&states.unreadable);
-            states.runs
+            (states.runs, service.suspensions(args.workflow.as_deref())?)
         }
         access @ Access::Server(_) => {
             let mut runs = Vec::new();
@@ -45,15 +55,23 @@ pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit,
             {
                 runs.push(access.load_run(global, &summary.id).await?);
             }
-            runs
+            let Access::Server(server) = &access else {
+                unreachable!("matched as a server")
+            };
+            let suspended: Vec<baton_core::Suspension> = server
+                .json(global, http::Method::GET, "/api/auto-approval", None)
+                .await?;
+            (runs, suspended)
         }
     };
-    let all = stats_with(
+    let mut all = stats_with(
         &runs,
         Options {
             suggest_after: args.suggest_after,
+            since,
         },
     );
+    attach_suspensions(&mut all, suspended);
     if args.json {
         say!("{}", crate::terminal::json(&all, false));
         return Ok(Exit::Success);
@@ -73,6 +91,38 @@ pub async fn stats_command(global: &GlobalArgs, args: StatsArgs) -> Result<Exit,
     Ok(Exit::Success)
 }
 
+/// Gives each workflow the suspensions in force for it.
+pub fn attach_suspensions(all: &mut [WorkflowStats], suspended: Vec<baton_core::Suspension>) {
+    for suspension in suspended.into_iter().filter(baton_core::Suspension::active) {
+        if let Some(w) = all.iter_mut().find(|w| w.workflow == suspension.workflow) {
+            w.suspended.push(suspension);
+        }
+    }
+}
+
+fn ms(value: Option<u64>) -> String {
+    value
+        .map(crate::report::wait_time)
+        .unwrap_or_else(|| "-".into())
+}
+
+/// `7 of 9` agreed, or `-`.
+fn agreement(checks: &baton_engine::stats::SpotChecks) -> String {
+    match checks.answered {
+        0 if checks.drawn > 0 => format!("0 of 0 ({} due)", checks.drawn),
+        0 => "-".into(),
+        n => format!("{} of {n}", checks.agreed),
+    }
+}
+
+/// `8 good, 2 bad`, or `-`.
+fn good_bad(g: &baton_engine::stats::GoodBad) -> String {
+    match g.rate() {
+        Some(rate) => format!("{} good, {} bad ({:.0}% good)", g.good, g.bad, 100.0 * rate),
+        None => "-".into(),
+    }
+}
+
 /// One workflow's figures as a table, then its suggestions.
 fn text(w: &WorkflowStats) -> String {
     let mut out = format!(
@@ -84,6 +134,14 @@ fn text(w: &WorkflowStats) -> String {
         w.needed_human,
         100.0 * w.human_share
     );
+    for suspension in &w.suspended {
+        out.push_str(&format!(
+            "  SUSPENDED since {}: {}\n    {}\n",
+            baton_engine::format_time(suspension.at),
+            suspension.message(),
+            super::learn::resume_hint(suspension)
+        ));
+    }
     if w.gates.is_empty() {
         out.push_str("  no gates decided yet\n");
         return out;
@@ -96,16 +154,12 @@ fn text(w: &WorkflowStats) -> String {
         .unwrap_or(4)
         .max(4);
     out.push_str(&format!(
-        "\n  {:<width$}  decided  as proposed  alternative  edited  rejected  expired  auto  pending  median wait\n",
+        "\n  {:<width$}  decided  as proposed  alternative  edited  rejected  expired  auto  pending  to decision  wait  handling\n",
         "gate"
     ));
     for g in &w.gates {
-        let wait = g
-            .median_ms_to_decision
-            .map(crate::report::wait_time)
-            .unwrap_or_else(|| "-".into());
         out.push_str(&format!(
-            "  {:<width$}  {:>7}  {:>11}  {:>11}  {:>6}  {:>8}  {:>7}  {:>4}  {:>7}  {:>11}\n",
+            "  {:<width$}  {:>7}  {:>11}  {:>11}  {:>6}  {:>8}  {:>7}  {:>4}  {:>7}  {:>11}  {:>4}  {:>8}\n",
             g.gate,
             g.counts.decisions,
             g.counts.approved_as_proposed,
@@ -115,8 +169,33 @@ fn text(w: &WorkflowStats) -> String {
             g.counts.expired,
             g.counts.auto_approved,
             g.counts.pending,
-            wait
+            ms(g.median_ms_to_decision),
+            ms(g.median_ms_to_shown),
+            ms(g.median_ms_handling),
         ));
+    }
+    out.push_str(
+        "  (to decision: from the gate opening; wait: until a person first saw it; handling: from then to the decision)\n",
+    );
+    for g in &w.gates {
+        if g.counts.spot_checks.drawn > 0 && g.kinds.is_empty() {
+            out.push_str(&format!(
+                "  gate {}: spot checks agreed {}\n",
+                g.gate,
+                agreement(&g.counts.spot_checks)
+            ));
+        }
+        let o = &g.counts.outcomes;
+        if o.total().rate().is_some() {
+            out.push_str(&format!(
+                "  gate {} outcomes reported: default {}; alternative {}; edited {}; auto-approved {}\n",
+                g.gate,
+                good_bad(&o.default),
+                good_bad(&o.alternative),
+                good_bad(&o.edited),
+                good_bad(&o.auto_approved)
+            ));
+        }
     }
     for g in w.gates.iter().filter(|g| !g.kinds.is_empty()) {
         let width = g
@@ -127,12 +206,17 @@ fn text(w: &WorkflowStats) -> String {
             .unwrap_or(4)
             .max(4);
         out.push_str(&format!(
-            "\n  gate {} by kind:\n  {:<width$}  decided  as proposed  in a row  other  auto  pending\n",
+            "\n  gate {} by kind:\n  {:<width$}  decided  as proposed  in a row  other  auto  pending  spot checks agreed  outcomes good\n",
             g.gate, "kind"
         ));
         for k in &g.kinds {
+            let outcomes = k.counts.outcomes.total();
+            let outcomes = match outcomes.rate() {
+                Some(rate) => format!("{:.0}% of {}", 100.0 * rate, outcomes.good + outcomes.bad),
+                None => "-".into(),
+            };
             out.push_str(&format!(
-                "  {:<width$}  {:>7}  {:>11}  {:>8}  {:>5}  {:>4}  {:>7}{}\n",
+                "  {:<width$}  {:>7}  {:>11}  {:>8}  {:>5}  {:>4}  {:>7}  {:>18}  {:>13}{}\n",
                 k.kind,
                 k.counts.decisions,
                 k.counts.approved_as_proposed,
@@ -140,11 +224,34 @@ fn text(w: &WorkflowStats) -> String {
                 k.counts.disagreed(),
                 k.counts.auto_approved,
                 k.counts.pending,
+                agreement(&k.counts.spot_checks),
+                outcomes,
                 if k.critical {
                     "  (critical: always a person)"
                 } else {
                     ""
                 }
+            ));
+        }
+    }
+    if !w.weeks.is_empty() {
+        out.push_str(
+            "\n  week of      by plugins  by people  auto-approved  spot checks  people's share\n",
+        );
+        for week in &w.weeks {
+            let decided = week.by_people + week.auto_approved;
+            let share = match decided + week.by_plugins {
+                0 => "-".to_string(),
+                n => format!("{:.0}%", 100.0 * f64::from(week.by_people) / f64::from(n)),
+            };
+            out.push_str(&format!(
+                "  {}  {:>10}  {:>9}  {:>13}  {:>11}  {:>14}\n",
+                &baton_engine::format_time(week.start)[..10],
+                week.by_plugins,
+                week.by_people,
+                week.auto_approved,
+                week.spot_checks,
+                share
             ));
         }
     }

@@ -7,6 +7,16 @@
 //! - `GET /api/decisions`: pending decisions, critical first, then oldest first.
 //! - `POST /api/decisions/{run}/{gate}[/{item}]`: decide, with
 //!   `{"approve": N}`, `{"edit": VALUE}` or `{"reject": "reason"}` (or `null`).
+//! - `GET /api/decisions/{run}/{gate}[/{item}]`: one decision; a pending one is
+//!   recorded as shown to the caller (the wait ends, the handling time starts).
+//! - `GET /api/spot-checks`: auto-approved decisions drawn for review;
+//!   `POST /api/spot-checks/{id}` with what the person would have decided
+//!   (`{"approve": 0}` agrees) and an optional `"note"`; the answer says whether it
+//!   `suspended` the gate's auto-approval of that kind.
+//! - `POST /api/outcomes/{id}` `{"outcome": "good"|"bad", "note": "..."}`: what
+//!   happened after a decision.
+//! - `GET /api/auto-approval`: suspended auto-approvals;
+//!   `POST /api/auto-approval/resume` `{"workflow", "gate", "kind"}`.
 //! - `POST /api/runs/{run}/resume` (`{"allow_changed": true}` to continue on changed
 //!   code), `POST /api/runs/{run}/cancel`.
 //! - `GET /api/stats[?workflow=NAME]`, `GET /api/audit/verify`, `POST /api/expire`.
@@ -26,12 +36,15 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use baton_core::{DecisionId, RunId, RunState};
 use baton_engine::Decision;
-use baton_service::wire::{DecisionRequest, ResumeRequest, StartRequest};
+use baton_service::wire::{
+    DecisionRequest, OutcomeRequest, ResumeAutoApproval, ResumeRequest, SpotCheckRequest,
+    StartRequest,
+};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::auth::{CSRF_HEADER, Identity, Via};
-use super::shared::{ApiError, Job, Shared};
+use super::shared::{ApiError, Job, Learn, Shared};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -42,7 +55,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/runs/{run}/resume", post(resume))
         .route("/api/runs/{run}/cancel", post(cancel))
         .route("/api/decisions", get(decisions))
-        .route("/api/decisions/{*id}", post(decide))
+        .route("/api/decisions/{*id}", get(decision).post(decide))
+        .route("/api/spot-checks", get(spot_checks))
+        .route("/api/spot-checks/{*id}", post(spot_check))
+        .route("/api/outcomes/{*id}", post(outcome))
+        .route("/api/auto-approval", get(suspensions))
+        .route("/api/auto-approval/resume", post(resume_auto_approval))
         .route("/api/stats", get(stats))
         .route("/api/audit/verify", get(verify))
         .route("/api/expire", post(expire))
@@ -116,6 +134,89 @@ async fn decisions(State(shared): State<Arc<Shared>>) -> Answer {
     Ok(Json(json!(
         pending.iter().map(|(d, _)| d).collect::<Vec<_>>()
     )))
+}
+
+fn decision_id(id: &str) -> Result<DecisionId, ApiError> {
+    id.parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("{id:?}: {e}")))
+}
+
+async fn decision(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = decision_id(&id)?;
+    let state = shared.service.run(&id.run)?;
+    let record = state
+        .decisions
+        .get(&id)
+        .ok_or_else(|| baton_engine::EngineError::NoSuchDecision { id: id.to_string() })?;
+    shared.service.shown(&id, &who.operator, "api");
+    Ok(Json(json!(record)))
+}
+
+async fn spot_checks(State(shared): State<Arc<Shared>>) -> Answer {
+    let due = shared.service.inbox()?.spot_checks;
+    Ok(Json(json!(due.iter().map(|(d, _)| d).collect::<Vec<_>>())))
+}
+
+async fn spot_check(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    body: Result<Json<SpotCheckRequest>, axum::extract::rejection::JsonRejection>,
+) -> Answer {
+    let id = decision_id(&id)?;
+    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let answer = body
+        .answer()
+        .map_err(|problem| ApiError::new(StatusCode::BAD_REQUEST, problem))?;
+    learn(&shared, &who, Learn::SpotCheck { id, answer }).await
+}
+
+/// Hands a spot check, an outcome or a resumption to the worker.
+pub async fn learn(shared: &Shared, who: &Identity, op: Learn) -> Answer {
+    let (reply, answer) = oneshot::channel();
+    let job = Job::Learn {
+        op,
+        by: who.operator.clone(),
+        reply,
+    };
+    Ok(Json(submit(shared, job, answer).await?))
+}
+
+async fn outcome(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    body: Result<Json<OutcomeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Answer {
+    let id = decision_id(&id)?;
+    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let good = body
+        .good()
+        .map_err(|problem| ApiError::new(StatusCode::BAD_REQUEST, problem))?;
+    let note = body.note.filter(|n| !n.trim().is_empty());
+    learn(&shared, &who, Learn::Outcome { id, good, note }).await
+}
+
+async fn suspensions(State(shared): State<Arc<Shared>>) -> Answer {
+    Ok(Json(json!(shared.service.suspensions(None)?)))
+}
+
+async fn resume_auto_approval(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    body: Result<Json<ResumeAutoApproval>, axum::extract::rejection::JsonRejection>,
+) -> Answer {
+    let Json(body) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let op = Learn::ResumeAutoApproval {
+        workflow: body.workflow,
+        gate: body.gate,
+        kind: body.kind,
+    };
+    learn(&shared, &who, op).await
 }
 
 /// Hands a decision to the worker and waits for the run to stop again.

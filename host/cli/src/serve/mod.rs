@@ -390,6 +390,44 @@ impl Worker {
             Job::Cancel { run, by, reply } => {
                 let _ = reply.send(self.acted(service.cancel(&run, &by)));
             }
+            Job::Learn { op, by, reply } => {
+                let _ = reply.send(self.learn(op, &by).await);
+            }
+        }
+    }
+
+    /// A spot check (telling the operator when it suspends an auto-approval), an
+    /// outcome, or resuming an auto-approval.
+    async fn learn(&self, op: shared::Learn, by: &str) -> Result<Value, ApiError> {
+        let service = &*self.service;
+        match op {
+            shared::Learn::SpotCheck { id, answer } => {
+                let agrees = answer.agrees();
+                let checked = service.spot_check(&id, answer, by)?;
+                self.announce(&checked.outcome.state);
+                if let Some(suspension) = &checked.suspended {
+                    say!("{}", suspension.message());
+                    notify_suspension(service, suspension, Some(&self.public_url)).await;
+                }
+                Ok(json!({ "decision": id, "agrees": agrees, "suspended": checked.suspended }))
+            }
+            shared::Learn::Outcome { id, good, note } => {
+                let outcome = service.outcome(&id, good, note.clone(), by)?;
+                self.announce(&outcome.state);
+                Ok(
+                    json!({ "decision": id, "outcome": if good { "good" } else { "bad" }, "note": note }),
+                )
+            }
+            shared::Learn::ResumeAutoApproval {
+                workflow,
+                gate,
+                kind,
+            } => Ok(json!(service.resume_auto_approval(
+                &workflow,
+                &gate,
+                kind.as_deref(),
+                by
+            )?)),
         }
     }
 
@@ -514,6 +552,55 @@ pub fn webhook_body(state: &RunState, public_url: &str) -> Value {
             if count == 1 { "" } else { "s" },
             state.workflow
         ),
+    })
+}
+
+/// Tells the operator that spot checks suspended an auto-approval: on the terminal of
+/// whoever answered, and through the workflow's `[notify]` webhook (read from the
+/// file the run recorded) when it has one.
+pub async fn notify_suspension(
+    service: &baton_service::Service,
+    suspension: &baton_core::Suspension,
+    public_url: Option<&str>,
+) {
+    let Ok(run) = suspension.run.parse::<baton_core::RunId>() else {
+        return;
+    };
+    let Ok(state) = service.run(&run) else {
+        return;
+    };
+    let hook = match service
+        .workflow(std::path::Path::new(&state.workflow_path))
+        .await
+    {
+        Ok(workflow) => workflow.workflow.webhook.clone(),
+        Err(e) => {
+            tell!(
+                "warning: auto-approval of {} was suspended, but the workflow's webhook could not be read to say so: {e}",
+                suspension.what()
+            );
+            None
+        }
+    };
+    if let Some(hook) = hook {
+        call_webhook(hook, suspension_body(suspension, public_url)).await;
+    }
+}
+
+/// What a webhook receives when spot checks suspend an auto-approval.
+pub fn suspension_body(suspension: &baton_core::Suspension, public_url: Option<&str>) -> Value {
+    json!({
+        "event": "auto_approval_suspended",
+        "workflow": suspension.workflow,
+        "gate": suspension.gate,
+        "kind": suspension.kind,
+        "agreed": suspension.agreed,
+        "checked": suspension.checked,
+        "min_agreement": suspension.min_agreement,
+        "by": suspension.by,
+        "run": suspension.run,
+        "link": public_url.map(|url| format!("{url}/stats")),
+        "text": suspension.message(),
     })
 }
 

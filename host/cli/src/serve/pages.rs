@@ -46,6 +46,7 @@ pub fn templates() -> Result<minijinja::Environment<'static>, crate::exit::Failu
         ("runs.html", include_str!("assets/runs.html")),
         ("run.html", include_str!("assets/run.html")),
         ("stats.html", include_str!("assets/stats.html")),
+        ("review.html", include_str!("assets/review.html")),
         ("login.html", include_str!("assets/login.html")),
     ] {
         env.add_template(name, source).map_err(|e| {
@@ -64,6 +65,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/runs", get(runs))
         .route("/runs/{run}", get(run))
         .route("/stats", get(stats))
+        .route("/review", get(review).post(answer_review))
         .route("/events", get(events))
         .route("/logout", post(logout))
         .layer(axum::middleware::from_fn_with_state(
@@ -150,12 +152,27 @@ fn render(shared: &Shared, name: &str, context: Value) -> Response {
     }
 }
 
-/// What every page's frame shows.
+/// What every page's frame shows: who is signed in, and the auto-approvals spot
+/// checks suspended (a banner on every page until someone resumes them).
 fn frame(shared: &Shared, who: &Identity, page: &str) -> Value {
+    let suspended: Vec<Value> = shared
+        .service
+        .suspensions(None)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(baton_core::Suspension::active)
+        .map(|s| {
+            json!({
+                "message": escape_control(&s.message()).into_owned(),
+                "resume": escape_control(&crate::commands::learn::resume_hint(&s)).into_owned(),
+            })
+        })
+        .collect();
     json!({
         "operator": who.operator,
         "csrf": who.cookie.as_deref().map(|c| shared.auth.csrf(c)).unwrap_or_default(),
         "page": page,
+        "suspended": suspended,
     })
 }
 
@@ -259,6 +276,10 @@ struct DecisionView {
     earlier: Vec<String>,
     /// What its run is about (the workflow's `summary`).
     about: Option<String>,
+    kind: Option<String>,
+    /// Why a person decides what the gate's rule would have: its auto-approval of
+    /// the kind is suspended.
+    auto_suspended: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -307,6 +328,14 @@ fn decision_view(record: &DecisionRecord, workflow: &str, operator: &str) -> Dec
         form: None,
         earlier: Vec::new(),
         about: None,
+        kind: request
+            .kind
+            .as_deref()
+            .map(|k| escape_control(k).into_owned()),
+        auto_suspended: request
+            .auto_suspended
+            .as_deref()
+            .map(|n| escape_control(n).into_owned()),
     }
 }
 
@@ -393,8 +422,13 @@ async fn edit_schema(
 }
 
 async fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Response {
-    let (pending, unreadable, about) = match shared.service.inbox() {
-        Ok(inbox) => (inbox.pending, inbox.unreadable, inbox.about),
+    let (pending, unreadable, about, spot_checks) = match shared.service.inbox() {
+        Ok(inbox) => (
+            inbox.pending,
+            inbox.unreadable,
+            inbox.about,
+            inbox.spot_checks.len(),
+        ),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let skipped: Vec<&str> = page
@@ -436,6 +470,10 @@ async fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Respons
     });
     if let (Some(view), Some(i)) = (view.as_mut(), position) {
         let request = &pending[i].0.request;
+        // On screen now: the wait ends, the handling starts (recorded once).
+        if view.allowed {
+            shared.service.shown(&request.id, &who.operator, "web");
+        }
         if request
             .choices
             .iter()
@@ -478,6 +516,7 @@ async fn focus_page(shared: &Shared, who: &Identity, page: FocusPage) -> Respons
             "error": error,
             "error_field": error_field,
             "unreadable": unreadable,
+            "spot_checks": spot_checks,
         }),
     );
     let mut response = render(shared, "focus.html", context);
@@ -688,10 +727,26 @@ async fn decide(
 // ---- inbox, runs, run, stats ----
 
 async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
-    let (pending, unreadable, about) = match shared.service.inbox() {
-        Ok(inbox) => (inbox.pending, inbox.unreadable, inbox.about),
+    let (pending, unreadable, about, checks) = match shared.service.inbox() {
+        Ok(inbox) => (
+            inbox.pending,
+            inbox.unreadable,
+            inbox.about,
+            inbox.spot_checks,
+        ),
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let now = baton_core::Clock::now(shared.service.clock());
+    let spot_checks: Vec<Value> = checks
+        .iter()
+        .map(|(d, w)| {
+            let mut view = json!(decision_view(d, w, &who.operator));
+            view["ago"] = json!(report::wait_time(
+                now.saturating_sub(d.decided_at.unwrap_or(now))
+            ));
+            view
+        })
+        .collect();
     let items: Vec<DecisionView> = pending
         .iter()
         .map(|(d, w)| {
@@ -707,9 +762,163 @@ async fn inbox(State(shared): State<Arc<Shared>>, Extension(who): Extension<Iden
         "inbox.html",
         merge(
             frame(&shared, &who, "inbox"),
-            json!({ "items": items, "unreadable": unreadable }),
+            json!({ "items": items, "unreadable": unreadable, "spot_checks": spot_checks }),
         ),
     )
+}
+
+// ---- spot checks ----
+
+#[derive(Debug, Default, Deserialize)]
+struct ReviewQuery {
+    decision: Option<String>,
+    /// What the last review did, to say so.
+    reviewed: Option<String>,
+}
+
+async fn review(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Query(query): Query<ReviewQuery>,
+) -> Response {
+    review_page(&shared, &who, query, None, StatusCode::OK)
+}
+
+/// The next spot check (or the one asked for), with what the last review did.
+fn review_page(
+    shared: &Shared,
+    who: &Identity,
+    query: ReviewQuery,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let inbox = match shared.service.inbox() {
+        Ok(inbox) => inbox,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let checks = &inbox.spot_checks;
+    let position = checks
+        .iter()
+        .position(|(d, _)| Some(d.request.id.to_string().as_str()) == query.decision.as_deref())
+        .or((!checks.is_empty()).then_some(0));
+    let now = baton_core::Clock::now(shared.service.clock());
+    let (view, ago) = match position {
+        Some(i) => {
+            let (record, workflow) = &checks[i];
+            let mut view = decision_view(record, workflow, &who.operator);
+            view.about = inbox
+                .about
+                .get(&record.request.id.run)
+                .map(|a| escape_control(a).into_owned());
+            let ago = report::wait_time(now.saturating_sub(record.decided_at.unwrap_or(now)));
+            (Some(view), Some(ago))
+        }
+        None => (None, None),
+    };
+    let reviewed = query
+        .reviewed
+        .as_deref()
+        .and_then(|id| id.parse::<DecisionId>().ok())
+        .and_then(|id| reviewed_line(shared, &id));
+    let mut response = render(
+        shared,
+        "review.html",
+        merge(
+            frame(shared, who, "review"),
+            json!({
+                "decision": view,
+                "ago": ago,
+                "position": position.map(|i| i + 1),
+                "total": checks.len(),
+                "reviewed": reviewed,
+                "error": error,
+                "unreadable": inbox.unreadable,
+            }),
+        ),
+    );
+    *response.status_mut() = status;
+    response
+}
+
+/// What the review of `id` did, in a line: agreed or not, and whether it suspended
+/// its gate's auto-approval of the kind.
+fn reviewed_line(shared: &Shared, id: &DecisionId) -> Option<String> {
+    let state = shared.service.run(&id.run).ok()?;
+    let record = state.decisions.get(id)?;
+    let answer = record.spot_check.as_ref()?.answer.as_ref()?;
+    let suspended = shared
+        .service
+        .suspensions(Some(&state.workflow))
+        .ok()?
+        .into_iter()
+        .find(|s| {
+            s.active()
+                && s.gate == id.gate.step.as_str()
+                && s.kind == record.request.kind
+                && s.run == id.run.to_string()
+        });
+    Some(match (suspended, answer.agrees()) {
+        (Some(s), _) => format!("Recorded. {}.", escape_control(&s.message())),
+        (None, true) => "Recorded: you agree with the auto-approval.".into(),
+        (None, false) => "Recorded: you would have decided otherwise. The run is unchanged; the disagreement counts against the rule.".into(),
+    })
+}
+
+async fn answer_review(
+    State(shared): State<Arc<Shared>>,
+    Extension(who): Extension<Identity>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = DecideForm::from_pairs(pairs.clone());
+    if !shared.auth.allows_change(&who, Some(&form.csrf)) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token; reload the page",
+        )
+        .into_response();
+    }
+    let again = |error: String, status| {
+        review_page(
+            &shared,
+            &who,
+            ReviewQuery {
+                decision: Some(form.decision.clone()),
+                reviewed: None,
+            },
+            Some(error),
+            status,
+        )
+    };
+    let id: DecisionId = match form.decision.parse() {
+        Ok(id) => id,
+        Err(e) => return again(e.to_string(), StatusCode::BAD_REQUEST),
+    };
+    let note = pairs
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "note")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|n| !n.is_empty());
+    let would = match form.action.as_str() {
+        "approve" => DecisionOutcome::Approved {
+            choice: form.choice.unwrap_or(0),
+        },
+        "reject" => DecisionOutcome::Rejected {
+            reason: note.clone(),
+        },
+        other => return again(format!("unknown action {other:?}"), StatusCode::BAD_REQUEST),
+    };
+    let answer = baton_core::SpotCheckAnswer { would, note };
+    let op = super::shared::Learn::SpotCheck {
+        id: id.clone(),
+        answer,
+    };
+    match super::api::learn(&shared, &who, op).await {
+        Ok(_) => {
+            Redirect::to(&format!("/review?reviewed={}", encode(&id.to_string()))).into_response()
+        }
+        Err(e) => again(e.message, e.status),
+    }
 }
 
 async fn runs(State(shared): State<Arc<Shared>>, Extension(who): Extension<Identity>) -> Response {
@@ -831,6 +1040,8 @@ fn decided_view(record: &DecisionRecord) -> Value {
 #[derive(Debug, Deserialize)]
 struct StatsQuery {
     workflow: Option<String>,
+    /// Only this last stretch, e.g. `30d`.
+    since: Option<String>,
 }
 
 async fn stats(
@@ -838,24 +1049,73 @@ async fn stats(
     Extension(who): Extension<Identity>,
     Query(query): Query<StatsQuery>,
 ) -> Response {
+    let since = match query.since.as_deref().filter(|s| !s.trim().is_empty()) {
+        None => None,
+        Some(text) => match humantime::parse_duration(text.trim()) {
+            Ok(d) => Some(
+                baton_core::Clock::now(shared.service.clock()).saturating_sub(d.as_millis() as u64),
+            ),
+            Err(e) => {
+                return ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("since={text:?}: {e}; give a stretch such as 30d or 12w"),
+                )
+                .into_response();
+            }
+        },
+    };
     let (runs, unreadable) = match shared.service.states(query.workflow.as_deref()) {
         Ok(states) => (states.runs, states.unreadable),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let all = baton_engine::stats::stats(&runs);
+    let mut all = baton_engine::stats::stats_with(
+        &runs,
+        baton_engine::stats::Options {
+            since,
+            ..Default::default()
+        },
+    );
+    if let Ok(suspended) = shared.service.suspensions(query.workflow.as_deref()) {
+        crate::commands::stats::attach_suspensions(&mut all, suspended);
+    }
+    let ms = |v: &Value| {
+        json!(
+            v.as_u64()
+                .map(crate::report::wait_time)
+                .unwrap_or_else(|| "-".into())
+        )
+    };
     let workflows: Vec<Value> = all
         .iter()
         .map(|w| {
             let mut value = json!(w);
             value["human_percent"] = json!(format!("{:.0}", 100.0 * w.human_share));
+            value["chart"] = json!(weekly_chart(&w.weeks));
+            value["weeks"] = json!(
+                w.weeks
+                    .iter()
+                    .map(|week| json!({
+                        "start": &format_time(week.start)[..10],
+                        "by_plugins": week.by_plugins,
+                        "by_people": week.by_people,
+                        "auto_approved": week.auto_approved,
+                        "spot_checks": week.spot_checks,
+                    }))
+                    .collect::<Vec<_>>()
+            );
             if let Some(gates) = value["gates"].as_array_mut() {
                 for gate in gates {
-                    gate["median_wait"] = json!(
-                        gate["median_ms_to_decision"]
-                            .as_u64()
-                            .map(crate::report::wait_time)
-                            .unwrap_or_else(|| "-".into())
-                    );
+                    gate["median_wait"] = ms(&gate["median_ms_to_decision"]);
+                    gate["wait"] = ms(&gate["median_ms_to_shown"]);
+                    gate["handling"] = ms(&gate["median_ms_handling"]);
+                    gate["outcomes_text"] = json!(outcomes_text(&gate["outcomes"]));
+                    if let Some(kinds) = gate["kinds"].as_array_mut() {
+                        for kind in kinds {
+                            kind["checks_text"] = json!(checks_text(&kind["spot_checks"]));
+                            kind["outcomes_text"] = json!(outcomes_text(&kind["outcomes"]));
+                        }
+                    }
+                    gate["checks_text"] = json!(checks_text(&gate["spot_checks"]));
                 }
             }
             value
@@ -866,9 +1126,108 @@ async fn stats(
         "stats.html",
         merge(
             frame(&shared, &who, "stats"),
-            json!({ "workflows": workflows, "unreadable": unreadable }),
+            json!({
+                "workflows": workflows,
+                "unreadable": unreadable,
+                "since": query.since,
+            }),
         ),
     )
+}
+
+/// `7 of 9 agreed`, or `-`.
+fn checks_text(checks: &Value) -> String {
+    let n = |k: &str| checks[k].as_u64().unwrap_or(0);
+    match (n("drawn"), n("answered")) {
+        (0, _) => "-".into(),
+        (drawn, 0) => format!("{drawn} drawn, none answered"),
+        (_, answered) => format!("{} of {answered} agreed", n("agreed")),
+    }
+}
+
+/// `default 80% good of 10 · alternative ...`, or `-`.
+fn outcomes_text(outcomes: &Value) -> String {
+    let parts: Vec<String> = [
+        ("default", "default"),
+        ("alternative", "alternative"),
+        ("edited", "edited"),
+        ("auto_approved", "auto-approved"),
+    ]
+    .iter()
+    .filter_map(|(key, word)| {
+        let good = outcomes[key]["good"].as_u64().unwrap_or(0);
+        let bad = outcomes[key]["bad"].as_u64().unwrap_or(0);
+        (good + bad > 0).then(|| {
+            format!(
+                "{word} {:.0}% good of {}",
+                100.0 * good as f64 / (good + bad) as f64,
+                good + bad
+            )
+        })
+    })
+    .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// The workflow's weeks as stacked bars (steps by plugins, decisions by people,
+/// auto-approved, spot checks), drawn by the server as SVG: numbers and dates only,
+/// nothing a plugin wrote.
+fn weekly_chart(weeks: &[baton_engine::stats::Week]) -> String {
+    if weeks.is_empty() {
+        return String::new();
+    }
+    let (height, top, bottom, left) = (160.0, 12.0, 28.0, 36.0);
+    let bar = 28.0;
+    let gap = 14.0;
+    let width = left + weeks.len() as f64 * (bar + gap) + gap;
+    let most = weeks
+        .iter()
+        .map(|w| w.by_plugins + w.by_people + w.auto_approved + w.spot_checks)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let scale = (height - top - bottom) / f64::from(most);
+    let base = height - bottom;
+    let mut svg = format!(
+        "<svg class=\"chart\" id=\"weekly-chart\" role=\"img\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         aria-label=\"Week by week: steps done by plugins, decisions made by people, auto-approved, spot checks\">\
+         <line x1=\"{left}\" y1=\"{base}\" x2=\"{width:.0}\" y2=\"{base}\" stroke=\"#999\"/>\
+         <text x=\"{x:.0}\" y=\"{y:.0}\" text-anchor=\"end\">{most}</text>\
+         <text x=\"{x:.0}\" y=\"{base}\" text-anchor=\"end\">0</text>",
+        x = left - 4.0,
+        y = top + 8.0,
+    );
+    for (i, week) in weeks.iter().enumerate() {
+        let x = left + gap + i as f64 * (bar + gap);
+        let mut y = base;
+        for (count, class, color, what) in [
+            (week.by_plugins, "plugins", "#9aa5b1", "steps by plugins"),
+            (week.by_people, "people", "#2f6fde", "decisions by people"),
+            (week.auto_approved, "auto", "#2e9e5b", "auto-approved"),
+            (week.spot_checks, "checks", "#e08a1e", "spot checks"),
+        ] {
+            if count == 0 {
+                continue;
+            }
+            let h = f64::from(count) * scale;
+            y -= h;
+            svg.push_str(&format!(
+                "<rect class=\"bar series-{class}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bar}\" height=\"{h:.1}\" fill=\"{color}\"><title>{count} {what}</title></rect>"
+            ));
+        }
+        let date = &format_time(week.start)[5..10];
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.0}\" text-anchor=\"middle\">{date}</text>",
+            x + bar / 2.0,
+            height - 10.0
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 // ---- live updates ----
@@ -911,6 +1270,7 @@ mod tests {
             "run.html",
             "stats.html",
             "login.html",
+            "review.html",
         ] {
             let html = env
                 .get_template(name)

@@ -43,6 +43,31 @@ pub enum Job {
         by: String,
         reply: oneshot::Sender<Result<RunState, ApiError>>,
     },
+    /// A spot check, an outcome, or resuming an auto-approval: answered as JSON.
+    Learn {
+        op: Learn,
+        by: String,
+        reply: oneshot::Sender<Result<Value, ApiError>>,
+    },
+}
+
+/// What teaches the system, as a job.
+#[derive(Debug)]
+pub enum Learn {
+    SpotCheck {
+        id: DecisionId,
+        answer: baton_core::SpotCheckAnswer,
+    },
+    Outcome {
+        id: DecisionId,
+        good: bool,
+        note: Option<String>,
+    },
+    ResumeAutoApproval {
+        workflow: String,
+        gate: String,
+        kind: Option<String>,
+    },
 }
 
 /// What every handler shares.
@@ -105,7 +130,10 @@ impl From<EngineError> for ApiError {
             EngineError::Store(baton_core::StoreError::NoSuchRun(_)) => {
                 (StatusCode::NOT_FOUND, "; the runs page lists them")
             }
+            EngineError::NoSpotCheck { .. } => (StatusCode::NOT_FOUND, ""),
             EngineError::AlreadyDecided { .. }
+            | EngineError::AlreadyChecked { .. }
+            | EngineError::NotDecided { .. }
             | EngineError::Finished { .. }
             | EngineError::Store(baton_core::StoreError::Conflict { .. })
             | EngineError::Store(baton_core::StoreError::Held { .. }) => (StatusCode::CONFLICT, ""),

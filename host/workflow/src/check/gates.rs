@@ -123,6 +123,7 @@ pub(super) fn check_gate(
             names
         }
     };
+    let spot_check = spot_check_policy(report, s, name);
     Some(StepKind::Gate(Box::new(Gate {
         approve: approve_id?,
         title: title?,
@@ -137,8 +138,66 @@ pub(super) fn check_gate(
         on_timeout,
         auto_approve,
         kind,
+        spot_check,
         approvers,
     })))
+}
+
+/// The gate's `spot_check` and `spot_check_agreement`: percentages, and only on a
+/// gate that auto-approves.
+fn spot_check_policy(
+    report: &mut Reporter,
+    s: &RawStep,
+    name: &str,
+) -> Option<baton_core::SpotCheckPolicy> {
+    let mut share_of = |field: &str, value: &Spanned<String>, zero_ok: bool| match parse_percent(
+        value.get_ref(),
+    ) {
+        Some(p) if p > 0.0 || zero_ok => Some(p),
+        _ => {
+            report.at(
+                value.span(),
+                format!(
+                    "step {name:?}: `{field}` is a percentage {}, e.g. \"10%\"; not {:?}",
+                    if zero_ok {
+                        "from 0% to 100%"
+                    } else {
+                        "above 0% and up to 100%"
+                    },
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    };
+    let share = match &s.spot_check {
+        Some(value) => share_of("spot_check", value, false),
+        None => {
+            if let Some(value) = &s.spot_check_agreement {
+                report.at(value.span(), format!("step {name:?}: `spot_check_agreement` needs a `spot_check` share, e.g. spot_check = \"10%\""));
+            }
+            return None;
+        }
+    };
+    let min_agreement = match &s.spot_check_agreement {
+        Some(value) => share_of("spot_check_agreement", value, true),
+        None => Some(0.8),
+    };
+    if s.auto_approve.is_none() {
+        let span = s.spot_check.as_ref().map(|v| v.span()).unwrap_or(0..0);
+        report.at(span, format!("step {name:?}: `spot_check` reviews the decisions the gate auto-approves, and it has no `auto_approve`; add one, e.g. auto_approve = \"kind == 'budget-limited/monitor'\""));
+        return None;
+    }
+    Some(baton_core::SpotCheckPolicy {
+        share: share?,
+        min_agreement: min_agreement?,
+    })
+}
+
+/// `"10%"` as 0.1; `None` unless it is a number from 0 to 100 followed by `%`.
+fn parse_percent(text: &str) -> Option<f64> {
+    let number: f64 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (0.0..=100.0).contains(&number).then_some(number / 100.0)
 }
 
 /// The gate's `auto_approve`: an expression in which `kind` (the decision's kind,

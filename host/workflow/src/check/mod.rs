@@ -179,6 +179,8 @@ pub struct Gate {
     pub auto_approve: Option<Expr>,
     /// What kind of decision each one is (text), rendered when the gate opens.
     pub kind: Option<Template>,
+    /// What share of the auto-approved decisions a person reviews afterwards.
+    pub spot_check: Option<baton_core::SpotCheckPolicy>,
     /// Who may decide; empty means any operator.
     pub approvers: Vec<String>,
 }

@@ -202,6 +202,8 @@ pub(super) fn check_step(
                 ("on_timeout", s.on_timeout.is_some()),
                 ("auto_approve", s.auto_approve.is_some()),
                 ("kind", s.kind.is_some()),
+                ("spot_check", s.spot_check.is_some()),
+                ("spot_check_agreement", s.spot_check_agreement.is_some()),
                 ("approvers", s.approvers.is_some()),
             ] {
                 if present {
