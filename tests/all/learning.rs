@@ -12,23 +12,6 @@ const WEEK_2: &str = "2026-11-09T10:00:00Z";
 const WEEK_3: &str = "2026-11-16T10:00:00Z";
 const KIND: &str = "negative-keyword/monitor";
 
-/// The ads audit whose gate decides the negative keywords itself and sends every
-/// one of them (100%) to a spot check; `hook` hears of suspensions.
-fn spot_checked_audit(scratch: &Scratch, hook: &str) -> std::path::PathBuf {
-    let example = scratch.example_workflow("examples/ads-audit/workflow.toml");
-    let text = std::fs::read_to_string(&example).unwrap();
-    let kind_line = "kind = \"{{ item.kind }}/{{ item.severity }}\"";
-    assert!(text.contains(kind_line));
-    let text = text.replace(
-        kind_line,
-        &format!(
-            "{kind_line}\nauto_approve = \"kind == '{KIND}'\"\nspot_check = \"100%\"\nspot_check_agreement = \"80%\""
-        ),
-    ) + &format!("\n[notify]\nwebhook = \"{hook}/hook\"\n");
-    std::fs::create_dir_all(scratch.path().join("changes")).unwrap();
-    scratch.file("spot.toml", text)
-}
-
 /// Runs the audit at `now`; returns the run id and the pending decisions' requests.
 fn audit_at(scratch: &Scratch, workflow: &std::path::Path, now: &str) -> (String, Vec<Value>) {
     let account = baton_tests::workspace_root().join("examples/ads-account.json");
@@ -72,7 +55,7 @@ on_both_stores! {
     fn spot_checks_that_disagree_suspend_a_kinds_auto_approval_until_it_is_resumed(scratch = Scratch::new) {
         let hook = ModelServer::start(vec![Reply::json(json!({ "ok": true }))]);
         let base = hook.base_url();
-        let workflow = spot_checked_audit(&scratch, &base);
+        let workflow = scratch.spot_checked_ads_audit(Some(&base));
 
         // Week 1: the four negative keywords are auto-approved, each drawn for review.
         let (first, pending) = audit_at(&scratch, &workflow, WEEK_1);

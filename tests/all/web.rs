@@ -625,15 +625,15 @@ async fn on_a_desktop_the_stats_table_shows_every_column() {
     let fits = browser
         .client
         .execute(
-            "const box = document.querySelector('.scroll');
-             const last = document.querySelector('thead th:last-child').getBoundingClientRect();
+            "const box = document.querySelector('#gates-box');
+             const last = document.querySelector('#gates thead th:last-child').getBoundingClientRect();
              return [box.scrollWidth <= box.clientWidth, last.right <= window.innerWidth,
-                     document.querySelector('thead th:last-child').textContent];",
+                     document.querySelector('#gates thead th:last-child').textContent];",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(fits, json!([true, true, "Median wait"]), "the table is cut");
+    assert_eq!(fits, json!([true, true, "Spot checks"]), "the table is cut");
     browser.close().await;
 }
 
@@ -1362,4 +1362,177 @@ async fn a_decision_shows_what_earlier_approvals_did_to_the_same_campaign() {
         .unwrap();
     assert_eq!(marked, json!(1));
     browser.close().await;
+}
+
+/// The done-when of issue 23 in a browser: spot checks listed in the inbox and
+/// reviewed on their own page (marked as changing nothing), a disagreement that
+/// suspends the kind's auto-approval and a banner that says so on every page, the
+/// kinds table with the spot checks' agreement, the weekly chart, and the time a
+/// decision was on screen.
+#[tokio::test]
+async fn spot_checks_are_reviewed_in_the_browser_and_the_stats_page_shows_the_weeks() {
+    let scratch = Scratch::new();
+    let workflow = scratch.spot_checked_ads_audit(None);
+    let served = Served::start(&scratch);
+    let account = baton_tests::workspace_root().join("examples/ads-account.json");
+    scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            account.to_str().unwrap(),
+        ])
+        .expect_code(WAITING);
+    let browser = Browser::start_as(Screen::Desktop).await;
+    browser
+        .sign_in(&served.url, &generated_token(&scratch))
+        .await;
+
+    // A decision on screen, then decided: its handling time is recorded.
+    browser.wait("#decision").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    browser.press(char::from(Key::Enter)).await;
+    browser.wait("#after").await;
+
+    browser
+        .client
+        .goto(&format!("{}/inbox", served.url))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.seen("#spot-checks-link").await,
+        "4 spot checks to review (auto-approved decisions, listed below)"
+    );
+    assert_eq!(browser.shown("#spot-checks li").await, 4);
+    browser
+        .client
+        .execute(
+            "document.getElementById('spot-checks-heading').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.seen("#spot-checks-heading").await,
+        "Spot checks 4 to review"
+    );
+    browser
+        .client
+        .find(Locator::Css("#spot-checks li a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let note = browser.seen("#review-note").await;
+    assert!(
+        note.starts_with("Auto-approved")
+            && note.contains("(kind negative-keyword/monitor)")
+            && note.contains("A review changes nothing by itself"),
+        "{note}"
+    );
+    assert_eq!(browser.text("#position").await, "Spot check 1 of 4");
+    // Agree (Enter), then disagree twice: the third answer suspends the rule.
+    browser.press(char::from(Key::Enter)).await;
+    assert_eq!(
+        browser.seen("#after").await,
+        "Recorded: you agree with the auto-approval."
+    );
+    for _ in 0..2 {
+        browser.wait("#reject-form").await;
+        let field = browser
+            .client
+            .find(Locator::Css("#review-note-text"))
+            .await
+            .unwrap();
+        field.send_keys("this term converts").await.unwrap();
+        browser
+            .client
+            .find(Locator::Css("#reject-form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        browser.wait("#after").await;
+    }
+    let after = browser.seen("#after").await;
+    assert!(
+        after.starts_with("Recorded. auto-approval of ads-audit/review kind negative-keyword/monitor is suspended: spot checks agreed with 1 of 3"),
+        "{after}"
+    );
+    // The banner, on every page.
+    for page in ["/inbox", "/", "/stats"] {
+        browser
+            .client
+            .goto(&format!("{}{page}", served.url))
+            .await
+            .unwrap();
+        let banner = browser.seen("#suspended").await;
+        assert!(
+            banner.starts_with("Auto-approval suspended: auto-approval of ads-audit/review kind negative-keyword/monitor is suspended"),
+            "{page}: {banner}"
+        );
+        assert!(
+            banner.contains(
+                "host auto-approval resume ads-audit review --kind negative-keyword/monitor"
+            ),
+            "{banner}"
+        );
+    }
+    // The stats page: the week's bars, and the kind's agreement.
+    browser
+        .client
+        .execute(
+            "document.getElementById('weekly-chart').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(browser.shown("#weekly-chart").await, 1);
+    assert_eq!(
+        browser.shown("#weekly-chart rect.bar").await,
+        4,
+        "plugins, people, auto, checks"
+    );
+    let bars = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#weekly-chart rect.bar title')].map(t => t.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        bars,
+        json!([
+            "6 steps by plugins",
+            "1 decision by people",
+            "4 auto-approved",
+            "3 spot checks"
+        ]),
+        "the audit and an export per approved finding; one decision in the browser"
+    );
+    browser.screenshot("web-stats.png").await;
+    let row = browser
+        .client
+        .execute(
+            "const row = [...document.querySelectorAll('table.kinds tbody tr')].find(r => r.querySelector('th').textContent.startsWith('negative-keyword/monitor'));
+             row.scrollIntoView();
+             return row.checkVisibility() ? row.innerText : '';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(row.as_str().unwrap().contains("1 of 3 agreed"), "{row}");
+    browser.close().await;
+
+    // The decision shown in the browser has a handling time, and a wait.
+    let stats = scratch.host(&["stats", "--json"]).expect_code(0).json();
+    let gate = &stats[0]["gates"][0];
+    assert!(
+        gate["median_ms_handling"].as_u64().unwrap() >= 300,
+        "{gate}"
+    );
+    assert!(gate["median_ms_to_shown"].is_u64(), "{gate}");
 }

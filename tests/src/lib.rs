@@ -343,6 +343,27 @@ impl Scratch {
             .collect()
     }
 
+    /// The ads audit whose gate decides the `negative-keyword/monitor` findings itself
+    /// and sends every one of them (`spot_check = "100%"`) to a person afterwards;
+    /// `hook`, when given, hears of suspensions through `[notify]`.
+    pub fn spot_checked_ads_audit(&self, hook: Option<&str>) -> PathBuf {
+        let example = self.example_workflow("examples/ads-audit/workflow.toml");
+        let text = std::fs::read_to_string(&example).expect("read the ads audit");
+        let kind_line = "kind = \"{{ item.kind }}/{{ item.severity }}\"";
+        assert!(text.contains(kind_line), "the ads audit declares its kinds");
+        let mut text = text.replace(
+            kind_line,
+            &format!(
+                "{kind_line}\nauto_approve = \"kind == 'negative-keyword/monitor'\"\nspot_check = \"100%\"\nspot_check_agreement = \"80%\""
+            ),
+        );
+        if let Some(hook) = hook {
+            text.push_str(&format!("\n[notify]\nwebhook = \"{hook}/hook\"\n"));
+        }
+        std::fs::create_dir_all(self.path().join("changes")).expect("create changes/");
+        self.file("spot.toml", text)
+    }
+
     /// Writes a workflow file whose `{scorer}`, `{drafter}`, `{outbox}`, `{hostile}`,
     /// `{greedy}`, `{echo}` and `{probe}` placeholders become the paths of the built components.
     pub fn workflow(&self, name: &str, text: &str) -> PathBuf {

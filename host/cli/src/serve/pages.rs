@@ -1204,12 +1204,37 @@ fn weekly_chart(weeks: &[baton_engine::stats::Week]) -> String {
     for (i, week) in weeks.iter().enumerate() {
         let x = left + gap + i as f64 * (bar + gap);
         let mut y = base;
-        for (count, class, color, what) in [
-            (week.by_plugins, "plugins", "#9aa5b1", "steps by plugins"),
-            (week.by_people, "people", "#2f6fde", "decisions by people"),
-            (week.auto_approved, "auto", "#2e9e5b", "auto-approved"),
-            (week.spot_checks, "checks", "#e08a1e", "spot checks"),
+        for (count, class, color, one, many) in [
+            (
+                week.by_plugins,
+                "plugins",
+                "#9aa5b1",
+                "step by plugins",
+                "steps by plugins",
+            ),
+            (
+                week.by_people,
+                "people",
+                "#2f6fde",
+                "decision by people",
+                "decisions by people",
+            ),
+            (
+                week.auto_approved,
+                "auto",
+                "#2e9e5b",
+                "auto-approved",
+                "auto-approved",
+            ),
+            (
+                week.spot_checks,
+                "checks",
+                "#e08a1e",
+                "spot check",
+                "spot checks",
+            ),
         ] {
+            let what = if count == 1 { one } else { many };
             if count == 0 {
                 continue;
             }

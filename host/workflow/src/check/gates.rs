@@ -158,11 +158,11 @@ fn spot_check_policy(
             report.at(
                 value.span(),
                 format!(
-                    "step {name:?}: `{field}` is a percentage {}, e.g. \"10%\"; not {:?}",
+                    "step {name:?}: `{field}` is a percentage {}; not {:?}",
                     if zero_ok {
-                        "from 0% to 100%"
+                        "from 0% to 100%, e.g. \"80%\""
                     } else {
-                        "above 0% and up to 100%"
+                        "above 0% and up to 100%, e.g. \"10%\""
                     },
                     value.get_ref()
                 ),
