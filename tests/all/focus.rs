@@ -396,3 +396,94 @@ fn an_email_reads_whole_and_space_pages_through_a_long_one() {
     pane.keys(&["q"]);
     pane.wait_for(&["focus: 1 decided; nothing left to decide", "EXIT=0"]);
 }
+
+/// After the decisions, `host focus` brings the spot checks: marked as reviews that
+/// change nothing, Enter agrees, `r` says it would have been rejected; the third
+/// answer suspends the kind's auto-approval, and the screen says so. A decision it
+/// showed has a handling time.
+#[test]
+fn focus_reviews_spot_checks_after_the_decisions_and_says_when_a_rule_is_suspended() {
+    let scratch = Scratch::new();
+    let workflow = scratch.spot_checked_ads_audit(None);
+    let account = workspace_root().join("examples/ads-account.json");
+    scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            account.to_str().unwrap(),
+        ])
+        .expect_code(3);
+    // All but one decision made elsewhere: focus shows that one, then the reviews.
+    let ids = scratch
+        .host(&["inbox", "--ids"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let ids: Vec<&str> = ids.lines().collect();
+    assert_eq!(ids.len(), 9);
+    for id in &ids[..8] {
+        let code = scratch.host(&["approve", id]).code;
+        assert!(code == Some(0) || code == Some(3), "{id}: {code:?}");
+    }
+    let pane = Pane::start(&scratch, &[]);
+    pane.wait_for(&["1 of 5", "Enter  approves the default:"]);
+    std::thread::sleep(Duration::from_millis(300));
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for(&[
+        "SPOT CHECK: auto-approved",
+        "(kind negative-keyword/monitor). Agree, or what would you have done?",
+        "review changes nothing by itself.",
+        "Enter  agrees with what was approved (the default):",
+        "SPOT CHECK: Enter agree",
+    ]);
+    assert!(screen.contains("2 of 5"), "{screen}");
+    assert!(
+        !screen.contains("expires"),
+        "a review has no deadline: {screen}"
+    );
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["you agree; recorded", "3 of 5"]);
+    pane.keys(&["r"]);
+    pane.wait_for(&["You would have rejected it. Why (optional), Enter to record, Esc to cancel:"]);
+    pane.type_text("this term converts");
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["you would have decided otherwise; recorded", "4 of 5"]);
+    pane.keys(&["r", "Enter"]);
+    let screen = pane.wait_for(&[
+        "AUTO-APPROVAL SUSPENDED: ads-audit/review kind negative-keyword/monitor (1 of 3",
+    ]);
+    assert!(
+        screen.contains(
+            "auto-approval of ads-audit/review kind negative-keyword/monitor is suspended"
+        ),
+        "{screen}"
+    );
+    pane.keys(&["q"]);
+    pane.wait_for(&["EXIT=0"]);
+
+    let stats = scratch.host(&["stats", "--json"]).expect_code(0).json();
+    let gate = &stats[0]["gates"][0];
+    assert_eq!(
+        gate["spot_checks"],
+        json!({ "drawn": 4, "answered": 3, "agreed": 1 })
+    );
+    assert!(
+        gate["median_ms_handling"].as_u64().unwrap() >= 300,
+        "{gate}"
+    );
+    let run = ids[0].split('/').next().unwrap();
+    let audit = scratch
+        .host(&["audit", run, "--jsonl"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let shown: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"]["event"] == "decision_shown")
+        .collect();
+    assert_eq!(shown.len(), 1, "only the decision focus showed: {shown:?}");
+    assert_eq!(shown[0]["event"]["via"], "focus");
+    assert_eq!(shown[0]["by"], "tester");
+}

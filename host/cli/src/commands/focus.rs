@@ -632,7 +632,7 @@ impl Focus<'_> {
                     .map(styled),
             );
         }
-        if let Some(expires) = request.expires_at {
+        if let Some(expires) = request.expires_at.filter(|_| !is_review(record)) {
             lines.push(Line::from(""));
             lines.push(
                 Line::from(format!(
