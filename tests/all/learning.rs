@@ -144,6 +144,10 @@ on_both_stores! {
         let said = scratch.host_at(WEEK_3, &["outcome", &by_person, "good", "--note", "CPA fell 20%"]).expect_code(0).stdout.clone();
         assert!(said.contains(&format!("recorded: {by_person} went good (CPA fell 20%)")), "{said}");
         scratch.host_at(WEEK_3, &["outcome", &auto, "bad", "--note", "reverted: the term converts"]).expect_code(0);
+        let shown = scratch.host(&["show", &first]).expect_code(0).stdout.clone();
+        assert!(shown.contains("    spot check: would have decided otherwise by li (this term converts)"), "{shown}");
+        assert!(shown.contains("    spot check: agreed by li"), "{shown}");
+        assert!(shown.contains("    outcome: good by tester at 2026-11-16T10:00:00Z (CPA fell 20%)"), "{shown}");
         let pending_one = scratch.host_at(WEEK_3, &["inbox", "--ids"]).expect_code(0).stdout.clone();
         assert!(pending_one.trim().is_empty(), "{pending_one}");
 

@@ -995,4 +995,31 @@ mod tests {
         assert_eq!(g.approved_as_proposed_streak, 25);
         assert!(g.suggestions.is_empty(), "{:#?}", g.suggestions);
     }
+
+    #[test]
+    fn weeks_start_on_monday_utc_and_empty_weeks_between_are_kept() {
+        // 2026-11-04T15:00:00Z, a Wednesday; its week starts 2026-11-02T00:00:00Z.
+        let wednesday = 1_793_804_400_000;
+        assert_eq!(
+            crate::format_time(week_start(wednesday)),
+            "2026-11-02T00:00:00Z"
+        );
+        assert_eq!(week_start(week_start(wednesday)), week_start(wednesday));
+        let week = |start: u64, by_people: u32| Week {
+            start: week_start(start),
+            by_people,
+            ..Week::default()
+        };
+        let three_weeks_later = wednesday + 21 * DAY_MS;
+        let filled = fill_weeks(vec![week(three_weeks_later, 2), week(wednesday, 1)], None);
+        assert_eq!(filled.len(), 4);
+        assert_eq!(
+            filled.iter().map(|w| w.by_people).collect::<Vec<_>>(),
+            [1, 0, 0, 2]
+        );
+        // `since` a week before the first activity starts the chart there.
+        let from_before = fill_weeks(vec![week(wednesday, 1)], Some(wednesday - 7 * DAY_MS));
+        assert_eq!(from_before.len(), 2);
+        assert_eq!(from_before[0].by_people, 0);
+    }
 }

@@ -669,3 +669,156 @@ async fn only_a_listed_approver_may_decide_and_a_refusal_records_nothing() {
     assert_eq!(done.status(), RunStatus::Completed);
     assert_eq!(done.state.decisions[&id].decided_by.as_deref(), Some("li"));
 }
+
+/// A gate that auto-approves its kind and samples `share` of them for spot checks.
+fn spot_checked(share: &str) -> Workflow {
+    workflow(&format!(
+        r#"
+[[steps]]
+id = "draft"
+uses = "drafts"
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Send?"
+choices = "steps.draft.output.variants"
+kind = "{{{{ input.kind }}}}"
+auto_approve = "kind == 'routine'"
+spot_check = "{share}"
+"#
+    ))
+}
+
+#[tokio::test]
+async fn spot_checks_draw_about_their_share_of_auto_approved_decisions_and_nothing_else() {
+    let wf = spot_checked("10%");
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let mut drawn = 0;
+    for _ in 0..1000 {
+        let done = start(&engine, json!({"kind": "routine"})).await;
+        assert_eq!(done.status(), RunStatus::Completed);
+        let requested = done
+            .events
+            .iter()
+            .filter(|e| matches!(e, RunEvent::SpotCheckRequested { .. }))
+            .count();
+        drawn += requested;
+        assert_eq!(done.state.spot_checks_due().count(), requested);
+    }
+    // A hash of each id: spread evenly, so 1,000 draws land near 100.
+    assert!((60..=140).contains(&drawn), "drew {drawn} of 1000 at 10%");
+    // A decision a person makes is never drawn.
+    let waiting = start(&engine, json!({"kind": "unusual"})).await;
+    assert_eq!(waiting.status(), RunStatus::Waiting);
+    assert!(
+        !waiting
+            .events
+            .iter()
+            .any(|e| matches!(e, RunEvent::SpotCheckRequested { .. }))
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_kind_comes_to_a_person_and_says_why_while_other_kinds_auto_approve() {
+    let wf = spot_checked("100%");
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let suspension = baton_core::Suspension {
+        workflow: "t".into(),
+        gate: "review".into(),
+        kind: Some("routine".into()),
+        at: 1,
+        agreed: 1,
+        checked: 4,
+        min_agreement: 0.8,
+        by: "li".into(),
+        run: "r".into(),
+        resumed_at: None,
+        resumed_by: None,
+    };
+    let engine = Engine {
+        suspended: baton_engine::Suspended(vec![suspension.clone()]),
+        ..engine!(wf, store, runner)
+    };
+    let held = start(&engine, json!({"kind": "routine"})).await;
+    assert_eq!(held.status(), RunStatus::Waiting);
+    let request = &held.state.pending().next().unwrap().request;
+    assert_eq!(
+        request.auto_suspended.as_deref(),
+        Some(
+            "auto-approval of t/review kind routine is suspended: spot checks agreed with 1 of 4 (25%, below the 80% the gate asks); its decisions come to people until it is resumed"
+        )
+    );
+    // Resumed, the rule decides again.
+    let resumed = baton_core::Suspension {
+        resumed_at: Some(2),
+        ..suspension
+    };
+    let engine = Engine {
+        suspended: baton_engine::Suspended(vec![resumed]),
+        ..engine!(wf, store, runner)
+    };
+    assert_eq!(
+        start(&engine, json!({"kind": "routine"})).await.status(),
+        RunStatus::Completed
+    );
+}
+
+#[tokio::test]
+async fn a_spot_check_is_answered_once_by_an_approver_and_an_outcome_needs_a_decision() {
+    let wf = spot_checked("100%");
+    let (store, runner) = (MemoryStore::default(), FakeRunner::default());
+    let engine = engine!(wf, store, runner);
+    let done = start(&engine, json!({"kind": "routine"})).await;
+    let id = done.state.decisions.keys().next().unwrap().clone();
+    let answer = baton_core::SpotCheckAnswer {
+        would: DecisionOutcome::Approved { choice: 5 },
+        note: None,
+    };
+    let refused =
+        baton_engine::answer_spot_check(&store, &FixedClock, &id, answer, "li").unwrap_err();
+    assert!(
+        matches!(refused, EngineError::NoSuchChoice { choice: 5, .. }),
+        "{refused}"
+    );
+    let answer = baton_core::SpotCheckAnswer {
+        would: DecisionOutcome::Rejected { reason: None },
+        note: Some("wrong".into()),
+    };
+    let checked =
+        baton_engine::answer_spot_check(&store, &FixedClock, &id, answer.clone(), "li").unwrap();
+    let check = checked.state.decisions[&id].spot_check.clone().unwrap();
+    assert!(!check.answer.unwrap().agrees());
+    assert_eq!(checked.state.spot_checks_due().count(), 0);
+    let again =
+        baton_engine::answer_spot_check(&store, &FixedClock, &id, answer, "ana").unwrap_err();
+    assert!(
+        again.to_string().contains("already answered by li"),
+        "{again}"
+    );
+
+    // Outcomes: only after a decision; several are kept in order.
+    let waiting = start(&engine, json!({"kind": "unusual"})).await;
+    let pending = waiting.state.decisions.keys().next().unwrap().clone();
+    let early =
+        baton_engine::record_outcome(&store, &FixedClock, &pending, true, None, "ana").unwrap_err();
+    assert!(
+        early
+            .to_string()
+            .contains("is pending: record what happened after it once it is decided"),
+        "{early}"
+    );
+    baton_engine::record_outcome(&store, &FixedClock, &id, true, None, "ana").unwrap();
+    let after = baton_engine::record_outcome(
+        &store,
+        &FixedClock,
+        &id,
+        false,
+        Some("reverted".into()),
+        "ana",
+    )
+    .unwrap();
+    let outcomes = &after.state.decisions[&id].outcomes;
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes[0].good && !outcomes[1].good);
+}

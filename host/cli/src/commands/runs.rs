@@ -177,10 +177,43 @@ fn decided_line(record: &DecisionRecord) -> String {
         _ => String::new(),
     };
     // What was approved, in words.
-    let what = record
+    let mut what = record
         .chosen_value()
         .map(|value| format!("    -> {}\n", report::choice_summary(&value)))
         .unwrap_or_default();
+    // Its spot check, and what happened after it.
+    if let Some(check) = &record.spot_check {
+        what.push_str(&match (&check.answer, &check.answered_by) {
+            (Some(answer), Some(by)) => format!(
+                "    spot check: {} by {}{}\n",
+                if answer.agrees() {
+                    "agreed"
+                } else {
+                    "would have decided otherwise"
+                },
+                escape_control(by),
+                answer
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({})", escape_control(n)))
+                    .unwrap_or_default()
+            ),
+            _ => "    spot check: waiting for a person (host inbox)\n".to_string(),
+        });
+    }
+    for outcome in &record.outcomes {
+        what.push_str(&format!(
+            "    outcome: {} by {} at {}{}\n",
+            if outcome.good { "good" } else { "bad" },
+            escape_control(&outcome.by),
+            format_time(outcome.at),
+            outcome
+                .note
+                .as_deref()
+                .map(|n| format!(" ({})", escape_control(n)))
+                .unwrap_or_default()
+        ));
+    }
     format!(
         "  {}  {status}{how}{by}\n    {}\n{what}",
         record.request.id,
