@@ -9,12 +9,16 @@ use crate::terminal::{say, say_part};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Per gate: decisions, how they ended, and the median time a person took; \
-per workflow: the share of steps that needed a person. For a gate with a `kind`, the same per kind of \
-decision. Suggests an auto_approve rule, with its evidence and the exact line to paste, where the last \
---suggest-after decisions (of a kind, or of a gate without kinds) were all approved as proposed, never for \
-a kind or gate with critical decisions; says where edits are frequent.\n\n\
-Example:\n  host stats --workflow lead-followup"
+    after_help = "Per gate: decisions, how they ended, and three medians: to decision (from the gate \
+opening), wait (until a person first saw it in host focus, the web inbox or the API) and handling (from \
+then to the decision); spot checks and how many agreed; outcomes reported with host outcome, per choice. \
+Per workflow: the share of steps that needed a person, and week by week the steps done by plugins, the \
+decisions made by people, the auto-approved ones and the spot checks. For a gate with a `kind`, the same \
+per kind of decision. Suggests an auto_approve rule, with its evidence and the exact line to paste, where \
+the last --suggest-after decisions (of a kind, or of a gate without kinds) were all approved as proposed, \
+never for a kind or gate with critical decisions; proposes withdrawing a rule whose spot checks disagree; \
+names auto-approvals that spot checks suspended; says where edits are frequent.\n\n\
+Examples:\n  host stats --workflow lead-followup\n  host stats --since 30d --json"
 )]
 pub struct StatsArgs {
     /// Only this workflow (its `name`)
