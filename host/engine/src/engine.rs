@@ -618,6 +618,19 @@ pub fn cancel<S: RunStore, C: Clock>(
     Ok(outcome)
 }
 
+/// The run of decision `id`, read for an operation on that decision; an unknown
+/// decision is `NoSuchDecision`.
+fn read_decision<S: RunStore>(store: &S, id: &DecisionId) -> Result<Outcome, EngineError> {
+    let state = load(store, &id.run)?;
+    if !state.decisions.contains_key(id) {
+        return Err(EngineError::NoSuchDecision { id: id.to_string() });
+    }
+    Ok(Outcome {
+        state,
+        events: vec![],
+    })
+}
+
 /// Records that decision `id` was shown to `to` through `via` (`focus`, `web`,
 /// `api`), the first time only, while it is pending: the wait ends and the handling
 /// time starts. Returns whether it recorded anything. Not synced on its own: losing
@@ -629,15 +642,8 @@ pub fn shown<S: RunStore, C: Clock>(
     to: &str,
     via: &str,
 ) -> Result<bool, EngineError> {
-    let mut outcome = Outcome {
-        state: load(store, &id.run)?,
-        events: vec![],
-    };
-    let record = outcome
-        .state
-        .decisions
-        .get(id)
-        .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
+    let mut outcome = read_decision(store, id)?;
+    let record = &outcome.state.decisions[id];
     if record.status != DecisionStatus::Pending || record.shown_at.is_some() {
         return Ok(false);
     }
@@ -660,15 +666,8 @@ pub fn answer_spot_check<S: RunStore, C: Clock>(
     answer: baton_core::SpotCheckAnswer,
     by: &str,
 ) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome {
-        state: load(store, &id.run)?,
-        events: vec![],
-    };
-    let record = outcome
-        .state
-        .decisions
-        .get(id)
-        .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
+    let mut outcome = read_decision(store, id)?;
+    let record = &outcome.state.decisions[id];
     let check = record
         .spot_check
         .as_ref()
@@ -710,21 +709,17 @@ pub fn answer_spot_check<S: RunStore, C: Clock>(
     Ok(outcome)
 }
 
-/// Records, in the run where a spot check tipped it, that a gate's auto-approval of
-/// a kind was suspended. Synced.
+/// Records, in the run of decision `id`, whose spot check tipped it, that its gate's
+/// auto-approval of a kind was suspended. Synced.
 pub fn record_suspension<S: RunStore>(
     store: &S,
     suspension: &baton_core::Suspension,
-    run: &RunId,
+    id: &DecisionId,
 ) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome {
-        state: load(store, run)?,
-        events: vec![],
-    };
+    let mut outcome = read_decision(store, id)?;
     let event = RunEvent::AutoApprovalSuspended {
         at: suspension.at,
-        gate: baton_core::StepId::try_from(suspension.gate.clone())
-            .map_err(|e| EngineError::NoSuchDecision { id: e.to_string() })?,
+        gate: id.gate.step.clone(),
         kind: suspension.kind.clone(),
         agreed: suspension.agreed,
         checked: suspension.checked,
@@ -744,15 +739,8 @@ pub fn record_outcome<S: RunStore, C: Clock>(
     note: Option<String>,
     by: &str,
 ) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome {
-        state: load(store, &id.run)?,
-        events: vec![],
-    };
-    let record = outcome
-        .state
-        .decisions
-        .get(id)
-        .ok_or_else(|| EngineError::NoSuchDecision { id: id.to_string() })?;
+    let mut outcome = read_decision(store, id)?;
+    let record = &outcome.state.decisions[id];
     if record.outcome.is_none() {
         return Err(EngineError::NotDecided {
             id: id.to_string(),

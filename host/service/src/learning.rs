@@ -146,7 +146,7 @@ impl Service {
         let bytes =
             serde_json::to_vec(&suspension).map_err(|e| ServiceError::Host(e.to_string()))?;
         kv.kv_set(SCOPE, &key, &bytes, QUOTA).map_err(kv_error)?;
-        let outcome = baton_engine::record_suspension(self.store(), &suspension, &id.run)?;
+        let outcome = baton_engine::record_suspension(self.store(), &suspension, id)?;
         Ok(SpotChecked {
             outcome,
             suspended: Some(suspension),
