@@ -1536,3 +1536,136 @@ async fn spot_checks_are_reviewed_in_the_browser_and_the_stats_page_shows_the_we
     );
     assert!(gate["median_ms_to_shown"].is_u64(), "{gate}");
 }
+
+/// The API a system (or an agent) uses for what the system learns: reading a
+/// decision records it as shown, spot checks are listed and answered, outcomes are
+/// reported after a decision (and refused before), and the `host` commands for them
+/// go through the running server.
+#[test]
+fn the_api_records_a_decision_shown_and_takes_spot_checks_and_outcomes() {
+    let scratch = Scratch::new();
+    let workflow = scratch.spot_checked_ads_audit(None);
+    let served = Served::start(&scratch);
+    let account = baton_tests::workspace_root().join("examples/ads-account.json");
+    let out = scratch
+        .host(&[
+            "run",
+            workflow.to_str().unwrap(),
+            "--input",
+            account.to_str().unwrap(),
+            "--json",
+        ])
+        .expect_code(WAITING)
+        .json();
+    let run = out["run"].as_str().unwrap().to_string();
+    let pending = out["decisions"][0]["request"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = &served.url;
+    let bearer = format!("Bearer {}", generated_token(&scratch));
+    let auth = [("Authorization", bearer.as_str())];
+    let json_auth = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+
+    let (status, body) = http(url, "GET", "/api/spot-checks", &auth, "");
+    assert_eq!(status, 200, "{body}");
+    let checks: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(checks.len(), 4);
+    let checked = checks[0]["request"]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = http(url, "GET", &format!("/api/decisions/{pending}"), &auth, "");
+    assert_eq!(status, 200, "{body}");
+    let record: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(record["status"], "pending");
+    let audit = scratch
+        .host(&["audit", &run, "--jsonl"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    let shown: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"]["event"] == "decision_shown")
+        .collect();
+    assert_eq!(shown.len(), 1, "{audit}");
+    assert_eq!(shown[0]["event"]["via"], "api");
+    assert_eq!(shown[0]["event"]["id"], pending.as_str());
+
+    let path = format!("/api/spot-checks/{checked}");
+    let (status, body) = http(url, "POST", &path, &json_auth, "{}");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("give exactly one of"), "{body}");
+    let (status, body) = http(
+        url,
+        "POST",
+        &path,
+        &json_auth,
+        r#"{"approve": 0, "note": "fine"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["agrees"], true);
+    assert_eq!(answer["suspended"], Value::Null);
+    let (status, body) = http(url, "POST", &path, &json_auth, r#"{"approve": 0}"#);
+    assert_eq!(status, 409, "answered once: {body}");
+
+    let (status, body) = http(
+        url,
+        "POST",
+        &format!("/api/outcomes/{pending}"),
+        &json_auth,
+        r#"{"outcome": "good"}"#,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.contains("record what happened after it once it is decided"),
+        "{body}"
+    );
+    let outcome = format!("/api/outcomes/{checked}");
+    let (status, body) = http(url, "POST", &outcome, &json_auth, r#"{"outcome": "meh"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("neither \\\"good\\\" nor \\\"bad\\\""),
+        "{body}"
+    );
+    let (status, body) = http(
+        url,
+        "POST",
+        &outcome,
+        &json_auth,
+        r#"{"outcome": "bad", "note": "reverted"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // The commands go through the server.
+    let next = checks[1]["request"]["id"].as_str().unwrap();
+    let said = scratch.host(&["spot-check", next, "--reject", "--note", "converts"]);
+    said.expect_code(0).stderr_has("through host serve at");
+    assert!(
+        said.stdout.contains("you would have decided otherwise"),
+        "{}",
+        said.stdout
+    );
+    let listed = scratch
+        .host(&["auto-approval", "list"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert_eq!(
+        listed.trim(),
+        "no auto-approval was suspended by spot checks"
+    );
+    let stats = scratch.host(&["stats", "--json"]).expect_code(0).json();
+    let gate = &stats[0]["gates"][0];
+    assert_eq!(
+        gate["spot_checks"],
+        json!({ "drawn": 4, "answered": 2, "agreed": 1 })
+    );
+    assert_eq!(
+        gate["outcomes"]["auto_approved"],
+        json!({ "good": 0, "bad": 1 })
+    );
+}
