@@ -1484,7 +1484,7 @@ async fn spot_checks_are_reviewed_in_the_browser_and_the_stats_page_shows_the_we
     browser
         .client
         .execute(
-            "document.getElementById('weekly-chart').scrollIntoView();",
+            "document.getElementById('weekly-chart').closest('section').scrollIntoView();",
             vec![],
         )
         .await
