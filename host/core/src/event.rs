@@ -112,6 +112,10 @@ pub struct DecisionRequest {
     /// auto-approval of this kind is suspended because spot checks disagreed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_suspended: Option<String>,
+    /// The gate's `decide_in = "inbox"`: decided in Baton's own inbox only, never
+    /// through an agent's client (MCP elicitation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inbox_only: bool,
 }
 
 /// A gate's `spot_check` and `spot_check_agreement`.
@@ -295,6 +299,10 @@ pub enum RunEvent {
         outcome: DecisionOutcome,
         /// Who decided: an operator's name, `auto-approve`, or `timeout`.
         by: String,
+        /// Where a person decided, when not at Baton's own front ends: `mcp` (asked
+        /// through an agent's client).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<String>,
     },
     /// A front end showed a pending decision to a person for the first time: the
     /// wait ends here and the handling time starts.

@@ -120,6 +120,9 @@ pub struct DecisionRecord {
     pub decided_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<Timestamp>,
+    /// Where the person decided when not at Baton's own front ends (`mcp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_via: Option<String>,
     /// When a person first saw it, and who.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shown_at: Option<Timestamp>,
@@ -352,6 +355,7 @@ impl RunState {
                         outcome: None,
                         decided_by: None,
                         decided_at: None,
+                        decided_via: None,
                         shown_at: None,
                         shown_to: None,
                         spot_check: None,
@@ -410,10 +414,12 @@ impl RunState {
                 id,
                 outcome,
                 by,
+                via,
             } => {
                 let Some(decision) = self.decisions.get_mut(id) else {
                     return;
                 };
+                decision.decided_via = via.clone();
                 decision.status = match outcome {
                     DecisionOutcome::Approved { .. } => DecisionStatus::Approved,
                     DecisionOutcome::Edited { .. } => DecisionStatus::Edited,
@@ -730,6 +736,7 @@ mod tests {
                 kind: None,
                 spot_check: None,
                 auto_suspended: None,
+                inbox_only: false,
             },
         });
         let waiting = RunState::fold(&run, &events).unwrap();
@@ -741,6 +748,7 @@ mod tests {
             id: id.clone(),
             outcome: DecisionOutcome::Approved { choice: 1 },
             by: "ana".into(),
+            via: None,
         });
         let decided = RunState::fold(&run, &events).unwrap();
         assert_eq!(decided.status(), RunStatus::Running);
@@ -795,6 +803,7 @@ mod tests {
                 kind: None,
                 spot_check: None,
                 auto_suspended: None,
+                inbox_only: false,
             },
         });
         events.push(RunEvent::DecisionMade {
@@ -802,6 +811,7 @@ mod tests {
             id,
             outcome: DecisionOutcome::Rejected { reason: None },
             by: "bo".into(),
+            via: None,
         });
         let state = RunState::fold(&run, &events).unwrap();
         let gate = state.step(&key("review")).unwrap();

@@ -219,6 +219,19 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         decision: Decision,
         by: &str,
     ) -> Result<Outcome, EngineError> {
+        self.decide_via(state, id, decision, by, None).await
+    }
+
+    /// [`Engine::decide_on`], recording where the person decided (`mcp`) when not at
+    /// Baton's own front ends.
+    pub async fn decide_via(
+        &self,
+        state: RunState,
+        id: &DecisionId,
+        decision: Decision,
+        by: &str,
+        via: Option<&str>,
+    ) -> Result<Outcome, EngineError> {
         debug_assert_eq!(state.id, id.run);
         let mut outcome = Outcome {
             state,
@@ -296,6 +309,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 id: id.clone(),
                 outcome: outcome_value,
                 by: by.to_string(),
+                via: via.map(str::to_string),
             }],
             true,
         )?;
@@ -794,6 +808,7 @@ fn expired_events(state: &RunState, now: u64) -> Vec<RunEvent> {
                 action: d.request.on_timeout,
             },
             by: "timeout".into(),
+            via: None,
         })
         .collect()
 }
@@ -862,6 +877,7 @@ fn immediate_events(action: Action, at: u64, suspended: &Suspended) -> Vec<RunEv
                     id: id.clone(),
                     outcome: DecisionOutcome::Approved { choice: 0 },
                     by,
+                    via: None,
                 });
                 if spot_check.is_some_and(|policy| drawn(&id, policy.share)) {
                     events.push(RunEvent::SpotCheckRequested { at, id });

@@ -410,6 +410,7 @@ fn open_gate(
         kind,
         spot_check: gate.spot_check,
         auto_suspended: None,
+        inbox_only: gate.inbox_only,
     };
     Ok((request, auto))
 }

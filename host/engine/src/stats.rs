@@ -705,6 +705,7 @@ mod tests {
                     kind: None,
                     spot_check: None,
                     auto_suspended: None,
+                    inbox_only: false,
                 },
             },
         ];
@@ -714,6 +715,7 @@ mod tests {
                 id: DecisionId::new(id.clone(), key("review")),
                 outcome,
                 by: by.into(),
+                via: None,
             });
         }
         RunState::fold(&id, &events).unwrap()

@@ -60,6 +60,7 @@ pub use limits::Limits;
 pub use load::{CONTRACT_VERSION, CacheOutcome, Interfaces};
 pub use plugin::{Call, Invocation, Plugin, PluginInfo, PluginSource};
 pub use runner::PluginSet;
+pub use schema::check_value;
 
 use cache::ComponentCache;
 use engine::EpochTicker;

@@ -40,6 +40,15 @@ pub(crate) fn check_against(
     check(validator, value).map_err(|e| format!("it does not match the plugin's {what} schema {e}"))
 }
 
+/// Checks `value` against `schema` (a workflow's `input_schema`, say), compiling it
+/// first; the error lists where and why, in the schema author's words where it has
+/// them.
+pub fn check_value(schema: &Value, value: &Value) -> Result<(), String> {
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| format!("the schema is not a valid JSON Schema ({e})"))?;
+    check_with(&validator, Some(schema), value)
+}
+
 /// Checks `value`; the error lists where and why it does not match.
 pub(crate) fn check(validator: &Validator, value: &Value) -> Result<(), String> {
     check_with(validator, None, value)

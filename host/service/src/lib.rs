@@ -225,6 +225,7 @@ impl Service {
         input: serde_json::Value,
         by: &str,
     ) -> Result<Acted> {
+        check_input(&workflow.workflow, &input)?;
         let path = &workflow.workflow.path;
         let path = std::fs::canonicalize(path).unwrap_or(path.clone());
         let outcome = self
@@ -251,6 +252,7 @@ impl Service {
         by: &str,
     ) -> Result<Acted> {
         let shared = self.store.shared()?;
+        check_input(&workflow.workflow, &input)?;
         let path = &workflow.workflow.path;
         let path = std::fs::canonicalize(path).unwrap_or(path.clone());
         let outcome = self.engine(&workflow, by)?.enqueue(
@@ -285,6 +287,18 @@ impl Service {
         by: &str,
         allow_changed: bool,
     ) -> Result<Acted> {
+        self.decide_via(id, decision, by, allow_changed, None).await
+    }
+
+    /// [`Service::decide`], recording where the person decided (`mcp`).
+    pub async fn decide_via(
+        &self,
+        id: &DecisionId,
+        decision: Decision,
+        by: &str,
+        allow_changed: bool,
+        via: Option<&str>,
+    ) -> Result<Acted> {
         // Another process may commit on the run between this one's read and its
         // append (a decision on the same gate sent to another server, say): the
         // append is refused, and the decision is tried again on the run as it now
@@ -296,7 +310,7 @@ impl Service {
                 .await?;
             match self
                 .engine(&workflow, by)?
-                .decide_on(state, id, decision.clone(), by)
+                .decide_via(state, id, decision.clone(), by, via)
                 .await
             {
                 Err(baton_engine::EngineError::Store(StoreError::Conflict { .. })) if tries < 3 => {
@@ -667,6 +681,19 @@ impl Service {
     /// Makes everything appended durable.
     pub fn sync(&self) -> Result<()> {
         Ok(self.store.sync()?)
+    }
+}
+
+/// Refuses an input that does not match the workflow's `input_schema`, naming where.
+pub fn check_input(workflow: &Workflow, input: &serde_json::Value) -> Result<()> {
+    match &workflow.input_schema {
+        Some(schema) => baton_runtime::check_value(schema, input).map_err(|problem| {
+            ServiceError::Invalid(format!(
+                "the input does not match the input_schema of {}: {problem}",
+                workflow.path.display()
+            ))
+        }),
+        None => Ok(()),
     }
 }
 

@@ -23,7 +23,8 @@ mod template;
 pub mod units;
 
 pub use check::{
-    Build, FileGrant, Gate, Grants, KvGrant, Limits, PluginDecl, Step, StepKind, Workflow,
+    Build, FileGrant, Gate, Grants, KvGrant, Limits, PluginDecl, Step, StepKind, ToolHints,
+    Workflow,
 };
 pub use position::{Problem, Problems};
 pub use template::{Context, Expr, Template, TemplateError};

@@ -33,6 +33,24 @@ pub(crate) struct RawWorkflow {
     /// Who hears of this workflow's runs, e.g. `[notify] webhook = "https://hooks.example/…"`.
     #[serde(default)]
     pub(crate) notify: Option<RawNotify>,
+    /// The JSON Schema a run's input must match: a table, or the path of a JSON file
+    /// relative to this one, e.g. `input_schema = "input.schema.json"`.
+    #[serde(default)]
+    pub(crate) input_schema: Option<Spanned<toml::Value>>,
+    /// How an agent's client should treat the workflow as an MCP tool (`host mcp`).
+    #[serde(default)]
+    pub(crate) mcp: Option<RawMcp>,
+}
+
+/// `[mcp]`: what the workflow does, for the agents that call it as a tool; the
+/// operator says it, never a plugin.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMcp {
+    pub(crate) read_only: Option<bool>,
+    pub(crate) destructive: Option<bool>,
+    pub(crate) idempotent: Option<bool>,
+    pub(crate) open_world: Option<bool>,
 }
 
 /// `[notify]`: told when a run starts waiting for decisions (by `host serve`).
@@ -224,6 +242,9 @@ pub(crate) struct RawStep {
     /// The agreement of spot checks below which the gate stops auto-approving a kind
     /// (default `"80%"`).
     pub(crate) spot_check_agreement: Option<Spanned<String>>,
+    /// Where a person may decide: `anywhere` (default: the inbox, or the client of an
+    /// agent that started the run, through MCP elicitation) or `inbox`.
+    pub(crate) decide_in: Option<Spanned<String>>,
     /// The operators who may decide at this gate, e.g. `["maria", "li"]`; anyone when unset.
     pub(crate) approvers: Option<Spanned<Vec<String>>>,
 }

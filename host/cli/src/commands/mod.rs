@@ -9,6 +9,7 @@ pub mod focus;
 pub mod inspect;
 pub mod invoke;
 pub mod learn;
+pub mod mcp;
 pub mod new;
 pub mod resume;
 pub mod run;

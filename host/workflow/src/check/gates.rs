@@ -124,6 +124,20 @@ pub(super) fn check_gate(
         }
     };
     let spot_check = spot_check_policy(report, s, name);
+    let inbox_only = match &s.decide_in {
+        None => false,
+        Some(value) => match value.get_ref().as_str() {
+            "inbox" => true,
+            "anywhere" => false,
+            other => {
+                report.at(
+                    value.span(),
+                    format!("step {name:?}: decide_in {other:?} is not one of anywhere, inbox"),
+                );
+                false
+            }
+        },
+    };
     Some(StepKind::Gate(Box::new(Gate {
         approve: approve_id?,
         title: title?,
@@ -139,6 +153,7 @@ pub(super) fn check_gate(
         auto_approve,
         kind,
         spot_check,
+        inbox_only,
         approvers,
     })))
 }

@@ -28,6 +28,71 @@ use graph::check_cycles;
 use plugins::check_plugin;
 use steps::{check_step, step_ids};
 
+/// The workflow's `input_schema`: a table, or a JSON file relative to the workflow;
+/// either way a JSON Schema that compiles.
+fn input_schema(
+    report: &mut Reporter,
+    dir: &Path,
+    value: &serde_spanned::Spanned<toml::Value>,
+) -> Option<serde_json::Value> {
+    let span = value.span();
+    let schema = match value.get_ref() {
+        toml::Value::String(file) => {
+            let path = dir.join(file);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) => {
+                    report.at(
+                        span,
+                        format!("input_schema: cannot read {}: {e}", path.display()),
+                    );
+                    return None;
+                }
+            };
+            match serde_json::from_str(&text) {
+                Ok(schema) => schema,
+                Err(e) => {
+                    report.at(
+                        span,
+                        format!(
+                            "input_schema: {} is not JSON: line {}, column {}: {e}",
+                            path.display(),
+                            e.line(),
+                            e.column()
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        toml::Value::Table(_) => match serde_json::to_value(value.get_ref()) {
+            Ok(schema) => schema,
+            Err(e) => {
+                report.at(span, format!("input_schema: {e}"));
+                return None;
+            }
+        },
+        _ => {
+            report.at(span, "input_schema is a JSON Schema: a table, e.g. input_schema = { type = \"object\", required = [\"leads\"] }, or the path of a JSON file");
+            return None;
+        }
+    };
+    if !schema.is_object() {
+        report.at(span, "input_schema must be a JSON Schema object");
+        return None;
+    }
+    match jsonschema::validator_for(&schema) {
+        Ok(_) => Some(schema),
+        Err(e) => {
+            report.at(
+                span,
+                format!("input_schema is not a valid JSON Schema: {e}"),
+            );
+            None
+        }
+    }
+}
+
 /// A checked workflow.
 #[derive(Clone, Debug)]
 pub struct Workflow {
@@ -45,6 +110,19 @@ pub struct Workflow {
     pub webhook: Option<url::Url>,
     /// What a run is about: a text template over `input` and the steps' outputs.
     pub summary: Option<Template>,
+    /// The JSON Schema a run's input must match (`input_schema`), read and checked.
+    pub input_schema: Option<serde_json::Value>,
+    /// What the workflow does, for agents calling it as an MCP tool (`[mcp]`).
+    pub tool_hints: ToolHints,
+}
+
+/// `[mcp]`: MCP tool annotations, from the workflow file alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ToolHints {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -181,6 +259,8 @@ pub struct Gate {
     pub kind: Option<Template>,
     /// What share of the auto-approved decisions a person reviews afterwards.
     pub spot_check: Option<baton_core::SpotCheckPolicy>,
+    /// `decide_in = "inbox"`: never decided through an agent's client.
+    pub inbox_only: bool,
     /// Who may decide; empty means any operator.
     pub approvers: Vec<String>,
 }
@@ -272,6 +352,20 @@ impl Workflow {
                 }
             }
         });
+        let input_schema = raw
+            .input_schema
+            .as_ref()
+            .and_then(|value| input_schema(&mut report, &dir, value));
+        let tool_hints = raw
+            .mcp
+            .as_ref()
+            .map(|m| ToolHints {
+                read_only: m.read_only,
+                destructive: m.destructive,
+                idempotent: m.idempotent,
+                open_world: m.open_world,
+            })
+            .unwrap_or_default();
         check_after_each(&mut report, &steps, &raw.steps);
         check_cycles(&mut report, &steps, &raw.steps);
         report.finish()?;
@@ -284,6 +378,8 @@ impl Workflow {
             llm,
             webhook,
             summary,
+            input_schema,
+            tool_hints,
         })
     }
 
@@ -324,6 +420,8 @@ fn check_after_each(report: &mut Reporter, steps: &[Step], raw: &[Spanned<RawSte
         llm: None,
         webhook: None,
         summary: None,
+        input_schema: None,
+        tool_hints: ToolHints::default(),
     };
     for step in steps {
         let Some(source) = &step.after_each else {

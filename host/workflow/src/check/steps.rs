@@ -204,6 +204,7 @@ pub(super) fn check_step(
                 ("kind", s.kind.is_some()),
                 ("spot_check", s.spot_check.is_some()),
                 ("spot_check_agreement", s.spot_check_agreement.is_some()),
+                ("decide_in", s.decide_in.is_some()),
                 ("approvers", s.approvers.is_some()),
             ] {
                 if present {

@@ -1,0 +1,249 @@
+//! `host mcp` driven by MCP clients no one here wrote: the official Python SDK
+//! (PyPI `mcp`), over stdio, at the newest protocol revision and the one before it.
+//! Tools listed in a fixed order with the operator's annotations; a plugin called; a
+//! workflow run to its end; a gate answered by the person at the client (the second
+//! alternative), recorded as that operator's decision made through MCP; a client
+//! without elicitation whose run waits in the inbox and is followed up; a bad input
+//! named by field.
+
+use std::process::Command;
+
+use baton_tests::{Scratch, workspace_root};
+use serde_json::{Value, json};
+
+/// Says a note back; its input must carry `text`.
+const ECHO_NOTE: &str = r##"
+name = "echo-note"
+description = "Say a note back."
+input_schema = { type = "object", required = ["text"], properties = { text = { type = "string", title = "Text", description = "what to say back" } } }
+[mcp]
+read_only = true
+idempotent = true
+[plugins.echo]
+source = "{echo}"
+
+[[steps]]
+id = "say"
+uses = "echo"
+input = "{{ input }}"
+"##;
+
+/// Score the leads, draft three emails for the top one, decide, queue the one chosen.
+const REVIEW: &str = r##"
+name = "mcp-review"
+description = "Draft a follow-up to the best lead; a person picks the email."
+[mcp]
+destructive = false
+open_world = false
+[plugins.scorer]
+source = "{scorer}"
+[plugins.drafter]
+source = "{drafter}"
+[plugins.outbox]
+source = "{outbox}"
+
+[[steps]]
+id = "score"
+uses = "scorer"
+input = "{{ input }}"
+
+[[steps]]
+id = "draft"
+uses = "drafter"
+input = { lead = "{{ steps.score.output.top }}" }
+
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Follow up with {{ steps.score.output.top.lead.contact }}?"
+reason = "Score {{ steps.score.output.top.score }}: {{ steps.score.output.top.reason }}"
+severity = "high"
+choices = "steps.draft.output.variants"
+
+[[steps]]
+id = "queue"
+uses = "outbox"
+input = { email = "{{ steps.review.output }}" }
+"##;
+
+/// Runs the Python client against `host mcp` in `mode`; returns what it saw.
+fn python_client(scratch: &Scratch, mode: &str) -> Value {
+    let echo = scratch.workflow("echo.toml", ECHO_NOTE);
+    let review = scratch.workflow("review.toml", REVIEW);
+    let leads: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("examples/leads.json")).unwrap(),
+    )
+    .unwrap();
+    let scorer = baton_tests::plugin("lead-scorer");
+    let spec = json!({
+        "args": [
+            "mcp",
+            review.to_str().unwrap(),
+            echo.to_str().unwrap(),
+            "--plugin",
+            format!("scorer={}", scorer.display()),
+        ],
+        "plugin": ["plugin.scorer", leads],
+        "complete": ["workflow.echo-note", { "text": "hello" }],
+        "gated": ["workflow.mcp-review", leads],
+        "bad": ["workflow.echo-note", { "text": 5 }],
+    });
+    let host = scratch.command(&[]);
+    let mut command = Command::new("python3");
+    command
+        .arg(workspace_root().join("tests/mcp/python_client.py"))
+        .arg(host.get_program())
+        .arg(mode)
+        .arg(spec.to_string());
+    for (key, value) in host.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let out = command.output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the Python client failed ({mode}): {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the Python client printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn check(scratch: &Scratch, seen: &Value, protocol: &str) {
+    assert_eq!(seen["protocol"], protocol);
+    let names: Vec<&str> = seen["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "workflow.echo-note",
+            "workflow.mcp-review",
+            "plugin.scorer",
+            "baton.run_status"
+        ]
+    );
+    let tools = seen["tools"].as_array().unwrap();
+    assert_eq!(tools[0]["input_schema"]["required"], json!(["text"]));
+    assert_eq!(
+        tools[0]["annotations"],
+        json!({ "readOnlyHint": true, "idempotentHint": true })
+    );
+    assert_eq!(
+        tools[1]["annotations"],
+        json!({ "destructiveHint": false, "openWorldHint": false })
+    );
+    assert_eq!(tools[2]["output_schema"]["type"], "object");
+
+    // A plugin: its output as structured content.
+    assert_eq!(seen["plugin"]["is_error"], false, "{}", seen["plugin"]);
+    assert!(
+        seen["plugin"]["structured"]["top"]["lead"].is_object(),
+        "{}",
+        seen["plugin"]
+    );
+
+    // A workflow to its end.
+    let complete = &seen["complete"];
+    assert_eq!(complete["is_error"], false, "{complete}");
+    assert_eq!(complete["structured"]["status"], "completed");
+    assert_eq!(
+        complete["structured"]["outputs"]["say"],
+        json!({ "text": "hello" })
+    );
+
+    // A gate: the person at the client was asked, and picked the second alternative.
+    let gated = &seen["gated"];
+    assert_eq!(gated["structured"]["status"], "completed", "{gated}");
+    assert_eq!(
+        gated["structured"]["outputs"]["review"],
+        gated["structured"]["outputs"]["draft"]["variants"][2]
+    );
+    let asked = &seen["asked"][0];
+    assert!(
+        asked["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Baton asks you to decide (high): Follow up with"),
+        "{asked}"
+    );
+    let options = asked["schema"]["properties"]["decision"]["oneOf"]
+        .as_array()
+        .unwrap();
+    assert_eq!(options.len(), 4, "the default, two alternatives, reject");
+    assert_eq!(
+        options[3],
+        json!({ "const": "reject", "title": "Reject it" })
+    );
+    let run = gated["structured"]["run"].as_str().unwrap();
+    let decided = scratch.decisions_made(run);
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0]["by"], "tester");
+    assert_eq!(decided[0]["event"]["via"], "mcp");
+    assert_eq!(
+        decided[0]["event"]["outcome"],
+        json!({ "outcome": "approved", "choice": 2 })
+    );
+    let audit = scratch.host(&["audit", run]).expect_code(0).stdout.clone();
+    assert!(
+        audit.lines().any(|l| l.contains("decision_made")
+            && l.contains("tester")
+            && l.contains("\"via\":\"mcp\"")),
+        "{audit}"
+    );
+
+    // A bad input: a tool error naming the field, in the schema's words.
+    let bad = &seen["bad"];
+    assert_eq!(bad["is_error"], true, "{bad}");
+    assert!(
+        bad["text"]
+            .as_str()
+            .unwrap()
+            .contains("at /text: Text: what to say back"),
+        "{bad}"
+    );
+
+    // Without elicitation: it waits in the inbox; decided there, the follow-up has it.
+    let waiting = &seen["waiting"];
+    assert_eq!(waiting["structured"]["status"], "waiting", "{waiting}");
+    assert!(
+        waiting["text"]
+            .as_str()
+            .unwrap()
+            .contains("waits for 1 decision in Baton's inbox"),
+        "{waiting}"
+    );
+    assert_eq!(seen["approve_code"], 0);
+    let followed = &seen["followed_up"];
+    assert_eq!(followed["structured"]["status"], "completed", "{followed}");
+    assert_eq!(
+        followed["structured"]["outputs"]["review"],
+        followed["structured"]["outputs"]["draft"]["variants"][1]
+    );
+}
+
+// On the shared store (PostgreSQL), so that the operator decides in the inbox
+// (`host approve`) while `host mcp` runs: an embedded store is held by one process.
+#[test]
+fn the_python_sdk_drives_host_mcp_over_stdio_at_the_newest_protocol() {
+    let scratch = Scratch::new().in_postgres();
+    let seen = python_client(&scratch, "auto");
+    check(&scratch, &seen, "2026-07-28");
+}
+
+#[test]
+fn the_python_sdk_drives_host_mcp_over_stdio_at_the_previous_protocol() {
+    let scratch = Scratch::new().in_postgres();
+    let seen = python_client(&scratch, "legacy");
+    check(&scratch, &seen, "2025-11-25");
+}
