@@ -320,8 +320,18 @@ fn log_key(run: &RunId, version: u64) -> Vec<u8> {
     key
 }
 
+/// A store error in words; a full disk says what to do, wherever it is met (on
+/// opening, on an append, on a flush).
 fn io(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io(format!("state store: {e}"))
+    let text = e.to_string();
+    let full = ["StorageFull", "No space left on device", "no storage space"];
+    if full.iter().any(|sign| text.contains(sign)) {
+        return StoreError::Io(
+            "state store: the disk is full (no space left on device): free space and try again; nothing acknowledged was lost"
+                .into(),
+        );
+    }
+    StoreError::Io(format!("state store: {text}"))
 }
 
 impl RunStore for SledStore {
@@ -797,6 +807,20 @@ pub(crate) mod tests {
         let all = RunState::fold(&run, &events).unwrap();
         assert_eq!(store.snapshot(&run).unwrap(), Some((3, all.snapshot())));
         assert!(store.verify().unwrap().snapshots_rebuilt.is_empty());
+    }
+
+    #[test]
+    fn a_full_disk_met_on_a_write_says_what_to_do() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let said = super::io(sled::Error::Io(full)).to_string();
+        assert!(
+            said.contains("no space left on device") && said.contains("free space and try again"),
+            "{said}"
+        );
+        assert_eq!(
+            super::io("a broken page").to_string(),
+            "state store: a broken page"
+        );
     }
 
     #[test]
