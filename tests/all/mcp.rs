@@ -66,28 +66,57 @@ uses = "outbox"
 input = { email = "{{ steps.review.output }}" }
 "##;
 
-/// Runs the Python client against `host mcp` in `mode`; returns what it saw.
-fn python_client(scratch: &Scratch, mode: &str) -> Value {
+/// The workflows and plugin the tests offer, as `host mcp` arguments (`serve` adds
+/// `--mcp` before each workflow and names the plugin with `--mcp-plugin`).
+fn offered(scratch: &Scratch, serve: bool) -> Vec<String> {
     let echo = scratch.workflow("echo.toml", ECHO_NOTE);
     let review = scratch.workflow("review.toml", REVIEW);
+    let scorer = format!("scorer={}", baton_tests::plugin("lead-scorer").display());
+    let mut args = Vec::new();
+    for workflow in [review, echo] {
+        if serve {
+            args.push("--mcp".to_string());
+        }
+        args.push(workflow.to_str().unwrap().to_string());
+    }
+    args.push(if serve { "--mcp-plugin" } else { "--plugin" }.to_string());
+    args.push(scorer);
+    args
+}
+
+/// How the client reaches Baton.
+enum Reach {
+    Stdio,
+    /// host serve's /mcp, with an operator token.
+    Http {
+        url: String,
+        token: String,
+    },
+}
+
+/// Runs the Python client in `mode`; returns what it saw.
+fn python_client(scratch: &Scratch, mode: &str, reach: &Reach) -> Value {
     let leads: Value = serde_json::from_str(
         &std::fs::read_to_string(workspace_root().join("examples/leads.json")).unwrap(),
     )
     .unwrap();
-    let scorer = baton_tests::plugin("lead-scorer");
-    let spec = json!({
-        "args": [
-            "mcp",
-            review.to_str().unwrap(),
-            echo.to_str().unwrap(),
-            "--plugin",
-            format!("scorer={}", scorer.display()),
-        ],
+    let mut spec = json!({
         "plugin": ["plugin.scorer", leads],
         "complete": ["workflow.echo-note", { "text": "hello" }],
         "gated": ["workflow.mcp-review", leads],
         "bad": ["workflow.echo-note", { "text": 5 }],
     });
+    match reach {
+        Reach::Stdio => {
+            let mut args = vec!["mcp".to_string()];
+            args.extend(offered(scratch, false));
+            spec["args"] = json!(args);
+        }
+        Reach::Http { url, token } => {
+            spec["url"] = json!(format!("{url}/mcp"));
+            spec["token"] = json!(token);
+        }
+    }
     let host = scratch.command(&[]);
     let mut command = Command::new("python3");
     command
@@ -237,13 +266,93 @@ fn check(scratch: &Scratch, seen: &Value, protocol: &str) {
 #[test]
 fn the_python_sdk_drives_host_mcp_over_stdio_at_the_newest_protocol() {
     let scratch = Scratch::new().in_postgres();
-    let seen = python_client(&scratch, "auto");
+    let seen = python_client(&scratch, "auto", &Reach::Stdio);
     check(&scratch, &seen, "2026-07-28");
 }
 
 #[test]
 fn the_python_sdk_drives_host_mcp_over_stdio_at_the_previous_protocol() {
     let scratch = Scratch::new().in_postgres();
-    let seen = python_client(&scratch, "legacy");
+    let seen = python_client(&scratch, "legacy", &Reach::Stdio);
     check(&scratch, &seen, "2025-11-25");
+}
+
+/// `host serve --mcp ...` on the embedded store, stopped when dropped.
+struct Serving {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Serving {
+    fn start(scratch: &Scratch) -> Serving {
+        let mut args = vec!["serve".to_string(), "--bind".into(), "127.0.0.1:0".into()];
+        args.extend(offered(scratch, true));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = scratch
+            .command(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start host serve");
+        let url = baton_tests::served_url(&mut child);
+        Serving { child, url }
+    }
+
+    fn token(scratch: &Scratch) -> String {
+        std::fs::read_to_string(scratch.state_dir().join("serve-token"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_python_sdk_drives_host_serves_mcp_over_http_at_both_protocols() {
+    let scratch = Scratch::new();
+    let served = Serving::start(&scratch);
+    let token = Serving::token(&scratch);
+    let reach = Reach::Http {
+        url: served.url.clone(),
+        token: token.clone(),
+    };
+    let seen = python_client(&scratch, "auto", &reach);
+    check(&scratch, &seen, "2026-07-28");
+    let seen = python_client(&scratch, "legacy", &reach);
+    check(&scratch, &seen, "2025-11-25");
+
+    // No token, a wrong token: 401; a foreign Origin (DNS rebinding): refused.
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+    let json = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    let (status, said) = baton_tests::http(&served.url, "POST", "/mcp", &json, body);
+    assert_eq!(status, 401, "{said}");
+    assert!(said.contains("no valid token"), "{said}");
+    let wrong = [
+        json[0],
+        json[1],
+        ("Authorization", "Bearer not-a-token-not-a-token"),
+    ];
+    let (status, _) = baton_tests::http(&served.url, "POST", "/mcp", &wrong, body);
+    assert_eq!(status, 401);
+    let bearer = format!("Bearer {token}");
+    let foreign = [
+        json[0],
+        json[1],
+        ("Authorization", bearer.as_str()),
+        ("Origin", "http://evil.example"),
+    ];
+    let (status, said) = baton_tests::http(&served.url, "POST", "/mcp", &foreign, body);
+    assert_eq!(status, 403, "{said}");
 }

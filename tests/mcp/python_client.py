@@ -1,7 +1,9 @@
 """Drives `host mcp` over stdio with the official MCP Python SDK (PyPI `mcp`), as an
 agent's client would, and prints what it saw as one JSON object.
 
-    python3 tests/mcp/python_client.py HOST MODE WORKFLOWS_JSON
+    python3 tests/mcp/python_client.py HOST MODE SPEC_JSON
+
+SPEC_JSON has `args` (for `host mcp` on stdio) or `url` and `token` (host serve's /mcp).
 
 MODE is `auto` (the newest protocol, 2026-07-28: decisions come back as
 input_required results) or `legacy` (2025-11-25: elicitation requests during the
@@ -16,6 +18,8 @@ import subprocess
 import sys
 
 from mcp import Client, StdioServerParameters, types
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 
 def structured(result):
@@ -30,7 +34,14 @@ async def main():
     host, mode, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     # The SDK starts the server with a short list of variables; Baton's go along.
     env = {k: v for k, v in os.environ.items() if k.startswith("BATON_") or k == "XDG_CONFIG_HOME"}
-    server = StdioServerParameters(command=host, args=spec["args"], env=env)
+
+    def server():
+        # Over HTTP (host serve's /mcp) with an operator's token, or host mcp on stdio.
+        if "url" in spec:
+            headers = {"Authorization": f"Bearer {spec['token']}"}
+            return streamable_http_client(spec["url"], http_client=create_mcp_http_client(headers=headers))
+        return StdioServerParameters(command=host, args=spec["args"], env=env)
+
     asked = []
 
     async def answer_second_alternative(context, params):
@@ -38,7 +49,7 @@ async def main():
         return types.ElicitResult(action="accept", content={"decision": "2"})
 
     out = {}
-    async with Client(server, mode=mode, elicitation_callback=answer_second_alternative) as client:
+    async with Client(server(), mode=mode, elicitation_callback=answer_second_alternative) as client:
         out["protocol"] = client.protocol_version
         tools = await client.list_tools()
         out["tools"] = [
@@ -58,7 +69,7 @@ async def main():
 
     # A client without elicitation: the run waits in the inbox; the operator decides
     # there; the agent's follow-up gets the result.
-    async with Client(server, mode=mode) as plain:
+    async with Client(server(), mode=mode) as plain:
         waiting = structured(await plain.call_tool(spec["gated"][0], spec["gated"][1]))
         out["waiting"] = waiting
         run = waiting["structured"]["run"]

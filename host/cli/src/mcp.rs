@@ -167,21 +167,67 @@ fn annotations(
 pub struct BatonMcp {
     service: Arc<Service>,
     catalog: Arc<Catalog>,
-    operator: String,
+    /// Who the person at the client is: the operator of `host mcp`, or over HTTP
+    /// the operator whose token the request carries.
+    operator: Operator,
     /// Seals the `requestState` of an elicitation (a decision id): only decisions
     /// this process asked about can be answered through it.
     key: [u8; 32],
 }
 
+/// A key for sealing `requestState`, new for each process.
+fn new_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut key) {
+        tracing::warn!("no random key for MCP request state ({e}); using the process's start time");
+        key[..16].copy_from_slice(
+            &std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+                .to_le_bytes(),
+        );
+    }
+    key
+}
+
+/// Who the person at the client is.
+#[derive(Clone)]
+enum Operator {
+    Fixed(String),
+    /// Over HTTP: from the request's bearer token (checked before it got here).
+    Token(Arc<crate::serve::shared::Shared>),
+}
+
 impl BatonMcp {
     pub fn new(service: Arc<Service>, catalog: Arc<Catalog>, operator: String) -> BatonMcp {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).unwrap_or_default();
+        BatonMcp::with(service, catalog, Operator::Fixed(operator), new_key())
+    }
+
+    /// Every instance that may see the same client's retries (over HTTP, one per
+    /// request) shares `key`.
+    fn with(
+        service: Arc<Service>,
+        catalog: Arc<Catalog>,
+        operator: Operator,
+        key: [u8; 32],
+    ) -> BatonMcp {
         BatonMcp {
             service,
             catalog,
             operator,
             key,
+        }
+    }
+
+    /// The operator making this request; `None` over HTTP without a known token.
+    fn operator(&self, context: &RequestContext<RoleServer>) -> Option<String> {
+        match &self.operator {
+            Operator::Fixed(name) => Some(name.clone()),
+            Operator::Token(shared) => {
+                let parts = context.extensions.get::<http::request::Parts>()?;
+                shared.auth.identify(&parts.headers).map(|who| who.operator)
+            }
         }
     }
 
@@ -202,8 +248,13 @@ impl BatonMcp {
         context: RequestContext<RoleServer>,
     ) -> CallToolResponse {
         let ask = Ask::of(&context);
+        let Some(operator) = self.operator(&context) else {
+            return failed("no valid operator token came with the request".into());
+        };
         if let Some(state) = request.request_state.as_deref() {
-            return self.answered(state, &request, ask, &context).await;
+            return self
+                .answered(state, &request, ask, &context, &operator)
+                .await;
         }
         let Some((_, entry)) = self
             .catalog
@@ -226,12 +277,11 @@ impl BatonMcp {
                 Err(error) => failed(error.to_string()),
             },
             Entry::Workflow(workflow) => {
-                match self
-                    .service
-                    .start(workflow.clone(), input, &self.operator)
-                    .await
-                {
-                    Ok(acted) => self.until_decided(acted.outcome.state, ask, &context).await,
+                match self.service.start(workflow.clone(), input, &operator).await {
+                    Ok(acted) => {
+                        self.until_decided(acted.outcome.state, ask, &context, &operator)
+                            .await
+                    }
                     Err(error) => failed(crate::exit::failure(error).to_string()),
                 }
             }
@@ -246,6 +296,7 @@ impl BatonMcp {
         mut state: RunState,
         ask: Ask,
         context: &RequestContext<RoleServer>,
+        operator: &str,
     ) -> CallToolResponse {
         loop {
             let Some(next) = next_to_ask(&state) else {
@@ -273,7 +324,10 @@ impl BatonMcp {
                 }
             };
             let content = answer.content.unwrap_or(Value::Null);
-            match self.decide(&next.request.id, answer.action, &content).await {
+            match self
+                .decide(&next.request.id, answer.action, &content, operator)
+                .await
+            {
                 Ok(Some(next_state)) => state = next_state,
                 Ok(None) => return run_result(&state).into(),
                 Err(message) => return failed(message),
@@ -288,6 +342,7 @@ impl BatonMcp {
         request: &CallToolRequestParams,
         ask: Ask,
         context: &RequestContext<RoleServer>,
+        operator: &str,
     ) -> CallToolResponse {
         let Some(id) = self.open(state) else {
             return failed(
@@ -305,8 +360,8 @@ impl BatonMcp {
             Some("decline") => ElicitationAction::Decline,
             _ => ElicitationAction::Cancel,
         };
-        match self.decide(&id, action, &answer["content"]).await {
-            Ok(Some(state)) => self.until_decided(state, ask, context).await,
+        match self.decide(&id, action, &answer["content"], operator).await {
+            Ok(Some(state)) => self.until_decided(state, ask, context, operator).await,
             Ok(None) => match self.service.run(&id.run) {
                 Ok(state) => run_result(&state).into(),
                 Err(e) => failed(crate::exit::failure(e).to_string()),
@@ -322,6 +377,7 @@ impl BatonMcp {
         id: &DecisionId,
         action: ElicitationAction,
         content: &Value,
+        operator: &str,
     ) -> Result<Option<RunState>, String> {
         if action != ElicitationAction::Accept {
             return Ok(None);
@@ -346,7 +402,7 @@ impl BatonMcp {
         };
         match self
             .service
-            .decide_via(id, decision, &self.operator, false, Some("mcp"))
+            .decide_via(id, decision, operator, false, Some("mcp"))
             .await
         {
             Ok(acted) => Ok(Some(acted.outcome.state)),
@@ -577,4 +633,61 @@ impl ServerHandler for BatonMcp {
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         Ok(self.call(request, context).await)
     }
+}
+
+/// `/mcp` on `host serve`: Streamable HTTP, every request with an operator's bearer
+/// token (401 without one), `Host` and `Origin` checked against DNS rebinding: the
+/// address it listens on and the public URL only.
+pub fn http_router(
+    shared: Arc<crate::serve::shared::Shared>,
+    catalog: Arc<Catalog>,
+    bound: std::net::SocketAddr,
+    public_url: &str,
+) -> axum::Router {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let public = url::Url::parse(public_url).ok();
+    let mut hosts = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+        bound.to_string(),
+    ];
+    let mut origins = vec![format!("http://{bound}")];
+    if let Some(public) = &public {
+        if let Some(host) = public.host_str() {
+            hosts.push(host.to_string());
+            hosts.push(match public.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            });
+        }
+        origins.push(public.origin().ascii_serialization());
+    }
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins);
+    let service = shared.service.clone();
+    let factory_shared = shared.clone();
+    let key = new_key();
+    let mcp = StreamableHttpService::new(
+        move || {
+            Ok(BatonMcp::with(
+                service.clone(),
+                catalog.clone(),
+                Operator::Token(factory_shared.clone()),
+                key,
+            ))
+        },
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    axum::Router::new()
+        .route_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            shared,
+            crate::serve::api::require_token,
+        ))
 }

@@ -30,7 +30,7 @@ pub struct McpArgs {
     plugins: Vec<(String, PathBuf)>,
 }
 
-fn parse_plugin(text: &str) -> Result<(String, PathBuf), String> {
+pub fn parse_plugin(text: &str) -> Result<(String, PathBuf), String> {
     let (name, path) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: give NAME=PLUGIN.wasm, e.g. scorer=lead_scorer.wasm"))?;

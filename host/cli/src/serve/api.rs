@@ -75,7 +75,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 /// Refuses a request without a known token (401), and a state change from a
 /// browser session without its CSRF token (403).
-async fn require_token(
+pub async fn require_token(
     State(shared): State<Arc<Shared>>,
     mut request: Request,
     next: Next,

@@ -41,6 +41,12 @@ pub struct ServeArgs {
     /// The address operators reach the inbox at, for the links in webhooks [default: http://BIND]
     #[arg(long, value_name = "URL")]
     public_url: Option<url::Url>,
+    /// A workflow to offer agents as an MCP tool at /mcp (repeatable; see host mcp)
+    #[arg(long = "mcp", value_name = "WORKFLOW.toml")]
+    mcp_workflows: Vec<std::path::PathBuf>,
+    /// A plugin to offer agents as an MCP tool at /mcp, NAME=PLUGIN.wasm (repeatable)
+    #[arg(long = "mcp-plugin", value_name = "NAME=PLUGIN.wasm", value_parser = crate::commands::mcp::parse_plugin)]
+    mcp_plugins: Vec<(String, std::path::PathBuf)>,
 }
 
 /// The generated operator token, kept for the next start.
@@ -116,7 +122,20 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         "serving the inbox at {public_url} (state store {}); Ctrl-C stops",
         service.store().location()
     );
-    let app = api::router(shared.clone()).merge(pages::router(shared.clone()));
+    let mut app = api::router(shared.clone()).merge(pages::router(shared.clone()));
+    if !args.mcp_workflows.is_empty() || !args.mcp_plugins.is_empty() {
+        let runtime = service.loader().runtime(false)?;
+        let catalog =
+            crate::mcp::Catalog::load(&service, &args.mcp_workflows, &args.mcp_plugins, &runtime)
+                .await?;
+        app = app.merge(crate::mcp::http_router(
+            shared.clone(),
+            Arc::new(catalog),
+            bound,
+            &public_url,
+        ));
+        say!("agents reach its MCP tools at {public_url}/mcp, with an operator token");
+    }
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown().await;
         // Ends the pages' event streams, which would otherwise hold the server open.
