@@ -6,7 +6,8 @@
 #   JavaScript plugins: componentize-js (npm, per plugin from its package-lock.json)
 #   C plugins:          Debian's clang, lld and wasi-libc, wit-bindgen's C generator
 #                       (crates.io), wasm-tools (PyPI)
-#   The tests:          the MCP Python SDK (PyPI `mcp`, the client of the `host mcp` tests);
+#   The tests:          the MCP Python SDK (PyPI `mcp`) and TypeScript SDK (npm, from
+#                       tests/mcp/ts/package-lock.json), the clients of the MCP tests;
 #                       tmux (the `host focus` tests drive it); chromium and chromedriver
 #                       (the web inbox tests drive a headless browser); PostgreSQL 15's
 #                       server programs (the tests start their own server)
@@ -45,6 +46,12 @@ want_py mcp 2.3.0 || py+=(mcp==2.3.0)
 if [ ${#py[@]} -gt 0 ]; then
   echo "setup: installing ${py[*]}" >&2
   python3 -m pip install -q --disable-pip-version-check "${py[@]}"
+fi
+
+# The tests' other MCP client: the official TypeScript SDK, from its lock file.
+if [ ! -d tests/mcp/ts/node_modules/@modelcontextprotocol/sdk ]; then
+  echo "setup: installing the MCP TypeScript SDK (tests/mcp/ts)" >&2
+  npm ci --prefix tests/mcp/ts --no-audit --no-fund --silent
 fi
 
 # wit-bindgen's C generator only (the whole CLI builds nine languages).

@@ -1,5 +1,7 @@
-//! `host mcp` driven by MCP clients no one here wrote: the official Python SDK
-//! (PyPI `mcp`), over stdio, at the newest protocol revision and the one before it.
+//! `host mcp` (stdio) and `host serve`'s `/mcp` (Streamable HTTP) driven by MCP
+//! clients no one here wrote: the official Python SDK (PyPI `mcp`) at the newest
+//! protocol revision and the one before it, and the official TypeScript SDK (npm
+//! `@modelcontextprotocol/sdk`, which speaks the one before).
 //! Tools listed in a fixed order with the operator's annotations; a plugin called; a
 //! workflow run to its end; a gate answered by the person at the client (the second
 //! alternative), recorded as that operator's decision made through MCP; a client
@@ -96,6 +98,27 @@ enum Reach {
 
 /// Runs the Python client in `mode`; returns what it saw.
 fn python_client(scratch: &Scratch, mode: &str, reach: &Reach) -> Value {
+    let mut command = Command::new("python3");
+    command
+        .arg(workspace_root().join("tests/mcp/python_client.py"))
+        .arg(scratch.command(&[]).get_program())
+        .arg(mode)
+        .arg(spec(scratch, reach).to_string());
+    run_client(scratch, command, &format!("Python, {mode}"))
+}
+
+/// Runs the TypeScript client (it speaks the protocol revision before the newest).
+fn ts_client(scratch: &Scratch, reach: &Reach) -> Value {
+    let mut command = Command::new("node");
+    command
+        .arg(workspace_root().join("tests/mcp/ts/client.mjs"))
+        .arg(scratch.command(&[]).get_program())
+        .arg(spec(scratch, reach).to_string());
+    run_client(scratch, command, "TypeScript")
+}
+
+/// What the clients are asked to do, and how they reach Baton.
+fn spec(scratch: &Scratch, reach: &Reach) -> Value {
     let leads: Value = serde_json::from_str(
         &std::fs::read_to_string(workspace_root().join("examples/leads.json")).unwrap(),
     )
@@ -117,13 +140,12 @@ fn python_client(scratch: &Scratch, mode: &str, reach: &Reach) -> Value {
             spec["token"] = json!(token);
         }
     }
+    spec
+}
+
+/// Runs a client with the scratch's environment; returns the JSON it printed.
+fn run_client(scratch: &Scratch, mut command: Command, which: &str) -> Value {
     let host = scratch.command(&[]);
-    let mut command = Command::new("python3");
-    command
-        .arg(workspace_root().join("tests/mcp/python_client.py"))
-        .arg(host.get_program())
-        .arg(mode)
-        .arg(spec.to_string());
     for (key, value) in host.get_envs() {
         match value {
             Some(value) => command.env(key, value),
@@ -133,13 +155,13 @@ fn python_client(scratch: &Scratch, mode: &str, reach: &Reach) -> Value {
     let out = command.output().expect("python3 runs");
     assert!(
         out.status.success(),
-        "the Python client failed ({mode}): {}\n{}",
+        "the {which} client failed: {}\n{}",
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
-            "the Python client printed no JSON ({e}): {}",
+            "the {which} client printed no JSON ({e}): {}",
             String::from_utf8_lossy(&out.stdout)
         )
     })
@@ -277,6 +299,13 @@ fn the_python_sdk_drives_host_mcp_over_stdio_at_the_previous_protocol() {
     check(&scratch, &seen, "2025-11-25");
 }
 
+#[test]
+fn the_typescript_sdk_drives_host_mcp_over_stdio() {
+    let scratch = Scratch::new().in_postgres();
+    let seen = ts_client(&scratch, &Reach::Stdio);
+    check(&scratch, &seen, "2025-11-25");
+}
+
 /// `host serve --mcp ...` on the embedded store, stopped when dropped.
 struct Serving {
     child: std::process::Child,
@@ -317,7 +346,7 @@ impl Drop for Serving {
 }
 
 #[test]
-fn the_python_sdk_drives_host_serves_mcp_over_http_at_both_protocols() {
+fn the_python_and_typescript_sdks_drive_host_serves_mcp_over_http() {
     let scratch = Scratch::new();
     let served = Serving::start(&scratch);
     let token = Serving::token(&scratch);
@@ -328,6 +357,8 @@ fn the_python_sdk_drives_host_serves_mcp_over_http_at_both_protocols() {
     let seen = python_client(&scratch, "auto", &reach);
     check(&scratch, &seen, "2026-07-28");
     let seen = python_client(&scratch, "legacy", &reach);
+    check(&scratch, &seen, "2025-11-25");
+    let seen = ts_client(&scratch, &reach);
     check(&scratch, &seen, "2025-11-25");
 
     // No token, a wrong token: 401; a foreign Origin (DNS rebinding): refused.
