@@ -167,7 +167,7 @@ fn run_client(scratch: &Scratch, mut command: Command, which: &str) -> Value {
     })
 }
 
-fn check(scratch: &Scratch, seen: &Value, protocol: &str) {
+fn check_seen(scratch: &Scratch, seen: &Value, protocol: &str) {
     assert_eq!(seen["protocol"], protocol);
     let names: Vec<&str> = seen["tools"]
         .as_array()
@@ -283,27 +283,23 @@ fn check(scratch: &Scratch, seen: &Value, protocol: &str) {
     );
 }
 
-// On the shared store (PostgreSQL), so that the operator decides in the inbox
-// (`host approve`) while `host mcp` runs: an embedded store is held by one process.
-#[test]
-fn the_python_sdk_drives_host_mcp_over_stdio_at_the_newest_protocol() {
-    let scratch = Scratch::new().in_postgres();
-    let seen = python_client(&scratch, "auto", &Reach::Stdio);
-    check(&scratch, &seen, "2026-07-28");
-}
+// On both stores: the embedded one is let go of between calls, so the operator
+// decides in the inbox (`host approve`) while `host mcp` runs.
+on_both_stores! {
+    fn the_python_sdk_drives_host_mcp_over_stdio_at_the_newest_protocol(scratch = Scratch::new) {
+        let seen = python_client(&scratch, "auto", &Reach::Stdio);
+        check_seen(&scratch, &seen, "2026-07-28");
+    }
 
-#[test]
-fn the_python_sdk_drives_host_mcp_over_stdio_at_the_previous_protocol() {
-    let scratch = Scratch::new().in_postgres();
-    let seen = python_client(&scratch, "legacy", &Reach::Stdio);
-    check(&scratch, &seen, "2025-11-25");
-}
+    fn the_python_sdk_drives_host_mcp_over_stdio_at_the_previous_protocol(scratch = Scratch::new) {
+        let seen = python_client(&scratch, "legacy", &Reach::Stdio);
+        check_seen(&scratch, &seen, "2025-11-25");
+    }
 
-#[test]
-fn the_typescript_sdk_drives_host_mcp_over_stdio() {
-    let scratch = Scratch::new().in_postgres();
-    let seen = ts_client(&scratch, &Reach::Stdio);
-    check(&scratch, &seen, "2025-11-25");
+    fn the_typescript_sdk_drives_host_mcp_over_stdio(scratch = Scratch::new) {
+        let seen = ts_client(&scratch, &Reach::Stdio);
+        check_seen(&scratch, &seen, "2025-11-25");
+    }
 }
 
 /// `host serve --mcp ...` on the embedded store, stopped when dropped.
@@ -355,11 +351,11 @@ fn the_python_and_typescript_sdks_drive_host_serves_mcp_over_http() {
         token: token.clone(),
     };
     let seen = python_client(&scratch, "auto", &reach);
-    check(&scratch, &seen, "2026-07-28");
+    check_seen(&scratch, &seen, "2026-07-28");
     let seen = python_client(&scratch, "legacy", &reach);
-    check(&scratch, &seen, "2025-11-25");
+    check_seen(&scratch, &seen, "2025-11-25");
     let seen = ts_client(&scratch, &reach);
-    check(&scratch, &seen, "2025-11-25");
+    check_seen(&scratch, &seen, "2025-11-25");
 
     // No token, a wrong token: 401; a foreign Origin (DNS rebinding): refused.
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;

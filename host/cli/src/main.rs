@@ -35,7 +35,7 @@ struct Cli {
 }
 
 /// Options every command takes.
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct GlobalArgs {
     /// Where precompiled plugins are cached [default: the user cache dir, e.g. ~/.cache/baton/components]
     #[arg(long, global = true, env = "BATON_CACHE_DIR", value_name = "DIR")]

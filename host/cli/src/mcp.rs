@@ -20,7 +20,7 @@ use std::sync::Arc;
 use baton_core::{DecisionId, DecisionRecord, RunId, RunState, RunStatus};
 use baton_engine::Decision;
 use baton_runtime::{Call, Plugin};
-use baton_service::{LoadedWorkflow, Service, ServiceError};
+use baton_service::{Service, ServiceError};
 use rmcp::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ElicitRequest, ElicitRequestParams,
@@ -37,7 +37,9 @@ const LONGEST_WAIT_S: u64 = 60;
 
 /// One tool and what answers it.
 enum Entry {
-    Workflow(Arc<LoadedWorkflow>),
+    /// The workflow file: loaded by the service that runs the call (a cache hit when
+    /// the service is held; the compiled plugins come from the disk cache otherwise).
+    Workflow(PathBuf),
     Plugin(Box<(Plugin, Call)>),
     Status,
 }
@@ -87,7 +89,7 @@ impl Catalog {
                 "inputSchema": schema,
                 "annotations": annotations(hints.read_only, hints.destructive, hints.idempotent, hints.open_world),
             }))?;
-            tools.push((tool, Entry::Workflow(workflow)));
+            tools.push((tool, Entry::Workflow(w.path.clone())));
         }
         let mut sorted: Vec<&(String, PathBuf)> = plugins.iter().collect();
         sorted.sort();
@@ -165,7 +167,7 @@ fn annotations(
 /// person at the client is.
 #[derive(Clone)]
 pub struct BatonMcp {
-    service: Arc<Service>,
+    service: Source,
     catalog: Arc<Catalog>,
     /// Who the person at the client is: the operator of `host mcp`, or over HTTP
     /// the operator whose token the request carries.
@@ -173,6 +175,27 @@ pub struct BatonMcp {
     /// Seals the `requestState` of an elicitation (a decision id): only decisions
     /// this process asked about can be answered through it.
     key: [u8; 32],
+}
+
+/// Where the service comes from.
+#[derive(Clone)]
+pub enum Source {
+    /// One service for the server's life (a shared store, or `host serve`'s).
+    Held(Arc<Service>),
+    /// The embedded store, opened for each call and let go of after it, so that the
+    /// operator can decide in `host focus` or `host inbox` between two calls.
+    PerCall(crate::GlobalArgs),
+}
+
+impl Source {
+    async fn open(&self) -> Result<Arc<Service>, String> {
+        match self {
+            Source::Held(service) => Ok(service.clone()),
+            Source::PerCall(global) => crate::access::service(global)
+                .map(|s| Arc::new(s.observe(None)))
+                .map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// A key for sealing `requestState`, new for each process.
@@ -200,18 +223,13 @@ enum Operator {
 }
 
 impl BatonMcp {
-    pub fn new(service: Arc<Service>, catalog: Arc<Catalog>, operator: String) -> BatonMcp {
+    pub fn new(service: Source, catalog: Arc<Catalog>, operator: String) -> BatonMcp {
         BatonMcp::with(service, catalog, Operator::Fixed(operator), new_key())
     }
 
     /// Every instance that may see the same client's retries (over HTTP, one per
     /// request) shares `key`.
-    fn with(
-        service: Arc<Service>,
-        catalog: Arc<Catalog>,
-        operator: Operator,
-        key: [u8; 32],
-    ) -> BatonMcp {
+    fn with(service: Source, catalog: Arc<Catalog>, operator: Operator, key: [u8; 32]) -> BatonMcp {
         BatonMcp {
             service,
             catalog,
@@ -251,9 +269,18 @@ impl BatonMcp {
         let Some(operator) = self.operator(&context) else {
             return failed("no valid operator token came with the request".into());
         };
+        if matches!(request.name.as_ref(), "baton.run_status") {
+            let input = Value::Object(request.arguments.clone().unwrap_or_default());
+            return self.status(&input).await;
+        }
+        let service = match self.service.open().await {
+            Ok(service) => service,
+            Err(e) => return failed(e),
+        };
+        let service = &*service;
         if let Some(state) = request.request_state.as_deref() {
             return self
-                .answered(state, &request, ask, &context, &operator)
+                .answered(service, state, &request, ask, &context, &operator)
                 .await;
         }
         let Some((_, entry)) = self
@@ -276,10 +303,14 @@ impl BatonMcp {
                 }
                 Err(error) => failed(error.to_string()),
             },
-            Entry::Workflow(workflow) => {
-                match self.service.start(workflow.clone(), input, &operator).await {
+            Entry::Workflow(path) => {
+                let started = match service.workflow(path).await {
+                    Ok(workflow) => service.start(workflow, input, &operator).await,
+                    Err(e) => Err(e),
+                };
+                match started {
                     Ok(acted) => {
-                        self.until_decided(acted.outcome.state, ask, &context, &operator)
+                        self.until_decided(service, acted.outcome.state, ask, &context, &operator)
                             .await
                     }
                     Err(error) => failed(crate::exit::failure(error).to_string()),
@@ -293,6 +324,7 @@ impl BatonMcp {
     /// about its next decision when that is allowed; else where it waits.
     async fn until_decided(
         &self,
+        service: &Service,
         mut state: RunState,
         ask: Ask,
         context: &RequestContext<RoleServer>,
@@ -325,7 +357,7 @@ impl BatonMcp {
             };
             let content = answer.content.unwrap_or(Value::Null);
             match self
-                .decide(&next.request.id, answer.action, &content, operator)
+                .decide(service, &next.request.id, answer.action, &content, operator)
                 .await
             {
                 Ok(Some(next_state)) => state = next_state,
@@ -338,6 +370,7 @@ impl BatonMcp {
     /// A retried call carrying the person's answer (protocol 2026-07-28).
     async fn answered(
         &self,
+        service: &Service,
         state: &str,
         request: &CallToolRequestParams,
         ask: Ask,
@@ -360,9 +393,15 @@ impl BatonMcp {
             Some("decline") => ElicitationAction::Decline,
             _ => ElicitationAction::Cancel,
         };
-        match self.decide(&id, action, &answer["content"], operator).await {
-            Ok(Some(state)) => self.until_decided(state, ask, context, operator).await,
-            Ok(None) => match self.service.run(&id.run) {
+        match self
+            .decide(service, &id, action, &answer["content"], operator)
+            .await
+        {
+            Ok(Some(state)) => {
+                self.until_decided(service, state, ask, context, operator)
+                    .await
+            }
+            Ok(None) => match service.run(&id.run) {
                 Ok(state) => run_result(&state).into(),
                 Err(e) => failed(crate::exit::failure(e).to_string()),
             },
@@ -374,6 +413,7 @@ impl BatonMcp {
     /// `None` when they declined (the decision stays in the inbox).
     async fn decide(
         &self,
+        service: &Service,
         id: &DecisionId,
         action: ElicitationAction,
         content: &Value,
@@ -400,8 +440,7 @@ impl BatonMcp {
             },
             None => return Err("the answer names no decision".into()),
         };
-        match self
-            .service
+        match service
             .decide_via(id, decision, operator, false, Some("mcp"))
             .await
         {
@@ -428,9 +467,13 @@ impl BatonMcp {
             .min(LONGEST_WAIT_S);
         let until = std::time::Instant::now() + std::time::Duration::from_secs(wait);
         loop {
-            let state = match self.service.run(&run) {
-                Ok(state) => state,
-                Err(e) => return failed(crate::exit::failure(e).to_string()),
+            // Opened for each look (and let go of between them on the embedded store).
+            let state = match self.service.open().await {
+                Ok(service) => match service.run(&run) {
+                    Ok(state) => state,
+                    Err(e) => return failed(crate::exit::failure(e).to_string()),
+                },
+                Err(e) => return failed(e),
             };
             let moving = matches!(state.status(), RunStatus::Waiting | RunStatus::Running);
             if !moving || std::time::Instant::now() >= until {
@@ -669,7 +712,7 @@ pub fn http_router(
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins);
-    let service = shared.service.clone();
+    let service = Source::Held(shared.service.clone());
     let factory_shared = shared.clone();
     let key = new_key();
     let mcp = StreamableHttpService::new(

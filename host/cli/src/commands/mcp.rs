@@ -61,7 +61,15 @@ pub async fn mcp(global: &GlobalArgs, args: McpArgs) -> Result<Exit, Failure> {
     let catalog =
         crate::mcp::Catalog::load(&service, &args.workflows, &args.plugins, &runtime).await?;
     let operator = service.operator().to_string();
-    let server = crate::mcp::BatonMcp::new(Arc::new(service), Arc::new(catalog), operator);
+    // The embedded store is let go of between calls, so that the operator can decide
+    // in host focus or host inbox while an agent is connected; a shared store is held.
+    let source = if service.store().shared().is_ok() {
+        crate::mcp::Source::Held(Arc::new(service))
+    } else {
+        drop(service);
+        crate::mcp::Source::PerCall(global.clone())
+    };
+    let server = crate::mcp::BatonMcp::new(source, Arc::new(catalog), operator);
     let running = server
         .serve(rmcp::transport::stdio())
         .await
