@@ -68,20 +68,19 @@ uses = "outbox"
 input = { email = "{{ steps.review.output }}" }
 "##;
 
-/// The workflows and plugin the tests offer, as `host mcp` arguments (`serve` adds
-/// `--mcp` before each workflow and names the plugin with `--mcp-plugin`).
-fn offered(scratch: &Scratch, serve: bool) -> Vec<String> {
+/// The workflows and plugin the tests offer: two workflow files and `scorer=PATH`
+/// (with `flag`, the plugin behind `--plugin`, as `host mcp` takes it).
+fn offered(scratch: &Scratch, flag: bool) -> Vec<String> {
     let echo = scratch.workflow("echo.toml", ECHO_NOTE);
     let review = scratch.workflow("review.toml", REVIEW);
     let scorer = format!("scorer={}", baton_tests::plugin("lead-scorer").display());
-    let mut args = Vec::new();
-    for workflow in [review, echo] {
-        if serve {
-            args.push("--mcp".to_string());
-        }
-        args.push(workflow.to_str().unwrap().to_string());
+    let mut args = vec![
+        review.to_str().unwrap().to_string(),
+        echo.to_str().unwrap().to_string(),
+    ];
+    if flag {
+        args.push("--plugin".into());
     }
-    args.push(if serve { "--mcp-plugin" } else { "--plugin" }.to_string());
     args.push(scorer);
     args
 }
@@ -132,7 +131,7 @@ fn spec(scratch: &Scratch, reach: &Reach) -> Value {
     match reach {
         Reach::Stdio => {
             let mut args = vec!["mcp".to_string()];
-            args.extend(offered(scratch, false));
+            args.extend(offered(scratch, true));
             spec["args"] = json!(args);
         }
         Reach::Http { url, token } => {
@@ -309,10 +308,18 @@ struct Serving {
 }
 
 impl Serving {
+    /// With the tools named in the host configuration's `[mcp]` table.
     fn start(scratch: &Scratch) -> Serving {
-        let mut args = vec!["serve".to_string(), "--bind".into(), "127.0.0.1:0".into()];
-        args.extend(offered(scratch, true));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let offered = offered(scratch, false);
+        let plugin = offered[2].split_once('=').unwrap();
+        scratch.file(
+            "config-home/baton/config.toml",
+            format!(
+                "[mcp]\nworkflows = [{:?}, {:?}]\nplugins = {{ {} = {:?} }}\n",
+                offered[0], offered[1], plugin.0, plugin.1
+            ),
+        );
+        let args = ["serve", "--bind", "127.0.0.1:0"];
         let mut child = scratch
             .command(&args)
             .stdin(std::process::Stdio::null())

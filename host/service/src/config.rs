@@ -30,9 +30,40 @@ pub struct HostConfig {
     /// out of the file).
     #[serde(default)]
     pub store: StoreEntry,
+    /// What `host mcp` (given nothing) and `host serve` (at `/mcp`) offer agents:
+    /// `[mcp] workflows = ["…/workflow.toml"]`, `plugins = { scorer = "…/lead_scorer.wasm" }`,
+    /// paths relative to this file.
+    #[serde(default)]
+    pub mcp: McpEntry,
     /// Where it was read from (or would be).
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// The `[mcp]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpEntry {
+    #[serde(default)]
+    pub workflows: Vec<PathBuf>,
+    #[serde(default)]
+    pub plugins: std::collections::BTreeMap<String, PathBuf>,
+}
+
+impl HostConfig {
+    /// The `[mcp]` workflows and plugins, their paths resolved against this file's
+    /// directory.
+    pub fn mcp_tools(&self) -> (Vec<PathBuf>, Vec<(String, PathBuf)>) {
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        (
+            self.mcp.workflows.iter().map(|p| dir.join(p)).collect(),
+            self.mcp
+                .plugins
+                .iter()
+                .map(|(name, p)| (name.clone(), dir.join(p)))
+                .collect(),
+        )
+    }
 }
 
 /// The `[store]` table.

@@ -42,10 +42,29 @@ pub fn parse_plugin(text: &str) -> Result<(String, PathBuf), String> {
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
+/// The tools to offer: the ones named on the command line, else the host
+/// configuration's `[mcp]` table.
+pub fn tools_to_offer(
+    global: &GlobalArgs,
+    workflows: &[PathBuf],
+    plugins: &[(String, PathBuf)],
+) -> Result<(Vec<PathBuf>, Vec<(String, PathBuf)>), Failure> {
+    if !workflows.is_empty() || !plugins.is_empty() {
+        return Ok((workflows.to_vec(), plugins.to_vec()));
+    }
+    let config = baton_service::config::HostConfig::load(global.host_config.as_deref())?;
+    for name in config.mcp.plugins.keys() {
+        parse_plugin(&format!("{name}=x"))
+            .map_err(|e| Failure::Usage(format!("{}: mcp.plugins: {e}", config.path.display())))?;
+    }
+    Ok(config.mcp_tools())
+}
+
 pub async fn mcp(global: &GlobalArgs, args: McpArgs) -> Result<Exit, Failure> {
-    if args.workflows.is_empty() && args.plugins.is_empty() {
+    let (workflows, plugins) = tools_to_offer(global, &args.workflows, &args.plugins)?;
+    if workflows.is_empty() && plugins.is_empty() {
         return Err(Failure::Usage(
-            "give the workflows (and --plugin NAME=PLUGIN.wasm) to offer as tools, e.g. host mcp examples/lead-followup/workflow.toml".into(),
+            "give the workflows (and --plugin NAME=PLUGIN.wasm) to offer as tools, e.g. host mcp examples/lead-followup/workflow.toml, or list them in the host configuration's [mcp] table".into(),
         ));
     }
     let service = match Access::open(global).await? {
@@ -58,8 +77,7 @@ pub async fn mcp(global: &GlobalArgs, args: McpArgs) -> Result<Exit, Failure> {
         }
     };
     let runtime = service.loader().runtime(false)?;
-    let catalog =
-        crate::mcp::Catalog::load(&service, &args.workflows, &args.plugins, &runtime).await?;
+    let catalog = crate::mcp::Catalog::load(&service, &workflows, &plugins, &runtime).await?;
     let operator = service.operator().to_string();
     // The embedded store is let go of between calls, so that the operator can decide
     // in host focus or host inbox while an agent is connected; a shared store is held.

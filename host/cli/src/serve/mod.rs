@@ -123,11 +123,12 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<Exit, Failure
         service.store().location()
     );
     let mut app = api::router(shared.clone()).merge(pages::router(shared.clone()));
-    if !args.mcp_workflows.is_empty() || !args.mcp_plugins.is_empty() {
+    let (mcp_workflows, mcp_plugins) =
+        crate::commands::mcp::tools_to_offer(global, &args.mcp_workflows, &args.mcp_plugins)?;
+    if !mcp_workflows.is_empty() || !mcp_plugins.is_empty() {
         let runtime = service.loader().runtime(false)?;
         let catalog =
-            crate::mcp::Catalog::load(&service, &args.mcp_workflows, &args.mcp_plugins, &runtime)
-                .await?;
+            crate::mcp::Catalog::load(&service, &mcp_workflows, &mcp_plugins, &runtime).await?;
         app = app.merge(crate::mcp::http_router(
             shared.clone(),
             Arc::new(catalog),
