@@ -30,49 +30,25 @@ uses = "echo"
 input = "{{ input }}"
 "##;
 
-/// Score the leads, draft three emails for the top one, decide, queue the one chosen.
-const REVIEW: &str = r##"
-name = "mcp-review"
-description = "Draft a follow-up to the best lead; a person picks the email."
-[mcp]
-destructive = false
-open_world = false
-[plugins.scorer]
-source = "{scorer}"
-[plugins.drafter]
-source = "{drafter}"
-[plugins.outbox]
-source = "{outbox}"
-
-[[steps]]
-id = "score"
-uses = "scorer"
-input = "{{ input }}"
-
-[[steps]]
-id = "draft"
-uses = "drafter"
-input = { lead = "{{ steps.score.output.top }}" }
-
-[[steps]]
-id = "review"
-approve = "draft"
-title = "Follow up with {{ steps.score.output.top.lead.contact }}?"
-reason = "Score {{ steps.score.output.top.score }}: {{ steps.score.output.top.reason }}"
-severity = "high"
-choices = "steps.draft.output.variants"
-
-[[steps]]
-id = "queue"
-uses = "outbox"
-input = { email = "{{ steps.review.output }}" }
-"##;
+/// The web tests' lead follow-up (score, draft three emails, decide, queue), named
+/// for these tests and with the operator's `[mcp]` annotations.
+fn review() -> String {
+    super::web::REVIEW
+        .replace(
+            "name = \"web-review\"",
+            "name = \"mcp-review\"\ndescription = \"Draft a follow-up to the best lead; a person picks the email.\"",
+        )
+        .replace(
+            "[plugins.scorer]",
+            "[mcp]\ndestructive = false\nopen_world = false\n[plugins.scorer]",
+        )
+}
 
 /// The workflows and plugin the tests offer: two workflow files and `scorer=PATH`
 /// (with `flag`, the plugin behind `--plugin`, as `host mcp` takes it).
 fn offered(scratch: &Scratch, flag: bool) -> Vec<String> {
     let echo = scratch.workflow("echo.toml", ECHO_NOTE);
-    let review = scratch.workflow("review.toml", REVIEW);
+    let review = scratch.workflow("review.toml", &review());
     let scorer = format!("scorer={}", baton_tests::plugin("lead-scorer").display());
     let mut args = vec![
         review.to_str().unwrap().to_string(),

@@ -16,7 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 /// Score the leads, draft three emails for the top one, decide, queue the one chosen.
-const REVIEW: &str = r##"
+pub(crate) const REVIEW: &str = r##"
 name = "web-review"
 summary = "{{ steps.score.output.top.lead.contact }} at {{ steps.score.output.top.lead.company }}"
 [plugins.scorer]

@@ -42,13 +42,16 @@ pub fn parse_plugin(text: &str) -> Result<(String, PathBuf), String> {
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
+/// Workflow files, and plugins by the name their tools take.
+pub type Offered = (Vec<PathBuf>, Vec<(String, PathBuf)>);
+
 /// The tools to offer: the ones named on the command line, else the host
 /// configuration's `[mcp]` table.
 pub fn tools_to_offer(
     global: &GlobalArgs,
     workflows: &[PathBuf],
     plugins: &[(String, PathBuf)],
-) -> Result<(Vec<PathBuf>, Vec<(String, PathBuf)>), Failure> {
+) -> Result<Offered, Failure> {
     if !workflows.is_empty() || !plugins.is_empty() {
         return Ok((workflows.to_vec(), plugins.to_vec()));
     }
