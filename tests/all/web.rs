@@ -260,6 +260,30 @@ impl Browser {
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
+    /// Waits (up to 15 s) until `css`'s text is `text`: the page a click or a key
+    /// asked for has replaced the one before.
+    async fn until_text(&self, css: &str, text: &str) {
+        let started = Instant::now();
+        loop {
+            let now = self
+                .client
+                .execute(
+                    "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null;",
+                    vec![json!(css)],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            if now == json!(text) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{css} never read {text:?}; it reads {now}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// How many of the elements `css` selects the browser renders (not hidden by
     /// `display`, `visibility`, a closed disclosure or an ancestor).
     async fn shown(&self, css: &str) -> u64 {
@@ -1438,7 +1462,11 @@ async fn spot_checks_are_reviewed_in_the_browser_and_the_stats_page_shows_the_we
         browser.seen("#after").await,
         "Recorded: you agree with the auto-approval."
     );
-    for _ in 0..2 {
+    for left in [2, 1] {
+        // The page after the last answer (the form posts and the browser follows).
+        browser
+            .until_text("#position", &format!("Spot check 1 of {}", left + 1))
+            .await;
         browser.wait("#reject-form").await;
         let field = browser
             .client
@@ -1454,8 +1482,8 @@ async fn spot_checks_are_reviewed_in_the_browser_and_the_stats_page_shows_the_we
             .click()
             .await
             .unwrap();
-        browser.wait("#after").await;
     }
+    browser.until_text("#position", "Spot check 1 of 1").await;
     let after = browser.seen("#after").await;
     assert!(
         after.starts_with("Recorded. auto-approval of ads-audit/review kind negative-keyword/monitor is suspended: spot checks agreed with 1 of 3"),
