@@ -366,3 +366,100 @@ fn the_python_and_typescript_sdks_drive_host_serves_mcp_over_http() {
     let (status, said) = baton_tests::http(&served.url, "POST", "/mcp", &foreign, body);
     assert_eq!(status, 403, "{said}");
 }
+
+/// A gate that says `decide_in = "inbox"` is never asked of the client, even one
+/// that offers elicitation; a gate whose approvers do not include the operator at the
+/// client refuses the answer and leaves the decision in the inbox. Spoken as bare
+/// JSON-RPC lines (protocol 2025-11-25), so that the server's requests are seen.
+#[test]
+fn gates_the_workflow_keeps_in_the_inbox_or_for_its_approvers_are_not_decided_through_mcp() {
+    use std::io::{BufRead, BufReader, Write};
+    let scratch = Scratch::new();
+    let inbox_only = scratch.workflow(
+        "inbox.toml",
+        &review()
+            .replace("name = \"mcp-review\"", "name = \"inbox-only\"")
+            .replace(
+                "severity = \"high\"",
+                "severity = \"high\"\ndecide_in = \"inbox\"",
+            ),
+    );
+    let maria_only = scratch.workflow(
+        "maria.toml",
+        &review()
+            .replace("name = \"mcp-review\"", "name = \"maria-only\"")
+            .replace(
+                "severity = \"high\"",
+                "severity = \"high\"\napprovers = [\"maria\"]",
+            ),
+    );
+    let mut server = scratch
+        .command(&[
+            "mcp",
+            inbox_only.to_str().unwrap(),
+            maria_only.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start host mcp");
+    let mut input = server.stdin.take().unwrap();
+    let mut output = BufReader::new(server.stdout.take().unwrap());
+    let mut send = |message: Value| {
+        writeln!(input, "{message}").unwrap();
+        input.flush().unwrap();
+    };
+    let mut read = || {
+        let mut line = String::new();
+        output.read_line(&mut line).unwrap();
+        serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+    send(
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": { "elicitation": { "form": {} } },
+        "clientInfo": { "name": "bare", "version": "1" } } }),
+    );
+    assert_eq!(read()["id"], 0);
+    send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    let leads: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("examples/leads.json")).unwrap(),
+    )
+    .unwrap();
+
+    // decide_in = "inbox": the answer comes with no question asked.
+    send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "workflow.inbox-only", "arguments": leads } }));
+    let answer = read();
+    assert_eq!(answer["id"], 1, "no elicitation/create first: {answer}");
+    let result = &answer["result"];
+    assert_eq!(result["structuredContent"]["status"], "waiting", "{result}");
+
+    // approvers = ["maria"]: the person at the client (tester) is asked, answers, and
+    // is refused; the decision stays in the inbox.
+    send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "workflow.maria-only", "arguments": leads } }));
+    let question = read();
+    assert_eq!(question["method"], "elicitation/create", "{question}");
+    send(json!({ "jsonrpc": "2.0", "id": question["id"], "result": {
+        "action": "accept", "content": { "decision": "0" } } }));
+    let answer = read();
+    assert_eq!(answer["id"], 2, "{answer}");
+    let result = &answer["result"];
+    assert_eq!(result["isError"], true, "{result}");
+    let said = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        said.contains("tester may not decide")
+            && said.contains("the decision waits in Baton's inbox"),
+        "{said}"
+    );
+    drop(input);
+    let _ = server.wait();
+    let inbox = scratch
+        .host(&["inbox", "--ids"])
+        .expect_code(0)
+        .stdout
+        .clone();
+    assert_eq!(inbox.lines().count(), 2, "both wait in the inbox: {inbox}");
+}
