@@ -406,14 +406,7 @@ fn focus_reviews_spot_checks_after_the_decisions_and_says_when_a_rule_is_suspend
     let scratch = Scratch::new();
     let workflow = scratch.spot_checked_ads_audit(None);
     let account = workspace_root().join("examples/ads-account.json");
-    scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            account.to_str().unwrap(),
-        ])
-        .expect_code(3);
+    scratch.start_ads_audit_of(&workflow, &account);
     // All but one decision made elsewhere: focus shows that one, then the reviews.
     let ids = scratch
         .host(&["inbox", "--ids"])

@@ -1399,14 +1399,7 @@ async fn spot_checks_are_reviewed_in_the_browser_and_the_stats_page_shows_the_we
     let workflow = scratch.spot_checked_ads_audit(None);
     let served = Served::start(&scratch);
     let account = baton_tests::workspace_root().join("examples/ads-account.json");
-    scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            account.to_str().unwrap(),
-        ])
-        .expect_code(WAITING);
+    scratch.start_ads_audit_of(&workflow, &account);
     let browser = Browser::start_as(Screen::Desktop).await;
     browser
         .sign_in(&served.url, &generated_token(&scratch))
@@ -1575,16 +1568,7 @@ fn the_api_records_a_decision_shown_and_takes_spot_checks_and_outcomes() {
     let workflow = scratch.spot_checked_ads_audit(None);
     let served = Served::start(&scratch);
     let account = baton_tests::workspace_root().join("examples/ads-account.json");
-    let out = scratch
-        .host(&[
-            "run",
-            workflow.to_str().unwrap(),
-            "--input",
-            account.to_str().unwrap(),
-            "--json",
-        ])
-        .expect_code(WAITING)
-        .json();
+    let out = scratch.start_ads_audit_of(&workflow, &account);
     let run = out["run"].as_str().unwrap().to_string();
     let pending = out["decisions"][0]["request"]["id"]
         .as_str()

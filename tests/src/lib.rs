@@ -320,6 +320,11 @@ impl Scratch {
     pub fn start_ads_audit(&self, account: &Path) -> serde_json::Value {
         let workflow = self.example_workflow("examples/ads-audit/workflow.toml");
         std::fs::create_dir_all(self.path().join("changes")).expect("create changes/");
+        self.start_ads_audit_of(&workflow, account)
+    }
+
+    /// [`Scratch::start_ads_audit`] with `workflow` (a variant of the example's).
+    pub fn start_ads_audit_of(&self, workflow: &Path, account: &Path) -> serde_json::Value {
         self.host(&[
             "run",
             workflow.to_str().unwrap(),

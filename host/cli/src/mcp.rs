@@ -238,6 +238,18 @@ impl BatonMcp {
         }
     }
 
+    /// Tells `host serve`'s live pages that a run changed (over HTTP only: `host
+    /// mcp` serves no pages).
+    fn tell(&self, state: &RunState) {
+        if let Operator::Token(shared) = &self.operator {
+            let _ = shared.changes.send(crate::serve::shared::Change {
+                run: state.id.to_string(),
+                status: state.status().as_str().to_string(),
+                pending: state.pending().count(),
+            });
+        }
+    }
+
     /// The operator making this request; `None` over HTTP without a known token.
     fn operator(&self, context: &RequestContext<RoleServer>) -> Option<String> {
         match &self.operator {
@@ -331,6 +343,8 @@ impl BatonMcp {
         operator: &str,
     ) -> CallToolResponse {
         loop {
+            // The web inbox's live pages hear of what the run did.
+            self.tell(&state);
             let Some(next) = next_to_ask(&state) else {
                 return run_result(&state).into();
             };
