@@ -538,6 +538,11 @@ pub fn wait_time(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(ms / 1_000)).to_string()
 }
 
+/// [`wait_time`] of a median that may not exist yet (`-`).
+pub fn wait_or_dash(ms: Option<u64>) -> String {
+    ms.map(wait_time).unwrap_or_else(|| "-".into())
+}
+
 /// Names, on stderr, the runs left out of a list because their logs cannot be read.
 pub fn warn_unreadable(unreadable: &[baton_service::Unreadable]) {
     for run in unreadable {

@@ -77,6 +77,32 @@ pub struct Outcomes {
 }
 
 impl Outcomes {
+    /// In words, as `host stats` and the stats page show it:
+    /// `default 80% good of 10 · auto-approved 50% good of 2`, or `-`.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = [
+            ("default", self.default),
+            ("alternative", self.alternative),
+            ("edited", self.edited),
+            ("auto-approved", self.auto_approved),
+        ]
+        .iter()
+        .filter_map(|(word, g)| {
+            let rate = g.rate()?;
+            Some(format!(
+                "{word} {:.0}% good of {}",
+                100.0 * rate,
+                g.good + g.bad
+            ))
+        })
+        .collect();
+        if parts.is_empty() {
+            "-".into()
+        } else {
+            parts.join(" · ")
+        }
+    }
+
     pub fn total(&self) -> GoodBad {
         let all = [
             self.default,
@@ -99,6 +125,17 @@ pub struct SpotChecks {
     pub answered: u32,
     /// Answered "I would have done the same".
     pub agreed: u32,
+}
+
+impl SpotChecks {
+    /// In words: `7 of 9 agreed`, `4 drawn, none answered`, or `-`.
+    pub fn summary(&self) -> String {
+        match (self.drawn, self.answered) {
+            (0, _) => "-".into(),
+            (drawn, 0) => format!("{drawn} drawn, none answered"),
+            (_, answered) => format!("{} of {answered} agreed", self.agreed),
+        }
+    }
 }
 
 /// How a set of decisions ended: a gate's, or one kind's at a gate.

@@ -104,29 +104,6 @@ pub fn attach_suspensions(all: &mut [WorkflowStats], suspended: Vec<baton_core::
     }
 }
 
-fn ms(value: Option<u64>) -> String {
-    value
-        .map(crate::report::wait_time)
-        .unwrap_or_else(|| "-".into())
-}
-
-/// `7 of 9` agreed, or `-`.
-fn agreement(checks: &baton_engine::stats::SpotChecks) -> String {
-    match checks.answered {
-        0 if checks.drawn > 0 => format!("0 of 0 ({} due)", checks.drawn),
-        0 => "-".into(),
-        n => format!("{} of {n}", checks.agreed),
-    }
-}
-
-/// `8 good, 2 bad`, or `-`.
-fn good_bad(g: &baton_engine::stats::GoodBad) -> String {
-    match g.rate() {
-        Some(rate) => format!("{} good, {} bad ({:.0}% good)", g.good, g.bad, 100.0 * rate),
-        None => "-".into(),
-    }
-}
-
 /// One workflow's figures as a table, then its suggestions.
 fn text(w: &WorkflowStats) -> String {
     let mut out = format!(
@@ -173,9 +150,9 @@ fn text(w: &WorkflowStats) -> String {
             g.counts.expired,
             g.counts.auto_approved,
             g.counts.pending,
-            ms(g.median_ms_to_decision),
-            ms(g.median_ms_to_shown),
-            ms(g.median_ms_handling),
+            crate::report::wait_or_dash(g.median_ms_to_decision),
+            crate::report::wait_or_dash(g.median_ms_to_shown),
+            crate::report::wait_or_dash(g.median_ms_handling),
         ));
     }
     out.push_str(
@@ -184,20 +161,17 @@ fn text(w: &WorkflowStats) -> String {
     for g in &w.gates {
         if g.counts.spot_checks.drawn > 0 && g.kinds.is_empty() {
             out.push_str(&format!(
-                "  gate {}: spot checks agreed {}\n",
+                "  gate {}: spot checks {}\n",
                 g.gate,
-                agreement(&g.counts.spot_checks)
+                g.counts.spot_checks.summary()
             ));
         }
         let o = &g.counts.outcomes;
         if o.total().rate().is_some() {
             out.push_str(&format!(
-                "  gate {} outcomes reported: default {}; alternative {}; edited {}; auto-approved {}\n",
+                "  gate {} outcomes reported: {}\n",
                 g.gate,
-                good_bad(&o.default),
-                good_bad(&o.alternative),
-                good_bad(&o.edited),
-                good_bad(&o.auto_approved)
+                o.summary()
             ));
         }
     }
@@ -210,7 +184,7 @@ fn text(w: &WorkflowStats) -> String {
             .unwrap_or(4)
             .max(4);
         out.push_str(&format!(
-            "\n  gate {} by kind:\n  {:<width$}  decided  as proposed  in a row  other  auto  pending  spot checks agreed  outcomes good\n",
+            "\n  gate {} by kind:\n  {:<width$}  decided  as proposed  in a row  other  auto  pending             spot checks  outcomes good\n",
             g.gate, "kind"
         ));
         for k in &g.kinds {
@@ -220,7 +194,7 @@ fn text(w: &WorkflowStats) -> String {
                 None => "-".into(),
             };
             out.push_str(&format!(
-                "  {:<width$}  {:>7}  {:>11}  {:>8}  {:>5}  {:>4}  {:>7}  {:>18}  {:>13}{}\n",
+                "  {:<width$}  {:>7}  {:>11}  {:>8}  {:>5}  {:>4}  {:>7}  {:>22}  {:>13}{}\n",
                 k.kind,
                 k.counts.decisions,
                 k.counts.approved_as_proposed,
@@ -228,7 +202,7 @@ fn text(w: &WorkflowStats) -> String {
                 k.counts.disagreed(),
                 k.counts.auto_approved,
                 k.counts.pending,
-                agreement(&k.counts.spot_checks),
+                k.counts.spot_checks.summary(),
                 outcomes,
                 if k.critical {
                     "  (critical: always a person)"

@@ -1078,13 +1078,6 @@ async fn stats(
     if let Ok(suspended) = shared.service.suspensions(query.workflow.as_deref()) {
         crate::commands::stats::attach_suspensions(&mut all, suspended);
     }
-    let ms = |v: &Value| {
-        json!(
-            v.as_u64()
-                .map(crate::report::wait_time)
-                .unwrap_or_else(|| "-".into())
-        )
-    };
     let workflows: Vec<Value> = all
         .iter()
         .map(|w| {
@@ -1103,19 +1096,18 @@ async fn stats(
                     }))
                     .collect::<Vec<_>>()
             );
-            if let Some(gates) = value["gates"].as_array_mut() {
-                for gate in gates {
-                    gate["median_wait"] = ms(&gate["median_ms_to_decision"]);
-                    gate["wait"] = ms(&gate["median_ms_to_shown"]);
-                    gate["handling"] = ms(&gate["median_ms_handling"]);
-                    gate["outcomes_text"] = json!(outcomes_text(&gate["outcomes"]));
-                    if let Some(kinds) = gate["kinds"].as_array_mut() {
-                        for kind in kinds {
-                            kind["checks_text"] = json!(checks_text(&kind["spot_checks"]));
-                            kind["outcomes_text"] = json!(outcomes_text(&kind["outcomes"]));
-                        }
-                    }
-                    gate["checks_text"] = json!(checks_text(&gate["spot_checks"]));
+            // The same words as `host stats`, from the same figures.
+            for (i, g) in w.gates.iter().enumerate() {
+                let gate = &mut value["gates"][i];
+                gate["median_wait"] = json!(report::wait_or_dash(g.median_ms_to_decision));
+                gate["wait"] = json!(report::wait_or_dash(g.median_ms_to_shown));
+                gate["handling"] = json!(report::wait_or_dash(g.median_ms_handling));
+                gate["checks_text"] = json!(g.counts.spot_checks.summary());
+                gate["outcomes_text"] = json!(g.counts.outcomes.summary());
+                for (j, k) in g.kinds.iter().enumerate() {
+                    let kind = &mut gate["kinds"][j];
+                    kind["checks_text"] = json!(k.counts.spot_checks.summary());
+                    kind["outcomes_text"] = json!(k.counts.outcomes.summary());
                 }
             }
             value
@@ -1133,44 +1125,6 @@ async fn stats(
             }),
         ),
     )
-}
-
-/// `7 of 9 agreed`, or `-`.
-fn checks_text(checks: &Value) -> String {
-    let n = |k: &str| checks[k].as_u64().unwrap_or(0);
-    match (n("drawn"), n("answered")) {
-        (0, _) => "-".into(),
-        (drawn, 0) => format!("{drawn} drawn, none answered"),
-        (_, answered) => format!("{} of {answered} agreed", n("agreed")),
-    }
-}
-
-/// `default 80% good of 10 · alternative ...`, or `-`.
-fn outcomes_text(outcomes: &Value) -> String {
-    let parts: Vec<String> = [
-        ("default", "default"),
-        ("alternative", "alternative"),
-        ("edited", "edited"),
-        ("auto_approved", "auto-approved"),
-    ]
-    .iter()
-    .filter_map(|(key, word)| {
-        let good = outcomes[key]["good"].as_u64().unwrap_or(0);
-        let bad = outcomes[key]["bad"].as_u64().unwrap_or(0);
-        (good + bad > 0).then(|| {
-            format!(
-                "{word} {:.0}% good of {}",
-                100.0 * good as f64 / (good + bad) as f64,
-                good + bad
-            )
-        })
-    })
-    .collect();
-    if parts.is_empty() {
-        "-".into()
-    } else {
-        parts.join(" · ")
-    }
 }
 
 /// The workflow's weeks as stacked bars (steps by plugins, decisions by people,
