@@ -1681,3 +1681,71 @@ fn the_api_records_a_decision_shown_and_takes_spot_checks_and_outcomes() {
         json!({ "good": 0, "bad": 1 })
     );
 }
+
+#[test]
+fn the_api_lists_pending_decisions_a_page_at_a_time_from_the_index() {
+    let scratch = Scratch::new();
+    let runs: Vec<String> = (0..3).map(|_| scratch.start_note_run()).collect();
+    let served = Served::start(&scratch);
+    let bearer = format!("Bearer {}", generated_token(&scratch));
+    let auth = [("Authorization", bearer.as_str())];
+    let ids = |body: &str| -> Vec<String> {
+        serde_json::from_str::<Value>(body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["request"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, head, body) =
+        baton_tests::http_with_headers(&served.url, "GET", "/api/decisions?limit=2", &auth, "");
+    assert_eq!(status, 200, "{body}");
+    // Oldest first, two of three, and where the rest starts.
+    assert_eq!(
+        ids(&body),
+        vec![format!("{}/review", runs[0]), format!("{}/review", runs[1])]
+    );
+    assert!(head.to_lowercase().contains("x-total-count: 3"), "{head}");
+    let next = head
+        .lines()
+        .find_map(|line| {
+            line.to_lowercase()
+                .starts_with("link:")
+                .then(|| line.to_string())
+        })
+        .unwrap_or_else(|| panic!("no Link header: {head}"));
+    let path = next
+        .split_once('<')
+        .unwrap()
+        .1
+        .split_once('>')
+        .unwrap()
+        .0
+        .to_string();
+    let (status, head, body) = baton_tests::http_with_headers(&served.url, "GET", &path, &auth, "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), vec![format!("{}/review", runs[2])]);
+    assert!(
+        !head.to_lowercase().contains("link:"),
+        "the last page has no next: {head}"
+    );
+    // A decision taken leaves the index in the same write.
+    scratch
+        .host(&["approve", &format!("{}/review", runs[0])])
+        .expect_code(0);
+    let (_, head, body) =
+        baton_tests::http_with_headers(&served.url, "GET", "/api/decisions", &auth, "");
+    assert_eq!(
+        ids(&body),
+        vec![format!("{}/review", runs[1]), format!("{}/review", runs[2])]
+    );
+    assert!(head.to_lowercase().contains("x-total-count: 2"), "{head}");
+    // A cursor the server never gave, or a page too large, is refused with why.
+    let (status, body) = http(&served.url, "GET", "/api/decisions?after=zz", &auth, "");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Link header"), "{body}");
+    let (status, body) = http(&served.url, "GET", "/api/decisions?limit=0", &auth, "");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("limit must be 1 to 1000"), "{body}");
+}

@@ -810,3 +810,73 @@ fn a_gates_view_is_what_the_operator_reads() {
         .expect_code(2)
         .stderr_has("uses unknown variable `choice`");
 }
+
+on_both_stores! {
+    fn the_inbox_is_read_from_an_index_kept_in_order_by_every_append(scratch = Scratch::new) {
+    let runs: Vec<String> = (0..3).map(|_| scratch.start_note_run()).collect();
+    let listed = |scratch: &Scratch| -> Vec<String> {
+        scratch
+            .host(&["inbox", "--json"])
+            .expect_code(0)
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["request"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let review = |run: &String| format!("{run}/review");
+    assert_eq!(listed(&scratch), runs.iter().map(review).collect::<Vec<_>>());
+    scratch.host(&["approve", &review(&runs[1])]).expect_code(0);
+    scratch.host(&["reject", &review(&runs[0])]);
+    assert_eq!(listed(&scratch), vec![review(&runs[2])]);
+    // The index agrees with the logs.
+    let verified = scratch.host(&["audit", "--verify"]);
+    verified.expect_code(0);
+    assert!(!verified.stdout.contains("index"), "{}", verified.stdout);
+    }
+}
+
+#[test]
+fn an_index_of_pending_decisions_that_disagrees_with_the_logs_is_rebuilt_by_verify() {
+    let scratch = Scratch::new();
+    let runs: Vec<String> = (0..2).map(|_| scratch.start_note_run()).collect();
+    // Lose the index behind the store's back, as a bad sector might.
+    {
+        let db = sled::open(scratch.state_dir()).expect("open the store");
+        db.open_tree("inbox").unwrap().clear().unwrap();
+        db.flush().unwrap();
+    }
+    let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
+    assert_eq!(inbox.as_array().unwrap().len(), 0);
+    let verified = scratch.host(&["audit", "--verify"]);
+    verified.expect_code(0);
+    assert!(
+        verified.stdout.contains(
+            "the index of pending decisions listed 0 where the logs have 2 pending; it was rebuilt"
+        ),
+        "{}",
+        verified.stdout
+    );
+    let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
+    let ids: Vec<&str> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["request"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![format!("{}/review", runs[0]), format!("{}/review", runs[1])]
+    );
+    // A store from before the index builds it on opening: drop the index and its
+    // mark, and the next command lists both again.
+    {
+        let db = sled::open(scratch.state_dir()).expect("open the store");
+        db.open_tree("inbox").unwrap().clear().unwrap();
+        db.remove(b"baton.inbox").unwrap();
+        db.flush().unwrap();
+    }
+    let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
+    assert_eq!(inbox.as_array().unwrap().len(), 2);
+}

@@ -387,6 +387,19 @@ fn unknown_actor() -> String {
 }
 
 impl RunEvent {
+    /// The decision the event is about, if it is about one.
+    pub fn decision(&self) -> Option<&DecisionId> {
+        match self {
+            RunEvent::GateOpened { request, .. } => Some(&request.id),
+            RunEvent::DecisionMade { id, .. }
+            | RunEvent::DecisionShown { id, .. }
+            | RunEvent::SpotCheckRequested { id, .. }
+            | RunEvent::SpotChecked { id, .. }
+            | RunEvent::OutcomeRecorded { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn at(&self) -> Timestamp {
         match self {
             RunEvent::RunStarted { at, .. }

@@ -16,6 +16,7 @@
 mod event;
 pub mod http;
 mod ids;
+pub mod inbox;
 pub mod llm;
 mod state;
 mod traits;
@@ -29,6 +30,7 @@ pub use http::{HttpGrant, HttpRule};
 pub use ids::{
     DecisionId, IdError, PluginName, RunId, StepId, StepKey, is_env_var_name, is_tool_name,
 };
+pub use inbox::{InboxChange, InboxEntry, InboxKey, InboxPage};
 pub use llm::{
     ExchangeJournal, LlmConfig, LlmExchange, LlmGrant, LlmUsage, Price, Provider, ProviderApi,
     StepCall,

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::event::{RunEvent, Timestamp};
 use crate::ids::RunId;
+use crate::inbox::{InboxChange, InboxKey, InboxPage};
 use crate::llm::StepCall;
 use crate::state::RunStatus;
 
@@ -76,13 +77,32 @@ pub trait RunStore: Send + Sync {
     /// Appends `events` if the log holds exactly `expected_version` events, and
     /// updates the run's summary in the same atomic write. Returns the new version.
     /// `expected_version` 0 creates the run.
+    ///
+    /// `inbox` is what the events did to the run's pending decisions
+    /// ([`InboxChange::between`]): a store that keeps an index of them writes it in
+    /// the same atomic write.
     fn append(
         &self,
         run: &RunId,
         expected_version: u64,
         events: &[RunEvent],
         summary: &RunSummary,
+        inbox: &InboxChange,
     ) -> Result<u64, StoreError>;
+
+    /// Pending decisions in inbox order (critical first, then oldest first), up to
+    /// `limit` of them after `after`, and how many are pending in all. A store with an
+    /// index reads only the page; this default folds every waiting run.
+    fn inbox_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<InboxPage, StoreError> {
+        let mut entries = Vec::new();
+        for summary in self.summaries_in(RunStatus::Waiting)? {
+            let events = self.events(&summary.id)?;
+            if let Some(state) = crate::RunState::fold(&summary.id, &events) {
+                entries.extend(crate::inbox::entries_of(&state));
+            }
+        }
+        Ok(crate::inbox::page_of(entries, after, limit))
+    }
 
     /// Makes every append so far durable (on disk). Decisions are acknowledged only
     /// after this returns.

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use baton_core::{
-    Clock, DecisionId, DecisionOutcome, DecisionStatus, ExchangeJournal, LlmExchange, LlmUsage,
-    PluginRunner, RunEvent, RunId, RunState, RunStatus, RunStore, RunSummary, StepCall,
+    Clock, DecisionId, DecisionOutcome, DecisionStatus, ExchangeJournal, InboxChange, LlmExchange,
+    LlmUsage, PluginRunner, RunEvent, RunId, RunState, RunStatus, RunStore, RunSummary, StepCall,
     StepFailure, StepKey, StepStatus, Suspension,
 };
 use baton_workflow::Workflow;
@@ -154,7 +154,9 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         }
         // Not synced on its own: `drive` syncs when the engine stops, and a run lost
         // to a crash before then never reported anything to anyone.
-        self.store.append(&run, 0, &events, &summary(&state))?;
+        let inbox = InboxChange::between(&[], &state, &events);
+        self.store
+            .append(&run, 0, &events, &summary(&state), &inbox)?;
         Ok(Outcome { state, events })
     }
 
@@ -824,14 +826,17 @@ fn commit<S: RunStore>(
     // Applied in place, then appended at the version read. If the append fails the
     // outcome is ahead of the log; every caller then returns the error and drops it.
     let expected = outcome.state.version;
+    let pending_before = baton_core::inbox::pending_ids(&outcome.state);
     for event in &events {
         outcome.state.apply(event);
     }
+    let inbox = InboxChange::between(&pending_before, &outcome.state, &events);
     store.append(
         &outcome.state.id,
         expected,
         &events,
         &summary(&outcome.state),
+        &inbox,
     )?;
     if expected / SNAPSHOT_EVERY != outcome.state.version / SNAPSHOT_EVERY {
         keep_snapshot(store, &outcome.state);

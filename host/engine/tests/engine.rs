@@ -26,6 +26,7 @@ impl RunStore for MemoryStore {
         expected: u64,
         events: &[RunEvent],
         summary: &RunSummary,
+        _inbox: &baton_core::InboxChange,
     ) -> Result<u64, StoreError> {
         let mut logs = self.logs.lock().unwrap();
         let log = logs.entry(run.clone()).or_default();

@@ -27,8 +27,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use baton_core::{
-    Clock, DecisionId, DecisionOutcome, DecisionRecord, RunEvent, RunId, RunState, RunStatus,
-    RunStore, RunSummary, StepKey, StoreError,
+    Clock, DecisionId, DecisionOutcome, DecisionRecord, InboxKey, RunEvent, RunId, RunState,
+    RunStatus, RunStore, RunSummary, StepKey, StoreError,
 };
 use baton_engine::{Decision, Engine, Outcome};
 use baton_runtime::PluginSet;
@@ -81,6 +81,10 @@ impl std::fmt::Debug for Service {
 #[derive(Debug, Default)]
 pub struct Inbox {
     pub pending: Vec<(DecisionRecord, String)>,
+    /// How many decisions are pending in all (`pending` may hold only a screen).
+    pub total: u64,
+    /// Where the next screen starts, when this one was cut short.
+    pub next: Option<InboxKey>,
     pub unreadable: Vec<Unreadable>,
     /// What each run with pending decisions or spot checks is about (its
     /// workflow's `summary`).
@@ -567,29 +571,14 @@ impl Service {
     /// workflow name; a run whose log cannot be read is named and left out, so that
     /// it never hides the others.
     pub fn inbox(&self) -> Result<Inbox> {
-        let mut inbox = Inbox::default();
-        for summary in self
-            .store
-            .summaries_in(RunStatus::Waiting)?
-            .into_iter()
-            .filter(|s| s.pending > 0)
-        {
-            match self.run(&summary.id) {
-                Ok(state) => {
-                    if let Some(about) = &state.about {
-                        inbox.about.insert(state.id.clone(), about.clone());
-                    }
-                    inbox
-                        .pending
-                        .extend(state.pending().map(|d| (d.clone(), state.workflow.clone())))
-                }
-                Err(error) => inbox.unreadable.push(Unreadable::of(&summary, error)),
-            }
-        }
-        // `Severity` orders critical first.
-        inbox
-            .pending
-            .sort_by_key(|(d, _)| (d.request.severity, d.opened_at));
+        self.inbox_first(usize::MAX)
+    }
+
+    /// [`Service::inbox`] with only the first `limit` pending decisions (a screen);
+    /// `total` says how many are pending in all. Read from the store's index of
+    /// pending decisions: the cost follows the screen, not the store.
+    pub fn inbox_first(&self, limit: usize) -> Result<Inbox> {
+        let mut inbox = self.pending_page(None, limit)?;
         for summary in self.store.summaries_to_check()? {
             match self.run(&summary.id) {
                 Ok(state) => {
@@ -612,6 +601,52 @@ impl Service {
         inbox.spot_checks.sort_by_key(|(d, _)| d.opened_at);
         inbox.suspended = self.suspensions(None)?;
         inbox.suspended.retain(baton_core::Suspension::active);
+        Ok(inbox)
+    }
+
+    /// Up to `limit` pending decisions after `after`, in inbox order, from the store's
+    /// index. Each run on the page is read once, so that one whose log is damaged is
+    /// named (`unreadable`) instead of offered.
+    /// A `limit` of 0 reads nothing (and says 0 in all).
+    pub fn pending_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<Inbox> {
+        if limit == 0 {
+            return Ok(Inbox::default());
+        }
+        let page = self.store.inbox_page(after, limit)?;
+        let mut inbox = Inbox {
+            total: page.total,
+            next: page.entries.last().map(|(key, _)| key.clone()),
+            ..Inbox::default()
+        };
+        let mut readable: HashMap<RunId, bool> = HashMap::new();
+        for (_, entry) in page.entries {
+            let run = entry.record.request.id.run.clone();
+            let ok = match readable.get(&run) {
+                Some(ok) => *ok,
+                None => {
+                    let ok = match self.run(&run) {
+                        Ok(_) => true,
+                        Err(error) => {
+                            inbox.unreadable.push(Unreadable {
+                                run: run.clone(),
+                                workflow: entry.workflow.clone(),
+                                error: error.to_string(),
+                            });
+                            false
+                        }
+                    };
+                    readable.insert(run.clone(), ok);
+                    ok
+                }
+            };
+            if !ok {
+                continue;
+            }
+            if let Some(about) = entry.about {
+                inbox.about.insert(run, about);
+            }
+            inbox.pending.push((entry.record, entry.workflow));
+        }
         Ok(inbox)
     }
 

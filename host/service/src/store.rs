@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_core::{KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError};
+use baton_core::{
+    InboxChange, InboxKey, InboxPage, KvStore, RunEvent, RunId, RunStore, RunSummary, StoreError,
+};
 use baton_store::{
     AuditEntry, Export, Exported, ImportError, OpenError, PgStore, SledStore, StoreBackend,
     Verified,
@@ -181,8 +183,11 @@ impl RunStore for Store {
         expected: u64,
         events: &[RunEvent],
         summary: &RunSummary,
+        inbox: &InboxChange,
     ) -> Result<u64, StoreError> {
-        let version = self.backend().append(run, expected, events, summary)?;
+        let version = self
+            .backend()
+            .append(run, expected, events, summary, inbox)?;
         if let Some(failpoint) = &self.failpoint
             && failpoint.matches(events)
         {
@@ -211,6 +216,10 @@ impl RunStore for Store {
 
     fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
         self.backend().next_expiry()
+    }
+
+    fn inbox_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<InboxPage, StoreError> {
+        self.backend().inbox_page(after, limit)
     }
 
     fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {

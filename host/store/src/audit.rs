@@ -1,7 +1,9 @@
 //! The audit chain: every log entry carries the BLAKE3 of the entry before it, so
 //! the log of a run can be exported as evidence and checked for tampering.
 
-use baton_core::{RunEvent, RunId, RunState, RunStore, RunSummary, StoreError};
+use baton_core::{
+    InboxEntry, InboxKey, RunEvent, RunId, RunState, RunStore, RunSummary, StoreError,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{SledStore, io};
@@ -143,6 +145,10 @@ pub struct Verified {
     /// What the store acknowledged and no longer holds (`ledger.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<crate::Loss>,
+    /// Set when the index of pending decisions disagreed with the logs, saying how;
+    /// it was rebuilt from them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox_rebuilt: Option<String>,
 }
 
 impl Verified {
@@ -178,6 +184,11 @@ pub trait StoreBackend: RunStore {
     fn location(&self) -> String;
     /// Whether it holds no run and no kv data.
     fn is_empty(&self) -> Result<bool, StoreError>;
+    /// The whole index of pending decisions, in its order.
+    fn raw_inbox(&self) -> Result<Vec<(InboxKey, InboxEntry)>, StoreError>;
+    /// Replaces the whole index of pending decisions with `entries`, and marks it
+    /// built.
+    fn put_inbox(&self, entries: Vec<(InboxKey, InboxEntry)>) -> Result<(), StoreError>;
     /// Writes what `replay` hands over (an import, checked already) all or nothing,
     /// with `counted` its totals, and makes it durable.
     fn write_import(
@@ -214,6 +225,24 @@ pub trait StoreBackend: RunStore {
         }
     }
 
+    /// Builds the index of pending decisions from the waiting runs' logs, in place of
+    /// whatever it held. Returns how many decisions are pending.
+    fn rebuild_inbox(&self) -> Result<usize, StoreError> {
+        let mut entries = Vec::new();
+        for summary in self.summaries_in(baton_core::RunStatus::Waiting)? {
+            // A run whose log cannot be read is left out: `host runs` names it.
+            let Ok(events) = self.events(&summary.id) else {
+                continue;
+            };
+            if let Some(state) = RunState::fold(&summary.id, &events) {
+                entries.extend(baton_core::inbox::entries_of(&state));
+            }
+        }
+        let count = entries.len();
+        self.put_inbox(entries)?;
+        Ok(count)
+    }
+
     /// A run's log with its hash chain.
     fn audit(&self, run: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         let mut entries = Vec::new();
@@ -241,11 +270,29 @@ pub trait StoreBackend: RunStore {
     fn verify(&self) -> Result<Verified, StoreError> {
         let acknowledged = self.counts();
         let mut verified = Verified::default();
+        let mut expected = Vec::new();
         for summary in self.summaries()? {
             verified.runs += 1;
-            if let Some(broken) = self.verify_run(&summary, &mut verified)? {
+            if let Some(broken) = self.verify_run(&summary, &mut verified, &mut expected)? {
                 verified.broken.push(broken);
             }
+        }
+        // The index of pending decisions must say what the logs say; rebuilt if not.
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        let indexed = self.raw_inbox()?;
+        let same = |a: &[(InboxKey, InboxEntry)], b: &[(InboxKey, InboxEntry)]| {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(a, b)| {
+                    a.0 == b.0 && serde_json::to_value(&a.1).ok() == serde_json::to_value(&b.1).ok()
+                })
+        };
+        if !same(&indexed, &expected) {
+            verified.inbox_rebuilt = Some(format!(
+                "the index of pending decisions listed {} where the logs have {} pending; it was rebuilt",
+                indexed.len(),
+                expected.len()
+            ));
+            self.put_inbox(expected)?;
         }
         let found = crate::Counts {
             runs: verified.runs as u64,
@@ -268,6 +315,7 @@ pub trait StoreBackend: RunStore {
         &self,
         summary: &RunSummary,
         verified: &mut Verified,
+        pending: &mut Vec<(InboxKey, InboxEntry)>,
     ) -> Result<Option<BrokenLink>, StoreError> {
         let run = &summary.id;
         let broken = |(version, reason): (u64, String)| {
@@ -296,6 +344,11 @@ pub trait StoreBackend: RunStore {
         }
         if let Err(at) = chain.end(summary.version) {
             return broken(at);
+        }
+        if summary.status == baton_core::RunStatus::Waiting
+            && let Some(state) = RunState::fold(run, &events)
+        {
+            pending.extend(baton_core::inbox::entries_of(&state));
         }
         match self.snapshot_disagrees(run, &log, &events)? {
             Some(true) => verified.snapshots_rebuilt.push(run.clone()),

@@ -181,6 +181,8 @@ pub trait Export: crate::StoreBackend {
             &mut |each| read_export(file, &name, each).map(drop),
             &counted,
         )?;
+        self.rebuild_inbox()
+            .map_err(|e| ImportError::Store(e.to_string()))?;
         Ok(counted)
     }
 }
@@ -446,7 +448,7 @@ mod tests {
                 by: "ana".into(),
             };
             store
-                .append(&run, 0, &[started], &summary(&run, 1))
+                .append(&run, 0, &[started], &summary(&run, 1), &Default::default())
                 .unwrap();
             store
                 .append(
@@ -454,6 +456,7 @@ mod tests {
                     1,
                     &[RunEvent::RunCompleted { at: 9 }],
                     &summary(&run, 2),
+                    &Default::default(),
                 )
                 .unwrap();
         }

@@ -37,7 +37,9 @@ pub use postgres::{DEFAULT_LEASE, Notice, PgStore, hide_password};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use baton_core::{RunEvent, RunId, RunStore, RunSummary, StoreError};
+use baton_core::{
+    InboxChange, InboxEntry, InboxKey, InboxPage, RunEvent, RunId, RunStore, RunSummary, StoreError,
+};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
@@ -68,6 +70,8 @@ pub struct SledStore {
     kv: sled::Tree,
     kv_usage: sled::Tree,
     snapshots: sled::Tree,
+    /// The index of pending decisions: `InboxKey::to_bytes` -> `InboxEntry` as JSON.
+    inbox: sled::Tree,
     /// What this store has written, counted as it writes (`ledger.rs`).
     tally: Arc<ledger::Tally>,
     /// Where each group commit records what it made durable.
@@ -133,6 +137,7 @@ impl SledStore {
         let snapshots = db
             .open_tree("snapshots")
             .map_err(|e| other(e.to_string()))?;
+        let inbox = db.open_tree("inbox").map_err(|e| other(e.to_string()))?;
         if db
             .get(export::IMPORTING_KEY)
             .map_err(|e| other(e.to_string()))?
@@ -182,7 +187,7 @@ impl SledStore {
                 None
             }
         };
-        Ok(SledStore {
+        let store = SledStore {
             db,
             commits: Arc::default(),
             log,
@@ -190,12 +195,27 @@ impl SledStore {
             kv,
             kv_usage,
             snapshots,
+            inbox,
             tally: Arc::new(ledger::Tally::starting_at(found)),
             ledger: Arc::new(ledger),
             loss,
             repairs,
             dir: path.to_path_buf(),
-        })
+        };
+        // A store from before the index (or whose index was dropped) builds it once
+        // from its waiting runs.
+        if store.loss.is_none()
+            && store
+                .db
+                .get(INBOX_KEY)
+                .map_err(|e| other(e.to_string()))?
+                .is_none()
+        {
+            store
+                .rebuild_inbox()
+                .map_err(|e| other(format!("cannot build the index of pending decisions: {e}")))?;
+        }
+        Ok(store)
     }
 
     /// What the store acknowledged and no longer holds, if anything: a store with a
@@ -314,6 +334,10 @@ impl GroupCommit {
     }
 }
 
+/// Set once the index of pending decisions was built; from then on every append
+/// keeps it.
+const INBOX_KEY: &[u8] = b"baton.inbox";
+
 fn log_key(run: &RunId, version: u64) -> Vec<u8> {
     let mut key = run.as_str().as_bytes().to_vec();
     key.extend_from_slice(&version.to_be_bytes());
@@ -334,6 +358,48 @@ fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(format!("state store: {text}"))
 }
 
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// An append's entries and summary, within a transaction: refused unless the run is
+/// at `expected_version`.
+fn write_run(
+    log: &sled::transaction::TransactionalTree,
+    runs: &sled::transaction::TransactionalTree,
+    run: &RunId,
+    expected_version: u64,
+    events: &[RunEvent],
+    summary_bytes: &[u8],
+) -> TxResult<u64> {
+    let found = match runs.get(run.as_str().as_bytes())? {
+        Some(bytes) => serde_json::from_slice::<RunSummary>(&bytes)
+            .map(|s| s.version)
+            .map_err(|e| ConflictableTransactionError::Abort(io(e)))?,
+        None => 0,
+    };
+    if found != expected_version {
+        return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
+            run: run.clone(),
+            expected: expected_version,
+            found,
+        }));
+    }
+    let mut prev = match found {
+        0 => audit::genesis(run),
+        _ => match log.get(log_key(run, found))? {
+            Some(bytes) => audit::hash(&bytes),
+            None => audit::genesis(run),
+        },
+    };
+    for (offset, event) in events.iter().enumerate() {
+        let entry =
+            audit::encode(&prev, event).map_err(|e| ConflictableTransactionError::Abort(io(e)))?;
+        prev = audit::hash(&entry);
+        log.insert(log_key(run, found + offset as u64 + 1), entry)?;
+    }
+    runs.insert(run.as_str().as_bytes(), summary_bytes)?;
+    Ok(found + events.len() as u64)
+}
+
 impl RunStore for SledStore {
     fn append(
         &self,
@@ -341,38 +407,31 @@ impl RunStore for SledStore {
         expected_version: u64,
         events: &[RunEvent],
         summary: &RunSummary,
+        inbox: &InboxChange,
     ) -> Result<u64, StoreError> {
         let summary_bytes = serde_json::to_vec(summary).map_err(io)?;
-        let result = (&self.log, &self.runs).transaction(|(log, runs)| {
-            let found = match runs.get(run.as_str().as_bytes())? {
-                Some(bytes) => serde_json::from_slice::<RunSummary>(&bytes)
-                    .map(|s| s.version)
-                    .map_err(|e| ConflictableTransactionError::Abort(io(e)))?,
-                None => 0,
-            };
-            if found != expected_version {
-                return Err(ConflictableTransactionError::Abort(StoreError::Conflict {
-                    run: run.clone(),
-                    expected: expected_version,
-                    found,
-                }));
-            }
-            let mut prev = match found {
-                0 => audit::genesis(run),
-                _ => match log.get(log_key(run, found))? {
-                    Some(bytes) => audit::hash(&bytes),
-                    None => audit::genesis(run),
-                },
-            };
-            for (offset, event) in events.iter().enumerate() {
-                let entry = audit::encode(&prev, event)
-                    .map_err(|e| ConflictableTransactionError::Abort(io(e)))?;
-                prev = audit::hash(&entry);
-                log.insert(log_key(run, found + offset as u64 + 1), entry)?;
-            }
-            runs.insert(run.as_str().as_bytes(), summary_bytes.as_slice())?;
-            Ok(found + events.len() as u64)
-        });
+        let put = inbox
+            .put
+            .iter()
+            .map(|(key, entry)| Ok((key.to_bytes(), serde_json::to_vec(entry).map_err(io)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let remove: Vec<Vec<u8>> = inbox.remove.iter().map(InboxKey::to_bytes).collect();
+        let result = if inbox.is_empty() {
+            (&self.log, &self.runs).transaction(|(log, runs)| {
+                write_run(log, runs, run, expected_version, events, &summary_bytes)
+            })
+        } else {
+            (&self.log, &self.runs, &self.inbox).transaction(|(log, runs, index)| {
+                let version = write_run(log, runs, run, expected_version, events, &summary_bytes)?;
+                for key in &remove {
+                    index.remove(key.as_slice())?;
+                }
+                for (key, entry) in &put {
+                    index.insert(key.as_slice(), entry.as_slice())?;
+                }
+                Ok(version)
+            })
+        };
         match result {
             Ok(version) => {
                 self.tally.appended(expected_version == 0, events.len());
@@ -402,6 +461,29 @@ impl RunStore for SledStore {
                     self.ledger.path().display()
                 ))
             })
+        })
+    }
+
+    fn inbox_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<InboxPage, StoreError> {
+        let range = match after {
+            Some(after) => {
+                let mut from = after.to_bytes();
+                from.push(0);
+                self.inbox.range(from..)
+            }
+            None => self.inbox.iter(),
+        };
+        let mut entries = Vec::with_capacity(limit.min(1024));
+        for item in range.take(limit) {
+            let (key, bytes) = item.map_err(io)?;
+            let key = InboxKey::from_bytes(&key)
+                .ok_or_else(|| io("a key of the index of pending decisions is malformed; run `host audit --verify` to rebuild it"))?;
+            let entry = serde_json::from_slice(&bytes).map_err(io)?;
+            entries.push((key, entry));
+        }
+        Ok(InboxPage {
+            entries,
+            total: self.inbox.len() as u64,
         })
     }
 
@@ -490,6 +572,23 @@ impl StoreBackend for SledStore {
             .get(log_key(run, version))
             .map_err(io)?
             .map(|v| v.to_vec()))
+    }
+
+    fn raw_inbox(&self) -> Result<Vec<(InboxKey, InboxEntry)>, StoreError> {
+        Ok(self.inbox_page(None, usize::MAX)?.entries)
+    }
+
+    fn put_inbox(&self, entries: Vec<(InboxKey, InboxEntry)>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for key in self.inbox.iter().keys() {
+            batch.remove(key.map_err(io)?);
+        }
+        for (key, entry) in &entries {
+            batch.insert(key.to_bytes(), serde_json::to_vec(entry).map_err(io)?);
+        }
+        self.inbox.apply_batch(batch).map_err(io)?;
+        self.db.insert(INBOX_KEY, b"1".as_slice()).map_err(io)?;
+        Ok(())
     }
 
     fn put_snapshot(&self, run: &RunId, bytes: Vec<u8>) -> Result<(), StoreError> {
@@ -643,7 +742,13 @@ pub(crate) mod tests {
         {
             let store = SledStore::open(dir.path()).unwrap();
             store
-                .append(&run, 0, &[started()], &summary(&run, 1))
+                .append(
+                    &run,
+                    0,
+                    &[started()],
+                    &summary(&run, 1),
+                    &Default::default(),
+                )
                 .unwrap();
             store
                 .append(
@@ -651,6 +756,7 @@ pub(crate) mod tests {
                     1,
                     &[RunEvent::RunCompleted { at: 2 }],
                     &summary(&run, 2),
+                    &Default::default(),
                 )
                 .unwrap();
             store.sync().unwrap();
@@ -668,10 +774,22 @@ pub(crate) mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         let run = RunId::generate();
         store
-            .append(&run, 0, &[started()], &summary(&run, 1))
+            .append(
+                &run,
+                0,
+                &[started()],
+                &summary(&run, 1),
+                &Default::default(),
+            )
             .unwrap();
         let error = store
-            .append(&run, 0, &[started()], &summary(&run, 1))
+            .append(
+                &run,
+                0,
+                &[started()],
+                &summary(&run, 1),
+                &Default::default(),
+            )
             .unwrap_err();
         assert!(matches!(
             error,
@@ -706,7 +824,13 @@ pub(crate) mod tests {
         {
             let store = SledStore::open(&state).unwrap();
             store
-                .append(&first, 0, &[started()], &summary(&first, 1))
+                .append(
+                    &first,
+                    0,
+                    &[started()],
+                    &summary(&first, 1),
+                    &Default::default(),
+                )
                 .unwrap();
             store.sync().unwrap();
         }
@@ -738,7 +862,13 @@ pub(crate) mod tests {
         // Nothing new is acknowledged over the loss.
         let run = RunId::generate();
         store
-            .append(&run, 0, &[started()], &summary(&run, 1))
+            .append(
+                &run,
+                0,
+                &[started()],
+                &summary(&run, 1),
+                &Default::default(),
+            )
             .unwrap();
         assert!(store.sync().is_err());
         drop(store);
@@ -844,7 +974,7 @@ pub(crate) mod tests {
 
     fn three_events(store: &SledStore, run: &RunId) {
         store
-            .append(run, 0, &[started()], &summary(run, 1))
+            .append(run, 0, &[started()], &summary(run, 1), &Default::default())
             .unwrap();
         store
             .append(
@@ -855,6 +985,7 @@ pub(crate) mod tests {
                     RunEvent::RunRejected { at: 3 },
                 ],
                 &summary(run, 3),
+                &Default::default(),
             )
             .unwrap();
     }
@@ -929,6 +1060,7 @@ pub(crate) mod tests {
                 1,
                 &[RunEvent::RunCompleted { at: 2 }],
                 &summary(&run, 2),
+                &Default::default(),
             )
             .unwrap();
         assert_eq!(store.events(&run).unwrap().len(), 2);

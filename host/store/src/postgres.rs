@@ -38,7 +38,8 @@
 use std::sync::Arc;
 
 use baton_core::{
-    KvError, KvQuota, KvStore, RunEvent, RunId, RunStatus, RunStore, RunSummary, StoreError,
+    InboxChange, InboxEntry, InboxKey, InboxPage, KvError, KvQuota, KvStore, RunEvent, RunId,
+    RunStatus, RunStore, RunSummary, StoreError,
 };
 use futures::future::BoxFuture;
 use tokio_postgres::error::SqlState;
@@ -62,7 +63,12 @@ macro_rules! channel {
 
 /// The statements every append and read of a run uses, prepared once per connection.
 /// An append is one call of `baton_append` (migration 4): one round trip, one commit.
-const APPEND: &str = "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const APPEND: &str = "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+/// A page of the index of pending decisions, in inbox order, after a key.
+const INBOX_PAGE: &str = "SELECT severity, opened_at, decision, entry FROM baton_inbox \
+     WHERE (severity, opened_at, decision COLLATE \"C\") > ($1, $2, $3 COLLATE \"C\") \
+     ORDER BY severity, opened_at, decision COLLATE \"C\" LIMIT $4";
+const INBOX_COUNT: &str = "SELECT count(*) FROM baton_inbox";
 const ENTRY: &str = "SELECT entry FROM baton_log WHERE run = $1 AND version = $2";
 /// A worker's claim, in one statement: the oldest runnable runs nobody holds, skipping
 /// those another worker is claiming at the same moment, taken under its lease.
@@ -218,6 +224,67 @@ BEGIN
         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,
             summary = EXCLUDED.summary, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until,
             expires_at = EXCLUDED.expires_at;
+    RETURN QUERY SELECT 'ok'::text, p_expected + cardinality(p_entries), NULL::text, NULL::bigint;
+END
+$$;
+"#,
+    ),
+    (
+        5,
+        r#"
+CREATE TABLE baton_inbox (
+    decision text PRIMARY KEY,
+    run text NOT NULL,
+    severity smallint NOT NULL,
+    opened_at bigint NOT NULL,
+    entry text NOT NULL
+);
+CREATE INDEX baton_inbox_order ON baton_inbox (severity, opened_at, decision COLLATE "C");
+DROP FUNCTION baton_append(text, bigint, text[], text, text, bigint, text, text, bigint, bigint);
+CREATE FUNCTION baton_append(
+    p_run text, p_expected bigint, p_entries text[], p_status text, p_workflow text,
+    p_started_at bigint, p_summary text, p_owner text, p_lease_ms bigint, p_expires_at bigint,
+    p_inbox_remove text[], p_inbox_put text[], p_inbox_severity smallint[],
+    p_inbox_opened bigint[], p_inbox_entry text[]
+) RETURNS TABLE (outcome text, found bigint, holder text, left_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cur record;
+    now_ms bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+    driving boolean := p_status = 'running';
+BEGIN
+    SELECT version, lease_owner, lease_until INTO cur FROM baton_runs WHERE id = p_run FOR UPDATE;
+    IF FOUND THEN
+        IF cur.lease_owner IS NOT NULL AND cur.lease_until > now_ms AND cur.lease_owner <> p_owner THEN
+            RETURN QUERY SELECT 'held'::text, cur.version, cur.lease_owner, cur.lease_until - now_ms;
+            RETURN;
+        END IF;
+        IF cur.version <> p_expected THEN
+            RETURN QUERY SELECT 'conflict'::text, cur.version, NULL::text, NULL::bigint;
+            RETURN;
+        END IF;
+    ELSIF p_expected <> 0 THEN
+        RETURN QUERY SELECT 'conflict'::text, 0::bigint, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+    INSERT INTO baton_log (run, version, entry)
+        SELECT p_run, p_expected + t.i, t.e FROM unnest(p_entries) WITH ORDINALITY AS t(e, i);
+    INSERT INTO baton_runs (id, version, status, workflow, started_at, summary, lease_owner, lease_until, expires_at)
+        VALUES (p_run, p_expected + cardinality(p_entries), p_status, p_workflow, p_started_at, p_summary,
+                CASE WHEN driving THEN p_owner END, CASE WHEN driving THEN now_ms + p_lease_ms END,
+                CASE WHEN p_status = 'waiting' THEN p_expires_at END)
+        ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,
+            summary = EXCLUDED.summary, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until,
+            expires_at = EXCLUDED.expires_at;
+    IF cardinality(p_inbox_remove) > 0 THEN
+        DELETE FROM baton_inbox WHERE decision = ANY (p_inbox_remove);
+    END IF;
+    IF cardinality(p_inbox_put) > 0 THEN
+        INSERT INTO baton_inbox (decision, run, severity, opened_at, entry)
+            SELECT t.d, p_run, t.s, t.o, t.e FROM unnest(p_inbox_put, p_inbox_severity, p_inbox_opened, p_inbox_entry) AS t(d, s, o, e)
+            ON CONFLICT (decision) DO UPDATE SET entry = EXCLUDED.entry, severity = EXCLUDED.severity,
+                opened_at = EXCLUDED.opened_at;
+    END IF;
     RETURN QUERY SELECT 'ok'::text, p_expected + cardinality(p_entries), NULL::text, NULL::bigint;
 END
 $$;
@@ -550,6 +617,19 @@ impl PgStore {
             unsent: unsent_count,
         };
         store.applied = store.migrate().map_err(|e| e.to_string())?;
+        // A database from before the index of pending decisions builds it once.
+        let built = store
+            .rows(
+                "SELECT value FROM baton_settings WHERE name = 'inbox'",
+                vec![],
+                |row| row.get::<_, String>(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if built.is_empty() {
+            store
+                .rebuild_inbox()
+                .map_err(|e| format!("cannot build the index of pending decisions: {e}"))?;
+        }
         // Renew this process's leases every third of a lease, for as long as it lives.
         let (pool, owner) = (store.pool.clone(), store.owner.clone());
         handle.spawn(async move {
@@ -925,6 +1005,19 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// An index key read back from its columns.
+fn inbox_key(severity: i16, opened_at: i64, decision: &str) -> Result<InboxKey, Failure> {
+    let bad = || {
+        Failure::Refused(format!(
+            "the index of pending decisions holds a malformed entry ({decision}); run `host audit --verify` to rebuild it"
+        ))
+    };
+    let mut bytes = vec![u8::try_from(severity).map_err(|_| bad())?];
+    bytes.extend_from_slice(&(opened_at.max(0) as u64).to_be_bytes());
+    bytes.extend_from_slice(decision.as_bytes());
+    InboxKey::from_bytes(&bytes).ok_or_else(bad)
+}
+
 fn number(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -936,6 +1029,7 @@ impl RunStore for PgStore {
         expected_version: u64,
         events: &[RunEvent],
         summary: &RunSummary,
+        inbox: &InboxChange,
     ) -> Result<u64, StoreError> {
         // Chain the entries here, onto the newest one (known from this process's
         // last read or write of the run, or read now), then hand them over in one
@@ -969,6 +1063,15 @@ impl RunStore for PgStore {
         let (owner, lease_ms) = (self.owner.clone(), self.lease_ms);
         let (id, announced) = (run.clone(), status.clone());
         let expected = number(expected_version);
+        let inbox_remove: Vec<String> = inbox.remove.iter().map(|k| k.id.to_string()).collect();
+        let inbox_put: Vec<String> = inbox.put.iter().map(|(k, _)| k.id.to_string()).collect();
+        let inbox_severity: Vec<i16> = inbox.put.iter().map(|(k, _)| k.severity as i16).collect();
+        let inbox_opened: Vec<i64> = inbox.put.iter().map(|(k, _)| number(k.opened_at)).collect();
+        let inbox_entry = inbox
+            .put
+            .iter()
+            .map(|(_, entry)| serde_json::to_string(entry).map_err(crate::io))
+            .collect::<Result<Vec<String>, _>>()?;
         let answer = self.call(move |mut client| {
             Box::pin(async move {
                 let append = client.statement(APPEND).await?;
@@ -986,6 +1089,11 @@ impl RunStore for PgStore {
                             &&*owner,
                             &lease_ms,
                             &expires_at,
+                            &inbox_remove,
+                            &inbox_put,
+                            &inbox_severity,
+                            &inbox_opened,
+                            &inbox_entry,
                         ],
                     )
                     .await;
@@ -1091,6 +1199,46 @@ impl RunStore for PgStore {
         .collect()
     }
 
+    /// From the `baton_inbox` table, kept by every append, through its index.
+    fn inbox_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<InboxPage, StoreError> {
+        let (severity, opened_at, decision) = match after {
+            Some(key) => (
+                key.severity as i16,
+                number(key.opened_at),
+                key.id.to_string(),
+            ),
+            None => (-1, -1, String::new()),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.call(move |mut client| {
+            Box::pin(async move {
+                let page = client.statement(INBOX_PAGE).await?;
+                let count = client.statement(INBOX_COUNT).await?;
+                let params: [&(dyn ToSql + Sync); 4] = [&severity, &opened_at, &decision, &limit];
+                let (rows, total) = futures::try_join!(
+                    client.query(&page, &params),
+                    client.query_one(&count, &[]),
+                )?;
+                let mut entries = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let key = inbox_key(
+                        row.get::<_, i16>(0),
+                        row.get::<_, i64>(1),
+                        &row.get::<_, String>(2),
+                    )?;
+                    let entry = serde_json::from_str(&row.get::<_, String>(3)).map_err(|e| {
+                        Failure::Refused(format!("the index of pending decisions: {e}"))
+                    })?;
+                    entries.push((key, entry));
+                }
+                Ok(InboxPage {
+                    entries,
+                    total: total.get::<_, i64>(0) as u64,
+                })
+            })
+        })
+    }
+
     /// From the `expires_at` column (kept for waiting runs by every append), through
     /// its index: a server asks after every change it makes.
     fn next_expiry(&self) -> Result<Option<u64>, StoreError> {
@@ -1179,6 +1327,45 @@ impl StoreBackend for PgStore {
             |row| row.get::<_, String>(0).into_bytes(),
         )?;
         Ok(rows.into_iter().next())
+    }
+
+    fn raw_inbox(&self) -> Result<Vec<(InboxKey, InboxEntry)>, StoreError> {
+        Ok(self.inbox_page(None, usize::MAX)?.entries)
+    }
+
+    fn put_inbox(&self, entries: Vec<(InboxKey, InboxEntry)>) -> Result<(), StoreError> {
+        let rows = entries
+            .iter()
+            .map(|(key, entry)| {
+                Ok((
+                    key.id.to_string(),
+                    key.id.run.to_string(),
+                    key.severity as i16,
+                    number(key.opened_at),
+                    serde_json::to_string(entry).map_err(crate::io)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.call(move |mut client| {
+            Box::pin(async move {
+                let tx = client.transaction().await?;
+                tx.execute("DELETE FROM baton_inbox", &[]).await?;
+                for (decision, run, severity, opened_at, entry) in &rows {
+                    tx.execute(
+                        "INSERT INTO baton_inbox (decision, run, severity, opened_at, entry) VALUES ($1, $2, $3, $4, $5)",
+                        &[decision, run, severity, opened_at, entry],
+                    )
+                    .await?;
+                }
+                tx.execute(
+                    "INSERT INTO baton_settings (name, value) VALUES ('inbox', 'built') ON CONFLICT (name) DO NOTHING",
+                    &[],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        })
     }
 
     fn put_snapshot(&self, run: &RunId, bytes: Vec<u8>) -> Result<(), StoreError> {

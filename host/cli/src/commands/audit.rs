@@ -152,6 +152,9 @@ fn report_verified(verified: baton_store::Verified, json: bool) -> Result<Exit, 
                 "run {run}: the snapshot kept to read it quickly did not match what its log folds to; it was rebuilt from the log"
             );
         }
+        if let Some(rebuilt) = &verified.inbox_rebuilt {
+            say!("{rebuilt}");
+        }
         if let Some(loss) = &verified.loss {
             say!("{loss}");
         }

@@ -129,11 +129,81 @@ async fn audit(
     Ok(([("content-type", "application/x-ndjson")], lines).into_response())
 }
 
-async fn decisions(State(shared): State<Arc<Shared>>) -> Answer {
-    let pending = shared.service.inbox()?.pending;
-    Ok(Json(json!(
-        pending.iter().map(|(d, _)| d).collect::<Vec<_>>()
-    )))
+/// Decisions per page of `GET /api/decisions` unless `limit` says otherwise.
+const PAGE: usize = 100;
+/// The most a page may ask for.
+const PAGE_MAX: usize = 1000;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<usize>,
+    /// Where the page starts: the cursor of the previous page's `Link: rel="next"`.
+    pub after: Option<String>,
+}
+
+/// Pending decisions in inbox order, a page at a time: the body is the page; the
+/// header `X-Total-Count` says how many are pending in all, and `Link: <…>;
+/// rel="next"` where the next page starts, when there is one.
+async fn decisions(
+    State(shared): State<Arc<Shared>>,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let limit = query.limit.unwrap_or(PAGE);
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be 1 to {PAGE_MAX}, not {limit}"),
+        ));
+    }
+    let after = match &query.after {
+        Some(cursor) => Some(cursor_key(cursor).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("after={cursor:?} is not a cursor this server gave (take it from the Link header)"),
+            )
+        })?),
+        None => None,
+    };
+    let page = shared.service.pending_page(after.as_ref(), limit)?;
+    let shown = page.pending.len() + page.unreadable.len();
+    let mut headers = vec![("x-total-count".to_string(), page.total.to_string())];
+    if let Some(next) = page.next.as_ref().filter(|_| shown >= limit) {
+        headers.push((
+            "link".to_string(),
+            format!(
+                "</api/decisions?limit={limit}&after={}>; rel=\"next\"",
+                key_cursor(next)
+            ),
+        ));
+    }
+    let body = Json(json!(
+        page.pending.iter().map(|(d, _)| d).collect::<Vec<_>>()
+    ));
+    let mut response = body.into_response();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(name),
+            axum::http::HeaderValue::try_from(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+/// An index key as an opaque, URL-safe cursor (hex).
+fn key_cursor(key: &baton_core::InboxKey) -> String {
+    key.to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cursor_key(cursor: &str) -> Option<baton_core::InboxKey> {
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    baton_core::InboxKey::from_bytes(&bytes)
 }
 
 fn decision_id(id: &str) -> Result<DecisionId, ApiError> {
@@ -157,7 +227,7 @@ async fn decision(
 }
 
 async fn spot_checks(State(shared): State<Arc<Shared>>) -> Answer {
-    let due = shared.service.inbox()?.spot_checks;
+    let due = shared.service.inbox_first(0)?.spot_checks;
     Ok(Json(json!(due.iter().map(|(d, _)| d).collect::<Vec<_>>())))
 }
 

@@ -792,7 +792,8 @@ fn review_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let inbox = match shared.service.inbox() {
+    // Spot checks only: no pending decision is read.
+    let inbox = match shared.service.inbox_first(0) {
         Ok(inbox) => inbox,
         Err(e) => return ApiError::from(e).into_response(),
     };
