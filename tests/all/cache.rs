@@ -120,3 +120,77 @@ fn no_cache_compiles_without_writing_anything() {
     invoke_verbose(&scratch, &["--no-cache"]).stderr_has("(Uncached)");
     assert!(entries(&scratch).is_empty());
 }
+
+/// A runtime that compiles on every load (no cache) or caches in `dir`, telling
+/// `lines` of compiles longer than `after`.
+fn runtime_telling(
+    dir: Option<PathBuf>,
+    after: std::time::Duration,
+    lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> baton_runtime::Runtime {
+    let lines = lines.clone();
+    baton_runtime::Runtime::new(baton_runtime::RuntimeOptions {
+        cache_dir: dir,
+        progress: Some(baton_runtime::Progress {
+            after,
+            tell: std::sync::Arc::new(move |line: &str| lines.lock().unwrap().push(line.into())),
+        }),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_compile_that_takes_more_than_a_moment_is_said_while_it_runs() {
+    let echo = plugin("echo-guest");
+    let lines = std::sync::Arc::default();
+    // Past the threshold (here: at once), a line when it starts and one when it ends.
+    let runtime = runtime_telling(None, std::time::Duration::ZERO, &lines);
+    runtime.load(&echo).await.unwrap();
+    let said = lines.lock().unwrap().clone();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].starts_with("  .. compiling plugin echo_guest.wasm (")
+            && said[0].ends_with("MB) for its first use; later loads come from the cache"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].starts_with("  .. compiled plugin echo_guest.wasm in "),
+        "{said:?}"
+    );
+    // A compile quicker than the threshold says nothing.
+    let quiet = std::sync::Arc::default();
+    let runtime = runtime_telling(None, std::time::Duration::from_secs(600), &quiet);
+    runtime.load(&echo).await.unwrap();
+    assert!(quiet.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn loading_code_a_live_plugin_holds_reuses_it_and_changed_code_is_loaded_anew() {
+    let scratch = Scratch::new();
+    let lines = std::sync::Arc::default();
+    let runtime = runtime_telling(Some(scratch.cache_dir()), std::time::Duration::ZERO, &lines);
+    let path = scratch.file("tool.wasm", std::fs::read(plugin("echo-guest")).unwrap());
+    let first = runtime.load(&path).await.unwrap();
+    let again = runtime.load(&path).await.unwrap();
+    assert_eq!(again.digest(), first.digest());
+    assert_eq!(again.info().name, first.info().name);
+    let call = baton_runtime::Call::default();
+    let echoed = again.invoke(r#"{"a": 1}"#, &call).await.unwrap();
+    assert_eq!(echoed.output, serde_json::json!({"a": 1}));
+    // Compiled once: the second load neither compiled nor mapped anything.
+    assert_eq!(
+        lines.lock().unwrap().len(),
+        2,
+        "{:?}",
+        lines.lock().unwrap()
+    );
+    // The file changes under the same path while the first plugin is alive: the new
+    // code is loaded, not the one in memory.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&path, std::fs::read(plugin("lead-scorer")).unwrap()).unwrap();
+    let changed = runtime.load(&path).await.unwrap();
+    assert_ne!(changed.digest(), first.digest());
+    assert_eq!(changed.info().name, "lead-scorer");
+    assert_eq!(first.info().name, again.info().name);
+}

@@ -337,6 +337,9 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
             global.cache_dir.clone().or_else(default_cache_dir)
         },
         host_config: global.host_config.clone(),
+        // A person at a terminal is told of a long compile while it runs.
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr())
+            .then(|| baton_runtime::Progress::new(|line: &str| tell!("{line}"))),
     }
 }
 

@@ -32,13 +32,24 @@ impl InboxKey {
         }
     }
 
-    /// A severity byte, the opening time big-endian, the id: byte order is inbox order.
+    /// A severity byte, the opening time big-endian, then the id as its parts (the
+    /// run, the gate's step, 0, and its item big-endian after a 1 if it has one), so
+    /// that byte order is inbox order, items in number order (`review/4` before
+    /// `review/10`).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let id = self.id.to_string();
-        let mut bytes = Vec::with_capacity(9 + id.len());
+        let run = self.id.run.as_str();
+        let step = self.id.gate.step.as_str();
+        let mut bytes = Vec::with_capacity(16 + run.len() + step.len());
         bytes.push(self.severity as u8);
         bytes.extend_from_slice(&self.opened_at.to_be_bytes());
-        bytes.extend_from_slice(id.as_bytes());
+        bytes.extend_from_slice(run.as_bytes());
+        bytes.push(b'/');
+        bytes.extend_from_slice(step.as_bytes());
+        bytes.push(0);
+        if let Some(item) = self.id.gate.item {
+            bytes.push(1);
+            bytes.extend_from_slice(&item.to_be_bytes());
+        }
         bytes
     }
 
@@ -53,10 +64,19 @@ impl InboxKey {
         .into_iter()
         .find(|s| *s as u8 == severity)?;
         let (opened_at, id) = rest.split_at_checked(8)?;
+        let end = id.iter().position(|b| *b == 0)?;
+        let (names, item) = (&id[..end], &id[end + 1..]);
+        let (run, step) = std::str::from_utf8(names).ok()?.split_once('/')?;
+        let item = match item {
+            [] => None,
+            [1, item @ ..] => Some(u32::from_be_bytes(item.try_into().ok()?)),
+            _ => return None,
+        };
+        let step = crate::StepId::try_from(step.to_string()).ok()?;
         Some(InboxKey {
             severity,
             opened_at: u64::from_be_bytes(opened_at.try_into().ok()?),
-            id: std::str::from_utf8(id).ok()?.parse().ok()?,
+            id: DecisionId::new(run.parse().ok()?, crate::StepKey { step, item }),
         })
     }
 }
@@ -181,20 +201,30 @@ mod tests {
     #[test]
     fn key_bytes_sort_as_the_inbox_does_and_read_back() {
         let run = crate::RunId::generate();
-        let key = |severity, opened_at, step: &str| InboxKey {
+        let key = |severity, opened_at, step: &str, item| InboxKey {
             severity,
             opened_at,
             id: DecisionId::new(
                 run.clone(),
-                crate::StepKey::whole(crate::StepId::try_from(step.to_string()).unwrap()),
+                crate::StepKey {
+                    step: crate::StepId::try_from(step.to_string()).unwrap(),
+                    item,
+                },
             ),
         };
         let keys = [
-            key(Severity::Critical, 900, "b"),
-            key(Severity::High, 5, "a"),
-            key(Severity::High, 256, "a"),
-            key(Severity::Info, 1, "a"),
+            key(Severity::Critical, 900, "b", None),
+            key(Severity::High, 5, "a", None),
+            key(Severity::High, 5, "a", Some(4)),
+            key(Severity::High, 5, "a", Some(10)),
+            key(Severity::High, 5, "ab", None),
+            key(Severity::High, 256, "a", None),
+            key(Severity::Info, 1, "a", None),
         ];
+        // The same order as the ids' own.
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, keys);
         let mut bytes: Vec<_> = keys.iter().map(InboxKey::to_bytes).collect();
         bytes.reverse();
         bytes.sort();

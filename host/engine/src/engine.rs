@@ -41,11 +41,42 @@ pub enum Decision {
 pub struct Outcome {
     pub state: RunState,
     pub events: Vec<RunEvent>,
+    /// Events applied to `state` and not appended yet: the engine appends once per
+    /// step of its own (a step's result with what it starts next), not once per event
+    /// batch.
+    unwritten: Unwritten,
+}
+
+#[derive(Debug, Default)]
+struct Unwritten {
+    events: Vec<RunEvent>,
+    /// The decisions pending before the first of them.
+    pending_before: Vec<DecisionId>,
 }
 
 impl Outcome {
+    /// Where `state` stands, with nothing appended.
+    pub fn new(state: RunState) -> Outcome {
+        Outcome {
+            state,
+            events: vec![],
+            unwritten: Unwritten::default(),
+        }
+    }
+
     pub fn status(&self) -> RunStatus {
         self.state.status()
+    }
+
+    /// Applies `events` to the state; they are appended by the next [`write`].
+    fn defer(&mut self, events: Vec<RunEvent>) {
+        if self.unwritten.events.is_empty() {
+            self.unwritten.pending_before = baton_core::inbox::pending_ids(&self.state);
+        }
+        for event in &events {
+            self.state.apply(event);
+        }
+        self.unwritten.events.extend(events);
     }
 }
 
@@ -122,8 +153,8 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         workflow_digest: String,
         plugin_digests: BTreeMap<String, String>,
     ) -> Result<Outcome, EngineError> {
-        let outcome = self.create(input, workflow_path, workflow_digest, plugin_digests)?;
-        self.store.sync()?;
+        let mut outcome = self.create(input, workflow_path, workflow_digest, plugin_digests)?;
+        self.write(&mut outcome, true)?;
         Ok(outcome)
     }
 
@@ -144,20 +175,17 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             input,
             by: self.operator.to_string(),
         };
-        let mut state =
-            RunState::fold(&run, std::slice::from_ref(&started)).expect("a started run");
-        let mut events = vec![started];
+        let state = RunState::fold(&run, std::slice::from_ref(&started)).expect("a started run");
+        let mut outcome = Outcome::new(state);
+        outcome.unwritten.events.push(started);
         // A summary over the input alone says what the run is about from the start.
-        if let Some(described) = self.described(&state) {
-            state.apply(&described);
-            events.push(described);
+        if let Some(described) = self.described(&outcome.state) {
+            outcome.defer(vec![described]);
         }
-        // Not synced on its own: `drive` syncs when the engine stops, and a run lost
-        // to a crash before then never reported anything to anyone.
-        let inbox = InboxChange::between(&[], &state, &events);
-        self.store
-            .append(&run, 0, &events, &summary(&state), &inbox)?;
-        Ok(Outcome { state, events })
+        // Appended with what the engine does first, and not synced on its own:
+        // `drive` syncs when the engine stops, and a run lost to a crash before then
+        // never reported anything to anyone.
+        Ok(outcome)
     }
 
     pub fn load(&self, run: &RunId) -> Result<RunState, EngineError> {
@@ -171,10 +199,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
 
     /// [`Engine::advance`] for a run its caller has just loaded.
     pub async fn advance_from(&self, state: RunState) -> Result<Outcome, EngineError> {
-        let mut outcome = Outcome {
-            state,
-            events: vec![],
-        };
+        let mut outcome = Outcome::new(state);
         self.drive(&mut outcome).await?;
         Ok(outcome)
     }
@@ -186,10 +211,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         workflow_digest: String,
         plugin_digests: BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
-        let mut outcome = Outcome {
-            state: state.clone(),
-            events: vec![],
-        };
+        let mut outcome = Outcome::new(state.clone());
         let at = self.clock.now();
         self.commit(
             &mut outcome,
@@ -235,10 +257,7 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         via: Option<&str>,
     ) -> Result<Outcome, EngineError> {
         debug_assert_eq!(state.id, id.run);
-        let mut outcome = Outcome {
-            state,
-            events: vec![],
-        };
+        let mut outcome = Outcome::new(state);
         self.expire(&mut outcome)?;
         let state = &outcome.state;
         let record = state
@@ -325,22 +344,32 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         events: Vec<RunEvent>,
         durable: bool,
     ) -> Result<(), EngineError> {
-        let count = events.len();
         let outputs = events.iter().any(|e| {
             matches!(
                 e,
                 RunEvent::StepCompleted { .. } | RunEvent::DecisionMade { .. }
             )
         });
-        commit(self.store, outcome, events, durable)?;
+        outcome.defer(events);
+        // What the run is about may read outputs that just arrived.
+        if outputs && let Some(described) = self.described(&outcome.state) {
+            outcome.defer(vec![described]);
+        }
+        if durable {
+            self.write(outcome, true)?;
+        }
+        Ok(())
+    }
+
+    /// Appends what the outcome has not appended yet, in one write, and tells the
+    /// observer; `durable` syncs to disk before returning.
+    fn write(&self, outcome: &mut Outcome, durable: bool) -> Result<(), EngineError> {
+        let count = outcome.unwritten.events.len();
+        write(self.store, outcome, durable)?;
         if let Some(observer) = self.observer {
             outcome.events[outcome.events.len() - count..]
                 .iter()
                 .for_each(observer);
-        }
-        // What the run is about may read outputs that just arrived.
-        if outputs && let Some(described) = self.described(&outcome.state) {
-            commit(self.store, outcome, vec![described], durable)?;
         }
         Ok(())
     }
@@ -382,8 +411,13 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
     /// and the run is synced whenever the engine stops (waiting or finished).
     async fn drive(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
         let result = self.drive_unsynced(outcome).await;
+        let written = match result {
+            Ok(()) => self.write(outcome, false),
+            // Nothing more is appended after a failed append.
+            Err(_) => Ok(()),
+        };
         self.store.sync()?;
-        result
+        result.and(written)
     }
 
     async fn drive_unsynced(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
@@ -446,6 +480,8 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
             })
             .collect();
         self.commit(outcome, started, false)?;
+        // On the log before any plugin runs, with what led here.
+        self.write(outcome, false)?;
         // Exchanges with a model arrive here while the steps run; each is committed
         // (synced) before its step's plugin sees the answer.
         let (journal, mut exchanges) = mpsc::unbounded::<Recording>();
@@ -516,6 +552,11 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
                 },
             };
             self.commit(outcome, vec![event], false)?;
+            // A result is appended at once while other steps still run; the last
+            // one goes with what the engine does next.
+            if !running.is_empty() {
+                self.write(outcome, false)?;
+            }
         }
         Ok(())
     }
@@ -611,10 +652,7 @@ pub fn cancel<S: RunStore, C: Clock>(
     run: &RunId,
     by: &str,
 ) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome {
-        state: load(store, run)?,
-        events: vec![],
-    };
+    let mut outcome = Outcome::new(load(store, run)?);
     if outcome.state.status().is_finished() {
         return Err(EngineError::Finished {
             run: run.to_string(),
@@ -641,10 +679,7 @@ fn read_decision<S: RunStore>(store: &S, id: &DecisionId) -> Result<Outcome, Eng
     if !state.decisions.contains_key(id) {
         return Err(EngineError::NoSuchDecision { id: id.to_string() });
     }
-    Ok(Outcome {
-        state,
-        events: vec![],
-    })
+    Ok(Outcome::new(state))
 }
 
 /// Records that decision `id` was shown to `to` through `via` (`focus`, `web`,
@@ -783,10 +818,7 @@ pub fn expire<S: RunStore, C: Clock>(
     clock: &C,
     run: &RunId,
 ) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome {
-        state: load(store, run)?,
-        events: vec![],
-    };
+    let mut outcome = Outcome::new(load(store, run)?);
     let expired = expired_events(&outcome.state, clock.now());
     if !expired.is_empty() {
         commit(store, &mut outcome, expired, true)?;
@@ -815,36 +847,45 @@ fn expired_events(state: &RunState, now: u64) -> Vec<RunEvent> {
         .collect()
 }
 
-/// Applies events to the outcome's state and appends them after the version it was
-/// read at, with the run's new summary; `durable` syncs to disk before returning.
+/// Applies events to the outcome's state and appends them (with any not appended
+/// yet) after the version it was read at, with the run's new summary; `durable`
+/// syncs to disk before returning.
 fn commit<S: RunStore>(
     store: &S,
     outcome: &mut Outcome,
     events: Vec<RunEvent>,
     durable: bool,
 ) -> Result<(), EngineError> {
-    // Applied in place, then appended at the version read. If the append fails the
-    // outcome is ahead of the log; every caller then returns the error and drops it.
-    let expected = outcome.state.version;
-    let pending_before = baton_core::inbox::pending_ids(&outcome.state);
-    for event in &events {
-        outcome.state.apply(event);
-    }
-    let inbox = InboxChange::between(&pending_before, &outcome.state, &events);
-    store.append(
-        &outcome.state.id,
-        expected,
-        &events,
-        &summary(&outcome.state),
-        &inbox,
-    )?;
-    if expected / SNAPSHOT_EVERY != outcome.state.version / SNAPSHOT_EVERY {
-        keep_snapshot(store, &outcome.state);
+    outcome.defer(events);
+    write(store, outcome, durable)
+}
+
+/// Appends the outcome's unwritten events in one write, with the run's new summary
+/// and what they did to its pending decisions. If the append fails the outcome is
+/// ahead of the log; every caller then returns the error and drops it.
+fn write<S: RunStore>(store: &S, outcome: &mut Outcome, durable: bool) -> Result<(), EngineError> {
+    let Unwritten {
+        events,
+        pending_before,
+    } = std::mem::take(&mut outcome.unwritten);
+    if !events.is_empty() {
+        let expected = outcome.state.version - events.len() as u64;
+        let inbox = InboxChange::between(&pending_before, &outcome.state, &events);
+        store.append(
+            &outcome.state.id,
+            expected,
+            &events,
+            &summary(&outcome.state),
+            &inbox,
+        )?;
+        if expected / SNAPSHOT_EVERY != outcome.state.version / SNAPSHOT_EVERY {
+            keep_snapshot(store, &outcome.state);
+        }
+        outcome.events.extend(events);
     }
     if durable {
         store.sync()?;
     }
-    outcome.events.extend(events);
     Ok(())
 }
 

@@ -83,6 +83,32 @@ pub struct RuntimeOptions {
     pub max_concurrent_instances: u32,
     /// The most memory any one plugin memory may be given. Default: 4 GiB.
     pub max_memory_per_plugin: u64,
+    /// Told, in words, of a compile that takes more than a moment (a large plugin's
+    /// first use), when it starts to take long and when it ends. Default: nobody.
+    pub progress: Option<Progress>,
+}
+
+/// Where the runtime says what it is doing while a person waits.
+#[derive(Clone)]
+pub struct Progress {
+    /// How long a compile runs before it is said. Default: 1 s.
+    pub after: Duration,
+    pub tell: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl Progress {
+    pub fn new(tell: impl Fn(&str) + Send + Sync + 'static) -> Progress {
+        Progress {
+            after: Duration::from_secs(1),
+            tell: Arc::new(tell),
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Default for RuntimeOptions {
@@ -94,6 +120,7 @@ impl Default for RuntimeOptions {
             epoch_tick: Duration::from_millis(10),
             max_concurrent_instances: 32,
             max_memory_per_plugin: 4 << 30,
+            progress: None,
         }
     }
 }
@@ -121,6 +148,11 @@ struct RuntimeInner {
     max_stack: usize,
     tick: Duration,
     _ticker: EpochTicker,
+    progress: Option<Progress>,
+    /// Code loaded by live plugins, by digest (`Plugin`'s `Compiled`).
+    loaded: std::sync::Mutex<
+        std::collections::HashMap<cache::Digest, std::sync::Weak<plugin::Compiled>>,
+    >,
 }
 
 impl std::fmt::Debug for RuntimeInner {
@@ -159,6 +191,8 @@ impl Runtime {
                 max_stack: options.max_stack,
                 tick: options.epoch_tick,
                 _ticker: ticker,
+                loaded: Default::default(),
+                progress: options.progress.clone(),
             }),
         })
     }

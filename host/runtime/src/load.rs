@@ -38,6 +38,8 @@ pub(crate) struct Prepared {
     pub(crate) compile_time: Duration,
     /// What the component said in `describe` when the cache last loaded it.
     pub(crate) description: Option<Vec<u8>>,
+    /// The same code, already loaded by a plugin of this runtime that is alive.
+    pub(crate) reuse: Option<std::sync::Arc<crate::plugin::Compiled>>,
 }
 
 /// Reads and recognises a file. Runs on a blocking thread.
@@ -78,6 +80,28 @@ fn recognise(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 impl RuntimeInner {
+    /// The code of `digest`, if a plugin of this runtime holding it is alive.
+    pub(crate) fn loaded(
+        &self,
+        digest: &Digest,
+    ) -> Option<std::sync::Arc<crate::plugin::Compiled>> {
+        let loaded = self.loaded.lock().ok()?;
+        loaded.get(digest)?.upgrade()
+    }
+
+    /// Keeps a weak reference to `compiled` for later loads of the same code; entries
+    /// whose plugins are gone are dropped as it goes.
+    pub(crate) fn remember(
+        &self,
+        digest: Digest,
+        compiled: &std::sync::Arc<crate::plugin::Compiled>,
+    ) {
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.retain(|_, weak| weak.strong_count() > 0);
+            loaded.insert(digest, std::sync::Arc::downgrade(compiled));
+        }
+    }
+
     /// Loads the component file at `path`: straight from the cache when the cache
     /// knows this version of the file (same path and stamp) and holds its verified
     /// artifact, without reading the component; otherwise reads, recognises and
@@ -93,6 +117,19 @@ impl RuntimeInner {
         if let Some((cache, canonical, meta)) = &known
             && let Some(digest) = cache.known_source(canonical, meta)
         {
+            if let Some(compiled) = self.loaded(&digest) {
+                let size = meta.len() as usize;
+                let mut prepared = prepared(
+                    compiled.component.clone(),
+                    digest,
+                    size,
+                    CacheOutcome::Hit,
+                    None,
+                    started,
+                );
+                prepared.reuse = Some(compiled);
+                return Ok(prepared);
+            }
             match cache.lookup(&self.engine, &digest) {
                 Lookup::Hit(component, description) => {
                     let size = meta.len() as usize;
@@ -129,8 +166,24 @@ impl RuntimeInner {
         let started = Instant::now();
         let digest = Digest::of(bytes);
         let size = bytes.len();
+        if let Some(compiled) = self.loaded(&digest) {
+            let outcome = match self.cache {
+                Some(_) => CacheOutcome::Hit,
+                None => CacheOutcome::Uncached,
+            };
+            let mut prepared = prepared(
+                compiled.component.clone(),
+                digest,
+                size,
+                outcome,
+                None,
+                started,
+            );
+            prepared.reuse = Some(compiled);
+            return Ok(prepared);
+        }
         let Some(cache) = &self.cache else {
-            let component = compile(&self.engine, path, bytes)?;
+            let component = compile_telling(&self.engine, path, bytes, self.progress.as_ref())?;
             let outcome = CacheOutcome::Uncached;
             return Ok(prepared(component, digest, size, outcome, None, started));
         };
@@ -155,7 +208,7 @@ impl RuntimeInner {
                 CacheOutcome::Recompiled { reason }
             }
         };
-        let component = compile(&self.engine, path, bytes)?;
+        let component = compile_telling(&self.engine, path, bytes, self.progress.as_ref())?;
         match component.serialize() {
             Ok(artifact) => {
                 if let Err(e) = cache.store(&digest, &artifact) {
@@ -186,7 +239,49 @@ fn prepared(
         cache,
         compile_time: started.elapsed(),
         description,
+        reuse: None,
     }
+}
+
+/// [`compile`], saying on `progress` when it takes longer than `progress.after` and
+/// when it ends, so that a person waiting on a large plugin's first use sees why.
+fn compile_telling(
+    engine: &Engine,
+    path: &Path,
+    bytes: &[u8],
+    progress: Option<&crate::Progress>,
+) -> Result<Component, LoadError> {
+    let Some(progress) = progress else {
+        return compile(engine, path, bytes);
+    };
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let started = Instant::now();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let name = &name;
+        let waiting = scope.spawn(move || {
+            if finished.recv_timeout(progress.after).is_ok() {
+                return false;
+            }
+            (progress.tell)(&format!(
+                "  .. compiling plugin {name} ({:.1} MB) for its first use; later loads come from the cache",
+                bytes.len() as f64 / 1e6
+            ));
+            true
+        });
+        let compiled = compile(engine, path, bytes);
+        let _ = done.send(());
+        if waiting.join().unwrap_or(false) {
+            (progress.tell)(&format!(
+                "  .. compiled plugin {name} in {:.1?}",
+                started.elapsed()
+            ));
+        }
+        compiled
+    })
 }
 
 fn compile(engine: &Engine, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {

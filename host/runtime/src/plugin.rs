@@ -122,9 +122,27 @@ pub struct Invocation {
 /// A plugin ready to be called. Cheap to share: calls take `&self`.
 pub struct Plugin {
     runtime: Runtime,
-    info: PluginInfo,
     source: PluginSource,
+    compiled: Arc<Compiled>,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What loading a component yields, once per digest in a runtime: loading the same
+/// code again while a plugin of it is alive reuses it (the pre-instantiated
+/// component, its description and its compiled schemas) instead of mapping,
+/// linking and compiling them again.
+pub(crate) struct Compiled {
+    pub(crate) component: wasmtime::component::Component,
+    info: PluginInfo,
     interfaces: Interfaces,
+    contract: String,
     pre: bindings::PluginPre<PluginState>,
     input_validator: OnceLock<Validator>,
     output_validator: OnceLock<Validator>,
@@ -133,7 +151,7 @@ pub struct Plugin {
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Plugin")
-            .field("info", &self.info)
+            .field("info", &self.compiled.info)
             .field("source", &self.source)
             .finish_non_exhaustive()
     }
@@ -167,6 +185,21 @@ impl Plugin {
         limits: &Limits,
     ) -> Result<Plugin, PluginError> {
         let fail = |e: LoadError| PluginError::new(&label, e);
+        let source = |compiled: &Compiled, prepared: &Prepared| PluginSource {
+            path: path.clone(),
+            digest: prepared.digest.to_string(),
+            size: prepared.size,
+            contract: compiled.contract.clone(),
+            cache: prepared.cache.clone(),
+            prepare_time: prepared.compile_time,
+        };
+        if let Some(compiled) = &prepared.reuse {
+            return Ok(Plugin {
+                source: source(compiled, &prepared),
+                runtime,
+                compiled: compiled.clone(),
+            });
+        }
         let engine = &runtime.inner.engine;
         let interfaces = load::interfaces(engine, &prepared.component);
         let contract = load::contract_version(&interfaces).map_err(fail)?;
@@ -208,26 +241,25 @@ impl Plugin {
                 (info, OnceLock::from(input), OnceLock::from(output))
             }
         };
-        Ok(Plugin {
-            runtime,
+        let compiled = Arc::new(Compiled {
+            component: prepared.component.clone(),
             info,
-            source: PluginSource {
-                path,
-                digest: prepared.digest.to_string(),
-                size: prepared.size,
-                contract,
-                cache: prepared.cache,
-                prepare_time: prepared.compile_time,
-            },
             interfaces,
+            contract,
             pre,
             input_validator,
             output_validator,
+        });
+        runtime.inner.remember(prepared.digest, &compiled);
+        Ok(Plugin {
+            source: source(&compiled, &prepared),
+            runtime,
+            compiled,
         })
     }
 
     pub fn info(&self) -> &PluginInfo {
-        &self.info
+        &self.compiled.info
     }
 
     pub fn source(&self) -> &PluginSource {
@@ -235,7 +267,7 @@ impl Plugin {
     }
 
     pub fn interfaces(&self) -> &Interfaces {
-        &self.interfaces
+        &self.compiled.interfaces
     }
 
     /// The component's digest, as recorded by runs.
@@ -247,7 +279,7 @@ impl Plugin {
     /// fresh sandbox, and checks its output against the output schema.
     pub async fn invoke(&self, input: &str, call: &Call) -> Result<Invocation, PluginError> {
         let started = Instant::now();
-        let fail = |kind: ErrorKind| PluginError::new(&self.info.name, kind);
+        let fail = |kind: ErrorKind| PluginError::new(&self.compiled.info.name, kind);
         self.check_input_size(input, call)?;
         schema::parse_and_check(input, self.input_validator()?, "input")
             .map_err(|e| fail(ErrorKind::InvalidInput(e)))?;
@@ -266,16 +298,24 @@ impl Plugin {
         let text = input.to_string();
         self.check_input_size(&text, call)?;
         schema::check_against(self.input_validator()?, input, "input")
-            .map_err(|e| PluginError::new(&self.info.name, ErrorKind::InvalidInput(e)))?;
+            .map_err(|e| PluginError::new(&self.compiled.info.name, ErrorKind::InvalidInput(e)))?;
         self.call_checked(&text, call, started).await
     }
 
     fn input_validator(&self) -> Result<&Validator, PluginError> {
-        self.validator(&self.input_validator, &self.info.input_schema, "input")
+        self.validator(
+            &self.compiled.input_validator,
+            &self.compiled.info.input_schema,
+            "input",
+        )
     }
 
     fn output_validator(&self) -> Result<&Validator, PluginError> {
-        self.validator(&self.output_validator, &self.info.output_schema, "output")
+        self.validator(
+            &self.compiled.output_validator,
+            &self.compiled.info.output_schema,
+            "output",
+        )
     }
 
     /// A schema's validator, compiled on first use when the description came from the
@@ -291,7 +331,7 @@ impl Plugin {
         }
         let validator = jsonschema::validator_for(schema).map_err(|e| {
             PluginError::new(
-                &self.info.name,
+                &self.compiled.info.name,
                 ErrorKind::Internal(format!(
                     "the cached {what} schema does not compile ({e}); run with --no-cache once"
                 )),
@@ -303,7 +343,7 @@ impl Plugin {
     fn check_input_size(&self, input: &str, call: &Call) -> Result<(), PluginError> {
         if input.len() > call.limits.max_input {
             return Err(PluginError::new(
-                &self.info.name,
+                &self.compiled.info.name,
                 ErrorKind::InputTooLarge {
                     size: input.len(),
                     limit: call.limits.max_input,
@@ -320,7 +360,8 @@ impl Plugin {
         call: &Call,
         started: Instant,
     ) -> Result<Invocation, PluginError> {
-        let sandboxed = sandboxed_call(&self.runtime, &self.pre, call, Op::Invoke(input)).await;
+        let sandboxed =
+            sandboxed_call(&self.runtime, &self.compiled.pre, call, Op::Invoke(input)).await;
         let secrets = call.secret_values();
         let scrub = |text: String| match redact(&text, &secrets) {
             std::borrow::Cow::Borrowed(_) => text,
@@ -341,7 +382,7 @@ impl Plugin {
                 },
                 _ => kind,
             };
-            PluginError::new(&self.info.name, kind)
+            PluginError::new(&self.compiled.info.name, kind)
         };
         let output_text = match sandboxed.result {
             Ok(OpResult::Invoke(Ok(text))) => scrub(text),
@@ -397,16 +438,16 @@ impl Plugin {
     pub fn check_output(&self, pointer: Option<&str>, value: &Value) -> Result<(), String> {
         let Some(pointer) = pointer else {
             let validator = self.output_validator().map_err(|e| e.to_string())?;
-            return schema::check_with(validator, Some(&self.info.output_schema), value);
+            return schema::check_with(validator, Some(&self.compiled.info.output_schema), value);
         };
-        let root = &self.info.output_schema;
+        let root = &self.compiled.info.output_schema;
         let mut part = root
             .pointer(pointer.trim_start_matches('#'))
             .cloned()
             .ok_or_else(|| {
                 format!(
                     "the output schema of {} has nothing at {pointer}",
-                    self.info.name
+                    self.compiled.info.name
                 )
             })?;
         // Keep `$ref`s inside the part resolvable.
@@ -423,15 +464,16 @@ impl Plugin {
     pub async fn instantiate_only(&self, call: &Call) -> Result<(), PluginError> {
         let guest_output = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
         let mut store = new_store(&self.runtime, call, &guest_output)
-            .map_err(|kind| PluginError::new(&self.info.name, kind))?;
-        self.pre
+            .map_err(|kind| PluginError::new(&self.compiled.info.name, kind))?;
+        self.compiled
+            .pre
             .instantiate_async(&mut store)
             .await
             .map(drop)
             .map_err(|e| {
                 let hit = store.data().limiter.hit;
                 PluginError::new(
-                    &self.info.name,
+                    &self.compiled.info.name,
                     classify(e, hit, &call.limits, &guest_output, &self.runtime),
                 )
             })

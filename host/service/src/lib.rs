@@ -337,10 +337,7 @@ impl Service {
         let state = self.run(run)?;
         if state.status().is_finished() {
             return Ok(Acted {
-                outcome: Outcome {
-                    state,
-                    events: vec![],
-                },
+                outcome: Outcome::new(state),
                 workflow: None,
             });
         }

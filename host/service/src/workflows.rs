@@ -25,6 +25,8 @@ pub struct LoadOptions {
     pub cache_dir: Option<PathBuf>,
     /// The host configuration file; `None` means the user's default one.
     pub host_config: Option<PathBuf>,
+    /// Told of a compile that takes more than a moment, while it runs.
+    pub progress: Option<baton_runtime::Progress>,
 }
 
 /// A plugin compiled on this load (rather than found in the cache), and how long it took.
@@ -121,6 +123,7 @@ impl Loader {
             Runtime::new(RuntimeOptions {
                 cache_dir: self.options.cache_dir.clone(),
                 fuel,
+                progress: self.options.progress.clone(),
                 ..RuntimeOptions::default()
             })
             .map_err(|e| ServiceError::Host(format!("the plugin runtime: {e}")))?,

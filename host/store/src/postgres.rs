@@ -63,11 +63,11 @@ macro_rules! channel {
 
 /// The statements every append and read of a run uses, prepared once per connection.
 /// An append is one call of `baton_append` (migration 4): one round trip, one commit.
-const APPEND: &str = "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+const APPEND: &str = "SELECT outcome, found, holder, left_ms FROM baton_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 /// A page of the index of pending decisions, in inbox order, after a key.
-const INBOX_PAGE: &str = "SELECT severity, opened_at, decision, entry FROM baton_inbox \
-     WHERE (severity, opened_at, decision COLLATE \"C\") > ($1, $2, $3 COLLATE \"C\") \
-     ORDER BY severity, opened_at, decision COLLATE \"C\" LIMIT $4";
+/// (`sort` is `InboxKey::to_bytes`: byte order is inbox order.)
+const INBOX_PAGE: &str =
+    "SELECT sort, entry FROM baton_inbox WHERE sort > $1 ORDER BY sort LIMIT $2";
 const INBOX_COUNT: &str = "SELECT count(*) FROM baton_inbox";
 const ENTRY: &str = "SELECT entry FROM baton_log WHERE run = $1 AND version = $2";
 /// A worker's claim, in one statement: the oldest runnable runs nobody holds, skipping
@@ -235,17 +235,15 @@ $$;
 CREATE TABLE baton_inbox (
     decision text PRIMARY KEY,
     run text NOT NULL,
-    severity smallint NOT NULL,
-    opened_at bigint NOT NULL,
+    sort bytea NOT NULL,
     entry text NOT NULL
 );
-CREATE INDEX baton_inbox_order ON baton_inbox (severity, opened_at, decision COLLATE "C");
+CREATE INDEX baton_inbox_order ON baton_inbox (sort);
 DROP FUNCTION baton_append(text, bigint, text[], text, text, bigint, text, text, bigint, bigint);
 CREATE FUNCTION baton_append(
     p_run text, p_expected bigint, p_entries text[], p_status text, p_workflow text,
     p_started_at bigint, p_summary text, p_owner text, p_lease_ms bigint, p_expires_at bigint,
-    p_inbox_remove text[], p_inbox_put text[], p_inbox_severity smallint[],
-    p_inbox_opened bigint[], p_inbox_entry text[]
+    p_inbox_remove text[], p_inbox_put text[], p_inbox_sort bytea[], p_inbox_entry text[]
 ) RETURNS TABLE (outcome text, found bigint, holder text, left_ms bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -280,10 +278,9 @@ BEGIN
         DELETE FROM baton_inbox WHERE decision = ANY (p_inbox_remove);
     END IF;
     IF cardinality(p_inbox_put) > 0 THEN
-        INSERT INTO baton_inbox (decision, run, severity, opened_at, entry)
-            SELECT t.d, p_run, t.s, t.o, t.e FROM unnest(p_inbox_put, p_inbox_severity, p_inbox_opened, p_inbox_entry) AS t(d, s, o, e)
-            ON CONFLICT (decision) DO UPDATE SET entry = EXCLUDED.entry, severity = EXCLUDED.severity,
-                opened_at = EXCLUDED.opened_at;
+        INSERT INTO baton_inbox (decision, run, sort, entry)
+            SELECT t.d, p_run, t.s, t.e FROM unnest(p_inbox_put, p_inbox_sort, p_inbox_entry) AS t(d, s, e)
+            ON CONFLICT (decision) DO UPDATE SET entry = EXCLUDED.entry, sort = EXCLUDED.sort;
     END IF;
     RETURN QUERY SELECT 'ok'::text, p_expected + cardinality(p_entries), NULL::text, NULL::bigint;
 END
@@ -1005,19 +1002,6 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// An index key read back from its columns.
-fn inbox_key(severity: i16, opened_at: i64, decision: &str) -> Result<InboxKey, Failure> {
-    let bad = || {
-        Failure::Refused(format!(
-            "the index of pending decisions holds a malformed entry ({decision}); run `host audit --verify` to rebuild it"
-        ))
-    };
-    let mut bytes = vec![u8::try_from(severity).map_err(|_| bad())?];
-    bytes.extend_from_slice(&(opened_at.max(0) as u64).to_be_bytes());
-    bytes.extend_from_slice(decision.as_bytes());
-    InboxKey::from_bytes(&bytes).ok_or_else(bad)
-}
-
 fn number(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -1065,8 +1049,7 @@ impl RunStore for PgStore {
         let expected = number(expected_version);
         let inbox_remove: Vec<String> = inbox.remove.iter().map(|k| k.id.to_string()).collect();
         let inbox_put: Vec<String> = inbox.put.iter().map(|(k, _)| k.id.to_string()).collect();
-        let inbox_severity: Vec<i16> = inbox.put.iter().map(|(k, _)| k.severity as i16).collect();
-        let inbox_opened: Vec<i64> = inbox.put.iter().map(|(k, _)| number(k.opened_at)).collect();
+        let inbox_sort: Vec<Vec<u8>> = inbox.put.iter().map(|(k, _)| k.to_bytes()).collect();
         let inbox_entry = inbox
             .put
             .iter()
@@ -1091,8 +1074,7 @@ impl RunStore for PgStore {
                             &expires_at,
                             &inbox_remove,
                             &inbox_put,
-                            &inbox_severity,
-                            &inbox_opened,
+                            &inbox_sort,
                             &inbox_entry,
                         ],
                     )
@@ -1201,32 +1183,24 @@ impl RunStore for PgStore {
 
     /// From the `baton_inbox` table, kept by every append, through its index.
     fn inbox_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<InboxPage, StoreError> {
-        let (severity, opened_at, decision) = match after {
-            Some(key) => (
-                key.severity as i16,
-                number(key.opened_at),
-                key.id.to_string(),
-            ),
-            None => (-1, -1, String::new()),
-        };
+        let after = after.map(InboxKey::to_bytes).unwrap_or_default();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.call(move |mut client| {
             Box::pin(async move {
                 let page = client.statement(INBOX_PAGE).await?;
                 let count = client.statement(INBOX_COUNT).await?;
-                let params: [&(dyn ToSql + Sync); 4] = [&severity, &opened_at, &decision, &limit];
+                let params: [&(dyn ToSql + Sync); 2] = [&after, &limit];
                 let (rows, total) = futures::try_join!(
                     client.query(&page, &params),
                     client.query_one(&count, &[]),
                 )?;
                 let mut entries = Vec::with_capacity(rows.len());
                 for row in rows {
-                    let key = inbox_key(
-                        row.get::<_, i16>(0),
-                        row.get::<_, i64>(1),
-                        &row.get::<_, String>(2),
-                    )?;
-                    let entry = serde_json::from_str(&row.get::<_, String>(3)).map_err(|e| {
+                    let sort = row.get::<_, Vec<u8>>(0);
+                    let key = InboxKey::from_bytes(&sort).ok_or_else(|| {
+                        Failure::Refused("the index of pending decisions holds a malformed key; run `host audit --verify` to rebuild it".into())
+                    })?;
+                    let entry = serde_json::from_str(&row.get::<_, String>(1)).map_err(|e| {
                         Failure::Refused(format!("the index of pending decisions: {e}"))
                     })?;
                     entries.push((key, entry));
@@ -1340,8 +1314,7 @@ impl StoreBackend for PgStore {
                 Ok((
                     key.id.to_string(),
                     key.id.run.to_string(),
-                    key.severity as i16,
-                    number(key.opened_at),
+                    key.to_bytes(),
                     serde_json::to_string(entry).map_err(crate::io)?,
                 ))
             })
@@ -1350,10 +1323,10 @@ impl StoreBackend for PgStore {
             Box::pin(async move {
                 let tx = client.transaction().await?;
                 tx.execute("DELETE FROM baton_inbox", &[]).await?;
-                for (decision, run, severity, opened_at, entry) in &rows {
+                for (decision, run, sort, entry) in &rows {
                     tx.execute(
-                        "INSERT INTO baton_inbox (decision, run, severity, opened_at, entry) VALUES ($1, $2, $3, $4, $5)",
-                        &[decision, run, severity, opened_at, entry],
+                        "INSERT INTO baton_inbox (decision, run, sort, entry) VALUES ($1, $2, $3, $4)",
+                        &[decision, run, sort, entry],
                     )
                     .await?;
                 }
