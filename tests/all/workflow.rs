@@ -857,7 +857,7 @@ fn an_index_of_pending_decisions_that_disagrees_with_the_logs_is_rebuilt_by_veri
     verified.expect_code(0);
     assert!(
         verified.stdout.contains(
-            "the index of pending decisions listed 0 where the logs have 2 pending; it was rebuilt"
+            "the index of pending decisions listed 0 (and counted 0) where the logs have 2 pending; it was rebuilt"
         ),
         "{}",
         verified.stdout

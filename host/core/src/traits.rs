@@ -136,6 +136,19 @@ pub trait RunStore: Send + Sync {
             .min())
     }
 
+    /// The logs of several runs at once (a store across a network reads them in one
+    /// round trip): each run with its events, or why they cannot be read.
+    #[allow(clippy::type_complexity)]
+    fn events_of(
+        &self,
+        runs: &[RunId],
+    ) -> Result<Vec<(RunId, Result<Vec<RunEvent>, StoreError>)>, StoreError> {
+        Ok(runs
+            .iter()
+            .map(|run| (run.clone(), self.events(run)))
+            .collect())
+    }
+
     /// The events after the first `version`, in order.
     fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
         let mut events = self.events(run)?;

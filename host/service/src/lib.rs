@@ -615,28 +615,37 @@ impl Service {
             next: page.entries.last().map(|(key, _)| key.clone()),
             ..Inbox::default()
         };
-        let mut readable: HashMap<RunId, bool> = HashMap::new();
+        // Each run on the page is read (all in one go), so that one whose log is
+        // damaged is named rather than offered.
+        let mut runs: Vec<RunId> = page
+            .entries
+            .iter()
+            .map(|(_, entry)| entry.record.request.id.run.clone())
+            .collect();
+        runs.sort();
+        runs.dedup();
+        let mut unreadable: HashMap<RunId, String> = HashMap::new();
+        for (run, events) in self.store.events_of(&runs)? {
+            let problem = match events {
+                Err(error) => Some(ServiceError::from(error).to_string()),
+                Ok(events) => RunState::fold(&run, &events)
+                    .is_none()
+                    .then(|| format!("run {run} has an empty log")),
+            };
+            if let Some(problem) = problem {
+                unreadable.insert(run, problem);
+            }
+        }
         for (_, entry) in page.entries {
             let run = entry.record.request.id.run.clone();
-            let ok = match readable.get(&run) {
-                Some(ok) => *ok,
-                None => {
-                    let ok = match self.run(&run) {
-                        Ok(_) => true,
-                        Err(error) => {
-                            inbox.unreadable.push(Unreadable {
-                                run: run.clone(),
-                                workflow: entry.workflow.clone(),
-                                error: error.to_string(),
-                            });
-                            false
-                        }
-                    };
-                    readable.insert(run.clone(), ok);
-                    ok
-                }
-            };
-            if !ok {
+            if let Some(error) = unreadable.remove(&run) {
+                inbox.unreadable.push(Unreadable {
+                    run: run.clone(),
+                    workflow: entry.workflow.clone(),
+                    error,
+                });
+            }
+            if inbox.unreadable.iter().any(|u| u.run == run) {
                 continue;
             }
             if let Some(about) = entry.about {

@@ -218,6 +218,14 @@ impl RunStore for Store {
         self.backend().next_expiry()
     }
 
+    #[allow(clippy::type_complexity)]
+    fn events_of(
+        &self,
+        runs: &[RunId],
+    ) -> Result<Vec<(RunId, Result<Vec<RunEvent>, StoreError>)>, StoreError> {
+        self.backend().events_of(runs)
+    }
+
     fn inbox_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<InboxPage, StoreError> {
         self.backend().inbox_page(after, limit)
     }

@@ -286,9 +286,10 @@ pub trait StoreBackend: RunStore {
                     a.0 == b.0 && serde_json::to_value(&a.1).ok() == serde_json::to_value(&b.1).ok()
                 })
         };
-        if !same(&indexed, &expected) {
+        let counted = self.inbox_page(None, 0)?.total;
+        if !same(&indexed, &expected) || counted != expected.len() as u64 {
             verified.inbox_rebuilt = Some(format!(
-                "the index of pending decisions listed {} where the logs have {} pending; it was rebuilt",
+                "the index of pending decisions listed {} (and counted {counted}) where the logs have {} pending; it was rebuilt",
                 indexed.len(),
                 expected.len()
             ));

@@ -337,6 +337,15 @@ impl GroupCommit {
 /// Set once the index of pending decisions was built; from then on every append
 /// keeps it.
 const INBOX_KEY: &[u8] = b"baton.inbox";
+/// In the index tree, after every entry (their keys start with a severity, 0 to 3):
+/// how many entries it holds, kept by every append that changes it.
+const INBOX_COUNT_KEY: &[u8] = &[0xff];
+
+fn inbox_count(bytes: Option<&[u8]>) -> u64 {
+    bytes
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
+}
 
 fn log_key(run: &RunId, version: u64) -> Vec<u8> {
     let mut key = run.as_str().as_bytes().to_vec();
@@ -423,12 +432,14 @@ impl RunStore for SledStore {
         } else {
             (&self.log, &self.runs, &self.inbox).transaction(|(log, runs, index)| {
                 let version = write_run(log, runs, run, expected_version, events, &summary_bytes)?;
+                let mut count = inbox_count(index.get(INBOX_COUNT_KEY)?.as_deref());
                 for key in &remove {
-                    index.remove(key.as_slice())?;
+                    count -= u64::from(index.remove(key.as_slice())?.is_some()).min(count);
                 }
                 for (key, entry) in &put {
-                    index.insert(key.as_slice(), entry.as_slice())?;
+                    count += u64::from(index.insert(key.as_slice(), entry.as_slice())?.is_none());
                 }
+                index.insert(INBOX_COUNT_KEY, &count.to_be_bytes())?;
                 Ok(version)
             })
         };
@@ -465,14 +476,15 @@ impl RunStore for SledStore {
     }
 
     fn inbox_page(&self, after: Option<&InboxKey>, limit: usize) -> Result<InboxPage, StoreError> {
-        let range = match after {
+        let from = match after {
             Some(after) => {
                 let mut from = after.to_bytes();
                 from.push(0);
-                self.inbox.range(from..)
+                from
             }
-            None => self.inbox.iter(),
+            None => vec![],
         };
+        let range = self.inbox.range(from..INBOX_COUNT_KEY.to_vec());
         let mut entries = Vec::with_capacity(limit.min(1024));
         for item in range.take(limit) {
             let (key, bytes) = item.map_err(io)?;
@@ -481,10 +493,8 @@ impl RunStore for SledStore {
             let entry = serde_json::from_slice(&bytes).map_err(io)?;
             entries.push((key, entry));
         }
-        Ok(InboxPage {
-            entries,
-            total: self.inbox.len() as u64,
-        })
+        let total = inbox_count(self.inbox.get(INBOX_COUNT_KEY).map_err(io)?.as_deref());
+        Ok(InboxPage { entries, total })
     }
 
     fn events(&self, run: &RunId) -> Result<Vec<RunEvent>, StoreError> {
@@ -586,6 +596,7 @@ impl StoreBackend for SledStore {
         for (key, entry) in &entries {
             batch.insert(key.to_bytes(), serde_json::to_vec(entry).map_err(io)?);
         }
+        batch.insert(INBOX_COUNT_KEY, &(entries.len() as u64).to_be_bytes());
         self.inbox.apply_batch(batch).map_err(io)?;
         self.db.insert(INBOX_KEY, b"1".as_slice()).map_err(io)?;
         Ok(())

@@ -1128,6 +1128,40 @@ impl RunStore for PgStore {
         Ok(events)
     }
 
+    /// One query for all their entries.
+    fn events_of(
+        &self,
+        runs: &[RunId],
+    ) -> Result<Vec<(RunId, Result<Vec<RunEvent>, StoreError>)>, StoreError> {
+        let ids: Vec<String> = runs.iter().map(RunId::to_string).collect();
+        let rows = self.rows(
+            "SELECT run, entry FROM baton_log WHERE run = ANY($1) ORDER BY run, version",
+            vec![Box::new(ids)],
+            |row| (row.get::<_, String>(0), row.get::<_, String>(1)),
+        )?;
+        let mut logs: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (run, entry) in rows {
+            logs.entry(run).or_default().push(entry);
+        }
+        Ok(runs
+            .iter()
+            .map(|run| {
+                let events = match logs.remove(run.as_str()) {
+                    None => Err(StoreError::NoSuchRun(run.clone())),
+                    Some(entries) => entries
+                        .iter()
+                        .map(|entry| {
+                            audit::decode(entry.as_bytes())
+                                .map(|(_, event)| event)
+                                .map_err(crate::io)
+                        })
+                        .collect(),
+                };
+                (run.clone(), events)
+            })
+            .collect())
+    }
+
     fn events_after(&self, run: &RunId, version: u64) -> Result<Vec<RunEvent>, StoreError> {
         let entries = self.rows(
             ENTRIES_AFTER,
