@@ -729,6 +729,122 @@ pub fn wat_component(attack: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("cannot wrap the WAT into a component: {e:#}"))
 }
 
+/// The workflow the `host serve` benchmarks start runs of: echo, a gate titled with
+/// the input's `n`, echo. `{echo}` is the echo plugin's path.
+pub const GATED_ECHO: &str = r#"
+name = "bench-serve"
+[plugins.echo]
+source = "{echo}"
+[[steps]]
+id = "draft"
+uses = "echo"
+input = "{{ input }}"
+[[steps]]
+id = "review"
+approve = "draft"
+title = "Send {{ steps.draft.output.n }}?"
+[[steps]]
+id = "send"
+uses = "echo"
+input = "{{ steps.review.output }}"
+"#;
+
+/// `host serve` for a benchmark, on a scratch directory of its own (state, cache and
+/// configuration), and on the PostgreSQL store `store` when given; killed when dropped.
+#[derive(Debug)]
+pub struct BenchServer {
+    child: Child,
+    dir: PathBuf,
+    store: Option<String>,
+    host: PathBuf,
+    pub url: String,
+    /// `Bearer <token>`, the token the server generated.
+    pub bearer: String,
+    /// The workflow file of [`GATED_ECHO`] runs.
+    pub workflow: PathBuf,
+}
+
+impl BenchServer {
+    pub fn start(host: &Path, dir: &Path, store: Option<&str>) -> BenchServer {
+        let workflow = dir.join("workflow.toml");
+        std::fs::write(
+            &workflow,
+            GATED_ECHO.replace("{echo}", &plugin("echo-guest").display().to_string()),
+        )
+        .expect("write the benchmark's workflow");
+        let mut child = bench_command(host, dir, store, &["serve", "--bind", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start host serve");
+        let url = served_url(&mut child);
+        let about: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("state/server.json")).expect("server.json"),
+        )
+        .expect("server.json is JSON");
+        BenchServer {
+            child,
+            dir: dir.to_path_buf(),
+            store: store.map(str::to_string),
+            host: host.to_path_buf(),
+            url,
+            bearer: format!("Bearer {}", about["token"].as_str().expect("a token")),
+            workflow,
+        }
+    }
+
+    /// `host ARGS` on the server's state, cache, configuration and store.
+    pub fn command(&self, args: &[&str]) -> Command {
+        bench_command(&self.host, &self.dir, self.store.as_deref(), args)
+    }
+
+    /// The API's headers: the token, an operator, JSON.
+    pub fn headers(&self) -> [(&str, &str); 3] {
+        [
+            ("Authorization", self.bearer.as_str()),
+            ("X-Baton-Operator", "bench"),
+            ("Content-Type", "application/json"),
+        ]
+    }
+
+    /// Starts a run of [`GATED_ECHO`] on `{"n": n}` through the API; returns its
+    /// decision's id, once it waits there.
+    pub fn start_run(&self, n: usize) -> String {
+        let body = serde_json::json!({ "workflow": self.workflow, "input": { "n": n } });
+        let (status, answer) = http(
+            &self.url,
+            "POST",
+            "/api/runs",
+            &self.headers(),
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "{answer}");
+        let state: serde_json::Value = serde_json::from_str(&answer).expect("a run as JSON");
+        format!("{}/review", state["id"].as_str().expect("a run id"))
+    }
+}
+
+fn bench_command(host: &Path, dir: &Path, store: Option<&str>, args: &[&str]) -> Command {
+    let mut command = Command::new(host);
+    command
+        .args(args)
+        .env("BATON_STATE", dir.join("state"))
+        .env("BATON_CACHE_DIR", dir.join("cache"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("BATON_OPERATOR", "bench");
+    if let Some(url) = store {
+        command.args(["--store", url]);
+    }
+    command
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Where a `host serve` started with piped stdout serves, once it says so; the rest
 /// of its output is drained so that it never blocks on a full pipe.
 pub fn served_url(child: &mut Child) -> String {
