@@ -18,8 +18,9 @@ fn a_missing_file_is_a_usage_error_naming_the_path() {
 fn an_empty_file_is_refused() {
     let scratch = Scratch::new();
     let path = scratch.file("empty.wasm", b"");
+    // A file that is not a plugin at all is bad input (2), as malformed JSON is.
     inspect(&scratch, &path)
-        .expect_code(1)
+        .expect_code(2)
         .stderr_has("plugin \"empty.wasm\" cannot be loaded")
         .stderr_has("is empty; expected a WebAssembly component");
 }
@@ -29,7 +30,7 @@ fn a_file_that_is_not_webassembly_is_refused() {
     let scratch = Scratch::new();
     let path = scratch.file("readme.wasm", b"# not wasm at all\n");
     inspect(&scratch, &path)
-        .expect_code(1)
+        .expect_code(2)
         .stderr_has("is not WebAssembly");
 }
 

@@ -107,7 +107,14 @@ fn failure_code(failure: &Failure) -> u8 {
         Failure::Usage(_) => BAD_USAGE,
         Failure::Plugin(error) => match &error.kind {
             kind if kind.blames_input() => BAD_USAGE,
-            ErrorKind::Load(LoadError::NotFound { .. } | LoadError::Unreadable { .. }) => BAD_USAGE,
+            // A file named on the command line that is missing, unreadable or not
+            // WebAssembly at all is bad input, like malformed JSON.
+            ErrorKind::Load(
+                LoadError::NotFound { .. }
+                | LoadError::Unreadable { .. }
+                | LoadError::Empty { .. }
+                | LoadError::NotWasm { .. },
+            ) => BAD_USAGE,
             _ => PLUGIN_FAILED,
         },
         Failure::Host(_) => PLUGIN_FAILED,
@@ -206,6 +213,16 @@ mod tests {
             BAD_USAGE
         );
         assert_eq!(failure_code(&Failure::Usage("x".into())), BAD_USAGE);
+        for load in [
+            LoadError::Empty {
+                path: PathBuf::from("x"),
+            },
+            LoadError::NotWasm {
+                path: PathBuf::from("x"),
+            },
+        ] {
+            assert_eq!(failure_code(&plugin(load)), BAD_USAGE);
+        }
     }
 
     #[test]

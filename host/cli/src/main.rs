@@ -24,7 +24,9 @@ use crate::exit::Failure;
 #[derive(Debug, Parser)]
 #[command(name = "host", version, propagate_version = true, max_term_width = 100)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 the plugin failed, 2 bad usage or bad input.\n\n\
+    after_help = "Exit codes: 0 success; 1 a plugin or a run failed; 2 bad usage or bad input (a \
+missing or unreadable file, one that is not WebAssembly, malformed JSON, a workflow with \
+problems); 3 the run waits for a decision.\n\n\
 Example:\n  host invoke target/wasm32-wasip2/release/lead_scorer.wasm --input-file examples/leads.json"
 )]
 struct Cli {

@@ -283,6 +283,17 @@ impl Workflow {
                 raw.name.span(),
                 "`name` is empty; give the workflow a name, e.g. name = \"lead-followup\"",
             );
+        } else if let Some(c) = name.chars().find(|c| c.is_control()) {
+            // The name is part of its plugins' kv scopes (`<workflow>/<plugin>`) and of
+            // every listing: a control character could make one workflow's scope read
+            // as another's, or rewrite a terminal line.
+            report.at(
+                raw.name.span(),
+                format!(
+                    "`name` holds the control character {:?}; use letters, digits, spaces and punctuation, e.g. name = \"lead-followup\"",
+                    c
+                ),
+            );
         }
         let plugins: BTreeMap<PluginName, PluginDecl> = raw
             .plugins
