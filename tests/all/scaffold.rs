@@ -56,6 +56,28 @@ fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
         ])
         .expect_code(2)
         .stderr_has("does not match the plugin's input schema");
+    // A build that fails leaves no component behind: the old one is not tried again
+    // by mistake, with an error that points the author the wrong way.
+    let (source, broken) = match lang {
+        "rust" => ("src/lib.rs", "compile_error!(\"broken on purpose\");\n"),
+        "python" => ("app.py", "def broken(:\n"),
+        _ => ("app.js", "export function broken( {\n"),
+    };
+    let source = dir.join(source);
+    let mut text = std::fs::read_to_string(&source).unwrap();
+    text.push_str(broken);
+    std::fs::write(&source, text).unwrap();
+    let status = baton_tests::clear_cargo_test_env(&mut Command::new(dir.join("build.sh")))
+        .env("CARGO_TARGET_DIR", &target)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "{lang}: a broken source built");
+    assert!(
+        !component.exists(),
+        "{lang}: the old component was left behind"
+    );
 }
 
 #[test]

@@ -272,7 +272,7 @@ impl Workflow {
         let raw: RawWorkflow = match toml::from_str(source) {
             Ok(raw) => raw,
             Err(e) => {
-                report.at(e.span().unwrap_or(0..0), toml_message(&e));
+                report.at(e.span().unwrap_or(0..0), toml_message(&e, source));
                 return Err(report.finish().expect_err("a problem was reported"));
             }
         };
@@ -462,13 +462,25 @@ fn check_after_each(report: &mut Reporter, steps: &[Step], raw: &[Spanned<RawSte
     }
 }
 
-fn toml_message(error: &toml::de::Error) -> String {
+fn toml_message(error: &toml::de::Error, source: &str) -> String {
     let message = error.message().trim().to_string();
     if message.contains("unknown field") {
-        format!("{message}; remove it or check its spelling")
-    } else {
-        message
+        return format!("{message}; remove it or check its spelling");
     }
+    // A gate's `choices` is one template that gives the list, not a TOML list.
+    let key = error
+        .span()
+        .and_then(|span| source.get(..span.start))
+        .and_then(|before| before.lines().last())
+        .and_then(|line| line.split('=').next())
+        .map(str::trim);
+    if key == Some("choices") && message.starts_with("invalid type") {
+        return "`choices` is one template string that gives the list of choices (the first is \
+            the default, up to three more are alternatives), not a TOML list, e.g. choices = \
+            \"{{ steps.draft.output.options }}\""
+            .to_string();
+    }
+    message
 }
 
 /// What the checkers' unit tests share: a workflow from text, and its problems.
