@@ -239,6 +239,10 @@ CREATE TABLE baton_inbox (
     entry text NOT NULL
 );
 CREATE INDEX baton_inbox_order ON baton_inbox (sort);
+-- A database with no waiting run has nothing to index: mark it built, so that no
+-- process builds it on opening (one with waiting runs is built by the first opener).
+INSERT INTO baton_settings (name, value)
+    SELECT 'inbox', 'built' WHERE NOT EXISTS (SELECT 1 FROM baton_runs WHERE status = 'waiting');
 DROP FUNCTION baton_append(text, bigint, text[], text, text, bigint, text, text, bigint, bigint);
 CREATE FUNCTION baton_append(
     p_run text, p_expected bigint, p_entries text[], p_status text, p_workflow text,
@@ -295,6 +299,9 @@ const CHANNEL: &str = channel!();
 /// Connections each process opens at most (they are opened as calls need them: a
 /// command that makes one call at a time uses one).
 const POOL_SIZE: usize = 4;
+
+/// Serialises rebuilds of the index of pending decisions between processes.
+const INBOX_LOCK: i64 = 0x4241_544f_4e5f_4942;
 
 /// Serialises migrations between processes that start at once.
 const MIGRATION_LOCK: i64 = 0x4241_544f_4e5f_4d49;
@@ -1356,10 +1363,14 @@ impl StoreBackend for PgStore {
         self.call(move |mut client| {
             Box::pin(async move {
                 let tx = client.transaction().await?;
+                // One rebuild at a time, across processes.
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INBOX_LOCK])
+                    .await?;
                 tx.execute("DELETE FROM baton_inbox", &[]).await?;
                 for (decision, run, sort, entry) in &rows {
                     tx.execute(
-                        "INSERT INTO baton_inbox (decision, run, sort, entry) VALUES ($1, $2, $3, $4)",
+                        "INSERT INTO baton_inbox (decision, run, sort, entry) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (decision) DO UPDATE SET sort = EXCLUDED.sort, entry = EXCLUDED.entry",
                         &[decision, run, sort, entry],
                     )
                     .await?;
