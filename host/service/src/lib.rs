@@ -83,7 +83,7 @@ pub struct Inbox {
     pub pending: Vec<(DecisionRecord, String)>,
     /// How many decisions are pending in all (`pending` may hold only a screen).
     pub total: u64,
-    /// Where the next screen starts, when this one was cut short.
+    /// Where the next screen starts, when this one was full (there may be more).
     pub next: Option<InboxKey>,
     pub unreadable: Vec<Unreadable>,
     /// What each run with pending decisions or spot checks is about (its
@@ -612,11 +612,14 @@ impl Service {
         let page = self.store.inbox_page(after, limit)?;
         let mut inbox = Inbox {
             total: page.total,
-            next: page.entries.last().map(|(key, _)| key.clone()),
+            // A full page may have more after it; a shorter one is the last.
+            next: (page.entries.len() == limit)
+                .then(|| page.entries.last().map(|(key, _)| key.clone()))
+                .flatten(),
             ..Inbox::default()
         };
         // Each run on the page is read (all in one go), so that one whose log is
-        // damaged is named rather than offered.
+        // damaged is named once rather than offered.
         let mut runs: Vec<RunId> = page
             .entries
             .iter()
@@ -624,7 +627,7 @@ impl Service {
             .collect();
         runs.sort();
         runs.dedup();
-        let mut unreadable: HashMap<RunId, String> = HashMap::new();
+        let mut damaged: HashMap<RunId, Option<String>> = HashMap::new();
         for (run, events) in self.store.events_of(&runs)? {
             let problem = match events {
                 Err(error) => Some(ServiceError::from(error).to_string()),
@@ -632,20 +635,21 @@ impl Service {
                     .is_none()
                     .then(|| format!("run {run} has an empty log")),
             };
-            if let Some(problem) = problem {
-                unreadable.insert(run, problem);
+            if problem.is_some() {
+                damaged.insert(run, problem);
             }
         }
         for (_, entry) in page.entries {
             let run = entry.record.request.id.run.clone();
-            if let Some(error) = unreadable.remove(&run) {
-                inbox.unreadable.push(Unreadable {
-                    run: run.clone(),
-                    workflow: entry.workflow.clone(),
-                    error,
-                });
-            }
-            if inbox.unreadable.iter().any(|u| u.run == run) {
+            if let Some(problem) = damaged.get_mut(&run) {
+                // Named with its first decision on the page, left out with all of them.
+                if let Some(error) = problem.take() {
+                    inbox.unreadable.push(Unreadable {
+                        run,
+                        workflow: entry.workflow,
+                        error,
+                    });
+                }
                 continue;
             }
             if let Some(about) = entry.about {

@@ -167,9 +167,8 @@ async fn decisions(
         None => None,
     };
     let page = shared.service.pending_page(after.as_ref(), limit)?;
-    let shown = page.pending.len() + page.unreadable.len();
     let mut headers = vec![("x-total-count".to_string(), page.total.to_string())];
-    if let Some(next) = page.next.as_ref().filter(|_| shown >= limit) {
+    if let Some(next) = &page.next {
         headers.push((
             "link".to_string(),
             format!(
