@@ -18,7 +18,8 @@ use baton_workflow::units::{parse_duration, parse_size};
 #[command(
     after_help = "The input is JSON from --input, --input-file, or stdin when neither is given.\n\n\
 Examples:\n  host invoke target/wasm32-wasip2/release/lead_scorer.wasm --input-file examples/leads.json\n  \
-echo '{\"leads\": []}' | host invoke lead_scorer.wasm --config hot-threshold=80 --timeout 2s"
+echo '{\"leads\": []}' | host invoke lead_scorer.wasm --config hot-threshold=80 --timeout 2s\n  \
+host invoke counter.wasm --input '{}' --grant-kv --kv-dir /tmp/counter-kv"
 )]
 pub struct Args {
     /// The plugin component (.wasm)
@@ -56,6 +57,17 @@ pub struct Args {
     /// one when no name is given), with the default budgets; nothing is recorded
     #[arg(long, value_name = "PROVIDER", num_args = 0..=1, default_missing_value = "")]
     grant_llm: Option<String>,
+    /// Let the plugin use kv, in a scratch store that is discarded after the call
+    /// (keep it between calls with --kv-dir); what it holds is shown after the call
+    #[arg(long)]
+    grant_kv: bool,
+    /// Keep the kv data in this directory (created if missing), so the next call sees
+    /// what this one wrote
+    #[arg(long, value_name = "DIR", requires = "grant_kv")]
+    kv_dir: Option<PathBuf>,
+    /// The kv grant's byte quota
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size, requires = "grant_kv")]
+    kv_quota: u64,
     /// Bound the call by fuel (about one unit per WebAssembly instruction)
     #[arg(long, value_name = "UNITS")]
     fuel: Option<u64>,
@@ -138,7 +150,7 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             })
         }
     };
-    let call = Call {
+    let mut call = Call {
         limits: Limits {
             timeout: args.timeout,
             memory: args.memory,
@@ -156,7 +168,6 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
                 .collect(),
         }),
         secrets: Arc::default(),
-        // `host invoke` keeps no state: a plugin's kv calls are denied.
         kv: None,
         http: (!args.grant_http.is_empty()).then(|| {
             Arc::new(HttpGrant {
@@ -175,7 +186,20 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         plugin.source().cache,
         plugin.source().prepare_time
     );
+    let kv = if args.grant_kv {
+        Some(KvScratch::open(&args, &plugin.info().name)?)
+    } else {
+        None
+    };
+    call.kv = kv.as_ref().map(|kv| kv.access.clone());
     let result = plugin.invoke(&input, &call).await;
+    let kv_after = match &kv {
+        Some(kv) => Some(kv.after()?),
+        None => None,
+    };
+    if let (Some(kv), Some(after), false) = (&kv, &kv_after, args.json) {
+        kv.tell(after);
+    }
     let invocation = match result {
         Ok(invocation) => invocation,
         Err(error) => return Err(Failure::Plugin(error)),
@@ -189,12 +213,105 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
             "logs": invocation.logs,
             "logs_dropped": invocation.logs_dropped,
             "elapsed_ms": invocation.elapsed.as_secs_f64() * 1000.0,
+            "kv": kv_after.map(|after| after.into_iter().map(|(key, value)| (key, kv_json(&value))).collect::<serde_json::Map<_, _>>()),
         });
         say!("{}", crate::terminal::json(&out, false));
     } else {
         say!("{}", crate::terminal::json(&invocation.output, true));
     }
     Ok(Exit::Success)
+}
+
+/// The store behind `--grant-kv`: a scratch directory removed after the call, or
+/// `--kv-dir`. The scope is the plugin's own name (from `describe`), which has no
+/// `/`, so it can never be a workflow's (`<workflow>/<plugin>`) even when `--kv-dir`
+/// names a store that runs use.
+struct KvScratch {
+    access: baton_runtime::KvAccess,
+    store: baton_store::SledStore,
+    /// Where the data is, and whether it is kept.
+    place: String,
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl KvScratch {
+    fn open(args: &Args, plugin: &str) -> Result<KvScratch, Failure> {
+        let (dir, scratch, place) = match &args.kv_dir {
+            Some(dir) => (dir.clone(), None, format!("kept in {}", dir.display())),
+            None => {
+                let scratch = tempfile::tempdir()
+                    .map_err(|e| Failure::Host(format!("cannot make a scratch kv store: {e}")))?;
+                (
+                    scratch.path().to_path_buf(),
+                    Some(scratch),
+                    "a scratch store, discarded now (--kv-dir DIR keeps it)".to_string(),
+                )
+            }
+        };
+        let store = baton_store::SledStore::open_waiting(&dir, std::time::Duration::from_secs(2))
+            .map_err(|e| Failure::Usage(format!("--kv-dir {}: {e}", dir.display())))?;
+        Ok(KvScratch {
+            access: baton_runtime::KvAccess {
+                store: Arc::new(store.clone()),
+                scope: plugin.to_string(),
+                quota: baton_core::KvQuota {
+                    max_keys: 10_000,
+                    max_bytes: args.kv_quota,
+                },
+            },
+            store,
+            place,
+            _scratch: scratch,
+        })
+    }
+
+    /// What the plugin's scope holds after the call, made durable first.
+    fn after(&self) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+        use baton_core::{KvStore, RunStore};
+        let failed = |e: String| Failure::Host(format!("kv store: {e}"));
+        self.store.sync().map_err(|e| failed(e.to_string()))?;
+        let keys = self
+            .store
+            .kv_list(&self.access.scope, "", 1_000)
+            .map_err(|e| failed(e.to_string()))?;
+        keys.into_iter()
+            .map(|key| {
+                let value = self
+                    .store
+                    .kv_get(&self.access.scope, &key)
+                    .map_err(|e| failed(e.to_string()))?
+                    .unwrap_or_default();
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    fn tell(&self, after: &[(String, Vec<u8>)]) {
+        let keys = match after.len() {
+            1 => "1 key".to_string(),
+            n => format!("{n} keys"),
+        };
+        tell!("kv after the call: {keys}, {}", self.place);
+        for (key, value) in after {
+            let text = String::from_utf8_lossy(value);
+            let shown: String = text.chars().take(200).collect();
+            let more = if shown.len() < text.len() { " ..." } else { "" };
+            tell!(
+                "  {} = {}{more} ({})",
+                escape_control(key),
+                escape_control(&shown),
+                baton_core::units::bytes(value.len() as u64)
+            );
+        }
+    }
+}
+
+/// A kv value in `--json`: the text when it is UTF-8, else its bytes.
+fn kv_json(value: &[u8]) -> serde_json::Value {
+    match std::str::from_utf8(value) {
+        Ok(text) => json!(text),
+        Err(_) => json!({ "bytes": value }),
+    }
 }
 
 /// The input from `--input`, `--input-file` (`-` for stdin), or stdin.

@@ -37,7 +37,7 @@ pub(crate) struct KvCtx(pub(crate) Option<KvAccess>);
 impl KvCtx {
     fn kv_access(&self, key: Option<&str>) -> Result<&KvAccess, KvError> {
         let access = self.0.as_ref().ok_or_else(|| {
-            KvError::Denied("kv is not granted to this plugin; the workflow must grant it: grants = { kv = { quota = \"1MiB\" } }".into())
+            KvError::Denied("kv is not granted to this plugin; grant it in the workflow (grants = { kv = { quota = \"1MiB\" } }), or with --grant-kv on host invoke".into())
         })?;
         if let Some(key) = key
             && (key.is_empty() || key.len() > MAX_KEY)
