@@ -2,7 +2,6 @@
 //! build script and passes `host invoke` as created; and `docs/plugins.md` shows
 //! exactly the code it creates, so every snippet there is built and run here.
 
-use std::path::Path;
 use std::process::Command;
 
 use baton_tests::{Scratch, workspace_root};
@@ -80,19 +79,90 @@ fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
     );
 }
 
+/// Creates plugin `name` in `lang` `--with kv`, builds it, and invokes it twice with
+/// one kv directory: the second call finds what the first kept. Without the grant it
+/// is denied, in the words that say how to grant it.
+fn create_build_invoke_with_kv(scratch: &Scratch, name: &str, lang: &str) {
+    let dir = scratch.path().join(name);
+    let out = scratch.host(&[
+        "plugin",
+        "new",
+        name,
+        "--lang",
+        lang,
+        "--with",
+        "kv",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    out.expect_code(0).stdout_has("--grant-kv --kv-dir");
+    let target = workspace_root().join("target");
+    let status = baton_tests::clear_cargo_test_env(&mut Command::new(dir.join("build.sh")))
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{lang}: build.sh failed");
+    let component = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    let component = component.to_str().unwrap();
+    let input = dir.join("test-input.json");
+    let input = input.to_str().unwrap();
+    let kv = dir.join("kv-data");
+    let kv = kv.to_str().unwrap();
+    let inspect = scratch.host(&["plugin", "inspect", component]);
+    inspect.expect_code(0).stdout_has("capabilities   kv");
+    for texts in [1, 2] {
+        let out = scratch.host(&[
+            "invoke",
+            component,
+            "--input-file",
+            input,
+            "--grant-kv",
+            "--kv-dir",
+            kv,
+        ]);
+        out.expect_code(0)
+            .stderr_has(&format!("  texts = {texts} (1 B)"));
+        assert_eq!(out.json()["texts"], texts, "{lang}");
+        assert_eq!(out.json()["words"], 6, "{lang}");
+    }
+    scratch
+        .host(&["invoke", component, "--input-file", input])
+        .expect_code(1)
+        .stderr_has("was denied a capability: kv: kv is not granted to this plugin; grant it in the workflow");
+    // A quota too small for one value is `denied` too, naming the quota.
+    scratch
+        .host(&[
+            "invoke",
+            component,
+            "--input-file",
+            input,
+            "--grant-kv",
+            "--kv-quota",
+            "1B",
+        ])
+        .expect_code(1)
+        .stderr_has("kv: byte quota reached");
+}
+
 #[test]
 fn a_new_rust_plugin_builds_and_runs_as_created() {
-    create_build_invoke(&Scratch::with_shared_cache(), "scaffold-rust", "rust");
+    let scratch = Scratch::with_shared_cache();
+    create_build_invoke(&scratch, "scaffold-rust", "rust");
+    create_build_invoke_with_kv(&scratch, "scaffold-rust-kv", "rust");
 }
 
 #[test]
 fn a_new_python_plugin_builds_and_runs_as_created() {
-    create_build_invoke(&Scratch::with_shared_cache(), "scaffold-python", "python");
+    let scratch = Scratch::with_shared_cache();
+    create_build_invoke(&scratch, "scaffold-python", "python");
+    create_build_invoke_with_kv(&scratch, "scaffold-python-kv", "python");
 }
 
 #[test]
 fn a_new_javascript_plugin_builds_and_runs_as_created() {
-    create_build_invoke(&Scratch::with_shared_cache(), "scaffold-js", "js");
+    let scratch = Scratch::with_shared_cache();
+    create_build_invoke(&scratch, "scaffold-js", "js");
+    create_build_invoke_with_kv(&scratch, "scaffold-js-kv", "js");
 }
 
 #[test]
@@ -119,13 +189,24 @@ fn plugin_new_refuses_a_bad_name_and_a_folder_in_use() {
 }
 
 /// A fenced block of `docs/plugins.md`: its language, its text, and the marker before
-/// it, if any: `<!-- created: LANG PATH -->` for a file as `host plugin new` creates
-/// it, `<!-- file: PATH -->` for a file the reader writes (e.g. the C plugin).
+/// it, if any: `<!-- created: LANG PATH [FLAGS] -->` for a file as `host plugin new
+/// --lang LANG [FLAGS]` creates it, `<!-- excerpt: LANG PATH [FLAGS] -->` for lines
+/// of one, `<!-- file: PATH -->` for a file the reader writes (e.g. the C plugin).
 struct Block {
     fence: String,
     body: String,
-    created: Option<(String, String)>,
+    created: Option<Created>,
     file: Option<String>,
+}
+
+/// Where a block comes from: `host plugin new --lang LANG FLAGS`' file PATH, whole or
+/// an excerpt.
+#[derive(Clone)]
+struct Created {
+    lang: String,
+    path: String,
+    flags: Vec<String>,
+    whole: bool,
 }
 
 fn doc_blocks(doc: &str) -> Vec<Block> {
@@ -141,12 +222,24 @@ fn doc_blocks(doc: &str) -> Vec<Block> {
             file = Some(path.to_string());
             continue;
         }
-        if let Some(rest) = line
-            .strip_prefix("<!-- created: ")
-            .and_then(|r| r.strip_suffix(" -->"))
-        {
-            let (lang, path) = rest.split_once(' ').expect("<!-- created: LANG PATH -->");
-            created = Some((lang.to_string(), path.to_string()));
+        for (prefix, whole) in [("<!-- created: ", true), ("<!-- excerpt: ", false)] {
+            if let Some(rest) = line
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_suffix(" -->"))
+            {
+                let mut words = rest.split(' ').map(str::to_string);
+                let (Some(lang), Some(path)) = (words.next(), words.next()) else {
+                    panic!("{line}: not {prefix}LANG PATH [FLAGS] -->");
+                };
+                created = Some(Created {
+                    lang,
+                    path,
+                    flags: words.collect(),
+                    whole,
+                });
+            }
+        }
+        if created.is_some() && line.starts_with("<!-- ") {
             continue;
         }
         let Some(fence) = line.strip_prefix("```") else {
@@ -188,35 +281,54 @@ fn runnable(blocks: &[Block], language: &str) -> Vec<String> {
 fn the_authors_guide_shows_exactly_what_plugin_new_creates() {
     let scratch = Scratch::new();
     let doc = std::fs::read_to_string(workspace_root().join("docs/plugins.md")).unwrap();
-    let snippets: Vec<(String, String, String)> = doc_blocks(&doc)
+    let snippets: Vec<(Created, String)> = doc_blocks(&doc)
         .into_iter()
-        .filter_map(|b| b.created.map(|(lang, path)| (lang, path, b.body)))
+        .filter_map(|b| b.created.map(|created| (created, b.body)))
         .collect();
     for lang in ["rust", "python", "js"] {
-        assert!(
-            snippets.iter().any(|(l, _, _)| l == lang),
-            "docs/plugins.md shows no {lang} plugin"
-        );
-        let dir = scratch.path().join(lang);
-        scratch
-            .host(&[
+        for flags in [&[][..], &["--with", "kv"][..]] {
+            let whole = flags.is_empty();
+            assert!(
+                snippets
+                    .iter()
+                    .any(|(c, _)| c.lang == lang && c.flags == flags && c.whole == whole),
+                "docs/plugins.md shows no {lang} plugin created with {flags:?}"
+            );
+        }
+    }
+    let mut made = std::collections::BTreeSet::new();
+    for (created, code) in &snippets {
+        let dir = scratch
+            .path()
+            .join(format!("{}{}", created.lang, created.flags.join("")));
+        if made.insert(dir.clone()) {
+            let mut args = vec![
                 "plugin",
                 "new",
                 "word-count",
                 "--lang",
-                lang,
+                &created.lang,
                 "--dir",
                 dir.to_str().unwrap(),
-            ])
-            .expect_code(0);
-    }
-    for (lang, path, code) in &snippets {
-        let created = std::fs::read_to_string(Path::new(&scratch.path().join(lang)).join(path))
+            ];
+            args.extend(created.flags.iter().map(String::as_str));
+            scratch.host(&args).expect_code(0);
+        }
+        let (lang, path) = (&created.lang, &created.path);
+        let file = std::fs::read_to_string(dir.join(path))
             .unwrap_or_else(|e| panic!("{lang} {path}: {e}"));
-        assert_eq!(
-            &created, code,
-            "docs/plugins.md's {lang} {path} differs from what `host plugin new` creates"
-        );
+        if created.whole {
+            assert_eq!(
+                &file, code,
+                "docs/plugins.md's {lang} {path} differs from what `host plugin new` creates"
+            );
+        } else {
+            assert!(
+                file.contains(code.as_str()),
+                "docs/plugins.md's excerpt of {lang} {path} {:?} is not in what `host plugin new` creates:\n{code}",
+                created.flags
+            );
+        }
     }
 }
 
@@ -263,9 +375,18 @@ fn the_authors_guides_commands_and_workflows_run() {
             "this block of docs/plugins.md failed:\n{block}\n{stderr}"
         );
     }
-    // The Rust word counter and the C byte counter both answered.
+    // The Rust word counter and the C byte counter both answered, and the C call
+    // counter found in kv what its first call kept.
     assert!(printed.contains("\"words\": 6"), "{printed}");
     assert!(printed.contains("\"bytes\": "), "{printed}");
+    assert!(printed.contains("\"calls\": 2"), "{printed}");
+    // The gate's alternative 1 was approved, and is the gate's output.
+    assert!(
+        printed.contains(
+            "Approved an alternative: {\"text\":\"HELLO FROM A NEW BATON PLUGIN\",\"words\":6}"
+        ),
+        "{printed}"
+    );
 
     // Every workflow, checked against the plugin those commands built.
     let workflows = runnable(&blocks, "toml");

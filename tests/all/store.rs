@@ -420,7 +420,7 @@ on_both_stores! {
         scratch
             .host(&["approve", &format!("{}/review", runs[0])])
             .expect_code(2)
-            .stderr_has("was already decided: approved");
+            .stderr_has("was already decided: approved as proposed by");
         scratch
             .host(&["reject", &format!("{}/review", runs[1])])
             .expect_code(1);

@@ -158,7 +158,7 @@ on_both_stores! {
     scratch
         .host(&["approve", &decision_id(&decision), "--choice", "7"])
         .expect_code(2)
-        .stderr_has("already decided");
+        .stderr_has(&format!("already decided: approved (alternative 2: {third}) by"));
 }
 }
 

@@ -96,7 +96,7 @@ enum Command {
     Run(commands::run::Args),
     /// List runs, newest first
     Runs(commands::runs::RunsArgs),
-    /// Show a run: steps, outputs, decisions, timings
+    /// Show a run: its steps (status, time, errors), decisions and what waits; outputs with --step or --json
     Show(commands::runs::ShowArgs),
     /// List pending decisions, critical first, then oldest first
     Inbox(commands::runs::InboxArgs),

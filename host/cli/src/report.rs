@@ -101,19 +101,7 @@ pub fn usage_text(usage: &LlmUsage) -> String {
 
 /// A one-line view of a choice: what it does, an email's subject, or compact JSON.
 pub fn choice_summary(value: &Value) -> String {
-    let text = match value {
-        Value::Object(map) => map
-            .get("action")
-            .or_else(|| map.get("subject"))
-            .or_else(|| map.get("title"))
-            .or_else(|| map.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| value.to_string()),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    escape_control(&shorten(&text, 100)).into_owned()
+    escape_control(&shorten(&baton_core::choice_headline(value), 100)).into_owned()
 }
 
 /// What a decision did, in words an operator uses, and where its run stands now:

@@ -37,7 +37,7 @@ pub use llm::{
 };
 pub use state::{
     DecisionRecord, DecisionStatus, Earlier, ReportedOutcome, RunState, RunStatus, SpotCheck,
-    StepRecord, StepStatus, affects,
+    StepRecord, StepStatus, affects, choice_headline,
 };
 pub use traits::{
     Clock, KvError, KvQuota, KvStore, PluginRunner, RunStore, RunSummary, StepError, StoreError,

@@ -175,6 +175,23 @@ impl DecisionRecord {
     }
 }
 
+/// What a choice is, in one phrase: its `action`, an email's `subject`, its `title` or
+/// `name`, a string as it is, or else compact JSON. Not shortened or escaped.
+pub fn choice_headline(value: &Value) -> String {
+    match value {
+        Value::Object(map) => map
+            .get("action")
+            .or_else(|| map.get("subject"))
+            .or_else(|| map.get("title"))
+            .or_else(|| map.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string()),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// An earlier decision of the same run that changed what a pending one touches.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Earlier {

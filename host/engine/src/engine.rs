@@ -272,7 +272,26 @@ impl<S: RunStore, R: PluginRunner, C: Clock> Engine<'_, S, R, C> {
         }
         if record.status != DecisionStatus::Pending {
             let choice = match &record.outcome {
-                Some(DecisionOutcome::Approved { choice }) => format!(" (choice {choice})"),
+                Some(DecisionOutcome::Approved { choice: 0 }) => " as proposed".to_string(),
+                Some(DecisionOutcome::Approved { choice }) => format!(
+                    " (alternative {choice}: {})",
+                    record
+                        .request
+                        .choices
+                        .get(*choice)
+                        .map(|value| {
+                            // One short line: a plugin's text may hold anything.
+                            let headline: String = baton_core::choice_headline(value)
+                                .chars()
+                                .map(|c| if c.is_control() { ' ' } else { c })
+                                .collect();
+                            match headline.char_indices().nth(80) {
+                                Some((cut, _)) => format!("{}...", &headline[..cut]),
+                                None => headline,
+                            }
+                        })
+                        .unwrap_or_default()
+                ),
                 Some(DecisionOutcome::Rejected {
                     reason: Some(reason),
                 }) => format!(" ({reason})"),

@@ -197,14 +197,21 @@ pub async fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Failure> {
         Some(kv) => Some(kv.after()?),
         None => None,
     };
-    if let (Some(kv), Some(after), false) = (&kv, &kv_after, args.json) {
-        kv.tell(after);
-    }
+    // What kv holds is told after the plugin's own lines, before the error if any.
+    let tell_kv = || {
+        if let (Some(kv), Some(after), false) = (&kv, &kv_after, args.json) {
+            kv.tell(after);
+        }
+    };
     let invocation = match result {
         Ok(invocation) => invocation,
-        Err(error) => return Err(Failure::Plugin(error)),
+        Err(error) => {
+            tell_kv();
+            return Err(Failure::Plugin(error));
+        }
     };
     print_logs(&plugin.info().name, &invocation, args.json, global.verbose);
+    tell_kv();
     if args.json {
         let out = json!({
             "plugin": plugin.info().name,

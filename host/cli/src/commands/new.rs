@@ -20,7 +20,8 @@ pub enum Lang {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  host plugin new word-count --lang python\n  \
-    ./word-count/build.sh && host invoke word-count/word_count.wasm --input-file word-count/test-input.json"
+    ./word-count/build.sh && host invoke word-count/word_count.wasm --input-file word-count/test-input.json\n  \
+    host plugin new text-tally --lang js --with kv"
 )]
 pub struct Args {
     /// The plugin's name: lowercase letters, digits and dashes, e.g. `word-count`
@@ -31,6 +32,16 @@ pub struct Args {
     /// The folder to create [default: ./NAME]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Capabilities the plugin uses, with working code for each (repeatable)
+    #[arg(long = "with", value_enum, value_name = "CAPABILITY")]
+    with: Vec<With>,
+}
+
+/// What `--with` can add to a new plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum With {
+    /// Durable key-value data: the plugin counts the texts it has seen in kv
+    Kv,
 }
 
 /// The contract, as the host that creates the plugin speaks it.
@@ -113,17 +124,24 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
         )));
     }
     let file = name.replace('-', "_");
-    let env = minijinja::Environment::new();
-    let values = minijinja::context! { name => name, file => &file };
+    let mut env = minijinja::Environment::new();
+    // A line holding only `{% if .. %}` leaves nothing behind, and a file keeps its
+    // last newline.
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|e| Failure::Host(format!("template syntax: {e}")))?,
+    );
+    let kv = args.with.contains(&With::Kv);
+    let values = minijinja::context! { name => name, file => &file, kv => kv };
     let mut written = Vec::new();
     for (path, template, executable) in templates(args.lang) {
-        let mut text = env
+        let text = env
             .render_str(template, &values)
             .map_err(|e| Failure::Host(format!("template {path}: {e}")))?;
-        // Templates drop their last newline when rendered; files keep one.
-        if template.ends_with('\n') && !text.ends_with('\n') {
-            text.push('\n');
-        }
         write(&dir, path, &text, *executable)?;
         written.push(*path);
     }
@@ -134,11 +152,17 @@ pub fn run(args: Args) -> Result<Exit, Failure> {
     write(
         &dir,
         ".gitignore",
-        "*.wasm\ntarget/\nnode_modules/\n__pycache__/\n",
+        "*.wasm\ntarget/\nnode_modules/\n__pycache__/\nkv-data/\n",
         false,
     )?;
+    // With kv, the next call sees what this one kept.
+    let grants = if kv {
+        format!(" --grant-kv --kv-dir {}/kv-data", dir.display())
+    } else {
+        String::new()
+    };
     say!(
-        "created {} ({}, wit/, test-input.json)\n\nnext:\n  {}/build.sh\n  host invoke {}/{file}.wasm --input-file {}/test-input.json",
+        "created {} ({}, wit/, test-input.json)\n\nnext:\n  {}/build.sh\n  host invoke {}/{file}.wasm --input-file {}/test-input.json{grants}",
         dir.display(),
         written.join(", "),
         dir.display(),

@@ -21,7 +21,9 @@ pub struct RunsArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  host show 01JD3KX5N7Q2W8ZB6T4VYR9M1C --json | jq '.steps'")]
+#[command(
+    after_help = "The default view lists each step with its status, time and error, each decision with what was chosen, and each decision that waits, in full. A step's output: --step STEP; everything: --json.\n\nExamples:\n  host show 01JD3KX5N7Q2W8ZB6T4VYR9M1C --step queue\n  host show 01JD3KX5N7Q2W8ZB6T4VYR9M1C --json | jq '.steps'"
+)]
 pub struct ShowArgs {
     #[arg(value_parser = super::run_id)]
     run: RunId,
