@@ -194,3 +194,56 @@ async fn loading_code_a_live_plugin_holds_reuses_it_and_changed_code_is_loaded_a
     assert_eq!(changed.info().name, "lead-scorer");
     assert_eq!(first.info().name, again.info().name);
 }
+
+/// A plugin whose `describe` gives a summary of 10 MiB: more than the default output
+/// limit of 8 MiB, less than 64 MiB.
+fn ten_mib_description(scratch: &Scratch) -> PathBuf {
+    let component = baton_tests::wat_component(
+        r#"
+  ;; The summary of the tool-info record: (ptr 65536, len 10 MiB).
+  (data (i32.const 1040) "\00\00\01\00\00\00\a0\00")
+  (func $fill
+    (drop (memory.grow (i32.const 161)))
+    (memory.fill (i32.const 65536) (i32.const 97) (i32.const 0xa00000)))
+  (start $fill)
+  (func $attack)"#,
+    );
+    scratch.file("described.wasm", component)
+}
+
+#[test]
+fn a_description_from_the_cache_is_held_to_the_output_limit_in_force() {
+    let scratch = Scratch::new();
+    let plugin = ten_mib_description(&scratch);
+    let plugin = plugin.to_str().unwrap();
+    let invoke = |extra: &[&str]| {
+        let mut args = vec!["invoke", plugin, "--input", "{}"];
+        args.extend(extra);
+        scratch.host(&args)
+    };
+    // Allowed with a larger limit, and kept in the cache then.
+    invoke(&["--max-output", "64MiB"]).expect_code(0);
+    assert_eq!(entries(&scratch).len(), 1);
+    // At the default limit the kept description is not taken as it is: `describe`
+    // runs again, under 8 MiB, and is stopped at it.
+    for _ in 0..2 {
+        invoke(&[])
+            .expect_code(1)
+            .stderr_has("its output limit of 8.0 MiB in one go (limit `max_output`)");
+    }
+    invoke(&["--max-output", "64MiB"]).expect_code(0);
+
+    // In one process too: two declarations of the same file, with different limits.
+    let workflow = scratch.file(
+        "two-limits.toml",
+        format!(
+            "name = \"two-limits\"\n[plugins.roomy]\nsource = {plugin:?}\nlimits = {{ max_output = \"64MiB\" }}\n\
+             [plugins.tight]\nsource = {plugin:?}\n[[steps]]\nid = \"a\"\nuses = \"roomy\"\n[[steps]]\nid = \"b\"\nuses = \"tight\"\n"
+        ),
+    );
+    scratch
+        .host(&["run", workflow.to_str().unwrap(), "--dry-run"])
+        .expect_code(2)
+        .stderr_has("tight")
+        .stderr_has("its output limit of 8.0 MiB in one go (limit `max_output`)");
+}

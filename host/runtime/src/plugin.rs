@@ -146,6 +146,9 @@ pub(crate) struct Compiled {
     pre: bindings::PluginPre<PluginState>,
     input_validator: OnceLock<Validator>,
     output_validator: OnceLock<Validator>,
+    /// The size of the description as kept (JSON), checked against the output limit
+    /// of every load, not only the one that called `describe`.
+    described: usize,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -193,7 +196,12 @@ impl Plugin {
             cache: prepared.cache.clone(),
             prepare_time: prepared.compile_time,
         };
-        if let Some(compiled) = &prepared.reuse {
+        // A description is output of the plugin: one larger than this load's output
+        // limit is refused, whether it comes from `describe`, the cache or a plugin
+        // already loaded with a larger limit (then `describe` is called again, under
+        // this limit, and fails as it would have).
+        let fits = |size: usize| size <= limits.max_output;
+        if let Some(compiled) = prepared.reuse.as_ref().filter(|c| fits(c.described)) {
             return Ok(Plugin {
                 source: source(compiled, &prepared),
                 runtime,
@@ -219,9 +227,10 @@ impl Plugin {
         let cached = prepared
             .description
             .as_deref()
-            .and_then(|bytes| serde_json::from_slice::<PluginInfo>(bytes).ok());
-        let (info, input_validator, output_validator) = match cached {
-            Some(info) => (info, OnceLock::new(), OnceLock::new()),
+            .filter(|bytes| fits(bytes.len()))
+            .and_then(|bytes| Some((serde_json::from_slice::<PluginInfo>(bytes).ok()?, bytes.len())));
+        let (info, input_validator, output_validator, described) = match cached {
+            Some((info, size)) => (info, OnceLock::new(), OnceLock::new(), size),
             None => {
                 let describe_call = Call {
                     limits: limits.clone(),
@@ -234,11 +243,20 @@ impl Plugin {
                     Err(kind) => return Err(fail(LoadError::Describe(Box::new(kind)))),
                 };
                 let (info, input, output) = check_description(tool_info).map_err(fail)?;
-                if let (Some(cache), Ok(bytes)) = (&runtime.inner.cache, serde_json::to_vec(&info))
-                {
+                // Plain strings and JSON values: serialising cannot fail.
+                let bytes = serde_json::to_vec(&info).unwrap_or_default();
+                if !fits(bytes.len()) {
+                    return Err(fail(LoadError::Describe(Box::new(
+                        ErrorKind::OutputTooLarge {
+                            size: Some(bytes.len()),
+                            limit: limits.max_output,
+                        },
+                    ))));
+                }
+                if let Some(cache) = runtime.inner.cache.as_ref().filter(|_| !bytes.is_empty()) {
                     cache.record_description(&prepared.digest, &bytes);
                 }
-                (info, OnceLock::from(input), OnceLock::from(output))
+                (info, OnceLock::from(input), OnceLock::from(output), bytes.len())
             }
         };
         let compiled = Arc::new(Compiled {
@@ -249,6 +267,7 @@ impl Plugin {
             pre,
             input_validator,
             output_validator,
+            described,
         });
         runtime.inner.remember(prepared.digest, &compiled);
         Ok(Plugin {
