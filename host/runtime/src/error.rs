@@ -58,6 +58,19 @@ pub enum ErrorKind {
         "tried to create more {what} than the {limit} a plugin may have (limit `{what}`, fixed by the host)"
     )]
     CountLimit { what: &'static str, limit: usize },
+    #[error(
+        "{what} ({}; limit `{name}`, fixed by the host); {advice}",
+        bytes(*limit)
+    )]
+    SizeLimit {
+        /// What the plugin did, e.g. `asked for more random bytes in one call than the host gives`.
+        what: &'static str,
+        /// The limit's name, e.g. `random_bytes`.
+        name: &'static str,
+        limit: u64,
+        /// How a plugin stays under it.
+        advice: &'static str,
+    },
     #[error("had an outbound HTTP request refused ({refusal}), then {then}")]
     HttpRefused {
         /// The first refusal: the request and the rule or limit that stopped it.
@@ -115,6 +128,7 @@ impl ErrorKind {
             ErrorKind::TableLimit { .. } => "table-limit",
             ErrorKind::HandleLimit { .. } => "handle-limit",
             ErrorKind::CountLimit { .. } => "count-limit",
+            ErrorKind::SizeLimit { .. } => "size-limit",
             ErrorKind::HttpRefused { .. } => "http-refused",
             ErrorKind::StackOverflow { .. } => "stack-overflow",
             ErrorKind::FuelExhausted { .. } => "fuel-exhausted",

@@ -31,6 +31,10 @@ use crate::{Runtime, load};
 /// Extra wall-clock time given beyond the epoch deadline before the host gives up on
 /// a call that is waiting on the host (the epoch only interrupts guest code).
 const HOST_WAIT_GRACE: Duration = Duration::from_millis(50);
+/// Most random bytes one call of `wasi:random` returns: wasmtime's default, which the
+/// host keeps (and sets, so the figure in errors is the one in force).
+pub(crate) const MAX_RANDOM_BYTES: u64 = 64 << 20;
+
 /// Room beyond `max_output` in the hostcall fuel for the rest of a returned value.
 const HOSTCALL_SLACK: usize = 64 * 1024;
 /// What wasmtime says when hostcall fuel runs out (its error type is private).
@@ -228,7 +232,12 @@ impl Plugin {
             .description
             .as_deref()
             .filter(|bytes| fits(bytes.len()))
-            .and_then(|bytes| Some((serde_json::from_slice::<PluginInfo>(bytes).ok()?, bytes.len())));
+            .and_then(|bytes| {
+                Some((
+                    serde_json::from_slice::<PluginInfo>(bytes).ok()?,
+                    bytes.len(),
+                ))
+            });
         let (info, input_validator, output_validator, described) = match cached {
             Some((info, size)) => (info, OnceLock::new(), OnceLock::new(), size),
             None => {
@@ -256,7 +265,12 @@ impl Plugin {
                 if let Some(cache) = runtime.inner.cache.as_ref().filter(|_| !bytes.is_empty()) {
                     cache.record_description(&prepared.digest, &bytes);
                 }
-                (info, OnceLock::from(input), OnceLock::from(output), bytes.len())
+                (
+                    info,
+                    OnceLock::from(input),
+                    OnceLock::from(output),
+                    bytes.len(),
+                )
             }
         };
         let compiled = Arc::new(Compiled {
@@ -708,6 +722,23 @@ fn classify(
         if said(&format!("resource limit exceeded: {one} count too high")) {
             return ErrorKind::CountLimit { what, limit };
         }
+    }
+    // Caps that wasmtime's WASI enforces by trapping, named as the limits they are.
+    if said("requested len") && said("exceeds limit") {
+        return ErrorKind::SizeLimit {
+            what: "asked for more random bytes in one call than the host gives",
+            name: "random_bytes",
+            limit: MAX_RANDOM_BYTES,
+            advice: "ask in smaller pieces",
+        };
+    }
+    if said("total size of fields exceeds limit") || said("too many fields in the field map") {
+        return ErrorKind::SizeLimit {
+            what: "built HTTP request headers (names and values together) larger than the host accepts",
+            name: "http_headers",
+            limit: crate::host::http::MAX_REQUEST_FIELDS as u64,
+            advice: "send less in headers; large data belongs in the body",
+        };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => ErrorKind::Timeout {

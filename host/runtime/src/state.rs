@@ -78,6 +78,7 @@ impl PluginState {
                     ))
                 })?;
         }
+        builder.max_random_size(crate::plugin::MAX_RANDOM_BYTES);
         let wasi = builder.build();
         let mut http_ctx = WasiHttpCtx::new();
         http_ctx.set_field_size_limit(MAX_REQUEST_FIELDS);

@@ -74,6 +74,22 @@ impl Guest for Hostile {
             }
             Some("http") => http_request(),
             Some("handles") => hoard_handles(),
+            // More random bytes in one call than the host gives (64 MiB).
+            Some("random") => {
+                let size = config::get("size")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(65 << 20);
+                let bytes = wasip2::random::random::get_random_bytes(size);
+                Ok(format!("{{\"random\": {}}}", bytes.len()))
+            }
+            // Request headers past the host's cap (64 KiB), 8 KiB at a time.
+            Some("header-bomb") => {
+                let fields = wasip2::http::types::Fields::new();
+                for _ in 0..16 {
+                    let _ = fields.append("x-pad", &vec![b'a'; 8 << 10]);
+                }
+                Ok("{\"headers\": \"accepted\"}".into())
+            }
             Some("escape-codes") => Err(ToolError::Failed("\x1b[2J\x1b[31mforged\r".into())),
             Some(other) => Err(ToolError::InvalidInput(format!("unknown mode `{other}`"))),
         }
