@@ -884,3 +884,39 @@ fn an_index_of_pending_decisions_that_disagrees_with_the_logs_is_rebuilt_by_veri
     let inbox = scratch.host(&["inbox", "--json"]).expect_code(0).json();
     assert_eq!(inbox.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn host_run_takes_its_input_from_a_file_or_as_json_text() {
+    let scratch = Scratch::new();
+    let workflow = scratch.workflow(
+        "echo.toml",
+        "name = \"echo\"\n[plugins.echo]\nsource = \"{hostile}\"\n[[steps]]\nid = \"say\"\nuses = \"echo\"\ninput = \"{{ input }}\"\n",
+    );
+    let workflow = workflow.to_str().unwrap();
+    let file = scratch.file("input.json", r#"{"text": "from a file"}"#);
+    for (input, text) in [
+        (file.to_str().unwrap(), "from a file"),
+        (r#"{"text": "as text"}"#, "as text"),
+    ] {
+        let run = scratch
+            .host(&["run", workflow, "--input", input, "--json"])
+            .expect_code(0)
+            .json();
+        let run = run["run"].as_str().unwrap();
+        let said = scratch
+            .host(&["show", run, "--step", "say"])
+            .expect_code(0)
+            .json();
+        assert_eq!(said["text"], text);
+    }
+    // Text that is not JSON is bad input, named as the flag's.
+    scratch
+        .host(&["run", workflow, "--input", r#"{"text": }"#])
+        .expect_code(2)
+        .stderr_has("--input");
+    // A path that does not exist is named as a file.
+    scratch
+        .host(&["run", workflow, "--input", "missing.json"])
+        .expect_code(2)
+        .stderr_has("missing.json");
+}

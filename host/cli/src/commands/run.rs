@@ -23,7 +23,7 @@ pub struct Args {
     /// The workflow file
     #[arg(value_name = "WORKFLOW.toml")]
     workflow: PathBuf,
-    /// The run's input: a JSON file, or `-` for stdin [default: {}]
+    /// The run's input: a JSON file, `-` for stdin, or JSON text ('{"text": "hi"}') [default: {}]
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
     /// Check the workflow and its plugins and print the plan, without running
@@ -130,9 +130,18 @@ pub fn print_outcome(state: &baton_core::RunState, json: bool) {
     }
 }
 
+/// The input from a file, stdin (`-`), or, when no such file exists and the text is
+/// a JSON object or list, the text itself (as `host invoke --input` takes it).
 fn read_input(path: Option<&std::path::Path>) -> Result<Value, Failure> {
     match path {
-        Some(path) => json_input::read_value(json_input::Source::File(path)),
+        Some(path) => {
+            let text = path.to_string_lossy();
+            if !path.exists() && text.trim_start().starts_with(['{', '[']) {
+                json_input::read_value(json_input::Source::Flag("--input", &text))
+            } else {
+                json_input::read_value(json_input::Source::File(path))
+            }
+        }
         None => Ok(Value::Object(Default::default())),
     }
 }
