@@ -57,22 +57,36 @@ fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
         .stderr_has("does not match the plugin's input schema");
     // A build that fails leaves no component behind: the old one is not tried again
     // by mistake, with an error that points the author the wrong way.
-    let (source, broken) = match lang {
-        "rust" => ("src/lib.rs", "compile_error!(\"broken on purpose\");\n"),
-        "python" => ("app.py", "def broken(:\n"),
-        _ => ("app.js", "export function broken( {\n"),
+    // For JavaScript, what the guide warns of: the engine has no Unicode property
+    // escapes in regular expressions.
+    let (source, broken, said) = match lang {
+        "rust" => (
+            "src/lib.rs",
+            "compile_error!(\"broken on purpose\");\n",
+            "broken on purpose",
+        ),
+        "python" => ("app.py", "def broken(:\n", "SyntaxError"),
+        _ => (
+            "app.js",
+            "const letters = /\\p{L}+/u;\n",
+            "SyntaxError: invalid property name in regular expression",
+        ),
     };
     let source = dir.join(source);
     let mut text = std::fs::read_to_string(&source).unwrap();
     text.push_str(broken);
     std::fs::write(&source, text).unwrap();
-    let status = baton_tests::clear_cargo_test_env(&mut Command::new(dir.join("build.sh")))
+    let built = baton_tests::clear_cargo_test_env(&mut Command::new(dir.join("build.sh")))
         .env("CARGO_TARGET_DIR", &target)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
+        .output()
         .unwrap();
-    assert!(!status.success(), "{lang}: a broken source built");
+    assert!(!built.status.success(), "{lang}: a broken source built");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    assert!(printed.contains(said), "{lang}: {printed}");
     assert!(
         !component.exists(),
         "{lang}: the old component was left behind"
@@ -156,6 +170,84 @@ fn a_new_python_plugin_builds_and_runs_as_created() {
     let scratch = Scratch::with_shared_cache();
     create_build_invoke(&scratch, "scaffold-python", "python");
     create_build_invoke_with_kv(&scratch, "scaffold-python-kv", "python");
+    bundles_a_package_and_a_data_file(&scratch);
+}
+
+/// What the guide says of Python: a package from a folder given with `-p` is bundled,
+/// and a data file read at import is kept in the component, so it works without the
+/// file; read inside `invoke`, the file is not there.
+fn bundles_a_package_and_a_data_file(scratch: &Scratch) {
+    let dir = scratch.path().join("bundled");
+    scratch
+        .host(&[
+            "plugin",
+            "new",
+            "bundled",
+            "--lang",
+            "python",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .expect_code(0);
+    std::fs::create_dir_all(dir.join("deps/shouting")).unwrap();
+    std::fs::write(
+        dir.join("deps/shouting/__init__.py"),
+        "def shout(text):\n    return text.upper()\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("stopwords.txt"), "from\na\n").unwrap();
+    let app = std::fs::read_to_string(dir.join("app.py")).unwrap();
+    let app = app
+        .replacen(
+            "import json\n",
+            "import json\nimport os\n\nimport shouting\n\n\
+             STOPWORDS = open(os.path.join(os.path.dirname(__file__), \"stopwords.txt\")).read().split()\n",
+            1,
+        )
+        .replace(
+            "        words = len(text.split())\n",
+            "        words = len([w for w in text.split() if w.lower() not in STOPWORDS])\n\
+             \x20       try:\n\
+             \x20           open(os.path.join(os.path.dirname(__file__), \"stopwords.txt\"))\n\
+             \x20           log.write(log.Level.WARN, \"the file is there at run time\")\n\
+             \x20       except OSError:\n\
+             \x20           log.write(log.Level.INFO, shouting.shout(\"no file at run time\"))\n",
+        );
+    std::fs::write(dir.join("app.py"), app).unwrap();
+    let component = dir.join("bundled.wasm");
+    let built = Command::new("componentize-py")
+        .args([
+            "--wit-path",
+            "wit",
+            "--world",
+            "plugin",
+            "componentize",
+            "app",
+            "-p",
+            ".",
+            "-p",
+            "deps",
+            "-o",
+        ])
+        .arg(&component)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    std::fs::remove_file(dir.join("stopwords.txt")).unwrap();
+    let out = scratch.host(&[
+        "invoke",
+        component.to_str().unwrap(),
+        "--input-file",
+        dir.join("test-input.json").to_str().unwrap(),
+    ]);
+    // "Hello from a new Baton plugin": 6 words, "from" and "a" stop words.
+    assert_eq!(out.expect_code(0).json()["words"], 4);
+    out.stderr_has("[bundled] info: NO FILE AT RUN TIME");
 }
 
 #[test]
