@@ -240,8 +240,14 @@ fn budgets_stop_calls_before_anything_is_sent() {
         2,
         "budget refusals never reach the provider"
     );
-    // max_tokens is lowered to what the per-call budget leaves after the prompt.
-    let sent = received[0].body["max_tokens"].as_u64().unwrap();
+    // The answer's bound is lowered to what the per-call budget leaves after the
+    // prompt, in the field OpenAI's API documents now.
+    assert!(
+        received[0].body.get("max_tokens").is_none(),
+        "{:?}",
+        received[0].body
+    );
+    let sent = received[0].body["max_completion_tokens"].as_u64().unwrap();
     assert!(sent < 300 && sent > 280, "max_tokens {sent}");
 }
 
@@ -497,4 +503,280 @@ fn the_drafter_falls_back_to_its_templates_when_no_model_is_configured() {
         stderr.contains("note: plugin \"drafter\" is granted llm, but no model configured"),
         "{stderr}"
     );
+}
+
+/// The kinds of the probe's results, `ok` for an answer.
+fn kinds(output: &Value) -> Vec<String> {
+    output["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error"]["kind"].as_str().unwrap_or("ok").to_string())
+        .collect()
+}
+
+#[test]
+fn every_token_a_provider_billed_counts_even_when_its_answer_is_unusable() {
+    // Anthropic: a structured request answered in text, with no `tool_use` block.
+    let scratch = Scratch::new();
+    let server = ModelServer::start(vec![Reply::anthropic("I would rather not.", None, 100, 50)]);
+    host_config(&scratch, &server, "anthropic", "");
+    let call = json!({
+        "messages": [{"role": "user", "content": "Rate this lead."}],
+        "json_schema": {"type": "object", "properties": {"score": {"type": "integer"}}},
+    });
+    let (run, output, state) = ask(
+        &scratch,
+        "calls_per_run = 10, tokens_per_run = 200",
+        vec![call.clone(), call.clone(), call.clone(), call.clone(), call],
+    );
+    // 150 tokens billed by the first answer leave 50 of the run's 200: one more call
+    // fits (lowered to what is left), then the budget is spent.
+    assert_eq!(
+        kinds(&output),
+        [
+            "invalid-response",
+            "invalid-response",
+            "budget-exhausted",
+            "budget-exhausted",
+            "budget-exhausted"
+        ],
+        "{output}"
+    );
+    assert_eq!(server.received().len(), 2);
+    let spent = &output["results"][2]["error"]["message"];
+    assert!(
+        spent
+            .as_str()
+            .unwrap()
+            .starts_with("tokens_per_run: 300 of the run's 200 tokens"),
+        "{spent}"
+    );
+    let exchange = &state["steps"]["ask"]["llm"][0];
+    assert_eq!(
+        (
+            exchange["tokens_in"].as_u64(),
+            exchange["tokens_out"].as_u64()
+        ),
+        (Some(100), Some(50)),
+        "{exchange}"
+    );
+    assert!(
+        (exchange["cost_usd"].as_f64().unwrap() - 0.00075).abs() < 1e-12,
+        "{exchange}"
+    );
+    assert!(
+        exchange["error"]
+            .as_str()
+            .unwrap()
+            .contains("no `tool_use` block"),
+        "{exchange}"
+    );
+    let text = scratch.host(&["show", &run]).expect_code(0).stdout.clone();
+    assert!(
+        text.contains("2 calls, 300 tokens (200 in, 100 out)"),
+        "{text}"
+    );
+
+    // OpenAI: an answer that is a tool call, and a refusal; both have null content.
+    let scratch = Scratch::new();
+    let usage = json!({"prompt_tokens": 40, "completion_tokens": 25, "total_tokens": 65});
+    let server = ModelServer::start(vec![
+        Reply::json(
+            json!({"model": "test-model-1", "usage": usage, "choices": [{"index": 0,
+            "message": {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                "function": {"name": "lookup", "arguments": "{}"}}]},
+            "finish_reason": "tool_calls"}]}),
+        ),
+        Reply::json(
+            json!({"model": "test-model-1", "usage": usage, "choices": [{"index": 0,
+            "message": {"role": "assistant", "content": null, "refusal": "I can't help with that."},
+            "finish_reason": "stop"}]}),
+        ),
+    ]);
+    host_config(&scratch, &server, "openai", "");
+    let (_, output, state) = ask(
+        &scratch,
+        "calls_per_run = 5",
+        vec![user("one"), user("two")],
+    );
+    assert_eq!(
+        kinds(&output),
+        ["invalid-response", "invalid-response"],
+        "{output}"
+    );
+    assert!(
+        output["results"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the answer is a tool call"),
+        "{output}"
+    );
+    assert!(
+        output["results"][1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the model refused: I can't help with that."),
+        "{output}"
+    );
+    for exchange in state["steps"]["ask"]["llm"].as_array().unwrap() {
+        assert_eq!(
+            (
+                exchange["tokens_in"].as_u64(),
+                exchange["tokens_out"].as_u64()
+            ),
+            (Some(40), Some(25)),
+            "{exchange}"
+        );
+        assert!(exchange["cost_usd"].as_f64().unwrap() > 0.0, "{exchange}");
+    }
+}
+
+#[test]
+fn openai_bounds_answers_with_max_completion_tokens_unless_the_server_wants_the_old_field() {
+    // A server that refuses the deprecated field, as OpenAI's reasoning models do.
+    let scratch = Scratch::new();
+    let server = ModelServer::start(vec![
+        Reply::openai("fine", 5, 5).refusing_field("max_tokens"),
+    ]);
+    host_config(&scratch, &server, "openai", "");
+    let (_, output, state) = ask(
+        &scratch,
+        "calls_per_run = 5",
+        vec![json!({
+            "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50,
+        })],
+    );
+    assert_eq!(output["results"][0]["ok"]["text"], "fine", "{output}");
+    let body = server.received()[0].body.clone();
+    assert_eq!(body["max_completion_tokens"], 50, "{body}");
+    assert!(body.get("max_tokens").is_none(), "{body}");
+    assert_eq!(
+        state["steps"]["ask"]["llm"][0]["request"]["sent"],
+        json!({"max_completion_tokens": 50})
+    );
+
+    // A server that knows only the old field: configured per provider.
+    let scratch = Scratch::new();
+    let server = ModelServer::start(vec![
+        Reply::openai("old", 5, 5).refusing_field("max_completion_tokens"),
+    ]);
+    host_config(&scratch, &server, "openai", "");
+    let (_, output, _) = ask(&scratch, "calls_per_run = 5", vec![user("hi")]);
+    let error = &output["results"][0]["error"];
+    assert_eq!(error["kind"], "invalid-request", "{output}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_tokens_field = \"max_tokens\""),
+        "the refusal says how to configure the old field: {error}"
+    );
+    host_config(
+        &scratch,
+        &server,
+        "openai",
+        "max_tokens_field = \"max_tokens\"",
+    );
+    let (_, output, _) = ask(&scratch, "calls_per_run = 5", vec![user("hi")]);
+    assert_eq!(output["results"][0]["ok"]["text"], "old", "{output}");
+    let body = server.received().last().unwrap().body.clone();
+    assert!(
+        body["max_tokens"].as_u64().is_some() && body.get("max_completion_tokens").is_none(),
+        "{body}"
+    );
+
+    // Anthropic has only max_tokens: the other field is refused in the configuration.
+    host_config(
+        &scratch,
+        &server,
+        "anthropic",
+        "max_tokens_field = \"max_completion_tokens\"",
+    );
+    let workflow = scratch.workflow("probe.toml", &PROBE.replace("GRANT", "calls_per_run = 1"));
+    scratch
+        .host(&["run", workflow.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has("llm.providers.test.max_tokens_field: Anthropic's messages API bounds an answer with `max_tokens` only");
+}
+
+#[test]
+fn the_log_records_what_was_sent_and_what_a_provider_would_refuse_is_not_sent() {
+    let scratch = Scratch::new();
+    let server = ModelServer::start(vec![Reply::anthropic("ok", None, 5, 5)]);
+    host_config(&scratch, &server, "anthropic", "");
+    let (_, output, state) = ask(
+        &scratch,
+        "calls_per_run = 5",
+        vec![
+            json!({"messages": [{"role": "user", "content": "hi"}], "temperature": 1.5, "max_tokens": 40}),
+            // Only system text: Anthropic's API has no conversation to answer.
+            json!({"messages": [{"role": "system", "content": "Be brief."}]}),
+            // Not an object: Anthropic takes the structure as a tool's input.
+            json!({"messages": [{"role": "user", "content": "hi"}], "json_schema": {"type": "array"}}),
+        ],
+    );
+    assert_eq!(
+        kinds(&output),
+        ["ok", "invalid-request", "invalid-request"],
+        "{output}"
+    );
+    assert!(
+        output["results"][1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a `user` message"),
+        "{output}"
+    );
+    assert!(
+        output["results"][2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must describe an object"),
+        "{output}"
+    );
+    assert_eq!(server.received().len(), 1, "refused requests are not sent");
+    assert_eq!(server.received()[0].body["temperature"], 1.0);
+    // The plugin's request as asked, and what was sent.
+    let request = &state["steps"]["ask"]["llm"][0]["request"];
+    assert_eq!(request["temperature"], 1.5, "{request}");
+    assert_eq!(
+        request["sent"],
+        json!({"max_tokens": 40, "temperature": 1.0}),
+        "{request}"
+    );
+}
+
+#[test]
+fn budget_and_schema_errors_say_which_budget_and_why_first() {
+    let scratch = Scratch::new();
+    let long = "x".repeat(300);
+    let server = ModelServer::start(vec![Reply::openai(
+        &json!({"items": [long, long]}).to_string(),
+        10,
+        10,
+    )]);
+    host_config(&scratch, &server, "openai", "");
+    let schema =
+        json!({"type": "object", "properties": {"items": {"type": "array", "minItems": 3}}});
+    let (_, output, _) = ask(
+        &scratch,
+        "calls_per_run = 5, tokens_per_call = 3000, tokens_per_run = 300",
+        vec![
+            // About 400 tokens: within a call's 3,000, over the run's 300.
+            user(&"word ".repeat(320)),
+            json!({"messages": [{"role": "user", "content": "three items"}], "json_schema": schema}),
+        ],
+    );
+    let budget = output["results"][0]["error"]["message"].as_str().unwrap();
+    assert!(budget.starts_with("tokens_per_run: "), "{budget}");
+    assert!(!budget.contains("tokens_per_call"), "{budget}");
+    let mismatch = output["results"][1]["error"]["message"].as_str().unwrap();
+    let reason = mismatch.find("has less than 3 items").expect(mismatch);
+    let value = mismatch.find("xxxx").expect(mismatch);
+    assert!(
+        reason < value,
+        "the reason comes before the value: {mismatch}"
+    );
+    assert!(reason < 200, "{mismatch}");
 }

@@ -125,6 +125,7 @@ fn benchmarks(c: &mut Criterion) {
                 key_env: None,
                 timeout: None,
                 retries: None,
+                max_tokens_field: None,
             },
             Some("sk-bench".into()),
             None,

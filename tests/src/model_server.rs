@@ -25,6 +25,9 @@ pub struct Reply {
     pub body: String,
     /// Waited before answering.
     pub delay: Duration,
+    /// A request field this answer refuses as OpenAI does a parameter a model does
+    /// not take (400, `unsupported_parameter`), when the request carries it.
+    pub refuses_field: Option<String>,
 }
 
 impl Reply {
@@ -63,7 +66,15 @@ impl Reply {
             headers: vec![("content-type".into(), "application/json".into())],
             body: value.to_string(),
             delay: Duration::ZERO,
+            refuses_field: None,
         }
+    }
+
+    /// This answer, or OpenAI's 400 for an unsupported parameter when the request has
+    /// `field` (as its reasoning models answer `max_tokens`).
+    pub fn refusing_field(mut self, field: &str) -> Reply {
+        self.refuses_field = Some(field.into());
+        self
     }
 
     /// An error status with a provider-style JSON error body.
@@ -203,6 +214,7 @@ async fn answer(
         .or(record.header("x-api-key"))
         .unwrap_or_default()
         .to_string();
+    let sent = record.body.clone();
     received.lock().unwrap().push(record);
     let reply = {
         let mut script = script.lock().unwrap();
@@ -213,6 +225,18 @@ async fn answer(
         }
     }
     .unwrap_or_else(|| Reply::status(500));
+    let reply = match &reply.refuses_field {
+        Some(field) if sent.get(field).is_some() => Reply {
+            status: 400,
+            body: json!({"error": {
+                "message": format!("Unsupported parameter: '{field}' is not supported with this model. Use 'max_completion_tokens' instead."),
+                "type": "invalid_request_error", "param": field, "code": "unsupported_parameter",
+            }})
+            .to_string(),
+            ..reply
+        },
+        _ => reply,
+    };
     if !reply.delay.is_zero() {
         // (A zero sleep would still wait for the timer's next millisecond tick.)
         tokio::time::sleep(reply.delay).await;

@@ -32,8 +32,8 @@ pub use ids::{
 };
 pub use inbox::{InboxChange, InboxEntry, InboxKey, InboxPage};
 pub use llm::{
-    ExchangeJournal, LlmConfig, LlmExchange, LlmGrant, LlmUsage, Price, Provider, ProviderApi,
-    StepCall,
+    ExchangeJournal, LlmConfig, LlmExchange, LlmGrant, LlmUsage, MaxTokensField, Price, Provider,
+    ProviderApi, StepCall,
 };
 pub use state::{
     DecisionRecord, DecisionStatus, Earlier, ReportedOutcome, RunState, RunStatus, SpotCheck,

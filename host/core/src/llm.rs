@@ -52,9 +52,42 @@ pub struct Provider {
     /// Attempts after the first on 429 and 5xx answers and on timeouts (default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    /// The field that bounds the answer's length, for `api = "openai"`:
+    /// `max_completion_tokens` (OpenAI's current API, and the default) or `max_tokens`
+    /// (the field it deprecated, which servers that imitate its older API still want).
+    /// Anthropic's API has only `max_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens_field: Option<MaxTokensField>,
+}
+
+/// The name of the request field that bounds an answer's length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaxTokensField {
+    MaxCompletionTokens,
+    MaxTokens,
+}
+
+impl MaxTokensField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+            MaxTokensField::MaxTokens => "max_tokens",
+        }
+    }
 }
 
 impl Provider {
+    /// The field a request bounds the answer's length in: what the provider
+    /// configures, else what its API documents now.
+    pub fn max_tokens_field(&self) -> MaxTokensField {
+        match (self.api, self.max_tokens_field) {
+            (ProviderApi::Anthropic, _) => MaxTokensField::MaxTokens,
+            (ProviderApi::Openai, Some(field)) => field,
+            (ProviderApi::Openai, None) => MaxTokensField::MaxCompletionTokens,
+        }
+    }
+
     /// The timeout of one attempt (default 60 s).
     pub fn attempt_timeout(&self) -> Duration {
         self.timeout
@@ -148,6 +181,14 @@ impl LlmConfig {
                 problems.push((
                     field("key_env"),
                     format!("{env:?} is not an environment variable name; name the variable that holds the key, e.g. \"OPENAI_API_KEY\""),
+                ));
+            }
+            if provider.api == ProviderApi::Anthropic
+                && provider.max_tokens_field == Some(MaxTokensField::MaxCompletionTokens)
+            {
+                problems.push((
+                    field("max_tokens_field"),
+                    "Anthropic's messages API bounds an answer with `max_tokens` only; leave the field out".into(),
                 ));
             }
             if let Some(timeout) = &provider.timeout
@@ -301,9 +342,11 @@ impl LlmUsage {
         self.tokens_in + self.tokens_out
     }
 
-    /// Adds one recorded exchange (answered ones only: the others cost nothing).
+    /// Adds one recorded exchange: an answered one, or one whose answer could not be
+    /// used but whose tokens the provider billed. An exchange that got no answer (a
+    /// refusal, a timeout) cost nothing.
     pub fn add(&mut self, exchange: &LlmExchange) {
-        if !exchange.answered() {
+        if !exchange.answered() && exchange.tokens_in + exchange.tokens_out == 0 {
             return;
         }
         self.calls += 1;
@@ -365,6 +408,7 @@ mod tests {
             key_env: None,
             timeout: None,
             retries: None,
+            max_tokens_field: None,
         }
     }
 
@@ -433,9 +477,12 @@ mod tests {
                 .cost(1000, 500),
             ),
         };
+        // No answer: nothing billed, nothing counted.
         let failed = LlmExchange {
             response: None,
             error: Some("rate limited".into()),
+            tokens_in: 0,
+            tokens_out: 0,
             cost_usd: None,
             ..answered.clone()
         };
@@ -443,5 +490,14 @@ mod tests {
         assert_eq!((usage.calls, usage.tokens()), (1, 1500));
         assert!((usage.cost_usd - 0.0105).abs() < 1e-9, "{}", usage.cost_usd);
         assert!(!usage.unpriced);
+        // An answer that could not be used, but was billed: counted.
+        let unusable = LlmExchange {
+            response: None,
+            error: Some("no tool_use block".into()),
+            ..answered.clone()
+        };
+        let usage = LlmUsage::of([&answered, &failed, &unusable]);
+        assert_eq!((usage.calls, usage.tokens()), (2, 3000));
+        assert!((usage.cost_usd - 0.021).abs() < 1e-9, "{}", usage.cost_usd);
     }
 }

@@ -77,7 +77,7 @@ pub(crate) fn check_with(
             } else {
                 path
             };
-            let detail = shorten(&error.to_string());
+            let detail = reason_first(error);
             match schema.and_then(|schema| expects(schema, &error.schema_path().to_string())) {
                 // The author's words are what a person reads; the validator's own
                 // (a regular expression, say) go to the log, shown with `-v`.
@@ -115,8 +115,36 @@ fn expects(schema: &Value, keyword: &str) -> Option<String> {
     }
 }
 
-/// A message that quotes a huge value, cut in the middle: validators quote the value
-/// first and say what is wrong last ("[…] has less than 3 items"), so the end stays.
+/// What is wrong, before the value it is wrong about. The validator's message quotes
+/// the value first ("[{...}, {...}] has less than 3 items"): that is kept when it is
+/// short; otherwise the reason comes first, with the value masked, and the value
+/// after it, cut, so that a message cut short anywhere still says why.
+fn reason_first(error: &jsonschema::ValidationError) -> String {
+    let whole = error.to_string();
+    if whole.chars().count() <= MESSAGE_CHARS / 2 {
+        return whole;
+    }
+    let reason = error.masked_with("the value").to_string();
+    if reason == whole {
+        return shorten(&whole);
+    }
+    let value = error.instance().to_string();
+    format!(
+        "{}; the value: {}",
+        shorten(&reason),
+        cut(&value, MESSAGE_CHARS / 2)
+    )
+}
+
+/// The first `max` characters of `text`, with `...` when there were more.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// A long message cut in the middle, keeping its start and its end.
 fn shorten(message: &str) -> String {
     let count = message.chars().count();
     if count <= MESSAGE_CHARS {
@@ -185,8 +213,17 @@ mod tests {
         let validator = jsonschema::validator_for(&schema).unwrap();
         let long = "x".repeat(400);
         let error = check(&validator, &serde_json::json!([long, long])).unwrap_err();
-        assert!(error.ends_with("has less than 3 items"), "{error}");
+        // The reason first, so that a message cut anywhere after it still says why;
+        // then the value, cut.
+        assert!(
+            error.starts_with("at /: the value has less than 3 items; the value: [\"xxx"),
+            "{error}"
+        );
+        assert!(error.ends_with("..."), "{error}");
         assert!(error.chars().count() < 300, "{error}");
+        // A short one reads as the validator says it.
+        let error = check(&validator, &serde_json::json!([1])).unwrap_err();
+        assert_eq!(error, "at /: [1] has less than 3 items");
     }
     use serde_json::json;
 

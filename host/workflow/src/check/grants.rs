@@ -98,9 +98,8 @@ fn check_llm(report: &mut Reporter, plugin: &str, raw: &Spanned<RawLlmGrant>) ->
             );
         }
     }
-    if grant.tokens_per_call > grant.tokens_per_run {
-        grant.tokens_per_call = grant.tokens_per_run;
-    }
+    // A per-call budget above the run's is kept as written: a call is bounded by
+    // both, and a refusal names the one that bound it.
     if let Some(timeout) = &llm.timeout {
         match parse_duration(timeout.get_ref()) {
             Ok(d) => grant.timeout = Some(d),

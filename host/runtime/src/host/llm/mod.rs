@@ -234,13 +234,18 @@ fn check(request: Request, target: &LlmTarget) -> Result<Checked, LlmError> {
     .to_string();
     let characters: usize = messages.iter().map(|(_, c)| c.chars().count()).sum();
     let prompt_tokens = (characters as u64).div_ceil(4) + 4 * messages.len() as u64;
+    let ask = Ask {
+        messages,
+        schema,
+        max_tokens: 0,
+        temperature,
+    };
+    // What the provider's API would refuse is refused here, before anything is spent.
+    if let Some(why) = wire::refusal(target.provider.api, &ask) {
+        return Err(LlmError::InvalidRequest(why));
+    }
     Ok(Checked {
-        ask: Ask {
-            messages,
-            schema,
-            max_tokens: 0,
-            temperature,
-        },
+        ask,
         asked_max,
         validator,
         recorded,
@@ -399,7 +404,7 @@ impl LlmView<'_> {
         // What came of it, for the plugin and for the log.
         let secrets: Vec<String> = target.key.iter().cloned().collect();
         let scrub = |text: String| redact(&text, &secrets).into_owned();
-        let mut exchange = unanswered(&access, target, &checked, max_tokens);
+        let mut exchange = unanswered(&access, target, &checked, &ask);
         exchange.latency_ms = latency_ms;
         let result = match sent {
             Err(failed) => {
@@ -430,8 +435,9 @@ impl LlmView<'_> {
                                 target.name
                             ))),
                             _ => LlmError::InvalidRequest(scrub(format!(
-                                "{} refused the request: {detail}",
-                                target.name
+                                "{} refused the request: {detail}{}",
+                                target.name,
+                                field_hint(target, &detail)
                             ))),
                         },
                     ),
@@ -444,6 +450,15 @@ impl LlmView<'_> {
                 exchange.attempts = answer.attempts;
                 match wire::parse(provider.api, &answer.body, checked.validator.is_some()) {
                     Err(why) => {
+                        // Unusable, but billed: what its `usage` says counts against
+                        // the budgets and in the cost like any answer's.
+                        if let Some((tokens_in, tokens_out)) =
+                            wire::usage(provider.api, &answer.body)
+                        {
+                            exchange.tokens_in = tokens_in;
+                            exchange.tokens_out = tokens_out;
+                            exchange.cost_usd = target.price.map(|p| p.cost(tokens_in, tokens_out));
+                        }
                         let error = LlmError::InvalidResponse(scrub(format!(
                             "{} answered, but not usably: {why}",
                             target.name
@@ -524,15 +539,35 @@ impl LlmView<'_> {
     }
 }
 
-/// An exchange with no answer yet.
-fn unanswered(
-    access: &LlmAccess,
-    target: &LlmTarget,
-    checked: &Checked,
-    max_tokens: u64,
-) -> LlmExchange {
+/// When a provider refused the field that bounds the answer, how to configure the
+/// other one: OpenAI's API takes `max_completion_tokens`, servers that imitate its
+/// older API `max_tokens`.
+fn field_hint(target: &LlmTarget, detail: &str) -> String {
+    use baton_core::{MaxTokensField, ProviderApi};
+    let sent = target.provider.max_tokens_field();
+    if target.provider.api != ProviderApi::Openai || !detail.contains(sent.as_str()) {
+        return String::new();
+    }
+    let other = match sent {
+        MaxTokensField::MaxCompletionTokens => MaxTokensField::MaxTokens,
+        MaxTokensField::MaxTokens => MaxTokensField::MaxCompletionTokens,
+    };
+    format!(
+        "; it refused `{}`: if it takes `{}`, set max_tokens_field = \"{}\" in [llm.providers.{}] of the host configuration",
+        sent.as_str(),
+        other.as_str(),
+        other.as_str(),
+        target.name
+    )
+}
+
+/// An exchange with no answer yet. Its request is what the plugin asked, and under
+/// `sent` the parameters as the provider was sent them (the answer's bound, lowered
+/// to what the budgets leave, in the field the API takes; the temperature in its
+/// range).
+fn unanswered(access: &LlmAccess, target: &LlmTarget, checked: &Checked, ask: &Ask) -> LlmExchange {
     let mut request = checked.recorded.clone();
-    request["sent_max_tokens"] = json!(max_tokens);
+    request["sent"] = wire::sent(&target.provider, ask);
     LlmExchange {
         plugin: access.plugin.clone(),
         provider: target.name.clone(),

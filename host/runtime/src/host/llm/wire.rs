@@ -2,7 +2,7 @@
 //! server, vLLM, LM Studio) and Anthropic's messages. Each turns a request into a
 //! path, headers and body, and an answer's body into a completion.
 
-use baton_core::{Provider, ProviderApi};
+use baton_core::{MaxTokensField, Provider, ProviderApi};
 use serde_json::{Value, json};
 
 /// What the plugin asked, in the host's terms.
@@ -64,8 +64,43 @@ pub(super) fn path(api: ProviderApi) -> &'static str {
     }
 }
 
+/// Why the provider would refuse `ask`, before it is sent: its API's own rules.
+pub(super) fn refusal(api: ProviderApi, ask: &Ask) -> Option<String> {
+    match api {
+        ProviderApi::Openai => None,
+        ProviderApi::Anthropic => {
+            if ask.messages.iter().all(|(role, _)| *role == "system") {
+                return Some(
+                    "Anthropic's API needs a `user` message besides the `system` ones (it takes system text apart from the conversation); add the task as a `user` message".into(),
+                );
+            }
+            match &ask.schema {
+                Some(schema) if schema.get("type") != Some(&json!("object")) => Some(
+                    "with Anthropic's API the json-schema must describe an object (`\"type\": \"object\"`: it is the input of the tool the answer is asked for through); wrap the value in one, e.g. {\"type\": \"object\", \"required\": [\"items\"], \"properties\": {\"items\": ...}}".into(),
+                ),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// The parameters of `ask` as a provider is sent them: the field that bounds the
+/// answer and its value, and the temperature in the API's range (Anthropic's is 0 to
+/// 1). The run's log records these.
+pub(super) fn sent(provider: &Provider, ask: &Ask) -> Value {
+    let mut sent = json!({ provider.max_tokens_field().as_str(): ask.max_tokens });
+    if let Some(t) = ask.temperature {
+        sent["temperature"] = json!(match provider.api {
+            ProviderApi::Openai => t,
+            ProviderApi::Anthropic => t.min(1.0),
+        });
+    }
+    sent
+}
+
 /// The body of a request.
 pub(super) fn request(provider: &Provider, ask: &Ask) -> Value {
+    let sent = sent(provider, ask);
     match provider.api {
         ProviderApi::Openai => {
             let messages: Vec<Value> = ask
@@ -76,11 +111,12 @@ pub(super) fn request(provider: &Provider, ask: &Ask) -> Value {
             let mut body = json!({
                 "model": provider.model,
                 "messages": messages,
-                "max_tokens": ask.max_tokens,
                 "stream": false,
             });
-            if let Some(t) = ask.temperature {
-                body["temperature"] = json!(t);
+            let field = provider.max_tokens_field().as_str();
+            body[field] = sent[field].clone();
+            if let Some(t) = sent.get("temperature") {
+                body["temperature"] = t.clone();
             }
             if let Some(schema) = &ask.schema {
                 body["response_format"] = json!({
@@ -105,15 +141,14 @@ pub(super) fn request(provider: &Provider, ask: &Ask) -> Value {
                 .collect();
             let mut body = json!({
                 "model": provider.model,
-                "max_tokens": ask.max_tokens,
+                "max_tokens": sent[MaxTokensField::MaxTokens.as_str()],
                 "messages": messages,
             });
             if !system.is_empty() {
                 body["system"] = json!(system.join("\n\n"));
             }
-            if let Some(t) = ask.temperature {
-                // Anthropic's range is 0 to 1.
-                body["temperature"] = json!(t.min(1.0));
+            if let Some(t) = sent.get("temperature") {
+                body["temperature"] = t.clone();
             }
             if let Some(schema) = &ask.schema {
                 body["tools"] = json!([{
@@ -143,6 +178,21 @@ pub(super) fn key_headers(api: ProviderApi, key: Option<&str>) -> Vec<(&'static 
     }
 }
 
+/// The tokens an answer's `usage` says were spent, `(in, out)`, whether or not the
+/// rest of the answer can be read: an answer the host cannot use was still billed.
+pub(super) fn usage(api: ProviderApi, body: &[u8]) -> Option<(u64, u64)> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let usage = &value["usage"];
+    let (tokens_in, tokens_out) = match api {
+        ProviderApi::Openai => (&usage["prompt_tokens"], &usage["completion_tokens"]),
+        ProviderApi::Anthropic => (&usage["input_tokens"], &usage["output_tokens"]),
+    };
+    match (tokens_in.as_u64(), tokens_out.as_u64()) {
+        (None, None) => None,
+        (tokens_in, tokens_out) => Some((tokens_in.unwrap_or(0), tokens_out.unwrap_or(0))),
+    }
+}
+
 /// Reads a 2xx answer's body.
 pub(super) fn parse(api: ProviderApi, body: &[u8], structured: bool) -> Result<Parsed, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
@@ -157,10 +207,23 @@ pub(super) fn parse(api: ProviderApi, body: &[u8], structured: bool) -> Result<P
             let choice = value["choices"]
                 .get(0)
                 .ok_or("the answer has no `choices[0]`")?;
-            let text = choice["message"]["content"]
-                .as_str()
-                .ok_or("the answer has no `choices[0].message.content` text")?
-                .to_string();
+            let message = &choice["message"];
+            let text = match message["content"].as_str() {
+                Some(text) => text.to_string(),
+                None if message["refusal"].is_string() => {
+                    return Err(format!(
+                        "the model refused: {}",
+                        message["refusal"].as_str().unwrap_or_default()
+                    ));
+                }
+                None if message["tool_calls"].is_array() => {
+                    return Err(
+                        "the answer is a tool call, with no `choices[0].message.content` text"
+                            .into(),
+                    );
+                }
+                None => return Err("the answer has no `choices[0].message.content` text".into()),
+            };
             let stop = match choice["finish_reason"].as_str() {
                 Some("stop") => Stop::Finished,
                 Some("length") => Stop::MaxTokens,
@@ -223,6 +286,7 @@ mod tests {
             key_env: None,
             timeout: None,
             retries: None,
+            max_tokens_field: None,
         }
     }
 
