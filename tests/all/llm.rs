@@ -780,3 +780,150 @@ fn budget_and_schema_errors_say_which_budget_and_why_first() {
     );
     assert!(reason < 200, "{mismatch}");
 }
+
+/// fakellm (PyPI, <https://github.com/1dg618/fakellm>): a mock of OpenAI's and
+/// Anthropic's HTTP APIs written by others, so the wire format is checked by code this
+/// project did not write. Started on a free port with `rules`; killed when dropped.
+struct FakeLlm {
+    child: std::process::Child,
+    base_url: String,
+}
+
+impl FakeLlm {
+    fn start(scratch: &Scratch, rules: &str) -> FakeLlm {
+        let config = scratch.file("fakellm.yaml", format!("version: 1\nrules:\n{rules}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "from fakellm.cli import main; main()",
+                "serve",
+                "--port",
+            ])
+            .arg(port.to_string())
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("fakellm (tools/setup.sh --tests installs it)");
+        let fake = FakeLlm {
+            child,
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+        };
+        // Ready once its admin endpoint answers.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "fakellm did not start on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        fake
+    }
+
+    fn configure(&self, scratch: &Scratch, api: &str) {
+        scratch.host_config(&format!(
+            "[llm]\ndefault = \"fake\"\n[llm.providers.fake]\napi = \"{api}\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\nkey_env = \"{KEY_ENV}\"\n[llm.prices.fake-model]\ninput = 1.0\noutput = 2.0\n",
+            self.base_url
+        ));
+    }
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn both_apis_work_against_a_third_party_mock_and_unusable_answers_are_still_counted() {
+    let scratch = Scratch::new();
+    let fake = FakeLlm::start(
+        &scratch,
+        r#"
+  - name: structured
+    when: {tools_include: answer, messages_contain: "rate-structured"}
+    respond:
+      tool_calls: [{name: answer, arguments: {score: 7}}]
+  - name: prose
+    when: {messages_contain: "answer-in-prose"}
+    respond: {content: "I would rather explain this in prose than in a structure."}
+  - name: tool
+    when: {messages_contain: "call-a-tool"}
+    respond:
+      tool_calls: [{name: lookup, arguments: {q: "leads"}}]
+  - name: hello
+    when: {messages_contain: "say-hello"}
+    respond: {content: "Hello from fakellm."}
+"#,
+    );
+    let schema = json!({"type": "object", "required": ["score"], "properties": {"score": {"type": "integer"}}});
+    let structured = |content: &str| {
+        json!({"messages": [{"role": "system", "content": "Rate it."}, {"role": "user", "content": content}],
+               "json_schema": schema, "max_tokens": 200, "temperature": 0.3})
+    };
+
+    // Anthropic's messages API: a structured answer through the tool, and one in prose.
+    fake.configure(&scratch, "anthropic");
+    let (_, output, state) = ask(
+        &scratch,
+        "calls_per_run = 5",
+        vec![
+            structured("rate-structured: a lead"),
+            structured("answer-in-prose: a lead"),
+        ],
+    );
+    assert_eq!(kinds(&output), ["ok", "invalid-response"], "{output}");
+    assert_eq!(
+        output["results"][0]["ok"]["text"], r#"{"score":7}"#,
+        "{output}"
+    );
+    assert_eq!(
+        output["results"][0]["ok"]["model"], "fake-model",
+        "{output}"
+    );
+    for exchange in state["steps"]["ask"]["llm"].as_array().unwrap() {
+        assert!(exchange["tokens_in"].as_u64().unwrap() > 0, "{exchange}");
+        assert!(exchange["tokens_out"].as_u64().unwrap() > 0, "{exchange}");
+        assert!(exchange["cost_usd"].as_f64().unwrap() > 0.0, "{exchange}");
+    }
+
+    // OpenAI's chat completions: a text answer, and a tool call with null content.
+    let scratch = Scratch::new();
+    fake.configure(&scratch, "openai");
+    let (_, output, state) = ask(
+        &scratch,
+        "calls_per_run = 5",
+        vec![user("say-hello"), user("call-a-tool")],
+    );
+    assert_eq!(kinds(&output), ["ok", "invalid-response"], "{output}");
+    assert_eq!(
+        output["results"][0]["ok"]["text"], "Hello from fakellm.",
+        "{output}"
+    );
+    assert!(
+        output["results"][1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tool call"),
+        "{output}"
+    );
+    let exchanges = state["steps"]["ask"]["llm"].as_array().unwrap();
+    assert!(
+        exchanges[1]["tokens_in"].as_u64().unwrap() > 0,
+        "{}",
+        exchanges[1]
+    );
+    let usage: u64 = exchanges
+        .iter()
+        .map(|e| e["tokens_in"].as_u64().unwrap() + e["tokens_out"].as_u64().unwrap())
+        .sum();
+    assert!(usage > 0);
+}
