@@ -6,30 +6,43 @@ use std::process::Command;
 
 use baton_tests::{Scratch, workspace_root};
 
-/// Creates plugin `name` in `lang` in the scratch directory, builds it and invokes it
-/// on its test input.
-fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
+/// Creates plugin `name` in `lang` (with `flags`, e.g. `--with kv`) in the scratch
+/// directory and builds it with its build script, as a new author would (npm, for
+/// JavaScript: from npm's cache once the utm tagger has been built). Returns the
+/// folder and the component, and what `plugin new` printed.
+fn create_and_build(
+    scratch: &Scratch,
+    name: &str,
+    lang: &str,
+    flags: &[&str],
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
     let dir = scratch.path().join(name);
-    scratch
-        .host(&[
-            "plugin",
-            "new",
-            name,
-            "--lang",
-            lang,
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .expect_code(0);
-    // The build script installs what it needs as a new author's would (npm, for
-    // JavaScript: from npm's cache once the utm tagger has been built).
-    let target = workspace_root().join("target");
+    let mut args = vec![
+        "plugin",
+        "new",
+        name,
+        "--lang",
+        lang,
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    let created = scratch.host(&args);
+    created.expect_code(0);
     let status = baton_tests::clear_cargo_test_env(&mut Command::new(dir.join("build.sh")))
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", workspace_root().join("target"))
         .status()
         .unwrap();
     assert!(status.success(), "{lang}: build.sh failed");
     let component = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    (dir, component, created.stdout.clone())
+}
+
+/// Creates plugin `name` in `lang` in the scratch directory, builds it and invokes it
+/// on its test input.
+fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
+    let (dir, component, _) = create_and_build(scratch, name, lang, &[]);
+    let target = workspace_root().join("target");
     let input = dir.join("test-input.json");
     let out = scratch.host(&[
         "invoke",
@@ -97,26 +110,8 @@ fn create_build_invoke(scratch: &Scratch, name: &str, lang: &str) {
 /// one kv directory: the second call finds what the first kept. Without the grant it
 /// is denied, in the words that say how to grant it.
 fn create_build_invoke_with_kv(scratch: &Scratch, name: &str, lang: &str) {
-    let dir = scratch.path().join(name);
-    let out = scratch.host(&[
-        "plugin",
-        "new",
-        name,
-        "--lang",
-        lang,
-        "--with",
-        "kv",
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
-    out.expect_code(0).stdout_has("--grant-kv --kv-dir");
-    let target = workspace_root().join("target");
-    let status = baton_tests::clear_cargo_test_env(&mut Command::new(dir.join("build.sh")))
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{lang}: build.sh failed");
-    let component = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    let (dir, component, printed) = create_and_build(scratch, name, lang, &["--with", "kv"]);
+    assert!(printed.contains("--grant-kv --kv-dir"), "{printed}");
     let component = component.to_str().unwrap();
     let input = dir.join("test-input.json");
     let input = input.to_str().unwrap();
