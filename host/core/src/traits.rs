@@ -220,6 +220,11 @@ pub struct KvQuota {
     pub max_bytes: u64,
 }
 
+impl KvQuota {
+    /// Keys a grant allows when it does not say (`keys` in a workflow's `kv` grant).
+    pub const DEFAULT_KEYS: u64 = 10_000;
+}
+
 /// Why a key-value write was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KvError {

@@ -89,6 +89,27 @@ impl RuntimeInner {
         loaded.get(digest)?.upgrade()
     }
 
+    /// `digest` prepared from the code a live plugin of this runtime already holds.
+    fn reused(
+        &self,
+        digest: Digest,
+        size: usize,
+        outcome: CacheOutcome,
+        started: Instant,
+    ) -> Option<Prepared> {
+        let compiled = self.loaded(&digest)?;
+        let mut prepared = prepared(
+            compiled.component.clone(),
+            digest,
+            size,
+            outcome,
+            None,
+            started,
+        );
+        prepared.reuse = Some(compiled);
+        Some(prepared)
+    }
+
     /// Keeps a weak reference to `compiled` for later loads of the same code; entries
     /// whose plugins are gone are dropped as it goes.
     pub(crate) fn remember(
@@ -117,17 +138,9 @@ impl RuntimeInner {
         if let Some((cache, canonical, meta)) = &known
             && let Some(digest) = cache.known_source(canonical, meta)
         {
-            if let Some(compiled) = self.loaded(&digest) {
-                let size = meta.len() as usize;
-                let mut prepared = prepared(
-                    compiled.component.clone(),
-                    digest,
-                    size,
-                    CacheOutcome::Hit,
-                    None,
-                    started,
-                );
-                prepared.reuse = Some(compiled);
+            if let Some(prepared) =
+                self.reused(digest, meta.len() as usize, CacheOutcome::Hit, started)
+            {
                 return Ok(prepared);
             }
             match cache.lookup(&self.engine, &digest) {
@@ -166,20 +179,11 @@ impl RuntimeInner {
         let started = Instant::now();
         let digest = Digest::of(bytes);
         let size = bytes.len();
-        if let Some(compiled) = self.loaded(&digest) {
-            let outcome = match self.cache {
-                Some(_) => CacheOutcome::Hit,
-                None => CacheOutcome::Uncached,
-            };
-            let mut prepared = prepared(
-                compiled.component.clone(),
-                digest,
-                size,
-                outcome,
-                None,
-                started,
-            );
-            prepared.reuse = Some(compiled);
+        let outcome = match self.cache {
+            Some(_) => CacheOutcome::Hit,
+            None => CacheOutcome::Uncached,
+        };
+        if let Some(prepared) = self.reused(digest, size, outcome, started) {
             return Ok(prepared);
         }
         let Some(cache) = &self.cache else {

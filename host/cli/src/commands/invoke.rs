@@ -262,7 +262,7 @@ impl KvScratch {
                 store: Arc::new(store.clone()),
                 scope: plugin.to_string(),
                 quota: baton_core::KvQuota {
-                    max_keys: 10_000,
+                    max_keys: baton_core::KvQuota::DEFAULT_KEYS,
                     max_bytes: args.kv_quota,
                 },
             },

@@ -56,7 +56,10 @@ pub(super) fn check_grants(
         if let Some(max_bytes) = max_bytes {
             grants.kv = Some(KvGrant {
                 max_bytes,
-                max_keys: kv.get_ref().keys.unwrap_or(10_000),
+                max_keys: kv
+                    .get_ref()
+                    .keys
+                    .unwrap_or(baton_core::KvQuota::DEFAULT_KEYS),
             });
         }
     }

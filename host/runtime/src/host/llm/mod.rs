@@ -449,12 +449,10 @@ impl LlmView<'_> {
             Ok(answer) => {
                 exchange.attempts = answer.attempts;
                 match wire::parse(provider.api, &answer.body, checked.validator.is_some()) {
-                    Err(why) => {
+                    Err(wire::Unusable { why, billed }) => {
                         // Unusable, but billed: what its `usage` says counts against
                         // the budgets and in the cost like any answer's.
-                        if let Some((tokens_in, tokens_out)) =
-                            wire::usage(provider.api, &answer.body)
-                        {
+                        if let Some((tokens_in, tokens_out)) = billed {
                             exchange.tokens_in = tokens_in;
                             exchange.tokens_out = tokens_out;
                             exchange.cost_usd = target.price.map(|p| p.cost(tokens_in, tokens_out));

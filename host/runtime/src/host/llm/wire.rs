@@ -178,30 +178,45 @@ pub(super) fn key_headers(api: ProviderApi, key: Option<&str>) -> Vec<(&'static 
     }
 }
 
-/// The tokens an answer's `usage` says were spent, `(in, out)`, whether or not the
-/// rest of the answer can be read: an answer the host cannot use was still billed.
-pub(super) fn usage(api: ProviderApi, body: &[u8]) -> Option<(u64, u64)> {
-    let value: Value = serde_json::from_slice(body).ok()?;
+/// An answer the host cannot use: why, and what its `usage` says was billed, `(in,
+/// out)`, when it says: an unusable answer still counts.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Unusable {
+    pub why: String,
+    pub billed: Option<(u64, u64)>,
+}
+
+/// Reads a 2xx answer's body.
+pub(super) fn parse(api: ProviderApi, body: &[u8], structured: bool) -> Result<Parsed, Unusable> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| Unusable {
+        why: format!(
+            "the answer is not JSON ({e}): {}",
+            super::client::excerpt(body)
+        ),
+        billed: None,
+    })?;
     let usage = &value["usage"];
     let (tokens_in, tokens_out) = match api {
         ProviderApi::Openai => (&usage["prompt_tokens"], &usage["completion_tokens"]),
         ProviderApi::Anthropic => (&usage["input_tokens"], &usage["output_tokens"]),
     };
-    match (tokens_in.as_u64(), tokens_out.as_u64()) {
-        (None, None) => None,
-        (tokens_in, tokens_out) => Some((tokens_in.unwrap_or(0), tokens_out.unwrap_or(0))),
-    }
+    let (tokens_in, tokens_out) = (tokens_in.as_u64(), tokens_out.as_u64());
+    let (text, stop) = read(api, &value, structured).map_err(|why| Unusable {
+        why,
+        billed: (tokens_in.is_some() || tokens_out.is_some())
+            .then(|| (tokens_in.unwrap_or(0), tokens_out.unwrap_or(0))),
+    })?;
+    Ok(Parsed {
+        text,
+        model: value["model"].as_str().unwrap_or_default().to_string(),
+        tokens_in,
+        tokens_out,
+        stop,
+    })
 }
 
-/// Reads a 2xx answer's body.
-pub(super) fn parse(api: ProviderApi, body: &[u8], structured: bool) -> Result<Parsed, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "the answer is not JSON ({e}): {}",
-            super::client::excerpt(body)
-        )
-    })?;
-    let model = value["model"].as_str().unwrap_or_default().to_string();
+/// The text of an answer and why the model stopped, or why there is no usable text.
+fn read(api: ProviderApi, value: &Value, structured: bool) -> Result<(String, Stop), String> {
     match api {
         ProviderApi::Openai => {
             let choice = value["choices"]
@@ -230,13 +245,7 @@ pub(super) fn parse(api: ProviderApi, body: &[u8], structured: bool) -> Result<P
                 Some("content_filter") => Stop::Filtered,
                 _ => Stop::Other,
             };
-            Ok(Parsed {
-                text,
-                model,
-                tokens_in: value["usage"]["prompt_tokens"].as_u64(),
-                tokens_out: value["usage"]["completion_tokens"].as_u64(),
-                stop,
-            })
+            Ok((text, stop))
         }
         ProviderApi::Anthropic => {
             let blocks = value["content"]
@@ -263,13 +272,7 @@ pub(super) fn parse(api: ProviderApi, body: &[u8], structured: bool) -> Result<P
                 Some("refusal") => Stop::Filtered,
                 _ => Stop::Other,
             };
-            Ok(Parsed {
-                text,
-                model,
-                tokens_in: value["usage"]["input_tokens"].as_u64(),
-                tokens_out: value["usage"]["output_tokens"].as_u64(),
-                stop,
-            })
+            Ok((text, stop))
         }
     }
 }
@@ -313,6 +316,13 @@ mod tests {
         assert_eq!(parsed.text, r#"{"a":1}"#);
         assert_eq!((parsed.tokens_in, parsed.tokens_out), (Some(5), Some(7)));
         assert_eq!(parsed.stop, Stop::Finished);
+        // In text when a structure was asked for: unusable, and still billed.
+        let prose = json!({"model": "m", "content": [{"type": "text", "text": "no"}],
+            "usage": {"input_tokens": 5, "output_tokens": 7}});
+        let unusable =
+            parse(ProviderApi::Anthropic, prose.to_string().as_bytes(), true).unwrap_err();
+        assert!(unusable.why.contains("no `tool_use` block"), "{unusable:?}");
+        assert_eq!(unusable.billed, Some((5, 7)));
     }
 
     #[test]
@@ -329,6 +339,7 @@ mod tests {
         assert!(
             parse(ProviderApi::Openai, b"<html>", false)
                 .unwrap_err()
+                .why
                 .contains("not JSON")
         );
     }
